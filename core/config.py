@@ -1,0 +1,210 @@
+"""Run configuration: task, model and training dataclasses, their validation, presets, dict round trips.
+
+Every field carries its own metadata (help, allowed range or choices), so validation messages, the command
+line flags and the GUI's widgets all come from one place.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A config value out of range; `field` names the offending field."""
+
+    def __init__(self, field_name: str, message: str):
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
+
+
+def _f(default, help: str, *, lo=None, hi=None, lo_open=False, hi_open=False, choices=None, live=False):
+    """A dataclass field with its range metadata. `live`: can change without rebuilding the model."""
+    meta = {"help": help, "lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open,
+            "choices": choices, "live": live}
+    return field(default=default, metadata=meta)
+
+
+@dataclass
+class TaskConfig:
+    kind: str = _f("not", "target over the past: not = NOT x[t-lag], copy = x[t-lag], xor = x[t] XOR x[t-lag]",
+                   choices=("not", "copy", "xor"))
+    p: float = _f(0.25, "probability that an input bit is 1", lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    lag: int = _f(1, "how many steps back the target looks (0 = the current input)", lo=0, hi=64)
+
+
+@dataclass
+class ModelConfig:
+    units: int = _f(16, "GRU hidden units", lo=1, hi=256)
+    readout: str = _f("linear", "linear = a Linear layer on the state (Conv1D 1x1); "
+                      "raw = loss on the GRU state itself (the question's mistake)", choices=("linear", "raw"))
+
+
+@dataclass
+class TrainConfig:
+    mode: str = _f("online", "online = stateful, batch 1, one timestep per update; batch = sequences in minibatches",
+                   choices=("online", "batch"))
+    rule: str = _f("tbptt", "online learning rule: tbptt = truncated BPTT over `window` steps; "
+                   "rtrl = exact real-time recurrent learning", choices=("tbptt", "rtrl"))
+    window: int = _f(1, "online truncation window k (1 = one timestep per update, the question)", lo=1, hi=256)
+    rtrl_decay: float = _f(1.0, "RTRL sensitivity decay per step (1 = exact)", lo=0.0, hi=1.0)
+    optimizer: str = _f("adam", "optimizer", choices=("adam", "sgd"))
+    lr: float = _f(1e-3, "learning rate", lo=0.0, hi=100.0, lo_open=True, live=True)
+    loss: str = _f("mse", "mse, or bce on logits", choices=("mse", "bce"))
+    device: str = _f("auto", "auto takes CUDA when present", choices=("auto", "cpu", "cuda"))
+    seed: int = _f(0, "random seed (stream, split and weights)", lo=0, hi=2**31 - 1)
+    steps: int = _f(20000, "online: training steps", lo=1, hi=10**9)
+    eval_steps: int = _f(1000, "online: held-out steps after training (weights frozen, state carried)",
+                         lo=0, hi=10**7)
+    n_sequences: int = _f(10000, "batch: number of sequences", lo=2, hi=10**7)
+    seq_len: int = _f(32, "batch: steps per sequence", lo=1, hi=10**5)
+    batch_size: int = _f(512, "batch: minibatch size", lo=1, hi=10**6)
+    epochs: int = _f(50, "batch: epochs", lo=1, hi=10**6)
+    shuffle: bool = _f(True, "batch: shuffle the training sequences each epoch")
+    validation_split: float = _f(0.1, "batch: fraction of sequences held out, taken from the end (as Keras)",
+                                 lo=0.0, hi=1.0, hi_open=True)
+
+
+SECTIONS = {"task": TaskConfig, "model": ModelConfig, "train": TrainConfig}
+
+
+def _check(section: str, obj: Any) -> None:
+    for f in dataclasses.fields(obj):
+        name, meta, value = f.name, f.metadata, getattr(obj, f.name)
+        label = f"{section}.{name}"
+        typ = type(f.default)
+        if typ is bool:
+            if not isinstance(value, bool):
+                raise ConfigError(label, f"must be true or false, got {value!r}")
+            continue
+        if typ is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ConfigError(label, f"must be an integer, got {value!r}")
+        if typ is float:
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ConfigError(label, f"must be a number, got {value!r}")
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ConfigError(label, f"must be finite, got {value!r}")
+        if typ is str and not isinstance(value, str):
+            raise ConfigError(label, f"must be a string, got {value!r}")
+        if meta.get("choices") and value not in meta["choices"]:
+            raise ConfigError(label, f"must be one of {', '.join(meta['choices'])}; got {value!r}")
+        lo, hi = meta.get("lo"), meta.get("hi")
+        if lo is not None and (value < lo or (meta["lo_open"] and value == lo)):
+            raise ConfigError(label, f"must be {'>' if meta['lo_open'] else '>='} {lo}, got {value!r} "
+                              f"(allowed {range_text(meta)})")
+        if hi is not None and (value > hi or (meta["hi_open"] and value == hi)):
+            raise ConfigError(label, f"must be {'<' if meta['hi_open'] else '<='} {hi}, got {value!r} "
+                              f"(allowed {range_text(meta)})")
+
+
+def range_text(meta) -> str:
+    """Human text for a field's allowed range, e.g. '0 < p < 1' style: '(0, 1)' or '[1, 256]'."""
+    if meta.get("choices"):
+        return " | ".join(meta["choices"])
+    lo, hi = meta.get("lo"), meta.get("hi")
+    left = "(" if meta.get("lo_open") else "["
+    right = ")" if meta.get("hi_open") else "]"
+    return f"{left}{lo}, {hi}{right}"
+
+
+@dataclass
+class Config:
+    task: TaskConfig = field(default_factory=TaskConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def validate(self) -> Config:
+        for name in SECTIONS:
+            _check(name, getattr(self, name))
+        t = self.train
+        if t.mode == "batch":
+            n_val = int(t.n_sequences * t.validation_split)
+            if t.n_sequences - n_val < 1:
+                raise ConfigError("train.validation_split", "leaves no training sequences")
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Config:
+        """Build and validate from a plain dict; unknown keys are an error, missing ones take defaults."""
+        if not isinstance(d, dict):
+            raise ConfigError("config", f"must be a table/dict, got {type(d).__name__}")
+        unknown = set(d) - set(SECTIONS)
+        if unknown:
+            raise ConfigError("config", f"unknown section(s): {', '.join(sorted(unknown))}")
+        parts = {}
+        for name, klass in SECTIONS.items():
+            sub = d.get(name, {})
+            if not isinstance(sub, dict):
+                raise ConfigError(name, f"must be a table/dict, got {type(sub).__name__}")
+            names = {f.name for f in dataclasses.fields(klass)}
+            bad = set(sub) - names
+            if bad:
+                raise ConfigError(name, f"unknown field(s): {', '.join(sorted(bad))}")
+            kwargs = dict(sub)
+            for f in dataclasses.fields(klass):  # ints are acceptable where a float is expected
+                if f.name in kwargs and type(f.default) is float and type(kwargs[f.name]) is int:
+                    kwargs[f.name] = float(kwargs[f.name])
+            parts[name] = klass(**kwargs)
+        return cls(**parts).validate()
+
+    def replace(self, **flat) -> Config:
+        """A validated copy with flat field names changed, e.g. replace(lag=3, window=4)."""
+        d = self.to_dict()
+        for key, value in flat.items():
+            section = field_section(key)
+            d[section][key] = value
+        return Config.from_dict(d)
+
+    def flat(self) -> dict:
+        out = {}
+        for name in SECTIONS:
+            out.update(dataclasses.asdict(getattr(self, name)))
+        return out
+
+
+def field_section(name: str) -> str:
+    for section, klass in SECTIONS.items():
+        if name in {f.name for f in dataclasses.fields(klass)}:
+            return section
+    raise ConfigError(name, "no such config field")
+
+
+def all_fields():
+    """(section, dataclasses.Field) for every config field, in display order."""
+    for section, klass in SECTIONS.items():
+        for f in dataclasses.fields(klass):
+            yield section, f
+
+
+PRESETS: dict[str, dict] = {
+    # The answer: a batch GRU with 2 units learns Y = 1 - X (33 parameters).
+    "answer": {"task": {"kind": "not", "p": 0.25, "lag": 0},
+               "model": {"units": 2, "readout": "linear"},
+               "train": {"mode": "batch", "n_sequences": 10000, "seq_len": 32, "batch_size": 512,
+                         "epochs": 50, "validation_split": 0.1, "optimizer": "adam", "lr": 1e-3, "loss": "mse"}},
+    # The question: online, stateful, batch 1, one timestep per update, loss on the raw 16-unit state.
+    "question": {"task": {"kind": "not", "p": 0.25, "lag": 1},
+                 "model": {"units": 16, "readout": "raw"},
+                 "train": {"mode": "online", "window": 1, "steps": 20000, "optimizer": "adam", "lr": 1e-3}},
+    # The question, fixed: the same with a linear readout.
+    "question-fixed": {"task": {"kind": "not", "p": 0.25, "lag": 1},
+                       "model": {"units": 16, "readout": "linear"},
+                       "train": {"mode": "online", "window": 1, "steps": 20000, "optimizer": "adam", "lr": 1e-3}},
+}
+
+PRESET_HELP = {
+    "answer": "batch GRU, 2 units, 10,000 sequences of 32, batch 512, 50 epochs, target 1 - x",
+    "question": "online GRU, 16 units, loss on the raw state, target NOT x[t-1], window 1",
+    "question-fixed": "the question with a linear readout",
+}
+
+
+def preset(name: str) -> Config:
+    if name not in PRESETS:
+        raise ConfigError("preset", f"unknown preset {name!r}; choose from {', '.join(PRESETS)}")
+    return Config.from_dict(PRESETS[name])

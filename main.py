@@ -1,0 +1,20 @@
+"""GRU Memory Lab's entry point: `python main.py` opens the window; `python main.py train ...` runs headless."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "train":
+        from core.runner import main as train_main
+
+        return train_main(argv[1:])
+    from gui.app import main as gui_main
+
+    return gui_main(argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
