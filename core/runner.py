@@ -43,8 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
         meta = f.metadata
         flag = "--" + f.name.replace("_", "-")
         typ = type(f.default)
-        kw = {"dest": f.name, "default": None,
-              "help": f"{meta['help']} [{section}; default {f.default}; allowed {range_text(meta) if typ is not bool else 'true|false'}]"}
+        allowed = "true|false" if typ is bool else range_text(meta)
+        text = f"{meta['help']} [{section}; default {f.default}; allowed {allowed}]"
+        kw = {"dest": f.name, "default": None, "help": text}
         if typ is bool:
             kw.update(type=_bool, metavar="BOOL")
         elif meta.get("choices"):
