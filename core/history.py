@@ -110,12 +110,83 @@ class DecimatingSeries:
 
 def ema(values: np.ndarray, weight: float) -> np.ndarray:
     """TensorBoard-style debiased exponential moving average; weight in [0, 1)."""
-    values = np.asarray(values, dtype=np.float64)
-    if weight <= 0 or len(values) == 0:
-        return values.astype(np.float32)
-    out = np.empty_like(values)
-    last = 0.0
-    for i, v in enumerate(values):  # numpy has no scan; 1M points ~0.3 s, so callers smooth the decimated view
-        last = last * weight + (1 - weight) * v
-        out[i] = last / (1 - weight ** (i + 1))
-    return out.astype(np.float32)
+    return Ema(weight).extend(values)
+
+
+class Ema:
+    """A debiased EMA computed chunk by chunk, vectorised in blocks (no per-point Python loop)."""
+
+    def __init__(self, weight: float):
+        self.weight = float(min(max(weight, 0.0), 0.9999))
+        self.last = 0.0
+        self.count = 0
+        w = self.weight
+        # within a block, w**-b must stay representable with precision to spare
+        self.block = 1 << 14 if w <= 0 else max(1, min(1 << 14, int(10.0 / -np.log10(w)) if w > 0 else 1))
+
+    def extend(self, values: np.ndarray) -> np.ndarray:
+        v = np.asarray(values, dtype=np.float64)
+        w = self.weight
+        if w <= 0:
+            return v.astype(np.float32)
+        out = np.empty_like(v)
+        for s in range(0, len(v), self.block):
+            blk = v[s:s + self.block]
+            i = np.arange(1, len(blk) + 1)
+            wp = w ** i  # w^(i)
+            acc = np.cumsum(blk * (w ** -(i - 1))) * (1 - w) * (w ** (i - 1))
+            raw = wp * self.last + acc
+            cnt = self.count + i
+            out[s:s + len(blk)] = raw / (1 - w ** cnt)
+            self.last = raw[-1]
+            self.count += len(blk)
+        return out.astype(np.float32)
+
+
+class SeriesMirror:
+    """The receiving side of a DecimatingSeries sent in chunks (see core.live.SeriesChunk), plus its EMA.
+
+    Holds at most `capacity` points in a preallocated array; `resync` chunks replace, others append.
+    """
+
+    def __init__(self, capacity: int = 1 << 20, smoothing: float = 0.6):
+        self.capacity = capacity
+        self._vals = np.zeros(capacity, dtype=np.float32)
+        self._smooth = np.zeros(capacity, dtype=np.float32)
+        self.n = 0
+        self.stride = 1
+        self.set_smoothing(smoothing)
+
+    def clear(self) -> None:
+        self.n = 0
+        self.stride = 1
+        self._ema = Ema(self.smoothing)
+
+    def set_smoothing(self, weight: float) -> None:
+        self.smoothing = float(weight)
+        self._ema = Ema(self.smoothing)
+        self._smooth[: self.n] = self._ema.extend(self._vals[: self.n])
+
+    def apply(self, chunk) -> None:
+        vals = np.asarray(chunk.values, dtype=np.float32)
+        if chunk.resync:
+            vals = vals[-self.capacity:]
+            self.n = len(vals)
+            self._vals[: self.n] = vals
+            self.stride = int(chunk.stride)
+            self._ema = Ema(self.smoothing)
+            self._smooth[: self.n] = self._ema.extend(vals)
+            return
+        k = min(len(vals), self.capacity - self.n)
+        self._vals[self.n:self.n + k] = vals[:k]
+        self._smooth[self.n:self.n + k] = self._ema.extend(vals[:k])
+        self.n += k
+
+    def x(self) -> np.ndarray:
+        return (np.arange(self.n, dtype=np.float64) + 0.5) * self.stride
+
+    def values(self) -> np.ndarray:
+        return self._vals[: self.n]
+
+    def smoothed(self) -> np.ndarray:
+        return self._smooth[: self.n]

@@ -1,0 +1,348 @@
+"""The live engine behind the window: a trainer plus bounded buffers, commands applied between steps, snapshots.
+
+`LiveEngine` is Qt-free: it advances a trainer in time-boxed chunks (with an optional speed limit), records the
+recent window (ring buffers) and the whole run (decimating series), and packs immutable `Snapshot`s of numpy
+arrays. `serve(conn)` runs an engine in a child process fed through a pipe, so training never shares the
+GUI's interpreter lock; the GUI asks for one snapshot at a time, only after it drew the last one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import Config, ConfigError
+from .history import DecimatingSeries, Ring
+from .trainers import RateMeter, make_trainer
+
+WINDOW_CAPACITY = 2000  # the most recent steps kept for the bits/hidden views and the inspector
+
+
+@dataclass(frozen=True)
+class SeriesChunk:
+    """New points of a whole-run series since the last snapshot; `resync` means replace, not append."""
+
+    values: np.ndarray
+    stride: int
+    resync: bool
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the window draws, as numpy arrays and plain values; never live tensors."""
+
+    run_id: int
+    seq: int
+    config: dict
+    mode: str
+    device: str
+    n_params: int
+    running: bool
+    finished: bool
+    step: int                       # online: timesteps trained; batch: minibatches trained
+    epoch: int                      # batch: epochs completed
+    batches_per_epoch: int
+    steps_per_second: float
+    loss: float                     # the latest step's (online) or minibatch's (batch) loss
+    accuracy: float                 # online: over the window; batch: last epoch's val_accuracy (or batch's)
+    # the view window: online = the last W steps; batch = the probe sequence
+    t0: int                         # step index of the window's first row
+    x: np.ndarray                   # (W,)
+    y: np.ndarray                   # (W,)
+    y_hat: np.ndarray               # (W,)
+    h: np.ndarray                   # (W, H)
+    r: np.ndarray                   # (W, H)
+    z: np.ndarray                   # (W, H)
+    n: np.ndarray                   # (W, H)
+    h_before: np.ndarray            # (H,) the state before the window's first row
+    step_loss: np.ndarray           # (W,) per-row loss
+    loss_chunk: SeriesChunk         # whole run: loss per step / minibatch
+    acc_chunk: SeriesChunk          # whole run: correct per step / accuracy per minibatch
+    epoch_logs: tuple = ()          # batch: all epoch logs so far (bounded by epochs)
+    extras: dict = field(default_factory=dict)  # rule-specific views (e.g. RTRL sensitivity norms)
+
+
+class _SeriesSender:
+    """Tracks what of a DecimatingSeries the receiver already has."""
+
+    def __init__(self, series: DecimatingSeries):
+        self.series = series
+        self.sent = 0
+        self.stride = series.stride
+
+    def chunk(self) -> SeriesChunk:
+        s = self.series
+        _, vals = s.arrays() if s.stride != self.stride else (None, None)
+        if vals is not None:
+            self.stride, self.sent = s.stride, len(s)
+            return SeriesChunk(vals, s.stride, True)
+        n = len(s)
+        out = s._vals[self.sent:n].copy()
+        self.sent = n
+        return SeriesChunk(out, s.stride, False)
+
+
+class LiveEngine:
+    """A trainer advanced in chunks, with the buffers the window shows."""
+
+    def __init__(self, cfg: Config, series_capacity: int = 1 << 20):
+        self.series_capacity = series_capacity
+        self.run_id = 0
+        self.speed = 0.0  # steps per second; 0 = as fast as it goes
+        self.running = False
+        self.notices: list[str] = []
+        self.reset(cfg)
+
+    # -- commands -------------------------------------------------------------------------------------------
+    def reset(self, cfg: Config) -> None:
+        cfg = cfg.validate()
+        self.cfg = cfg
+        self.trainer = make_trainer(cfg)
+        if getattr(self.trainer, "device_warning", None):
+            self.notices.append(self.trainer.device_warning)
+        self.run_id += 1
+        self.seq = 0
+        self.running = False
+        self.finished = False
+        H = cfg.model.units
+        self.rings = {"x": Ring(WINDOW_CAPACITY), "y": Ring(WINDOW_CAPACITY), "y_hat": Ring(WINDOW_CAPACITY),
+                      "loss": Ring(WINDOW_CAPACITY), "h_prev": Ring(WINDOW_CAPACITY, H),
+                      "h": Ring(WINDOW_CAPACITY, H), "r": Ring(WINDOW_CAPACITY, H), "z": Ring(WINDOW_CAPACITY, H),
+                      "n": Ring(WINDOW_CAPACITY, H)}
+        self.loss_series = DecimatingSeries(self.series_capacity)
+        self.acc_series = DecimatingSeries(self.series_capacity)
+        self._senders = (_SeriesSender(self.loss_series), _SeriesSender(self.acc_series))
+        self.steps = 0
+        self.last_loss = float("nan")
+        self.meter = RateMeter()
+        self._probe = None
+        self._probe_at = -1.0
+        self._pace_t0 = None
+        self._pace_n = 0
+
+    def set_lr(self, lr: float) -> None:
+        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and 0 < lr <= 100):
+            raise ConfigError("train.lr", f"must be in (0, 100], got {lr!r}")
+        self.trainer.set_lr(float(lr))
+        self.cfg.train.lr = float(lr)
+
+    def set_speed(self, steps_per_second: float) -> None:
+        self.speed = max(0.0, float(steps_per_second))
+        self._pace_t0 = None
+
+    def start(self) -> None:
+        self.running = True
+        self.finished = False
+        self._pace_t0 = None
+
+    def pause(self) -> None:
+        self.running = False
+
+    # -- training -------------------------------------------------------------------------------------------
+    def _one(self) -> float:
+        tr = self.trainer
+        if tr.mode == "online":
+            rec = tr.step()
+            R = self.rings
+            R["x"].append(rec.x)
+            R["y"].append(rec.y)
+            R["y_hat"].append(rec.y_hat)
+            R["loss"].append(rec.loss)
+            R["h_prev"].append(rec.h_prev)
+            R["h"].append(rec.h)
+            R["r"].append(rec.r)
+            R["z"].append(rec.z)
+            R["n"].append(rec.n)
+            self.acc_series.append(float(rec.correct))
+            loss = rec.loss
+        else:
+            rec = tr.step()
+            self.acc_series.append(rec.accuracy)
+            loss = rec.loss
+            if rec.epoch_end is not None:
+                self._probe = None  # refresh the probe view
+                if tr.done:
+                    self.running = False
+                    self.finished = True
+                    self.notices.append(f"Training finished: {tr.epoch} epochs "
+                                        f"(val_loss {rec.epoch_end['val_loss']:.4f}).")
+        self.loss_series.append(loss)
+        self.last_loss = loss
+        self.steps += 1
+        if not math.isfinite(loss):
+            self.running = False
+            raise FloatingPointError(
+                f"The loss became {loss} at step {self.steps}: training diverged (the learning rate "
+                f"{self.cfg.train.lr:g} is likely too high). Training is paused; lower lr and press Reset.")
+        if tr.mode == "online" and self.steps >= self.cfg.train.steps and self.running:
+            self.running = False
+            self.finished = True
+            self.notices.append(f"Reached {self.steps:,} steps (the configured total); Start continues.")
+        return loss
+
+    def advance(self, budget_s: float = 0.02, max_steps: int | None = None) -> int:
+        """Train for up to budget_s seconds (or max_steps), honouring the speed limit; returns steps done."""
+        if self.trainer.mode == "batch" and self.trainer.done:
+            self.running = False
+            self.finished = True
+            return 0
+        t_end = time.perf_counter() + budget_s
+        done = 0
+        while max_steps is None or done < max_steps:
+            if self.speed > 0 and max_steps is None:
+                now = time.perf_counter()
+                if self._pace_t0 is None:
+                    self._pace_t0, self._pace_n = now, 0
+                due = self._pace_n - (now - self._pace_t0) * self.speed
+                if due >= 1:
+                    break
+                self._pace_n += 1
+            self._one()
+            done += 1
+            if not self.running and max_steps is None:
+                break
+            if time.perf_counter() >= t_end:
+                break
+        self.meter.mark(self.steps)
+        return done
+
+    def step_once(self) -> None:
+        """One timestep online, one minibatch in batch mode (the Step button)."""
+        if self.trainer.mode == "batch" and self.trainer.done:
+            self.notices.append("All epochs are done; Reset to train again.")
+            return
+        self.advance(max_steps=1)
+
+    def seconds_to_next_step(self) -> float:
+        if self.speed <= 0 or self._pace_t0 is None:
+            return 0.0
+        due = self._pace_n - (time.perf_counter() - self._pace_t0) * self.speed
+        return max(0.0, due / self.speed)
+
+    # -- views ----------------------------------------------------------------------------------------------
+    def _probe_view(self):
+        now = time.perf_counter()
+        if self._probe is None or (self.running and now - self._probe_at > 0.25):
+            self._probe = self.trainer.probe()
+            self._probe_at = now
+        return self._probe
+
+    def snapshot(self, window: int = 200) -> Snapshot:
+        tr, cfg = self.trainer, self.cfg
+        H = cfg.model.units
+        self.seq += 1
+        if tr.mode == "online":
+            W = min(int(window), len(self.rings["x"]))
+            R = {k: v.last(W) for k, v in self.rings.items()}
+            x, y, y_hat, sl = (R[k][:, 0] for k in ("x", "y", "y_hat", "loss"))
+            h, r, z, n = R["h"], R["r"], R["z"], R["n"]
+            h_before = R["h_prev"][0] if W else np.zeros(H, np.float32)
+            t0 = self.steps - W
+            acc = float(((y_hat >= 0.5) == (y >= 0.5)).mean()) if W else float("nan")
+            epoch, bpe, logs = 0, 0, ()
+        else:
+            p = self._probe_view()
+            x, y, y_hat = p.x.astype(np.float32), p.y.astype(np.float32), p.y_hat.astype(np.float32)
+            h, r, z, n = p.h, p.r, p.z, p.n
+            sl = ((y_hat - y) ** 2).astype(np.float32)
+            h_before = np.zeros(H, np.float32)
+            t0 = 0
+            hist = tr.history
+            logs = tuple({k: hist[k][i] for k in hist} | {"epoch": i + 1} for i in range(len(hist["loss"])))
+            acc = hist["val_accuracy"][-1] if hist["val_accuracy"] else p.accuracy
+            epoch, bpe = tr.epoch, tr.batches_per_epoch
+        extras = {}
+        norms = getattr(tr, "sensitivity_norms", None)
+        if callable(norms):
+            extras["sensitivity_norms"] = norms()
+        return Snapshot(
+            run_id=self.run_id, seq=self.seq, config=cfg.to_dict(), mode=tr.mode, device=str(tr.device),
+            n_params=tr.n_params, running=self.running, finished=self.finished, step=self.steps, epoch=epoch,
+            batches_per_epoch=bpe, steps_per_second=self.meter.mark(self.steps), loss=self.last_loss,
+            accuracy=acc, t0=t0, x=x, y=y, y_hat=y_hat, h=h, r=r, z=z, n=n, h_before=h_before, step_loss=sl,
+            loss_chunk=self._senders[0].chunk(), acc_chunk=self._senders[1].chunk(), epoch_logs=logs,
+            extras=extras)
+
+    def take_notices(self) -> list[str]:
+        out, self.notices = self.notices, []
+        return out
+
+
+# -- the child process -------------------------------------------------------------------------------------
+def serve(conn, cfg_dict: dict, threads: int = 1) -> None:
+    """Child-process loop: apply commands between steps, train while running, answer snapshot requests.
+
+    Messages in: (name, *args) with name in start, pause, step, reset, set_lr, set_speed, snapshot, quit,
+    call (name, args: an engine method by name, for sessions and probes). Out: ("snapshot", Snapshot),
+    ("notice", text), ("error", text), ("result", name, value), ("ready", info).
+    """
+    import torch
+
+    torch.set_num_threads(threads)
+    try:
+        engine = LiveEngine(Config.from_dict(cfg_dict))
+    except Exception as e:  # a bad config reaches the GUI as a message, and the engine starts from defaults
+        conn.send(("error", f"Could not build the model: {e}. Starting from the default config."))
+        engine = LiveEngine(Config())
+    conn.send(("ready", {"device": str(engine.trainer.device)}))
+    want_snapshot = None
+    while True:
+        try:
+            timeout = 0.0 if engine.running else 0.05
+            if engine.running and engine.speed > 0:
+                timeout = min(0.05, engine.seconds_to_next_step())
+            while conn.poll(timeout):
+                msg = conn.recv()
+                timeout = 0.0
+                name, args = msg[0], msg[1:]
+                if name == "quit":
+                    return
+                if name == "snapshot":
+                    want_snapshot = args[0] if args else 200
+                elif name == "start":
+                    engine.start()
+                elif name == "pause":
+                    engine.pause()
+                elif name == "step":
+                    engine.pause()
+                    for _ in range(int(args[0]) if args else 1):
+                        engine.step_once()
+                elif name == "reset":
+                    engine.reset(Config.from_dict(args[0]))
+                elif name == "set_lr":
+                    engine.set_lr(args[0])
+                elif name == "set_speed":
+                    engine.set_speed(args[0])
+                elif name == "call":
+                    method, cargs = args[0], args[1] if len(args) > 1 else ()
+                    if method.startswith("_") or not hasattr(engine, method):
+                        raise AttributeError(f"no engine command {method!r}")
+                    conn.send(("result", method, getattr(engine, method)(*cargs)))
+            if engine.running:
+                engine.advance(0.01)
+        except (EOFError, BrokenPipeError, KeyboardInterrupt):
+            return
+        except Exception as e:  # anything in training pauses it and reaches the GUI as a message
+            engine.running = False
+            text = str(e) if isinstance(e, (FloatingPointError, ConfigError)) else (
+                f"{type(e).__name__}: {e}\n\n{traceback.format_exc(limit=4)}")
+            try:
+                conn.send(("error", text))
+            except (BrokenPipeError, OSError):
+                return
+        try:
+            for note in engine.take_notices():
+                conn.send(("notice", note))
+            if want_snapshot is not None:
+                conn.send(("snapshot", engine.snapshot(want_snapshot)))
+                want_snapshot = None
+        except (BrokenPipeError, OSError):
+            return
+        except Exception as e:
+            engine.running = False
+            conn.send(("error", f"Could not build the view: {type(e).__name__}: {e}"))
+            want_snapshot = None
