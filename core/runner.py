@@ -39,6 +39,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-every", type=int, default=2000, metavar="N", help="online: print every N steps (2000)")
     p.add_argument("--threads", type=int, default=1, metavar="N", help="torch CPU threads (1)")
     p.add_argument("--quiet", action="store_true", help="print only the final line")
+    p.add_argument("--seeds", type=int, default=1, metavar="S",
+                   help="train seeds seed..seed+S-1, one line per seed and 'learned k/S' (1)")
     for section, f in all_fields():
         meta = f.metadata
         flag = "--" + f.name.replace("_", "-")
@@ -136,6 +138,9 @@ def main(argv=None) -> int:
     if args.log_every < 1:
         print("error: --log-every: must be >= 1", file=sys.stderr)
         return 2
+    if args.seeds < 1 or cfg.train.seed + args.seeds - 1 > 2**31 - 1:
+        print("error: --seeds: must be >= 1, with seed + S - 1 <= 2147483647", file=sys.stderr)
+        return 2
     import torch
 
     torch.set_num_threads(max(1, args.threads))
@@ -143,7 +148,8 @@ def main(argv=None) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            report = train(cfg, log_every=args.log_every, out=out)
+            report = train(cfg, log_every=args.log_every, out=out) if args.seeds == 1 else \
+                _train_seeds(cfg, args.seeds, out)
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return 130
@@ -157,6 +163,24 @@ def main(argv=None) -> int:
     print(json.dumps({"params": report["params"], "final": report["final"],
                       "steps_per_second": round(report["steps_per_second"] or 0, 1)}))
     return 0
+
+
+def _train_seeds(cfg: Config, n: int, out) -> dict:
+    """--seeds S > 1: one line per seed, then 'learned k/S'; the report keeps per-seed results in 'seeds'."""
+    from .multiseed import iter_seeds, summarize
+
+    results = []
+    for r in iter_seeds(cfg, n):
+        results.append(r)
+        out(r.line())
+    summary = summarize(results)
+    out(summary.line())
+    elapsed = sum(r.elapsed_s for r in results)
+    rates = [r.steps_per_second for r in results if r.steps_per_second]
+    return {"config": cfg.to_dict(), "params": results[0].params,
+            "final": {"learned": summary.n_learned, "n_seeds": summary.n_seeds, "threshold": summary.threshold},
+            "seeds": [r.to_dict() for r in results],
+            "steps_per_second": sum(rates) / len(rates) if rates else None, "elapsed_s": elapsed}
 
 
 if __name__ == "__main__":
