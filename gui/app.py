@@ -1,0 +1,125 @@
+"""Launching the window: `python main.py [--preset NAME] [config flags] [--autostart] [--screenshot FILE]
+[--quit-after-steps N]`. The automation flags let docs and tests make screenshots without a person.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="main.py", description="GRU Memory Lab: train a tiny GRU live and see whether it remembers. "
+        "Config flags are those of `main.py train --help`; `main.py train` runs without a window.")
+    p.add_argument("--autostart", action="store_true", help="start training as soon as the window opens")
+    p.add_argument("--screenshot", metavar="FILE.png",
+                   help="save a PNG of the whole window (at --quit-after-steps, else after the first frame)")
+    p.add_argument("--quit-after-steps", type=int, metavar="N",
+                   help="close the window once N steps (online) or minibatches (batch) are done")
+    p.add_argument("--no-restore", action="store_true", help="ignore the remembered config and geometry")
+    p.add_argument("--size", default=None, metavar="WxH", help="window size, e.g. 1440x900 (default: remembered)")
+    p.add_argument("--fps", type=float, default=60.0, help="most frames per second (1-60, default 60)")
+    p.add_argument("--speed", type=float, default=0.0, help="steps per second (0 = as fast as it goes)")
+    return p
+
+
+def parse(argv):
+    """(gui args, Config or None): config flags go through the headless runner's parser and checks."""
+    from core.config import Config, ConfigError
+    from core.runner import build_parser as train_parser
+    from core.runner import config_from_args
+
+    gui_args, rest = build_parser().parse_known_args(argv)
+    targs = train_parser().parse_args(rest)  # exits 2 with one line on a bad flag
+    given = targs.preset is not None or any(
+        getattr(targs, k) is not None for k in Config().flat())
+    cfg = None
+    if given:
+        try:
+            cfg = config_from_args(targs)
+        except ConfigError as e:
+            flag = "--" + e.field.split(".")[-1].replace("_", "-")
+            print(f"error: {flag}: {e.message}", file=sys.stderr)
+            raise SystemExit(2) from None
+    if gui_args.quit_after_steps is not None and gui_args.quit_after_steps < 0:
+        print("error: --quit-after-steps: must be >= 0", file=sys.stderr)
+        raise SystemExit(2)
+    if not (1 <= gui_args.fps <= 60):
+        print("error: --fps: must be between 1 and 60", file=sys.stderr)
+        raise SystemExit(2)
+    if gui_args.size is not None:
+        try:
+            w, h = (int(v) for v in gui_args.size.lower().split("x"))
+            assert 400 <= w <= 10000 and 300 <= h <= 10000
+        except (ValueError, AssertionError):
+            print("error: --size: expected WxH between 400x300 and 10000x10000, e.g. 1440x900", file=sys.stderr)
+            raise SystemExit(2) from None
+        gui_args.size = (w, h)
+    elif gui_args.screenshot:
+        gui_args.size = (1440, 900)  # reproducible screenshots
+    return gui_args, cfg
+
+
+class Automation:
+    """Drives --autostart / --screenshot / --quit-after-steps from the window's frame signal."""
+
+    def __init__(self, win, args):
+        self.win, self.args = win, args
+        self.done = False
+        self.shot = None
+        win.frame_shown.connect(self._frame)
+
+    def _frame(self, s) -> None:
+        a = self.args
+        if self.done:
+            return
+        target = a.quit_after_steps
+        if target is None:
+            if a.screenshot and s.step > 0 or (a.screenshot and not a.autostart):
+                self.done = True
+                self.shot = self.win.save_screenshot(a.screenshot)
+            return
+        if s.step >= target or (not s.running and s.step > 0 and s.finished):
+            self.done = True
+            self.win.pause()
+            if a.screenshot:
+                self.shot = self.win.save_screenshot(a.screenshot)
+                if self.shot:
+                    print(f"screenshot: {self.shot}")
+            self.win.close()
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, cfg = parse(argv)
+    import pyqtgraph as pg
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("GRU Memory Lab")
+    app.setOrganizationName("GRU Memory Lab")
+    pg.setConfigOptions(background="w", foreground="k", antialias=False)
+    win = MainWindow(cfg, restore=not args.no_restore, max_fps=args.fps)
+    if args.speed:
+        from .main_window import SPEEDS
+
+        nearest = min(range(len(SPEEDS)), key=lambda i: abs((SPEEDS[i] or 1e9) - args.speed))
+        win.speed.setValue(nearest)
+    if args.size:
+        win.resize(*args.size)
+    auto = Automation(win, args)
+    win.show()
+    if args.autostart:
+        win.start()
+    code = app.exec()
+    if args.screenshot and auto.shot is None:
+        print(f"error: the screenshot {args.screenshot} was not written", file=sys.stderr)
+        return 1
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
