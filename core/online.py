@@ -1,12 +1,13 @@
-"""Online training: stateful, batch 1, one timestep per optimizer step, truncation window k.
+"""Online training: stateful, batch 1, one timestep per optimizer step; rule tbptt (window k) or rtrl.
 
 `OnlineTrainer.step()` returns an immutable `StepRecord` of numpy values (never live tensors); the trainer's
-whole position (weights, optimizer, stream, carried state) round-trips through `state_dict()`.
+whole position (weights, optimizer, stream, carried state, RTRL's sensitivity) round-trips through
+`state_dict()`. The per-step work is done by an engine (core/online_engines.py): `engine="fast"` (the
+default: hand-written NumPy TBPTT or RTRL on the CPU) or `engine="autograd"` (the plain torch loop, tbptt only).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -14,7 +15,8 @@ import torch
 
 from .config import Config
 from .device import resolve_device
-from .model import GRUModel, loss_fn, predict
+from .model import GRUModel
+from .online_engines import make_engine
 from .optim import load_optimizer_state, make_optimizer, optimizer_state, set_lr
 from .tasks import BitStream
 
@@ -43,56 +45,51 @@ class StepRecord:
 class OnlineTrainer:
     """Stateful online training: one timestep per optimizer step, state carried between steps.
 
-    With window k, each step's loss is backpropagated through the last k timesteps (recomputed from the
-    state k steps back with the current weights); the state itself is carried forward, never reset.
-    k = 1 is the question's setting: the gradient is cut at the step.
+    Rule tbptt: each step's loss is backpropagated through the last k = window timesteps (recomputed from the
+    state k steps back with the current weights); the state itself is carried forward, never reset. k = 1 is
+    the question's setting: the gradient is cut at the step. Rule rtrl: the exact gradient through the whole
+    past, carried forward as the sensitivity dh/dtheta (optionally decayed by rtrl_decay each step).
+
+    engine: "fast" (default) runs the hand-written NumPy engines on the CPU, sharing memory with `model`'s
+    parameters (so `model` always holds the current weights); "autograd" is the plain torch loop (tbptt
+    only, any device), kept as the reference and the benchmark's baseline.
     """
 
     mode = "online"
 
-    def __init__(self, cfg: Config):
+    def __init__(self, cfg: Config, engine: str = "fast"):
         self.cfg = cfg.validate()
+        if engine not in ("fast", "autograd"):
+            raise ValueError(f"unknown online engine {engine!r}; choose fast or autograd")
         self.device, self.device_warning = resolve_device(cfg.train.device)
+        if engine == "fast" and self.device.type != "cpu":
+            self.device = torch.device("cpu")
+            self.device_warning = ((self.device_warning + " ") if self.device_warning else "") + (
+                "The fast online engines run on the CPU (at batch 1 it is faster than a GPU); "
+                "use engine='autograd' to train on CUDA.")
         torch.manual_seed(cfg.train.seed)
         self.model = GRUModel(cfg.model).to(self.device)
         self.opt = make_optimizer(self.model.parameters(), cfg.train.optimizer, cfg.train.lr)
         self.stream = BitStream(cfg.task, seed=cfg.train.seed)
-        self.h = torch.zeros(1, cfg.model.units, device=self.device)
-        self._window: deque = deque(maxlen=cfg.train.window)  # (x tensor, state before it)
-        self._x_cache = {v: torch.tensor([[float(v)]], device=self.device) for v in (0, 1)}
-        self._y_cache = {v: torch.tensor([[float(v)]], device=self.device) for v in (0, 1)}
+        self.engine = make_engine(engine, self.model, self.opt, self.cfg, self.device)
         self.t = 0
 
     @property
     def n_params(self) -> int:
         return self.model.n_params()
 
+    @property
+    def h(self) -> torch.Tensor:
+        """The carried state, (1, units)."""
+        return self.engine.h_tensor()
+
     def set_lr(self, lr: float) -> None:
         set_lr(self.opt, lr)
 
     def step(self, train: bool = True) -> StepRecord:
-        c = self.cfg
         x, y = self.stream.next()
-        x_t, y_t = self._x_cache[x], self._y_cache[y]
-        h_prev = self.h
-        self._window.append((x_t, h_prev))
-        with torch.set_grad_enabled(train):
-            h = self._window[0][1]
-            for xi, _ in self._window:
-                g = self.model.cell(xi, h)
-                h = g.h
-            out = self.model.head(h)
-            loss = loss_fn(out, y_t, c.model.readout, c.train.loss)
-        if train:
-            self.opt.zero_grad(set_to_none=True)
-            loss.backward()
-            self.opt.step()
-        self.h = h.detach()
-        y_hat = predict(out.detach(), c.model.readout, c.train.loss)
-        rec = StepRecord(
-            t=self.t, x=x, y=y, y_hat=float(y_hat), loss=float(loss.detach()),
-            h_prev=h_prev[0].cpu().numpy(), r=g.r.detach()[0].cpu().numpy(), z=g.z.detach()[0].cpu().numpy(),
-            n=g.n.detach()[0].cpu().numpy(), h=self.h[0].cpu().numpy(), updated=train)
+        y_hat, lv, h_prev, r, z, n, h = self.engine.step(x, y, train, self.opt.param_groups[0]["lr"])  # the live lr
+        rec = StepRecord(t=self.t, x=x, y=y, y_hat=y_hat, loss=lv, h_prev=h_prev, r=r, z=z, n=n, h=h, updated=train)
         self.t += 1
         return rec
 
@@ -105,30 +102,36 @@ class OnlineTrainer:
             total_loss += rec.loss
         return {"accuracy": correct / max(n, 1), "loss": total_loss / max(n, 1), "steps": n}
 
+    def sensitivity_norms(self) -> dict[str, float]:
+        """RTRL: Frobenius norm of dh/dtheta per parameter group (W_ir, W_iz, W_in, W_hr, W_hz, W_hn, b_ih,
+        b_hh); the readout does not move h and is not listed. Empty under tbptt."""
+        f = getattr(self.engine, "sensitivity_norms", None)
+        return f() if f is not None else {}
 
     # -- the whole position, for sessions ------------------------------------------------------------------
     def state_dict(self) -> tuple[dict[str, torch.Tensor], dict]:
-        """(tensors, meta): named CPU tensors and JSON-able values that restore this exact position."""
+        """(tensors, meta): named CPU tensors and JSON-able values that restore this exact position.
+
+        The same keys for every engine (model.*, opt.* in torch.optim's format, h, window.i), plus rtrl.S for
+        RTRL, so a checkpoint loads into either engine."""
         tensors = {f"model.{k}": v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
+        self.engine.sync_optimizer_to_torch()
         ot, om = optimizer_state(self.opt)
         tensors.update(ot)
-        tensors["h"] = self.h.detach().cpu().clone()
-        for i, (_, hb) in enumerate(self._window):
-            tensors[f"window.{i}"] = hb.detach().cpu().clone()
-        meta = {"t": self.t, "stream": self.stream.state_dict(), "optimizer": om,
-                "window_x": [int(xv.item()) for xv, _ in self._window]}
+        et, em = self.engine.state()
+        tensors.update(et)
+        meta = {"t": self.t, "stream": self.stream.state_dict(), "optimizer": om, "rule": self.cfg.train.rule,
+                **em}
         return tensors, meta
 
     def load_state_dict(self, tensors: dict, meta: dict) -> None:
         msd = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-        self.model.load_state_dict(msd, strict=True)
-        load_optimizer_state(self.opt, tensors, meta["optimizer"])
-        h = tensors["h"].to(self.device, torch.float32)
-        if h.shape != (1, self.cfg.model.units):
+        h = tensors["h"]
+        if tuple(h.shape) != (1, self.cfg.model.units):
             raise ValueError(f"carried state has shape {tuple(h.shape)}, expected (1, {self.cfg.model.units})")
-        self.h = h
-        self._window.clear()
-        for i, xv in enumerate(meta["window_x"][-self.cfg.train.window:]):
-            self._window.append((self._x_cache[int(xv)], tensors[f"window.{i}"].to(self.device, torch.float32)))
+        self.model.load_state_dict(msd, strict=True)  # in place: the fast engines share this memory
+        load_optimizer_state(self.opt, tensors, meta["optimizer"])
+        self.engine.sync_optimizer_from_torch()
+        self.engine.load_state(tensors, meta)
         self.stream.load_state_dict(meta["stream"])
         self.t = int(meta["t"])
