@@ -448,7 +448,8 @@ def _open(p: str) -> Session:
     try:
         cfg = Config.from_dict(raw_cfg)
     except ConfigError as e:
-        raise _Problem(f"config: {e.field} {e.message}") from None
+        raise _Problem(f"config: {e.message}" if e.field == "config" else f"config: {e.field} {e.message}") \
+            from None
     except (TypeError, ValueError) as e:
         raise _Problem(f"config: {e}") from None
     meta = _json_value(metadata["trainer"], "the trainer position")
@@ -523,7 +524,9 @@ def _precheck(cfg: Config, tensors: dict[str, np.ndarray]) -> None:
             raise _Problem(f"the batch data set ({t.n_sequences} x {t.seq_len} steps) is too large to rebuild "
                            f"(at most {MAX_BATCH_CELLS:,} steps)")
         n_train = t.n_sequences - int(t.n_sequences * t.validation_split)
-        if "perm" in tensors and tuple(tensors["perm"].shape) != (n_train,):
+        if "perm" not in tensors:
+            raise _Problem("the trainer state lacks trainer.perm (a batch run's shuffle order)")
+        if tuple(tensors["perm"].shape) != (n_train,):
             raise _Problem(f"trainer.perm has shape {_shape(tensors['perm'].shape)}, but this config has "
                            f"{n_train} training sequences")
 
@@ -551,6 +554,29 @@ def _number(v) -> bool:
     return type(v) in (int, float)
 
 
+def _canonical(value) -> str:
+    return json.dumps(value, sort_keys=True, allow_nan=True)
+
+
+def _check_param_groups(saved, template) -> None:
+    """The optimizer's settings: only the learning rate may differ from a fresh optimizer's (it changes live)."""
+    groups = saved.get("param_groups") if isinstance(saved, dict) else None
+    fresh = template.get("param_groups", [])
+    if not isinstance(groups, list) or len(groups) != len(fresh) or not all(isinstance(g, dict) for g in groups):
+        raise _Problem("truncated or corrupt (the optimizer settings are malformed)")
+    for g, tg in zip(groups, fresh):
+        for key, value in g.items():
+            if key == "lr":
+                if not _number(value) or not (0 < value <= 100):
+                    raise _Problem(f"truncated or corrupt (the optimizer's learning rate is {str(value)[:40]})")
+            elif key in tg:
+                if _canonical(value) != _canonical(tg[key]):
+                    raise _Problem(f"the optimizer setting {key!r} is {_canonical(value)[:40]}; this app uses "
+                                   f"{_canonical(tg[key])[:40]}")
+            elif value is not None and type(value) not in (bool, int, float, str):
+                raise _Problem(f"truncated or corrupt (the optimizer setting {key[:40]!r} is malformed)")
+
+
 def _check_meta(trainer, cfg: Config, tensors: dict[str, np.ndarray], meta: dict, template_meta: dict) -> None:
     """Semantic checks of the position, so a restored trainer never fails later on its next step."""
     if set(meta) != set(template_meta):
@@ -558,9 +584,8 @@ def _check_meta(trainer, cfg: Config, tensors: dict[str, np.ndarray], meta: dict
         parts = ([f"lacks {', '.join(sorted(missing))}"] if missing else []) + \
                 ([f"has unknown {', '.join(sorted(k[:40] for k in unknown))}"] if unknown else [])
         raise _Problem(f"the trainer position {'; '.join(parts)} (made for another trainer?)")
-    if "optimizer" in meta and (not isinstance(meta["optimizer"], dict)
-                                or not isinstance(meta["optimizer"].get("param_groups"), list)):
-        raise _Problem("truncated or corrupt (the optimizer settings are malformed)")
+    if "optimizer" in meta:
+        _check_param_groups(meta["optimizer"], template_meta["optimizer"])
     if "t" in meta:
         _int_in(meta, "t", 0, 2**62, "the step count")
     if "stream" in meta:
@@ -629,9 +654,13 @@ def _restore_trainer(cfg: Config, saved: dict[str, np.ndarray], meta: dict):
                     raise _Problem(f"trainer.{name}: the optimizer state names parameter {idx}, but the model has "
                                    f"{len(params)}")
                 want = () if m.group(2) == "step" else tuple(params[idx].shape)
-                if a.dtype.kind != "f" or (tuple(a.shape) != want and not (want == () and a.size == 1)):
+                if a.dtype.kind != "f" or tuple(a.shape) != want:
                     raise _Problem(f"trainer.{name} has shape {_shape(a.shape)}, but this config needs "
                                    f"{_shape(want)}")
+                if m.group(2) == "step" and not (a >= 1 and a == np.floor(a)):
+                    raise _Problem(f"truncated or corrupt (trainer.{name}, an optimizer step count, is {a})")
+                if m.group(2).endswith("exp_avg_sq") and (a < 0).any():
+                    raise _Problem(f"truncated or corrupt (trainer.{name}, squared averages, has negative values)")
             elif re.fullmatch(r"window\.[0-9]{1,6}", name) and h_shape is not None:
                 if tuple(a.shape) != h_shape or a.dtype != np.dtype("<f4"):
                     raise _Problem(f"trainer.{name} has shape {_shape(a.shape)}, but this config needs "
@@ -653,8 +682,12 @@ def _restore_trainer(cfg: Config, saved: dict[str, np.ndarray], meta: dict):
         b = t.detach().cpu().numpy()
         if b.shape != a.shape or b.dtype.str.replace("=", "<") != a.dtype.str or not np.array_equal(a, b):
             raise _Problem(f"the trainer state does not restore exactly (trainer.{name})")
-    if json.dumps(back_meta, sort_keys=True) != json.dumps(meta, sort_keys=True):
-        raise _Problem("the trainer position does not restore exactly")
+    # the optimizer's settings were checked above (torch versions may add or drop settings); the rest is exact
+    differ = sorted(k for k in set(back_meta) | set(meta)
+                    if k != "optimizer" and _canonical(back_meta.get(k)) != _canonical(meta.get(k)))
+    if differ:
+        raise _Problem(f"the trainer position does not restore exactly ({', '.join(k[:40] for k in differ[:3])} "
+                       "does not fit the config)")
     return trainer
 
 
