@@ -66,3 +66,18 @@ def test_cuda_request_without_cuda_falls_back(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     tr = OnlineTrainer(preset("question-fixed").replace(device="cuda"))
     assert tr.device.type == "cpu" and "CUDA" in tr.device_warning
+
+
+@pytest.mark.parametrize("decay", [1.0, 0.9])
+def test_online_state_round_trip_rtrl(decay):
+    cfg = preset("question-fixed").replace(rule="rtrl", rtrl_decay=decay, lag=3)
+    a = OnlineTrainer(cfg)
+    for _ in range(300):
+        a.step()
+    tensors, meta = a.state_dict()
+    assert tensors["rtrl.S"].shape == (16, 912) and meta["rule"] == "rtrl"
+    b = OnlineTrainer(cfg.replace(seed=123))
+    b.load_state_dict(tensors, meta)
+    assert np.array_equal(a.engine.S, b.engine.S) and b.sensitivity_norms() == a.sensitivity_norms()
+    assert [a.step().y_hat for _ in range(40)] == [b.step().y_hat for _ in range(40)]
+    assert np.array_equal(a.engine.S, b.engine.S)

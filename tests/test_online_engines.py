@@ -1,0 +1,87 @@
+"""The fast NumPy TBPTT engine retraces the autograd loop; the model shares its weights; checkpoints cross engines."""
+
+import numpy as np
+import pytest
+import torch
+
+from core.config import preset
+from core.online import OnlineTrainer
+
+
+@pytest.mark.parametrize("window", [1, 4])
+@pytest.mark.parametrize("opt", ["adam", "sgd"])
+@pytest.mark.parametrize("readout", ["linear", "raw"])
+@pytest.mark.parametrize("loss", ["mse", "bce"])
+def test_fast_tbptt_retraces_autograd(window, opt, readout, loss):
+    cfg = preset("question-fixed").replace(lag=2, window=window, optimizer=opt, readout=readout, loss=loss,
+                                           lr=1e-2 if opt == "sgd" else 1e-3, seed=window)
+    a, b = OnlineTrainer(cfg, engine="autograd"), OnlineTrainer(cfg)
+    assert b.engine.name == "fast" and a.engine.name == "autograd"
+    for i in range(300):
+        ra, rb = a.step(), b.step()
+        assert (ra.t, ra.x, ra.y, ra.updated) == (rb.t, rb.x, rb.y, rb.updated)
+        assert abs(ra.y_hat - rb.y_hat) < 1e-5 and abs(ra.loss - rb.loss) < 1e-5, i
+        for f in ("h_prev", "r", "z", "n", "h"):
+            np.testing.assert_allclose(getattr(ra, f), getattr(rb, f), atol=1e-5, err_msg=f)
+    for p, q in zip(a.model.parameters(), b.model.parameters()):
+        np.testing.assert_allclose(p.detach().numpy(), q.detach().numpy(), atol=1e-5)
+    ea, eb = a.evaluate(100), b.evaluate(100)
+    assert ea["accuracy"] == eb["accuracy"] and ea["loss"] == pytest.approx(eb["loss"], abs=1e-5)
+
+
+@pytest.mark.parametrize("rule", ["tbptt", "rtrl"])
+def test_model_shares_the_engine_weights(rule):
+    tr = OnlineTrainer(preset("question-fixed").replace(rule=rule))
+    for _ in range(50):
+        tr.step()
+    flat = np.concatenate([p.detach().numpy().ravel() for p in tr.model.parameters()])
+    np.testing.assert_array_equal(flat, tr.engine.theta)  # the model always holds the current weights
+    with torch.no_grad():  # in-place writes to the model reach the engine
+        tr.model.readout.bias.fill_(0.25)
+    assert tr.engine.b_out[0] == np.float32(0.25)
+    # a parameter whose storage was replaced is adopted at the next step
+    tr.model.gru.weight_hh_l0.data = torch.zeros_like(tr.model.gru.weight_hh_l0)
+    tr.model.gru.weight_ih_l0.data = torch.zeros_like(tr.model.gru.weight_ih_l0)
+    tr.step(train=False)
+    assert not tr.engine.w_hh.any() and not tr.engine.w_ih.any()
+    assert tr.model.gru.weight_hh_l0.data_ptr() == tr.engine.w_hh.ctypes.data
+
+
+def test_lr_applies_live_to_the_fast_engine():
+    tr = OnlineTrainer(preset("question-fixed").replace(optimizer="sgd"))
+    tr.set_lr(1e-30)
+    before = tr.engine.theta.copy()
+    for _ in range(20):
+        tr.step()
+    np.testing.assert_allclose(tr.engine.theta, before, atol=1e-20)
+    tr.set_lr(0.5)
+    tr.step()
+    assert np.abs(tr.engine.theta - before).max() > 1e-4
+
+
+@pytest.mark.parametrize("src,dst", [("fast", "autograd"), ("autograd", "fast")])
+@pytest.mark.parametrize("window", [1, 3])
+def test_checkpoint_loads_into_the_other_engine(src, dst, window):
+    cfg = preset("question-fixed").replace(lag=2, window=window)
+    a = OnlineTrainer(cfg, engine=src)
+    for _ in range(200):
+        a.step()
+    tensors, meta = a.state_dict()
+    b = OnlineTrainer(cfg.replace(seed=9), engine=dst)
+    b.load_state_dict(tensors, meta)
+    for _ in range(100):
+        ra, rb = a.step(), b.step()
+        assert ra.x == rb.x and abs(ra.y_hat - rb.y_hat) < 1e-5
+
+
+@pytest.mark.parametrize("engine", ["fast", "autograd"])
+def test_round_trip_is_exact_for_each_engine(engine):
+    cfg = preset("question-fixed").replace(window=2, lag=2)
+    a = OnlineTrainer(cfg, engine=engine)
+    for _ in range(150):
+        a.step()
+    tensors, meta = a.state_dict()
+    b = OnlineTrainer(cfg.replace(seed=77), engine=engine)
+    b.load_state_dict(tensors, meta)
+    assert [a.step().y_hat for _ in range(50)] == [b.step().y_hat for _ in range(50)]
+    assert b.opt.param_groups[0]["lr"] == cfg.train.lr
