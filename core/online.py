@@ -112,16 +112,16 @@ class OnlineTrainer:
     def state_dict(self) -> tuple[dict[str, torch.Tensor], dict]:
         """(tensors, meta): named CPU tensors and JSON-able values that restore this exact position.
 
-        The same keys for every engine (model.*, opt.* in torch.optim's format, h, window.i), plus rtrl.S for
-        RTRL, so a checkpoint loads into either engine."""
+        The same keys for every engine (model.*, opt.* in torch.optim's format, h, window.i; meta t, stream,
+        optimizer, window_x), plus the tensor rtrl.S (units x cell parameters) under rtrl, so a tbptt checkpoint
+        loads into either engine. A checkpoint without rtrl.S loaded under rtrl starts the sensitivity at 0."""
         tensors = {f"model.{k}": v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
         self.engine.sync_optimizer_to_torch()
         ot, om = optimizer_state(self.opt)
         tensors.update(ot)
         et, em = self.engine.state()
         tensors.update(et)
-        meta = {"t": self.t, "stream": self.stream.state_dict(), "optimizer": om, "rule": self.cfg.train.rule,
-                **em}
+        meta = {"t": self.t, "stream": self.stream.state_dict(), "optimizer": om, **em}
         return tensors, meta
 
     def load_state_dict(self, tensors: dict, meta: dict) -> None:

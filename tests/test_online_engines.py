@@ -85,3 +85,18 @@ def test_round_trip_is_exact_for_each_engine(engine):
     b.load_state_dict(tensors, meta)
     assert [a.step().y_hat for _ in range(50)] == [b.step().y_hat for _ in range(50)]
     assert b.opt.param_groups[0]["lr"] == cfg.train.lr
+
+
+@pytest.mark.parametrize("rule", ["tbptt", "rtrl"])
+def test_model_forward_reproduces_the_records(rule):
+    """Code that runs `trainer.model` (probes, the GUI) sees the current weights: nn.GRU over the next inputs
+    retraces the engine's own states."""
+    tr = OnlineTrainer(preset("question-fixed").replace(rule=rule, lag=2))
+    for _ in range(500):
+        tr.step()
+    recs = [tr.step(train=False) for _ in range(50)]
+    xs = torch.tensor([[float(r.x)] for r in recs])[None]
+    with torch.no_grad():
+        out, hT = tr.model(xs, torch.from_numpy(recs[0].h_prev)[None])
+    np.testing.assert_allclose(hT[0].numpy(), recs[-1].h, atol=1e-5)
+    np.testing.assert_allclose(out[0, :, 0].numpy(), [r.y_hat for r in recs], atol=1e-5)
