@@ -623,6 +623,35 @@ def _check_meta(trainer, cfg: Config, tensors: dict[str, np.ndarray], meta: dict
                 raise _Problem("truncated or corrupt (the shuffle order is not a permutation of the sequences)")
 
 
+def _optimizer_state_keys(opt) -> set[str] | None:
+    """The state keys this optimizer keeps per parameter once it has stepped (a dry step on a scratch copy)."""
+    try:
+        p = torch.nn.Parameter(torch.zeros(1))
+        scratch = type(opt)([p], **opt.defaults)
+        p.grad = torch.zeros(1)
+        scratch.step()
+        return set(scratch.state[p].keys())
+    except Exception:  # an optimizer we cannot rebuild: the exact re-export check still applies
+        return None
+
+
+def _check_optimizer_completeness(opt, n_params: int, saved: dict[str, np.ndarray]) -> None:
+    """Each parameter's optimizer state is whole (all its entries) and either every parameter has one or none."""
+    keys = _optimizer_state_keys(opt)
+    if keys is None:
+        return
+    have: dict[int, set[str]] = {}
+    for name in saved:
+        m = re.fullmatch(r"opt\.([0-9]{1,6})\.(\w+)", name)
+        if m:
+            have.setdefault(int(m.group(1)), set()).add(m.group(2))
+    if not have:
+        return
+    if set(have) != set(range(n_params)) or any(v != keys for v in have.values()):
+        raise _Problem("truncated or corrupt (the optimizer state is incomplete: every parameter needs "
+                       f"{', '.join(sorted(keys)) or 'no entries'})")
+
+
 def _restore_trainer(cfg: Config, saved: dict[str, np.ndarray], meta: dict):
     from .trainers import make_trainer
 
@@ -653,10 +682,14 @@ def _restore_trainer(cfg: Config, saved: dict[str, np.ndarray], meta: dict):
                 if idx >= len(params):
                     raise _Problem(f"trainer.{name}: the optimizer state names parameter {idx}, but the model has "
                                    f"{len(params)}")
-                want = () if m.group(2) == "step" else tuple(params[idx].shape)
-                if a.dtype.kind != "f" or tuple(a.shape) != want:
+                step = m.group(2) == "step"
+                want = () if step else tuple(params[idx].shape)
+                want_dtype = np.dtype("<f4") if step else _np_dtype(params[idx])
+                if tuple(a.shape) != want:
                     raise _Problem(f"trainer.{name} has shape {_shape(a.shape)}, but this config needs "
                                    f"{_shape(want)}")
+                if a.dtype != want_dtype:
+                    raise _Problem(f"trainer.{name} holds {a.dtype} values, expected {want_dtype}")
                 if m.group(2) == "step" and not (a >= 1 and a == np.floor(a)):
                     raise _Problem(f"truncated or corrupt (trainer.{name}, an optimizer step count, is {a})")
                 if m.group(2).endswith("exp_avg_sq") and (a < 0).any():
@@ -666,6 +699,7 @@ def _restore_trainer(cfg: Config, saved: dict[str, np.ndarray], meta: dict):
                     raise _Problem(f"trainer.{name} has shape {_shape(a.shape)}, but this config needs "
                                    f"{_shape(h_shape)}")
             # anything else must be consumed by load_state_dict: checked by the exact re-export below
+        _check_optimizer_completeness(trainer.opt, len(params), saved)
         _check_meta(trainer, cfg, saved, meta, template_meta)
         tt = {k: torch.from_numpy(v) for k, v in saved.items()}
         try:
