@@ -434,7 +434,7 @@ def test_bad_json(online_file, field, value, frag):
     (lambda m: m["optimizer"]["param_groups"][0].update(eps=0.5), "'eps' is 0.5"),
     (lambda m: m["optimizer"]["param_groups"][0].update(params=[0]), "'params'"),
     (lambda m: m["optimizer"].update(param_groups=[]), "optimizer settings are malformed"),
-    (lambda m: m.update(rule="rtrl"), "does not restore exactly (rule does not fit"),
+    (lambda m: m["stream"].update(colour=1), "does not restore exactly (stream does not fit"),
 ])
 def test_bad_online_position(online_file, edit, frag):
     edit_meta(online_file, edit)
