@@ -83,6 +83,14 @@ class OnlineTrainer:
         """The carried state, (1, units)."""
         return self.engine.h_tensor()
 
+    def sync_model(self) -> None:
+        """Make `model` and the engine agree. The fast engines share memory with the model's parameters, so
+        this only matters after a parameter's storage was replaced (the engine then adopts the model's values,
+        as it also does by itself at its next step); a no-op for the autograd engine."""
+        f = getattr(self.engine, "check_shared", None)
+        if f is not None:
+            f()
+
     def set_lr(self, lr: float) -> None:
         set_lr(self.opt, lr)
 

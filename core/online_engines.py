@@ -122,7 +122,7 @@ class _FlatEngine:
     # -- the parameters shared with the model ------------------------------------------------------------
     def check_shared(self) -> None:
         """Re-share when something replaced a parameter's storage; cheap enough to call every step."""
-        if self._params[1].data_ptr() != self._ptrs[1] or self._params[0].data_ptr() != self._ptrs[0]:
+        if [p.data_ptr() for p in self._params] != self._ptrs:
             self.adopt()
 
     def adopt(self) -> None:

@@ -39,12 +39,15 @@ def test_model_shares_the_engine_weights(rule):
     with torch.no_grad():  # in-place writes to the model reach the engine
         tr.model.readout.bias.fill_(0.25)
     assert tr.engine.b_out[0] == np.float32(0.25)
-    # a parameter whose storage was replaced is adopted at the next step
+    # a parameter whose storage was replaced is adopted by sync_model (and at the next step)
     tr.model.gru.weight_hh_l0.data = torch.zeros_like(tr.model.gru.weight_hh_l0)
     tr.model.gru.weight_ih_l0.data = torch.zeros_like(tr.model.gru.weight_ih_l0)
-    tr.step(train=False)
+    tr.sync_model()
     assert not tr.engine.w_hh.any() and not tr.engine.w_ih.any()
     assert tr.model.gru.weight_hh_l0.data_ptr() == tr.engine.w_hh.ctypes.data
+    tr.model.gru.bias_hh_l0.data = torch.ones_like(tr.model.gru.bias_hh_l0)
+    tr.step(train=False)
+    assert (tr.engine.b_hh == 1).all()
 
 
 def test_lr_applies_live_to_the_fast_engine():
