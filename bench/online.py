@@ -169,7 +169,7 @@ def main() -> None:
     for name, _ in contenders:
         v = rates[name]
         print(f"{name:<26} {med[name]:>9,.0f} {1e6 / med[name]:>8.1f} {med[name] / ref:>14.2f}  "
-              f"{min(v):>8,.0f}..{max(v):<8,.0f}")
+              f"{min(v):>8,.0f}..{max(v):,.0f}")
     f1, r = med["fast TBPTT(1)"], med["RTRL"]
     print(f"target fast TBPTT(1) >= 10,000 steps/s and >= 5x autograd: {f1:,.0f}, {f1 / ref:.1f}x -> "
           f"{'met' if f1 >= 10000 and f1 >= 5 * ref else 'NOT met'}")
