@@ -360,8 +360,6 @@ class MainWindow(QMainWindow):
             self.acc.show_snapshot(s, s.acc_chunk,
                                    [e["val_accuracy"] for e in hist] if s.mode == "batch" else None)
             self._update_status(s)
-            if self.running != s.running and not s.running:
-                self._set_running(False)
         finally:
             self.frames += 1
             self.frame_ms = (time.perf_counter() - t0) * 1000

@@ -13,7 +13,7 @@ import time
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from core.live import serve
+from core.live import child_main
 
 
 class TrainingWorker(QObject):
@@ -49,7 +49,7 @@ class TrainingWorker(QObject):
     def _spawn(self, cfg_dict: dict) -> None:
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
-        self._proc = ctx.Process(target=serve, args=(child, cfg_dict), daemon=True, name="gml-trainer")
+        self._proc = ctx.Process(target=child_main, args=(child, cfg_dict), daemon=True, name="gml-trainer")
         self._proc.start()
         child.close()
         self._conn = parent
@@ -58,21 +58,30 @@ class TrainingWorker(QObject):
         self._requested = False
 
     def _kill_child(self, timeout: float = 0.5) -> None:
-        if self._conn is not None:
+        """Ask the child to quit, draining the pipe meanwhile (a child blocked on a full pipe cannot read)."""
+        conn, proc = self._conn, self._proc
+        if conn is not None:
             try:
-                self._conn.send(("quit",))
+                conn.send(("quit",))
             except (BrokenPipeError, OSError):
                 pass
-        if self._proc is not None:
-            self._proc.join(timeout)
-            if self._proc.is_alive():
-                self._proc.terminate()
-                self._proc.join(0.3)
-            if self._proc.is_alive():
-                self._proc.kill()
-                self._proc.join(0.2)
-        if self._conn is not None:
-            self._conn.close()
+        if proc is not None:
+            deadline = time.perf_counter() + timeout
+            while proc.is_alive() and time.perf_counter() < deadline:
+                try:
+                    while conn is not None and conn.poll(0.005):
+                        conn.recv()
+                except (EOFError, OSError):
+                    pass
+                proc.join(0.005)
+            if proc.is_alive():
+                proc.terminate()
+                proc.join(0.2)
+            if proc.is_alive():
+                proc.kill()
+                proc.join(0.2)
+        if conn is not None:
+            conn.close()
         self._proc = self._conn = None
         self._alive = False
 
@@ -82,6 +91,7 @@ class TrainingWorker(QObject):
             self._timer.stop()
         self._kill_child()
         self.stopped.emit()
+        QThread.currentThread().quit()  # direct: the GUI thread may be blocked waiting for this thread
 
     # -- commands (queued from the GUI thread) --------------------------------------------------------------
     def _send(self, *msg) -> None:
@@ -168,7 +178,6 @@ class WorkerHandle(QObject):
         self._window.connect(self.worker.set_window)
         self._drawn.connect(self.worker.frame_drawn)
         self._shutdown.connect(self.worker.shutdown)
-        self.worker.stopped.connect(self.thread.quit)
         self.thread.start()
 
     def send(self, *msg) -> None:

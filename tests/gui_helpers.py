@@ -1,0 +1,36 @@
+"""Helpers for GUI tests: a window with throw-away settings, waiting on snapshots, Qt warning capture."""
+
+from __future__ import annotations
+
+import numpy as np
+from PySide6.QtGui import QImage
+
+
+def make_window(qtbot, tmp_path, monkeypatch, cfg=None, **kw):
+    import pyqtgraph as pg
+
+    from gui.main_window import MainWindow
+
+    monkeypatch.setenv("GML_SETTINGS", str(tmp_path / "settings.ini"))
+    monkeypatch.chdir(tmp_path)
+    pg.setConfigOptions(background="w", foreground="k", antialias=False)
+    win = MainWindow(cfg, restore=False, **kw)
+    qtbot.addWidget(win)
+    win.resize(1280, 800)
+    win.show()
+    qtbot.waitUntil(lambda: win.snap is not None, timeout=20000)
+    return win
+
+
+def wait_step(qtbot, win, pred, timeout=20000):
+    qtbot.waitUntil(lambda: win.snap is not None and pred(win.snap), timeout=timeout)
+    return win.snap
+
+
+def image_not_blank(path) -> bool:
+    img = QImage(str(path))
+    if img.isNull() or img.width() < 100:
+        return False
+    img = img.convertToFormat(QImage.Format_RGB32)
+    arr = np.frombuffer(img.constBits(), dtype=np.uint8, count=img.sizeInBytes()).reshape(img.height(), -1)
+    return arr.std() > 10 and len(np.unique(arr[:, ::7])) > 20

@@ -1,0 +1,141 @@
+"""The window, offscreen: start, step, pause, reset, presets, live lr, screenshots and exports, errors, close."""
+
+import time
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from core.config import preset  # noqa: E402
+from tests.gui_helpers import image_not_blank, make_window, wait_step  # noqa: E402
+
+
+@pytest.fixture
+def win(qtbot, tmp_path, monkeypatch):
+    w = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
+    yield w
+    w.close()
+
+
+def test_start_pause_step_reset(qtbot, win):
+    assert win.snap.step == 0 and not win.snap.running
+    win.start()
+    s = wait_step(qtbot, win, lambda s: s.step > 300 and s.running)
+    assert win.btn_start.text().endswith("Pause")
+    win.pause()
+    s = wait_step(qtbot, win, lambda s: not s.running)
+    frozen = s.step
+    qtbot.wait(300)
+    assert win.snap.step == frozen  # paused: nothing trains
+    win.step()
+    wait_step(qtbot, win, lambda s: s.step == frozen + 1)
+    qtbot.wait(200)
+    assert win.snap.step == frozen + 1  # exactly one timestep
+    run = win.snap.run_id
+    win.reset()
+    s = wait_step(qtbot, win, lambda s: s.run_id != run)
+    assert s.step == 0 and len(win.loss.mirror.values()) == 0
+
+
+def test_views_show_the_window(qtbot, win):
+    win.window_spin.setValue(120)
+    win.start()
+    s = wait_step(qtbot, win, lambda s: s.step > 500 and len(s.x) == 120)
+    assert s.h.shape == (120, 16)
+    x, y = win.bits.c_x.getData()
+    assert len(x) == 121  # stepMode 'center': W + 1 edges for W values
+    img = win.hidden.img.image
+    assert img.shape == (120, 16)
+    win.hidden.set_layer("z")
+    assert win.hidden.layer == "z" and tuple(win.hidden.cbar.levels()) == (0.0, 1.0)
+    assert len(win.loss.mirror.values()) >= 500
+
+
+def test_preset_change_and_pending_notice(qtbot, win):
+    panel = win.panel
+    panel.preset_box.setCurrentIndex(panel.preset_box.findData("answer"))
+    assert panel.value("mode") == "batch" and panel.value("units") == 2
+    assert panel.pending.isVisibleTo(win) and "Reset" in panel.pending.text()
+    assert not panel.widgets["window"].isVisibleTo(win)  # online-only field hidden in batch mode
+    win.reset()
+    s = wait_step(qtbot, win, lambda s: s.mode == "batch")
+    assert s.h.shape[1] == 2 and s.n_params == 33 and not panel.pending.isVisibleTo(win)
+    win.step()  # one minibatch
+    s = wait_step(qtbot, win, lambda s: s.step == 1)
+    assert s.epoch == 0
+    panel.set_value("units", 3)
+    assert panel.preset_box.currentData() == "custom"
+
+
+def test_lr_applies_live(qtbot, win):
+    win.panel.set_value("lr", 0.01)
+    qtbot.wait(200)
+    assert not win.panel.pending.isVisibleTo(win)  # live, not pending
+    win.start()
+    s = wait_step(qtbot, win, lambda s: s.step > 10 and s.config["train"]["lr"] == 0.01)
+    assert s.config["train"]["lr"] == 0.01
+
+
+def test_screenshot_written_and_not_blank(qtbot, win, tmp_path):
+    win.start()
+    wait_step(qtbot, win, lambda s: s.step > 200)
+    path = win.save_screenshot(tmp_path / "shots" / "a.png")
+    assert path is not None and image_not_blank(path)
+    default = win.save_screenshot_default()
+    assert default is not None and default.parent.name == "screenshots" and default.exists()
+    for key in ("bits", "hidden", "loss", "accuracy"):
+        assert win.export_view(key, tmp_path / f"{key}.png") is not None
+        assert win.export_view(key, tmp_path / f"{key}.svg") is not None
+        assert (tmp_path / f"{key}.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_unwritable_screenshot_path_gives_message(qtbot, win, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert win.save_screenshot(blocker / "sub" / "a.png") is None
+    assert win.message.isVisible() and "Nothing was saved" in win.message.text.text()
+    assert win.export_view("loss", tmp_path / "x.bmp") is None
+
+
+def test_diverging_loss_pauses_with_message_and_reset_recovers(qtbot, win):
+    p = win.panel
+    p.set_value("optimizer", "sgd")
+    p.set_value("lr", 100.0)
+    p.set_value("readout", "linear")
+    win.reset()
+    win.start()
+    qtbot.waitUntil(lambda: bool(win.errors), timeout=20000)
+    assert "diverged" in win.errors[-1] and win.message.level == "error"
+    assert not win.running
+    p.set_value("lr", 0.001)
+    p.set_value("optimizer", "adam")
+    run = win.snap.run_id
+    win.reset()
+    win.start()
+    s = wait_step(qtbot, win, lambda s: s.run_id != run and s.step > 50)
+    assert s.running
+
+
+def test_close_while_running_joins_fast(qtbot, tmp_path, monkeypatch, qtlog):
+    w = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
+    w.start()
+    wait_step(qtbot, w, lambda s: s.step > 100)
+    t0 = time.perf_counter()
+    w.close()
+    assert time.perf_counter() - t0 < 1.0
+    assert not w.handle.thread.isRunning()
+    bad = [r for r in qtlog.records if r.type.name in ("QtWarningMsg", "QtCriticalMsg", "QtFatalMsg")
+           and "propagateSizeHints" not in r.message]
+    assert not bad, [r.message for r in bad]
+
+
+def test_settings_remember_config(qtbot, tmp_path, monkeypatch):
+    from gui.main_window import MainWindow
+
+    w = make_window(qtbot, tmp_path, monkeypatch, preset("question"))
+    w.panel.set_value("lag", 3)
+    w.close()
+    w2 = MainWindow(None, restore=True)
+    qtbot.addWidget(w2)
+    assert w2.panel.value("lag") == 3 and w2.panel.value("readout") == "raw"
+    w2.close()
