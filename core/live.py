@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .analysis import analyze
 from .config import Config, ConfigError
 from .history import DecimatingSeries, Ring
 from .trainers import RateMeter, make_trainer
@@ -123,6 +124,10 @@ class LiveEngine:
         self._probe_at = -1.0
         self._pace_t0 = None
         self._pace_n = 0
+        self._analysis = None
+        self._analysis_at = -1.0
+        self._analysis_step = -1
+        self.update_ratio = float("nan")
 
     def set_lr(self, lr: float) -> None:
         if not (isinstance(lr, (int, float)) and math.isfinite(lr) and 0 < lr <= 100):
@@ -148,6 +153,17 @@ class LiveEngine:
             return self._one_step()
 
     def _one_step(self) -> float:
+        tr = self.trainer
+        if self.steps % 200 == 100:
+            from .diagnostics import param_snapshot, relative_update
+
+            before = param_snapshot(tr.model)
+            loss = self._train_one()
+            self.update_ratio = relative_update(before, param_snapshot(tr.model))
+            return loss
+        return self._train_one()
+
+    def _train_one(self) -> float:
         tr = self.trainer
         if tr.mode == "online":
             rec = tr.step()
@@ -235,6 +251,27 @@ class LiveEngine:
             self._probe_at = now
         return self._probe
 
+    def analysis(self, x: np.ndarray, h: np.ndarray, t0: int):
+        """Portrait, memory probe and hints; recomputed at most 4 times a second while running."""
+        now = time.perf_counter()
+        stale = self._analysis is None or self._analysis_step != self.steps
+        if stale and (not self.running or now - self._analysis_at > 0.25):
+            if self.trainer.mode == "online":
+                n = min(len(self.rings["x"]), 1000)
+                y, yh = self.rings["y"].last(n)[:, 0], self.rings["y_hat"].last(n)[:, 0]
+                losses = self.rings["loss"].last(n)[:, 0]
+                correct = ((yh >= 0.5) == (y >= 0.5)).astype(np.float32)
+                pred_ones = float((yh >= 0.5).mean()) if n else float("nan")
+            else:
+                _, losses = self.loss_series.arrays()
+                _, correct = self.acc_series.arrays()
+                losses, correct = losses[-200:], correct[-200:]
+                pred_ones = float("nan")
+            self._analysis = analyze(self.cfg, self.steps, x, h, losses, correct, self.update_ratio, pred_ones, t0)
+            self._analysis_at = now
+            self._analysis_step = self.steps
+        return self._analysis
+
     def snapshot(self, window: int = 200) -> Snapshot:
         tr, cfg = self.trainer, self.cfg
         H = cfg.model.units
@@ -260,6 +297,12 @@ class LiveEngine:
             acc = hist["val_accuracy"][-1] if hist["val_accuracy"] else p.accuracy
             epoch, bpe = tr.epoch, tr.batches_per_epoch
         extras = {}
+        if tr.mode == "online":  # the portrait and probe use the longer recent window when there is one
+            n = min(len(self.rings["x"]), 1000)
+            extras["analysis"] = self.analysis(self.rings["x"].last(n)[:, 0], self.rings["h"].last(n),
+                                               self.steps - n)
+        else:
+            extras["analysis"] = self.analysis(x, h, 0)
         norms = getattr(tr, "sensitivity_norms", None)
         if callable(norms):
             extras["sensitivity_norms"] = norms()
@@ -270,6 +313,118 @@ class LiveEngine:
             accuracy=acc, t0=t0, x=x, y=y, y_hat=y_hat, h=h, r=r, z=z, n=n, h_before=h_before, step_loss=sl,
             loss_chunk=self._senders[0].chunk(), acc_chunk=self._senders[1].chunk(), epoch_logs=logs,
             extras=extras)
+
+    # -- sessions and exports (reached through serve's ("call", name, args); results carry ok/error) ------
+    _RING_KEYS = ("x", "y", "y_hat", "loss", "h_prev", "h", "r", "z", "n")
+
+    def save_session(self, path: str, extra: dict | None = None) -> dict:
+        """Save the trainer, the whole-run series and the recent window to `path`; {"ok", "path"|"error"}.
+
+        Training is paused for the write (the child handles one command at a time between steps) and resumes
+        as it was. The write is atomic (core.session): a failed save leaves any existing file intact.
+        """
+        from .session import SessionError, save_session, series_to_history
+
+        was, self.running = self.running, False
+        try:
+            history = {}
+            history.update(series_to_history("loss", self.loss_series))
+            history.update(series_to_history("accuracy", self.acc_series))
+            if self.trainer.mode == "online":
+                for k in self._RING_KEYS:
+                    history[f"ring.{k}"] = self.rings[k].last()
+            history["engine"] = np.array([self.steps, self.last_loss, float(self.finished)], dtype=np.float64)
+            save_session(path, self.trainer, history, dict(extra or {}))
+            return {"ok": True, "path": str(path), "step": self.steps}
+        except SessionError as e:
+            return {"ok": False, "path": str(path), "error": e.message}
+        except Exception as e:  # never let a save take the child down
+            return {"ok": False, "path": str(path), "error": f"cannot save {path}: {type(e).__name__}: {e}"}
+        finally:
+            self.running = was
+
+    def open_session(self, path: str) -> dict:
+        """Replace the trainer and buffers from a saved session; {"ok", "config", "extra", "warnings", "step"}.
+
+        On any failure nothing changes and {"ok": False, "error": message} is returned. On success training is
+        paused at the saved position (Start continues) and run_id is bumped so the window resyncs its curves.
+        """
+        from .session import SessionError, open_session, series_from_history
+
+        try:
+            sess = open_session(path)
+            hist = sess.history
+            loss = series_from_history(hist, "loss")
+            acc = series_from_history(hist, "accuracy")
+            eng = np.asarray(hist.get("engine", np.zeros(3)), dtype=np.float64).reshape(-1)
+            if eng.shape != (3,) or not math.isfinite(eng[0]) or eng[0] < 0:
+                raise SessionError(f"cannot open {path}: the engine position is malformed")
+            H = sess.config.model.units
+            rings = {k: Ring(WINDOW_CAPACITY, H if k in ("h_prev", "h", "r", "z", "n") else 1)
+                     for k in self._RING_KEYS}
+            if sess.trainer.mode == "online":
+                for k, ring in rings.items():
+                    rows = np.asarray(hist.get(f"ring.{k}", np.zeros((0, ring.width))), dtype=np.float32)
+                    if rows.ndim != 2 or rows.shape[1] != ring.width or len(rows) > WINDOW_CAPACITY:
+                        raise SessionError(f"cannot open {path}: the recent window {k!r} is malformed")
+                    ring.extend(rows)
+        except SessionError as e:
+            return {"ok": False, "path": str(path), "error": e.message}
+        except Exception as e:
+            return {"ok": False, "path": str(path), "error": f"cannot open {path}: {type(e).__name__}: {e}"}
+        # commit: nothing above touched the engine
+        self.cfg = sess.config
+        self.trainer = sess.trainer
+        self.run_id += 1
+        self.seq = 0
+        self.running = False
+        self.finished = bool(eng[2])
+        self.rings = rings
+        self.loss_series, self.acc_series = loss, acc
+        self._senders = (_SeriesSender(loss), _SeriesSender(acc))
+        for snd in self._senders:
+            snd.stride = 0  # the first chunk is a resync: the window gets the whole series with its stride
+        self.steps = int(eng[0])
+        self.last_loss = float(eng[1])
+        self.meter = RateMeter()
+        self._probe = None
+        self._probe_at = -1.0
+        self._pace_t0 = None
+        self._pace_n = 0
+        return {"ok": True, "path": str(path), "config": self.cfg.to_dict(), "extra": sess.extra,
+                "warnings": list(sess.warnings), "step": self.steps, "run_id": self.run_id}
+
+    def export_history_csv(self, path: str) -> dict:
+        """Write the whole-run curves as CSV: step, loss, accuracy (one row per stored point).
+
+        `step` is the last step (online: timestep, batch: minibatch, 1-based) a point covers; after decimation
+        each point is the mean over `stride` steps. Batch mode also writes the per-epoch logs to a second file,
+        `<stem>.epochs.csv` (epoch, loss, accuracy, val_loss, val_accuracy). {"ok", "paths"|"error"}.
+        """
+        import os
+
+        from .session import ExportError, export_history_csv
+
+        try:
+            _, loss = self.loss_series.arrays()
+            _, acc = self.acc_series.arrays()
+            n = min(len(loss), len(acc))
+            steps = (np.arange(1, n + 1, dtype=np.int64) * self.loss_series.stride)
+            export_history_csv(path, {"step": steps, "loss": loss[:n], "accuracy": acc[:n]})
+            paths = [str(path)]
+            if self.trainer.mode == "batch":
+                hist = self.trainer.history
+                stem, _ = os.path.splitext(str(path))
+                epath = stem + ".epochs.csv"
+                cols = {"epoch": np.arange(1, len(hist["loss"]) + 1, dtype=np.int64)}
+                cols.update({k: np.asarray(hist[k], dtype=np.float64) for k in hist})
+                export_history_csv(epath, cols)
+                paths.append(epath)
+            return {"ok": True, "paths": paths}
+        except ExportError as e:
+            return {"ok": False, "path": str(path), "error": e.message}
+        except Exception as e:
+            return {"ok": False, "path": str(path), "error": f"cannot export {path}: {type(e).__name__}: {e}"}
 
     def take_notices(self) -> list[str]:
         out, self.notices = self.notices, []
