@@ -1,5 +1,5 @@
-"""Launching the window: `python main.py [--preset NAME] [config flags] [--autostart] [--screenshot FILE]
-[--quit-after-steps N]`. The automation flags let docs and tests make screenshots without a person.
+"""Launching the window: `python main.py [--preset NAME] [config flags] [--open FILE.gmlab] [--autostart]
+[--screenshot FILE] [--quit-after-steps N]`. The automation flags let docs and tests make screenshots without a person.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", default=None, metavar="WxH", help="window size, e.g. 1440x900 (default: remembered)")
     p.add_argument("--fps", type=float, default=60.0, help="most frames per second (1-60, default 60)")
     p.add_argument("--speed", type=float, default=0.0, help="steps per second (0 = as fast as it goes)")
+    p.add_argument("--open", metavar="FILE.gmlab", help="open a saved session (its config wins over config flags)")
     return p
 
 
@@ -112,7 +113,9 @@ def main(argv=None) -> int:
         win.resize(*args.size)
     auto = Automation(win, args)
     win.show()
-    if args.autostart:
+    if args.open:  # start (if asked) once the session is open, whether or not it opened
+        win.session_ui.open_session_from(args.open, on_done=lambda ok: win.start() if args.autostart else None)
+    elif args.autostart:
         win.start()
     code = app.exec()
     if args.screenshot and auto.shot is None:

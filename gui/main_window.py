@@ -117,6 +117,8 @@ class MainWindow(QMainWindow):
         self.handle.set_window(self.window_spin.value())
         self._apply_speed()
         self._closing = False
+        from . import session_ui  # File ▸ sessions, recent files, CSV export
+        session_ui.install(self)
 
     # -- layout -------------------------------------------------------------------------------------------
     def _build_ui(self) -> None:
