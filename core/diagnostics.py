@@ -226,6 +226,10 @@ def diagnose(cfg: Config, stats: LiveStats | None = None, rules: Rules | None = 
     hints = _config_hints(cfg)
     if stats is not None:
         hints += _stat_hints(cfg, stats, rules)
+        learned = (_enough(cfg, stats, rules, len(stats.correct)) and np.isfinite(stats.accuracy)
+                   and stats.accuracy >= 0.99)
+        if learned:  # a short window that learned anyway (lag 1 often does) is no longer a problem to report
+            hints = [h for h in hints if h.code != SHORT_WINDOW]
     order = {s: i for i, s in enumerate(reversed(SEVERITIES))}
     return sorted(hints, key=lambda h: order[h.severity])
 

@@ -298,9 +298,9 @@ class LiveEngine:
             epoch, bpe = tr.epoch, tr.batches_per_epoch
         extras = {}
         if tr.mode == "online":  # the portrait and probe use the longer recent window when there is one
-            n = min(len(self.rings["x"]), 1000)
-            extras["analysis"] = self.analysis(self.rings["x"].last(n)[:, 0], self.rings["h"].last(n),
-                                               self.steps - n)
+            k = min(len(self.rings["x"]), 1000)
+            extras["analysis"] = self.analysis(self.rings["x"].last(k)[:, 0], self.rings["h"].last(k),
+                                               self.steps - k)
         else:
             extras["analysis"] = self.analysis(x, h, 0)
         norms = getattr(tr, "sensitivity_norms", None)

@@ -14,10 +14,12 @@ from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
+    QDockWidget,
     QFileDialog,
     QHBoxLayout,
     QLabel,
     QMainWindow,
+    QMenu,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -32,6 +34,7 @@ from PySide6.QtWidgets import (
 from core.config import Config, ConfigError
 
 from .controls import ConfigPanel
+from .inspect_panel import InspectTabs
 from .views import BitsView, CurveView, HiddenView
 from .worker import WorkerHandle
 
@@ -115,6 +118,7 @@ class MainWindow(QMainWindow):
         w.error.connect(self._on_error)
         w.ready.connect(self._on_ready)
         self.handle.set_window(self.window_spin.value())
+        self._smoothing_changed(self.smoothing.value())
         self._apply_speed()
         self._closing = False
         from . import session_ui  # File ▸ sessions, recent files, CSV export
@@ -158,6 +162,16 @@ class MainWindow(QMainWindow):
         split.setStretchFactor(1, 1)
         split.setSizes([330, 1100])
         self.setCentralWidget(split)
+        self.inspect = InspectTabs(self)
+        self.inspect.inspector.selected.connect(self._mark_selected)
+        self.inspect_dock = QDockWidget("Inspect", self)
+        self.inspect_dock.setObjectName("inspect-dock")
+        self.inspect_dock.setWidget(self.inspect)
+        self.inspect_dock.setFeatures(QDockWidget.DockWidgetMovable | QDockWidget.DockWidgetClosable
+                                      | QDockWidget.DockWidgetFloatable)
+        self.inspect_dock.setMinimumWidth(360)
+        self.addDockWidget(Qt.RightDockWidgetArea, self.inspect_dock)
+        self.resizeDocks([self.inspect_dock], [400], Qt.Horizontal)
         self._build_actions()
         self._build_toolbar()
         self._build_status()
@@ -185,10 +199,13 @@ class MainWindow(QMainWindow):
         for a in (self.act_start, self.act_step, self.act_reset):
             a.setShortcutContext(Qt.ApplicationShortcut)
         mb = self.menuBar()
-        m_file = mb.addMenu("&File")
+        # menus are parented to the window and kept as attributes, so no wrapper's collection can delete them
+        m_file = self.m_file = QMenu("&File", self)
+        mb.addMenu(m_file)
         m_file.addAction(self.act_shot)
         m_file.addAction(self.act_shot_as)
-        m_exp = m_file.addMenu("&Export view")
+        m_exp = self.m_export = QMenu("&Export view", self)
+        m_file.addMenu(m_exp)
         for key, title in (("bits", "Bits"), ("hidden", "Hidden units"), ("loss", "Loss"), ("accuracy", "Accuracy")):
             for fmt in ("png", "svg"):
                 a = QAction(f"{title} as {fmt.upper()}…", self)
@@ -196,10 +213,17 @@ class MainWindow(QMainWindow):
                 m_exp.addAction(a)
         m_file.addSeparator()
         m_file.addAction(self.act_quit)
-        m_run = mb.addMenu("&Run")
+        m_run = self.m_run = QMenu("&Run", self)
+        mb.addMenu(m_run)
         for a in (self.act_start, self.act_step, self.act_reset):
             m_run.addAction(a)
-        self.m_view = mb.addMenu("&View")
+        self.m_view = QMenu("&View", self)
+        mb.addMenu(self.m_view)
+        self.m_view.addAction(self.inspect_dock.toggleViewAction())
+        self.act_pin = act("&Pin this run", lambda: self.inspect.compare.pin(), ["P"],
+                           "Overlay this run's loss and accuracy on later runs")
+        self.act_pin.setShortcutContext(Qt.ApplicationShortcut)
+        self.m_view.addAction(self.act_pin)
         self.act_log = QAction("Log-scale loss", self, checkable=True)
         self.act_log.toggled.connect(self._log_toggled)
         self.m_view.addAction(self.act_log)
@@ -304,6 +328,7 @@ class MainWindow(QMainWindow):
         self.handle.send("reset", cfg.to_dict())
         self.applied = cfg
         self.panel.mark_applied(cfg)
+        self.inspect.compare.relabel()
         self._set_running(False)
         self.message.hide()
         self._save_settings()
@@ -362,11 +387,26 @@ class MainWindow(QMainWindow):
             self.acc.show_snapshot(s, s.acc_chunk,
                                    [e["val_accuracy"] for e in hist] if s.mode == "batch" else None)
             self._update_status(s)
+            self.inspect.show_snapshot(s)
+        except Exception as e:  # a view that fails to draw is reported once; training and the app go on
+            import traceback
+
+            text = f"A view failed to draw: {type(e).__name__}: {e}"
+            if text not in self.errors:
+                self._on_error(text + "\n" + traceback.format_exc(limit=3))
+                self.errors.append(text)
         finally:
             self.frames += 1
             self.frame_ms = (time.perf_counter() - t0) * 1000
             self.handle.frame_drawn()
         self.frame_shown.emit(s)
+
+    def _mark_selected(self, t) -> None:
+        """The inspector's step, marked on every view (no marker while following the newest step)."""
+        show = None if self.inspect.inspector.follow.isChecked() else t
+        self.bits.mark(show)
+        self.hidden.mark(show)
+        self.inspect.portrait.mark(t)
 
     def _update_status(self, s) -> None:
         def fmt(v, spec=".4f"):

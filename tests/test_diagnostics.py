@@ -220,7 +220,8 @@ def test_question_fixed_after_learning_has_no_raw_or_base_rate_hint():
     assert st.accuracy == 1.0
     got = codes(cfg, st)
     assert not got & {RAW_READOUT, BASE_RATE, LOSS_NONFINITE, LOSS_RISING, VANISHING_UPDATES}
-    assert got == {SHORT_WINDOW}  # window 1 = lag 1: learned here, but nothing made it store the bit
+    assert got == set()  # every hint is gone once it has learned (the short-window hint included)
+    assert SHORT_WINDOW in codes(cfg, None)  # before any evidence, the config alone still warns
 
 
 def test_raising_the_learning_rate_mid_run_gives_loss_rising():

@@ -1,0 +1,76 @@
+"""Issue 5 in the window: scrubbing moves the inspector and the markers; pin and overlay; hints by preset."""
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from core.config import preset  # noqa: E402
+from tests.gui_helpers import make_window, wait_step  # noqa: E402
+
+
+def test_scrubbing_moves_inspector_and_markers(qtbot, tmp_path, monkeypatch):
+    win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
+    win.start()
+    wait_step(qtbot, win, lambda s: s.step > 400)
+    win.pause()
+    s = wait_step(qtbot, win, lambda s: not s.running)
+    ins = win.inspect.inspector
+    assert ins.follow.isChecked() and ins.selected_t() == s.t0 + len(s.x) - 1
+    assert not win.bits.marker.isVisible()
+    ins.slider.setValue(50)  # scrub back
+    t = s.t0 + 50
+    assert not ins.follow.isChecked() and ins.selected_t() == t
+    assert win.bits.marker.isVisible() and win.bits.marker.value() == t + 0.5
+    assert win.hidden.marker.isVisible() and win.hidden.marker.value() == t + 0.5
+    assert f"t = {t:,}" in ins.head.text() and f"x = <b>{int(s.x[50])}</b>" in ins.head.text()
+    assert ins.table.rowCount() == 16 and ins.table.item(0, 4).text() == f"{s.h[50][0]:+.3f}"
+    ins.step_by(1)  # Alt+→
+    assert ins.selected_t() == t + 1 and win.bits.marker.value() == t + 1.5
+    ins.step_by(-2)
+    assert ins.selected_t() == t - 1
+    win.close()
+
+
+def test_pin_and_overlay_labelled_by_difference(qtbot, tmp_path, monkeypatch):
+    win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
+    win.start()
+    wait_step(qtbot, win, lambda s: s.step > 500)
+    pin = win.inspect.compare.pin()
+    assert pin is not None and len(pin["loss"]) > 100
+    win.panel.set_value("window", 4)
+    win.reset()
+    win.start()
+    wait_step(qtbot, win, lambda s: s.step > 100 and s.config["train"]["window"] == 4)
+    assert win.inspect.compare.labels() == ["pinned: window 1"]
+    items = win.loss.getPlotItem().listDataItems()
+    assert pin["c_loss"] in items and pin["c_acc"] in win.acc.getPlotItem().listDataItems()
+    win.inspect.compare.clear()
+    assert pin["c_loss"] not in win.loss.getPlotItem().listDataItems()
+    win.close()
+
+
+def test_hints_for_question_and_gone_for_fixed(qtbot, tmp_path, monkeypatch):
+    win = make_window(qtbot, tmp_path, monkeypatch, preset("question"))
+    win.start()
+    wait_step(qtbot, win, lambda s: s.step > 3000)
+    qtbot.waitUntil(lambda: {"raw-readout", "base-rate"} <= win.inspect.hints.codes, timeout=10000)
+    assert "raw GRU state" in win.inspect.hints.text()
+    win.panel.preset_box.setCurrentIndex(win.panel.preset_box.findData("question-fixed"))
+    win.reset()
+    win.start()
+    wait_step(qtbot, win, lambda s: s.step > 4000 and s.config["model"]["readout"] == "linear")
+    qtbot.waitUntil(lambda: win.inspect.hints.codes == set(), timeout=15000)
+    assert "No problems detected" in win.inspect.hints.text()
+    win.close()
+
+
+def test_portrait_and_probe_drawn(qtbot, tmp_path, monkeypatch):
+    win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
+    win.start()
+    wait_step(qtbot, win, lambda s: s.step > 3000)
+    a = win.snap.extras["analysis"]
+    assert a.portrait is not None
+    n0 = len(win.inspect.portrait.sc[0].getData()[0]) + len(win.inspect.portrait.sc[1].getData()[0])
+    assert n0 > 500
+    assert win.inspect.probe.probe is not None and win.inspect.probe.probe.score[1] > 0.8
+    win.close()
