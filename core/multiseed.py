@@ -137,3 +137,30 @@ def run_seeds(cfg: Config, seeds: int | Iterable[int], *, threshold: float = LEA
     if out is not None:
         out(summary.line())
     return summary
+
+
+def seeds_child(conn, cfg_dict: dict, n: int) -> None:
+    """Child-process entry for the GUI's multi-seed mode: sends ("seed", SeedResult.to_dict()) per seed, then
+    ("done", summary dict), or ("error", text). One torch thread, so the live trainer keeps its core."""
+    import os
+
+    import torch
+
+    torch.set_num_threads(1)
+    try:
+        cfg = Config.from_dict(cfg_dict)
+        results = []
+        for r in iter_seeds(cfg, n):
+            results.append(r)
+            conn.send(("seed", r.to_dict()))
+        conn.send(("done", summarize(results).to_dict()))
+    except (BrokenPipeError, EOFError):
+        pass
+    except Exception as e:  # reported to the window, never a traceback on the console
+        try:
+            conn.send(("error", f"{type(e).__name__}: {e}"))
+        except (BrokenPipeError, OSError):
+            pass
+    finally:
+        conn.close()
+        os._exit(0)

@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QListWidget,
     QPushButton,
@@ -29,11 +30,17 @@ from PySide6.QtWidgets import (
 from core.analysis import run_label
 from core.config import Config
 
+from .seeds_panel import SeedsPanel
 from .views import style_plot
 
 LABEL_COLORS = {0: "#1f77b4", 1: "#d62728", -1: "#b0b0b0"}
 PIN_COLORS = ["#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]
 MAX_PINS = 6
+
+
+def _par(v: float) -> str:
+    """A value for an equation: negatives in parentheses, with a true minus sign."""
+    return f"({v:.3f})".replace("-", "−") if v < 0 else f"{v:.3f}"
 
 
 def _fmt(v: float) -> str:
@@ -79,6 +86,7 @@ class Inspector(QWidget):
         self.table.setHorizontalHeaderLabels(["h[t−1]", "r", "z", "n", "h[t]"])
         self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
         lay.addWidget(self.table, 1)
         self.snap = None
         self.row = -1
@@ -149,7 +157,7 @@ class Inspector(QWidget):
             f"<tr><td>n = tanh(W<sub>in</sub>x + b<sub>in</sub> + r ⊙ (W<sub>hn</sub>h[t−1] + b<sub>hn</sub>))</td>"
             f"<td>n<sub>{u}</sub> = {n[u]:.3f}</td></tr>"
             f"<tr><td>h[t] = (1 − z) ⊙ n + z ⊙ h[t−1]</td>"
-            f"<td>h<sub>{u}</sub> = (1 − {z[u]:.3f})·{n[u]:.3f} + {z[u]:.3f}·{h_prev[u]:.3f} = "
+            f"<td>h<sub>{u}</sub> = (1 − {z[u]:.3f})·{_par(n[u])} + {z[u]:.3f}·{_par(h_prev[u])} = "
             f"<b>{h[u]:.3f}</b></td></tr></table>")
         cols = (h_prev, r, z, n, h)
         H = len(h)
@@ -399,6 +407,8 @@ class InspectTabs(QTabWidget):
         self.addTab(self.hints, "Hints")
         self.addTab(self.sens, "Sensitivity")
         self.addTab(self.compare, "Compare")
+        self.seeds = SeedsPanel(window)
+        self.addTab(self.seeds, "Seeds")
         for key, d in (("Alt+Left", -1), ("Alt+Right", 1)):
             sc = QShortcut(QKeySequence(key), window)
             sc.activated.connect(lambda d=d: self.inspector.step_by(d))

@@ -517,5 +517,6 @@ class MainWindow(QMainWindow):
             except ConfigError:
                 pass
             self._save_settings()
+            self.inspect.seeds.stop()
             self.handle.stop(1000)
         super().closeEvent(event)

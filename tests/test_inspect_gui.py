@@ -74,3 +74,14 @@ def test_portrait_and_probe_drawn(qtbot, tmp_path, monkeypatch):
     assert n0 > 500
     assert win.inspect.probe.probe is not None and win.inspect.probe.probe.score[1] > 0.8
     win.close()
+
+
+def test_multi_seed_mode_shows_how_many_learned(qtbot, tmp_path, monkeypatch):
+    win = make_window(qtbot, tmp_path, monkeypatch, preset("question").replace(steps=1500, eval_steps=300))
+    panel = win.inspect.seeds
+    panel.count.setValue(2)
+    assert panel.run()
+    qtbot.waitUntil(lambda: panel.summary is not None, timeout=60000)
+    assert panel.table.rowCount() == 2 and "learned 0/2" in panel.status.text()  # the raw readout never learns
+    assert [r["seed"] for r in panel.results] == [0, 1] and not panel.busy
+    win.close()

@@ -1,0 +1,147 @@
+"""The multi-seed mode in the window: run the current config over S seeds in a separate process and show how
+many learned — reliability is part of the story (the 2-unit `answer` setup stalls on some seeds)."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.config import ConfigError
+from core.multiseed import seeds_child
+
+
+class SeedsPanel(QWidget):
+    def __init__(self, window, parent=None):
+        super().__init__(parent)
+        self.win = window
+        self.proc = None
+        self.conn = None
+        self.results: list[dict] = []
+        self.summary: dict | None = None
+        lay = QVBoxLayout(self)
+        row = QHBoxLayout()
+        row.addWidget(QLabel("seeds"))
+        self.count = QSpinBox()
+        self.count.setRange(2, 50)
+        self.count.setValue(5)
+        self.count.setToolTip("How many seeds to train, starting at the config's seed")
+        row.addWidget(self.count)
+        self.btn_run = QPushButton("Run seeds")
+        self.btn_run.setToolTip("Train the config in the left panel once per seed, headless, in a separate process")
+        self.btn_run.clicked.connect(self.run)
+        self.btn_stop = QPushButton("Stop")
+        self.btn_stop.setEnabled(False)
+        self.btn_stop.clicked.connect(self.stop)
+        row.addWidget(self.btn_run)
+        row.addWidget(self.btn_stop)
+        row.addStretch(1)
+        lay.addLayout(row)
+        self.status = QLabel("Runs the config from the left panel (online: steps + held-out accuracy; batch: "
+                             "epochs + val_accuracy); a seed has learned at ≥ 0.99.")
+        self.status.setWordWrap(True)
+        lay.addWidget(self.status)
+        self.table = QTableWidget(0, 4)
+        self.table.setHorizontalHeaderLabels(["seed", "learned", "score", "time (s)"])
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        lay.addWidget(self.table, 1)
+        self.timer = QTimer(self)
+        self.timer.setInterval(100)
+        self.timer.timeout.connect(self._poll)
+
+    @property
+    def busy(self) -> bool:
+        return self.proc is not None
+
+    def run(self) -> bool:
+        if self.busy:
+            return False
+        try:
+            cfg = self.win.panel.config()
+        except ConfigError as e:
+            self.win._on_error(f"Cannot run seeds: {e}")
+            return False
+        n = self.count.value()
+        ctx = mp.get_context("spawn")
+        self.conn, child = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=seeds_child, args=(child, cfg.to_dict(), n), daemon=True, name="gml-seeds")
+        self.proc.start()
+        child.close()
+        self.results, self.summary = [], None
+        self.table.setRowCount(0)
+        self.n = n
+        first = cfg.train.seed
+        self.status.setText(f"Training seeds {first}…{first + n - 1} ({cfg.train.mode}); 0/{n} done.")
+        self.btn_run.setEnabled(False)
+        self.btn_stop.setEnabled(True)
+        self.timer.start()
+        return True
+
+    def stop(self) -> None:
+        self.timer.stop()
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.join(0.5)
+            if self.proc.is_alive():
+                self.proc.kill()
+                self.proc.join(0.2)
+        if self.conn is not None:
+            self.conn.close()
+        if self.summary is None and self.results:
+            self.status.setText(f"Stopped after {len(self.results)} seed(s): learned "
+                                f"{sum(r['learned'] for r in self.results)}/{len(self.results)}.")
+        self.proc = self.conn = None
+        self.btn_run.setEnabled(True)
+        self.btn_stop.setEnabled(False)
+
+    def _poll(self) -> None:
+        try:
+            while self.conn is not None and self.conn.poll():
+                kind, payload = self.conn.recv()
+                if kind == "seed":
+                    self._add(payload)
+                elif kind == "done":
+                    self.summary = payload
+                    k, n = sum(r["learned"] for r in self.results), len(self.results)
+                    self.status.setText(f"<b>learned {k}/{n}</b> seeds (≥ {payload.get('threshold', 0.99)})")
+                    self.stop()
+                    return
+                elif kind == "error":
+                    self.win._on_error(f"The multi-seed run failed: {payload}")
+                    self.stop()
+                    return
+        except (EOFError, OSError):
+            self.win._on_error("The multi-seed process stopped unexpectedly.")
+            self.stop()
+            return
+        if self.proc is not None and not self.proc.is_alive() and self.summary is None:
+            self.win._on_error("The multi-seed process stopped before finishing.")
+            self.stop()
+
+    def _add(self, r: dict) -> None:
+        self.results.append(r)
+        row = self.table.rowCount()
+        self.table.insertRow(row)
+        value = r.get("value")
+        cells = [str(r["seed"]), "yes" if r["learned"] else "no",
+                 f"{r.get('metric', '')} {value:.4f}" if isinstance(value, float) else str(value),
+                 f"{r.get('elapsed_s', 0):.1f}"]
+        for c, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            item.setTextAlignment(Qt.AlignCenter)
+            if c == 1:
+                item.setForeground(Qt.darkGreen if r["learned"] else Qt.darkRed)
+            self.table.setItem(row, c, item)
+        k = sum(x["learned"] for x in self.results)
+        self.status.setText(f"{len(self.results)}/{self.n} done; learned {k} so far.")
