@@ -190,3 +190,29 @@ class SeriesMirror:
 
     def smoothed(self) -> np.ndarray:
         return self._smooth[: self.n]
+
+    def envelope(self, i0: int, i1: int, bins: int, smoothed: bool = False) -> tuple[np.ndarray, np.ndarray]:
+        """Points [i0, i1) as at most ~2 * bins (x, y) pairs for drawing: when there are more points than
+        2 * bins, each bin of 2**k points (aligned on multiples of 2**k, so bins stay put as points arrive)
+        becomes its min and max at the bin's centre, as pyqtgraph's 'peak' downsampling (NaNs ignored)."""
+        v = (self._smooth if smoothed else self._vals)[: self.n]
+        i0, i1 = max(0, int(i0)), min(self.n, int(i1))
+        n = i1 - i0
+        if n <= 0:
+            return np.zeros(0), np.zeros(0, dtype=np.float32)
+        if n <= 2 * bins:
+            return (np.arange(i0, i1, dtype=np.float64) + 0.5) * self.stride, v[i0:i1]
+        b = 1 << int(np.ceil(np.log2(n / bins)))
+        a0 = (i0 // b) * b
+        full = (i1 - a0) // b
+        seg = v[a0:a0 + full * b].reshape(full, b)
+        lo, hi = np.fmin.reduce(seg, axis=1), np.fmax.reduce(seg, axis=1)
+        centres = a0 + (np.arange(full, dtype=np.float64) + 0.5) * b
+        rest = v[a0 + full * b:i1]
+        if len(rest):
+            lo = np.append(lo, np.fmin.reduce(rest))
+            hi = np.append(hi, np.fmax.reduce(rest))
+            centres = np.append(centres, a0 + full * b + 0.5 * len(rest))
+        y = np.empty(2 * len(lo), dtype=np.float32)
+        y[0::2], y[1::2] = lo, hi
+        return np.repeat(centres * self.stride, 2), y

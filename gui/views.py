@@ -6,6 +6,8 @@ Each view takes a core.live.Snapshot and draws it; none of them touches the trai
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
@@ -173,13 +175,15 @@ class CurveView(pg.PlotWidget):
         p.addItem(self.epochs)
         self.epoch_name = epoch_name
         self._epoch_in_legend = False
-        for c in (self.raw, self.smooth):
-            c.setDownsampling(auto=True, method="peak")
-            c.setClipToView(True)
+        # The curves get only what can be seen: the visible span as a min/max envelope of ~2 points per pixel
+        # (SeriesMirror.envelope), so a frame costs O(visible points) in NumPy, never pyqtgraph's per-point
+        # work on a million points (its downsampling, clipping and bounds run on the few points we pass).
         self.mirror = SeriesMirror(capacity)
         self.log_y = False
         self._run = None
         self.show_raw = True
+        self._drawn_span = None
+        p.getViewBox().sigXRangeChanged.connect(self._range_changed)
 
     def set_show_raw(self, on: bool) -> None:
         self.show_raw = bool(on)
@@ -199,12 +203,40 @@ class CurveView(pg.PlotWidget):
     def _y(self, v: np.ndarray) -> np.ndarray:
         return np.maximum(v, 1e-8) if self.log_y else v
 
+    def _span(self) -> tuple[int, int] | None:
+        """The mirror's index range in view (with a point of margin each side); None when all of it is."""
+        m = self.mirror
+        vb = self.getPlotItem().getViewBox()
+        if vb.autoRangeEnabled()[0]:
+            return None
+        x0, x1 = vb.viewRange()[0]
+        i0, i1 = int(math.floor(x0 / m.stride)) - 1, int(math.ceil(x1 / m.stride)) + 1
+        return None if i0 <= 0 and i1 >= m.n else (max(i0, 0), min(max(i1, 0), m.n))
+
+    def _bins(self) -> int:
+        w = self.getPlotItem().getViewBox().width()
+        return max(256, 2 * int(w)) if w > 0 else 4096  # bins of at most one pixel: the envelope is exact
+
+    def _range_changed(self, *_a) -> None:
+        span = self._span()
+        if span is None and self._drawn_span is None:
+            return  # all of it was drawn already (auto range following the data)
+        self._redraw()
+
     def _redraw(self) -> None:
         m = self.mirror
-        x = m.x()
-        self.raw.setData(x, self._y(m.values()))
+        span = self._span()
+        i0, i1 = span if span is not None else (0, m.n)
+        bins = self._bins()
+        if self.show_raw:
+            x, y = m.envelope(i0, i1, bins)
+            self.raw.setData(x, self._y(y))
+        else:
+            self.raw.setData([], [])
         self.raw.setVisible(self.show_raw)
-        self.smooth.setData(x, self._y(m.smoothed()))
+        x, y = m.envelope(i0, i1, bins, smoothed=True)
+        self.smooth.setData(x, self._y(y))
+        self._drawn_span = span
 
     def show_snapshot(self, s, chunk, epoch_values=None) -> None:
         if self._run != s.run_id:
