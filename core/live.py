@@ -9,6 +9,7 @@ GUI's interpreter lock; the GUI asks for one snapshot at a time, only after it d
 from __future__ import annotations
 
 import math
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -92,7 +93,9 @@ class LiveEngine:
 
     def __init__(self, cfg: Config, series_capacity: int = 1 << 20):
         self.series_capacity = series_capacity
-        self.run_id = 0
+        # a random base: a restarted child (after a crash) must not reuse the dead one's run ids, or the window
+        # would append the new run's curves to the old run's
+        self.run_id = int.from_bytes(os.urandom(3), "little") << 8
         self.speed = 0.0  # steps per second; 0 = as fast as it goes
         self.running = False
         self.notices: list[str] = []
@@ -401,8 +404,6 @@ class LiveEngine:
         each point is the mean over `stride` steps. Batch mode also writes the per-epoch logs to a second file,
         `<stem>.epochs.csv` (epoch, loss, accuracy, val_loss, val_accuracy). {"ok", "paths"|"error"}.
         """
-        import os
-
         from .session import ExportError, export_history_csv
 
         try:
