@@ -254,7 +254,8 @@ class SessionUI(QObject):
         w.panel.set_config(cfg)
         w.panel.mark_applied(cfg)
         w.applied = cfg
-        w._set_running(False)
+        # the child paused on open; the window showed paused since the request, and any Start pressed after the
+        # request reached the child after the open, so the run state shown is already right
         self._restore_gui(value.get("extra"))
         self.current_path = value["path"]
         self.add_recent(value["path"])

@@ -271,3 +271,16 @@ def test_open_from_the_command_line(qtbot, tmp_path, monkeypatch):
                         "--quit-after-steps", "50", "--no-restore"],
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_start_pressed_before_the_open_answer_keeps_running(qtbot, win, tmp_path):
+    steps(qtbot, win, 20)
+    path = tmp_path / "race.gmlab"
+    save(qtbot, win, path)
+    run = win.snap.run_id
+    with qtbot.waitSignal(win.session_ui.opened, timeout=20000):
+        win.session_ui.open_session_from(path)
+        assert not win.running  # opening pauses at once
+        win.start()  # reaches the child after the open
+    assert win.running and win.btn_start.text().endswith("Pause")
+    wait_step(qtbot, win, lambda s: s.run_id != run and s.running and s.step > 20)
