@@ -1,0 +1,271 @@
+"""The window's cost, measured: one run prints a table of three figures beside their goals, and exits 0.
+
+    python bench/gui.py [--rounds 3] [--seconds 5] [--frames 100] [--steps 1000000]
+
+(a) Online steps/s with the window open and plotting (offscreen, 60 fps cap, default size and view sizes,
+    question-fixed, fast engine) vs headless (the same LiveEngine in a child process through the same pipe
+    protocol, nobody drawing). Rounds alternate headless / window, each from a fresh engine, a 1 s warm-up,
+    then --seconds measured; the ratio is of the medians. Goal >= 0.9.
+(b) Frame cost with a 1M-point whole-run history: the loss and accuracy mirrors are filled with 1,000,000
+    points, then each of --frames frames is a real snapshot (with ~500 new points, as at 30k steps/s and
+    60 fps) drawn through MainWindow._on_snapshot plus a synchronous repaint of the four views. Goal: median
+    and p95 <= 16 ms.
+(c) Resident memory growth over --steps online steps with the window open: RSS (psutil) of the GUI process
+    and of the training child, after a 50,000-step warm-up and again --steps later. Goal <= 50 MB each.
+
+The machine's other load slows every figure; (a) alternates so that both sides see the same load.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import argparse  # noqa: E402
+import dataclasses  # noqa: E402
+import multiprocessing as mp  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from core.config import preset  # noqa: E402
+from core.live import SeriesChunk, child_main  # noqa: E402
+
+GOAL_RATIO, GOAL_FRAME_MS, GOAL_RSS_MB = 0.9, 16.0, 50.0
+
+
+def bench_config():
+    cfg = preset("question-fixed")
+    cfg.train.steps = 10**9  # never reaches the configured end while measured
+    return cfg
+
+
+# -- (a) headless: the child process alone, through the pipe, nobody drawing ---------------------------------
+def _ask_step(conn) -> tuple[float, int]:
+    conn.send(("snapshot", 1))
+    while True:
+        msg = conn.recv()
+        if msg[0] == "snapshot":
+            return time.perf_counter(), msg[1].step
+
+
+def headless_rate(cfg_dict: dict, warmup: float, seconds: float) -> float:
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=child_main, args=(child, cfg_dict), daemon=True)
+    proc.start()
+    child.close()
+    try:
+        while parent.recv()[0] != "ready":
+            pass
+        parent.send(("start",))
+        time.sleep(warmup)
+        t0, s0 = _ask_step(parent)
+        time.sleep(seconds)
+        t1, s1 = _ask_step(parent)
+        return (s1 - s0) / (t1 - t0)
+    finally:
+        parent.send(("quit",))
+        proc.join(2)
+        if proc.is_alive():
+            proc.kill()
+            proc.join()
+
+
+# -- the window side ---------------------------------------------------------------------------------------
+def wait(ms: float) -> None:
+    from PySide6.QtCore import QEventLoop, QTimer
+
+    loop = QEventLoop()
+    QTimer.singleShot(int(ms), loop.quit)
+    loop.exec()
+
+
+def open_window(cfg):
+    from gui.main_window import MainWindow
+
+    win = MainWindow(cfg, restore=False, max_fps=60.0)  # default size (1440x900) and view sizes
+    marks = []
+    win.frame_shown.connect(lambda s: marks.append((time.perf_counter(), s.step, s.running)))
+    win.show()
+    deadline = time.perf_counter() + 30
+    while win.snap is None and time.perf_counter() < deadline:
+        wait(20)
+    if win.snap is None:
+        raise RuntimeError("the window got no snapshot within 30 s")
+    return win, marks
+
+
+def window_rate(cfg, warmup: float, seconds: float) -> tuple[float, float]:
+    """(steps/s, frames/s) with the window drawing."""
+    win, marks = open_window(cfg)
+    try:
+        win.start()
+        wait(warmup * 1000)
+        i0 = len(marks) - 1
+        wait(seconds * 1000)
+        (t0, s0, _), (t1, s1, _) = marks[i0], marks[-1]
+        return (s1 - s0) / (t1 - t0), (len(marks) - 1 - i0) / (t1 - t0)
+    finally:
+        win.close()
+
+
+def frame_cost(cfg, n_points: int, frames: int, per_frame: int = 500) -> dict:
+    """(b): ms per frame (_on_snapshot + a real repaint of the views) with n_points in each whole-run curve."""
+    win, _ = open_window(cfg)
+    try:
+        win.start()
+        while win.snap.step < 2000:  # a real snapshot with a full view window
+            wait(20)
+        win.pause()
+        wait(100)
+        base = win.snap
+        win.handle.stop()  # no more snapshots from the child: the frames below are the only ones drawn
+        rng = np.random.default_rng(0)
+        loss = (0.25 * np.exp(-np.arange(n_points) / 2e5) + 0.02 * rng.random(n_points)).astype(np.float32)
+        acc = (rng.random(n_points) < 0.9).astype(np.float32)
+        win.loss.mirror.apply(SeriesChunk(loss, 1, True))
+        win.acc.mirror.apply(SeriesChunk(acc, 1, True))
+        views = [win.bits, win.hidden.plot_widget, win.loss, win.acc]
+        snap_ms, paint_ms, total_ms = [], [], []
+        view_ms = {k: [] for k in ("bits", "hidden", "loss", "accuracy")}
+        step = n_points
+        for i in range(frames + 5):
+            new_l = loss[-per_frame:].copy()
+            new_a = acc[-per_frame:].copy()
+            step += per_frame
+            s = dataclasses.replace(base, seq=base.seq + 1 + i, step=step, running=True,
+                                    loss_chunk=SeriesChunk(new_l, 1, False), acc_chunk=SeriesChunk(new_a, 1, False))
+            t0 = time.perf_counter()
+            win._on_snapshot(s)
+            t1 = time.perf_counter()
+            tv = {}
+            for key, v in zip(view_ms, views):
+                ta = time.perf_counter()
+                v.viewport().repaint()  # synchronous (a QGraphicsView's own repaint() paints no scene)
+                tv[key] = (time.perf_counter() - ta) * 1000
+            t2 = time.perf_counter()
+            if i >= 5:  # the first frames pay for first-time layout
+                for key in view_ms:
+                    view_ms[key].append(tv[key])
+                snap_ms.append((t1 - t0) * 1000)
+                paint_ms.append((t2 - t1) * 1000)
+                total_ms.append((t2 - t0) * 1000)
+        points = win.loss.mirror.n
+        return {"snap": snap_ms, "paint": paint_ms, "total": total_ms, "points": points, "views": view_ms}
+    finally:
+        win.close()
+
+
+def rss_growth(cfg, steps: int, warmup_steps: int = 50_000) -> dict:
+    import psutil
+
+    win, marks = open_window(cfg)
+    try:
+        child = psutil.Process(win.handle.worker._proc.pid)
+        me = psutil.Process()
+        win.start()
+        while win.snap.step < warmup_steps:
+            wait(50)
+        s0, g0, c0, t0 = win.snap.step, me.memory_info().rss, child.memory_info().rss, time.perf_counter()
+        while win.snap.step < s0 + steps:
+            wait(50)
+        s1, g1, c1, t1 = win.snap.step, me.memory_info().rss, child.memory_info().rss, time.perf_counter()
+        return {"steps": s1 - s0, "gui0": g0, "gui1": g1, "child0": c0, "child1": c1, "seconds": t1 - t0,
+                "points": win.loss.mirror.n}
+    finally:
+        win.close()
+
+
+def pct(v, q):
+    return float(np.percentile(np.asarray(v), q))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--seconds", type=float, default=5.0)
+    ap.add_argument("--warmup", type=float, default=1.0)
+    ap.add_argument("--frames", type=int, default=100)
+    ap.add_argument("--points", type=int, default=1_000_000)
+    ap.add_argument("--steps", type=int, default=1_000_000)
+    ap.add_argument("--skip", default="", help="comma-separated parts to skip: a,b,c")
+    args = ap.parse_args(argv)
+    skip = set(filter(None, args.skip.split(",")))
+    os.environ.setdefault("GML_SETTINGS", str(Path(tempfile.mkdtemp(prefix="gml-bench-")) / "settings.ini"))
+
+    import pyqtgraph as pg
+    import torch
+    from PySide6.QtWidgets import QApplication
+
+    torch.set_num_threads(1)
+    app = QApplication.instance() or QApplication(sys.argv[:1])  # noqa: F841 (kept alive)
+    pg.setConfigOptions(background="w", foreground="k", antialias=False)
+    cfg = bench_config()
+    t_start = time.perf_counter()
+    print(f"GUI bench: question-fixed, fast engine, 16 units; {os.cpu_count()} CPUs, "
+          f"QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']}", flush=True)
+    rows = []
+    if "a" not in skip:
+        head, gui, fps = [], [], []
+        for r in range(args.rounds):
+            head.append(headless_rate(cfg.to_dict(), args.warmup, args.seconds))
+            g, f = window_rate(cfg, args.warmup, args.seconds)
+            gui.append(g)
+            fps.append(f)
+            print(f"  (a) round {r + 1}: headless {head[-1]:,.0f} steps/s, window {gui[-1]:,.0f} steps/s "
+                  f"at {fps[-1]:.0f} fps", flush=True)
+        h, g = statistics.median(head), statistics.median(gui)
+        ratio = g / h
+        rows += [("(a) steps/s headless (child, no drawing)", f"{h:,.0f}", ""),
+                 ("(a) steps/s with the window plotting", f"{g:,.0f} at {statistics.median(fps):.0f} fps", ""),
+                 ("(a) ratio window / headless", f"{ratio:.2f}", f">= {GOAL_RATIO}  {_ok(ratio >= GOAL_RATIO)}")]
+    if "b" not in skip:
+        fc = frame_cost(cfg, args.points, args.frames)
+        med, p95 = statistics.median(fc["total"]), pct(fc["total"], 95)
+        rows += [(f"(b) frame ms, {fc['points']:,}-point curves: median", f"{med:.1f}",
+                  f"<= {GOAL_FRAME_MS:g}  {_ok(med <= GOAL_FRAME_MS)}"),
+                 ("(b) frame ms: p95", f"{p95:.1f}", f"<= {GOAL_FRAME_MS:g}  {_ok(p95 <= GOAL_FRAME_MS)}"),
+                 ("(b)   of which _on_snapshot (median / p95)",
+                  f"{statistics.median(fc['snap']):.1f} / {pct(fc['snap'], 95):.1f}", ""),
+                 ("(b)   of which repaint of 4 views (median / p95)",
+                  f"{statistics.median(fc['paint']):.1f} / {pct(fc['paint'], 95):.1f}", ""),
+                 ("(b)   paint medians: " + ", ".join(fc["views"]),
+                  " / ".join(f"{statistics.median(v):.1f}" for v in fc["views"].values()), "")]
+    if "c" not in skip:
+        m = rss_growth(cfg, args.steps)
+        mb = 1 / 2**20
+        dg, dc = (m["gui1"] - m["gui0"]) * mb, (m["child1"] - m["child0"]) * mb
+        rows += [(f"(c) RSS growth over {m['steps']:,} steps: GUI",
+                  f"{dg:+.1f} MB ({m['gui0'] * mb:.0f} -> {m['gui1'] * mb:.0f})",
+                  f"<= {GOAL_RSS_MB:g}  {_ok(dg <= GOAL_RSS_MB)}"),
+                 ("(c) RSS growth: training child", f"{dc:+.1f} MB ({m['child0'] * mb:.0f} -> {m['child1'] * mb:.0f})",
+                  f"<= {GOAL_RSS_MB:g}  {_ok(dc <= GOAL_RSS_MB)}"),
+                 ("(c)   steps/s meanwhile; curve points at the end",
+                  f"{m['steps'] / m['seconds']:,.0f}; {m['points']:,}", "")]
+    w0 = max(len(r[0]) for r in rows)
+    w1 = max(len(r[1]) for r in rows)
+    print()
+    print(f"{'figure':<{w0}}  {'measured':>{w1}}  goal")
+    print(f"{'-' * w0}  {'-' * w1}  {'-' * 12}")
+    for name, val, goal in rows:
+        print(f"{name:<{w0}}  {val:>{w1}}  {goal}".rstrip())
+    print(f"\n({time.perf_counter() - t_start:.0f} s)")
+    return 0
+
+
+def _ok(flag: bool) -> str:
+    return "ok" if flag else "MISSED"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
