@@ -7,7 +7,7 @@
     protocol, nobody drawing). Rounds alternate headless / window, each from a fresh engine, a 1 s warm-up,
     then --seconds measured; the ratio is of the medians. Goal >= 0.9.
 (b) Frame cost with a 1M-point whole-run history: the loss and accuracy mirrors are filled with 1,000,000
-    points, then each of --frames frames is a real snapshot (with ~500 new points, as at 30k steps/s and
+    points, then each of --frames frames is a real snapshot (with 400 new points, as at ~25k steps/s and
     60 fps) drawn through MainWindow._on_snapshot plus a synchronous repaint of the four views. Goal: median
     and p95 <= 16 ms.
 (c) Resident memory growth over --steps online steps with the window open: RSS (psutil) of the GUI process
@@ -105,21 +105,27 @@ def open_window(cfg):
     return win, marks
 
 
-def window_rate(cfg, warmup: float, seconds: float) -> tuple[float, float]:
-    """(steps/s, frames/s) with the window drawing."""
+def window_rate(cfg, warmup: float, seconds: float) -> tuple[float, float, float]:
+    """(steps/s, frames/s, the GUI process's CPU use in cores) with the window drawing."""
+    import psutil
+
+    me = psutil.Process()
     win, marks = open_window(cfg)
     try:
         win.start()
         wait(warmup * 1000)
         i0 = len(marks) - 1
+        c0 = me.cpu_times()
         wait(seconds * 1000)
+        c1 = me.cpu_times()
         (t0, s0, _), (t1, s1, _) = marks[i0], marks[-1]
-        return (s1 - s0) / (t1 - t0), (len(marks) - 1 - i0) / (t1 - t0)
+        cpu = (c1.user + c1.system - c0.user - c0.system) / (t1 - t0)
+        return (s1 - s0) / (t1 - t0), (len(marks) - 1 - i0) / (t1 - t0), cpu
     finally:
         win.close()
 
 
-def frame_cost(cfg, n_points: int, frames: int, per_frame: int = 500) -> dict:
+def frame_cost(cfg, n_points: int, frames: int, per_frame: int = 400) -> dict:
     """(b): ms per frame (_on_snapshot + a real repaint of the views) with n_points in each whole-run curve."""
     win, _ = open_window(cfg)
     try:
@@ -216,18 +222,21 @@ def main(argv=None) -> int:
           f"QT_QPA_PLATFORM={os.environ['QT_QPA_PLATFORM']}", flush=True)
     rows = []
     if "a" not in skip:
-        head, gui, fps = [], [], []
+        head, gui, fps, cpu = [], [], [], []
         for r in range(args.rounds):
             head.append(headless_rate(cfg.to_dict(), args.warmup, args.seconds))
-            g, f = window_rate(cfg, args.warmup, args.seconds)
+            g, f, c = window_rate(cfg, args.warmup, args.seconds)
             gui.append(g)
             fps.append(f)
+            cpu.append(c)
             print(f"  (a) round {r + 1}: headless {head[-1]:,.0f} steps/s, window {gui[-1]:,.0f} steps/s "
-                  f"at {fps[-1]:.0f} fps", flush=True)
+                  f"at {fps[-1]:.0f} fps, GUI process {c:.2f} cores; load average {os.getloadavg()[0]:.1f}",
+                  flush=True)
         h, g = statistics.median(head), statistics.median(gui)
         ratio = g / h
         rows += [("(a) steps/s headless (child, no drawing)", f"{h:,.0f}", ""),
                  ("(a) steps/s with the window plotting", f"{g:,.0f} at {statistics.median(fps):.0f} fps", ""),
+                 ("(a)   GUI process CPU meanwhile (cores)", f"{statistics.median(cpu):.2f}", ""),
                  ("(a) ratio window / headless", f"{ratio:.2f}", f">= {GOAL_RATIO}  {_ok(ratio >= GOAL_RATIO)}")]
     if "b" not in skip:
         fc = frame_cost(cfg, args.points, args.frames)
