@@ -123,6 +123,8 @@ class ConfigPanel(QWidget):
         if isinstance(w, QCheckBox):
             return w.isChecked()
         if isinstance(w, QComboBox):
+            if w.currentIndex() < 0:  # no selection (only reachable from code): treat as the first choice
+                w.setCurrentIndex(0)
             return w.currentData()
         return w.value()
 
