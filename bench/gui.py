@@ -123,6 +123,7 @@ def window_rate(cfg, warmup: float, seconds: float) -> tuple[float, float, float
         return (s1 - s0) / (t1 - t0), (len(marks) - 1 - i0) / (t1 - t0), cpu
     finally:
         win.close()
+        win.deleteLater()
 
 
 def frame_cost(cfg, n_points: int, frames: int, per_frame: int = 400) -> dict:
@@ -170,6 +171,7 @@ def frame_cost(cfg, n_points: int, frames: int, per_frame: int = 400) -> dict:
         return {"snap": snap_ms, "paint": paint_ms, "total": total_ms, "points": points, "views": view_ms}
     finally:
         win.close()
+        win.deleteLater()
 
 
 def rss_growth(cfg, steps: int, warmup_steps: int = 50_000) -> dict:
@@ -190,6 +192,7 @@ def rss_growth(cfg, steps: int, warmup_steps: int = 50_000) -> dict:
                 "points": win.loss.mirror.n}
     finally:
         win.close()
+        win.deleteLater()
 
 
 def pct(v, q):
