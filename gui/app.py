@@ -7,6 +7,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+TABS = ["inspector", "portrait", "probe", "hints", "sensitivity", "compare", "seeds"]
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
@@ -21,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--size", default=None, metavar="WxH", help="window size, e.g. 1440x900 (default: remembered)")
     p.add_argument("--fps", type=float, default=60.0, help="most frames per second (1-60, default 60)")
     p.add_argument("--speed", type=float, default=0.0, help="steps per second (0 = as fast as it goes)")
+    p.add_argument("--tab", choices=TABS, default=None,
+                   help="which Inspect tab to show (for screenshots): " + ", ".join(TABS))
+    p.add_argument("--layer", choices=["h", "n", "z", "r"], default=None, help="the heatmap's layer")
     p.add_argument("--open", metavar="FILE.gmlab", help="open a saved session (its config wins over config flags)")
     return p
 
@@ -68,6 +73,7 @@ class Automation:
     def __init__(self, win, args):
         self.win, self.args = win, args
         self.done = False
+        self.waiting_final = False
         self.shot = None
         win.frame_shown.connect(self._frame)
 
@@ -75,20 +81,27 @@ class Automation:
         a = self.args
         if self.done:
             return
+        if self.waiting_final:  # paused: this frame has the final numbers and a fresh analysis
+            if not s.running:
+                self._finish()
+            return
         target = a.quit_after_steps
         if target is None:
-            if a.screenshot and s.step > 0 or (a.screenshot and not a.autostart):
+            if a.screenshot and (s.step > 0 or not a.autostart):
                 self.done = True
                 self.shot = self.win.save_screenshot(a.screenshot)
             return
         if s.step >= target or (not s.running and s.step > 0 and s.finished):
-            self.done = True
             self.win.pause()
-            if a.screenshot:
-                self.shot = self.win.save_screenshot(a.screenshot)
-                if self.shot:
-                    print(f"screenshot: {self.shot}")
-            self.win.close()
+            self.waiting_final = True
+
+    def _finish(self) -> None:
+        self.done = True
+        if self.args.screenshot:
+            self.shot = self.win.save_screenshot(self.args.screenshot)
+            if self.shot:
+                print(f"screenshot: {self.shot}")
+        self.win.close()
 
 
 def main(argv=None) -> int:
@@ -111,6 +124,10 @@ def main(argv=None) -> int:
         win.speed.setValue(nearest)
     if args.size:
         win.resize(*args.size)
+    if args.tab:
+        win.inspect.setCurrentIndex(TABS.index(args.tab))
+    if args.layer:
+        win.hidden.set_layer(args.layer)
     auto = Automation(win, args)
     win.show()
     if args.open:  # start (if asked) once the session is open, whether or not it opened

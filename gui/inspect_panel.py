@@ -189,9 +189,9 @@ class PortraitView(pg.PlotWidget):
         for lab, name in ((0, "x[t−lag] = 0"), (1, "x[t−lag] = 1"), (-1, "unknown (before the window)")):
             c = pg.mkColor(LABEL_COLORS[lab])
             c.setAlpha(150)
-            self.sc[lab] = pg.ScatterPlotItem(size=6, pen=None, brush=c, name=name)
+            self.sc[lab] = pg.ScatterPlotItem(size=6, pen=None, brush=c)
             p.addItem(self.sc[lab])
-            if lab != -1:
+            if lab != -1:  # points before the window (label unknown) are grey and need no legend entry
                 self.legend.addItem(self.sc[lab], name)
         self.sel = pg.ScatterPlotItem(size=16, pen=pg.mkPen("#000", width=2), brush=None, symbol="o")
         p.addItem(self.sel)
@@ -238,8 +238,7 @@ class ProbeView(pg.PlotWidget):
         p.setYRange(0, 1.05, padding=0)
         self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush="#1f77b4")
         p.addItem(self.bars)
-        self.lag_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#d62728", width=2, style=Qt.DashLine),
-                                        label="task lag", labelOpts={"position": 0.92, "color": "#d62728"})
+        self.lag_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#d62728", width=1, style=Qt.DashLine))
         p.addItem(self.lag_line)
         self.probe = None
 
@@ -253,13 +252,16 @@ class ProbeView(pg.PlotWidget):
         brushes = ["#d62728" if k == lag else "#1f77b4" for k in pr.lags]
         self.bars.setOpts(x=pr.lags, height=sc, brushes=brushes)
         self.lag_line.setValue(lag)
+        self.getPlotItem().setTitle("<span style='font-size:11pt'><b>Memory probe: decoding x[t−k] from h[t]"
+                                    f"</b></span> <span style='font-size:9pt;color:#d62728'>(red: the task's lag, "
+                                    f"k = {lag})</span>")
         self.getPlotItem().setXRange(-0.6, pr.lags[-1] + 0.6, padding=0)
 
 
 class HintsView(QLabel):
     """The diagnosis hints in plain words."""
 
-    ICON = {"error": "⛔", "warning": "⚠", "info": "ℹ"}
+    ICON = {"error": "✖", "warning": "⚠", "info": "ℹ"}
     COLOR = {"error": "#8a1111", "warning": "#8a5a00", "info": "#0b4f8a"}
 
     def __init__(self, parent=None):

@@ -94,6 +94,7 @@ class MainWindow(QMainWindow):
             saved = self._saved_config()
         cfg = cfg or saved or Config()
         self.snap = None
+        self._mode = "online"
         self.running = False
         self.frames = 0
         self.frame_ms = 0.0
@@ -142,8 +143,8 @@ class MainWindow(QMainWindow):
         self.acc = CurveView("Accuracy (whole run)", "accuracy", "accuracy (raw)", "accuracy (smoothed)",
                              "val_accuracy (epoch)", "#2ca02c")
         self.acc.set_show_raw(False)
+        self.acc.legend.setOffset((-6, -6))  # bottom right: accuracy lives near the top
         self.acc.getPlotItem().setYRange(0, 1.02, padding=0)
-        self.acc.getPlotItem().setXLink(self.loss.getPlotItem())
         self.views = {"bits": self.bits, "hidden": self.hidden, "loss": self.loss, "accuracy": self.acc}
 
         right = QSplitter(Qt.Vertical)
@@ -355,7 +356,15 @@ class MainWindow(QMainWindow):
         w = min(v / 100.0, SMOOTHING_MAX)
         self.smoothing_label.setText(f"{w:.2f}")
         self.loss.set_smoothing(w)
-        self.acc.set_smoothing(max(w, 0.99))
+        # online accuracy is one 0/1 per step, so it needs a long average; batch accuracy is per minibatch
+        self.acc.set_smoothing(max(w, 0.99) if self._mode == "online" else w)
+
+    def _mode_changed(self, mode: str) -> None:
+        self._mode = mode
+        unit = "minibatch" if mode == "batch" else "step"
+        for v in (self.loss, self.acc):
+            v.getPlotItem().setLabel("bottom", unit)
+        self._smoothing_changed(self.smoothing.value())
 
     def _log_toggled(self, on: bool) -> None:
         self.log_box.setChecked(on)
@@ -380,6 +389,8 @@ class MainWindow(QMainWindow):
         t0 = time.perf_counter()
         self.snap = s
         try:
+            if s.mode != self._mode:
+                self._mode_changed(s.mode)
             self.bits.show_snapshot(s)
             self.hidden.show_snapshot(s)
             hist = s.epoch_logs

@@ -67,7 +67,8 @@ def test_hints_for_question_and_gone_for_fixed(qtbot, tmp_path, monkeypatch):
 def test_portrait_and_probe_drawn(qtbot, tmp_path, monkeypatch):
     win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
     win.start()
-    wait_step(qtbot, win, lambda s: s.step > 3000)
+    # the analysis is refreshed at most 4 times a second while training runs
+    wait_step(qtbot, win, lambda s: s.step > 3000 and s.extras["analysis"].step > 3000)
     a = win.snap.extras["analysis"]
     assert a.portrait is not None
     n0 = len(win.inspect.portrait.sc[0].getData()[0]) + len(win.inspect.portrait.sc[1].getData()[0])
