@@ -414,15 +414,34 @@ class InspectTabs(QTabWidget):
         for key, d in (("Alt+Left", -1), ("Alt+Right", 1)):
             sc = QShortcut(QKeySequence(key), window)
             sc.activated.connect(lambda d=d: self.inspector.step_by(d))
-        self._hint_count = 0
+        self._snap = None
+        self.currentChanged.connect(lambda _i: self._draw_current())
 
     def show_snapshot(self, s) -> None:
+        """Draw the snapshot into the visible tab only (the others catch up when shown): frames stay cheap."""
+        self._snap = s
+        a = s.extras.get("analysis")
+        hints = a.hints if a is not None else ()
+        self.hints.codes = {h.code for h in hints}
+        self.setTabText(3, f"Hints ({len(hints)})" if hints else "Hints")
+        if self.isVisible():
+            self._draw_current()
+
+    def _draw_current(self) -> None:
+        s = getattr(self, "_snap", None)
+        if s is None:
+            return
         a = s.extras.get("analysis")
         lag = s.config["task"]["lag"]
-        self.inspector.set_snapshot(s)
-        self.portrait.show_analysis(a, lag)
-        self.probe.show_analysis(a, lag)
-        hints = a.hints if a is not None else ()
-        self.hints.show_hints(hints)
-        self.setTabText(3, f"Hints ({len(hints)})" if hints else "Hints")
-        self.sens.show_norms(s.extras.get("sensitivity_norms", {}))
+        w = self.currentWidget()
+        if w is self.inspector or self.inspector.snap is None:
+            self.inspector.set_snapshot(s)  # also drives the selection markers on the main views
+        if w is self.portrait:
+            self.portrait.show_analysis(a, lag)
+            self.portrait.mark(self.inspector.selected_t())
+        elif w is self.probe:
+            self.probe.show_analysis(a, lag)
+        elif w is self.hints:
+            self.hints.show_hints(a.hints if a is not None else ())
+        elif w is self.sens:
+            self.sens.show_norms(s.extras.get("sensitivity_norms", {}))

@@ -51,6 +51,7 @@ def test_pin_and_overlay_labelled_by_difference(qtbot, tmp_path, monkeypatch):
 
 def test_hints_for_question_and_gone_for_fixed(qtbot, tmp_path, monkeypatch):
     win = make_window(qtbot, tmp_path, monkeypatch, preset("question"))
+    win.inspect.setCurrentWidget(win.inspect.hints)  # the hints tab, as a user would open it
     win.start()
     wait_step(qtbot, win, lambda s: s.step > 3000)
     qtbot.waitUntil(lambda: {"raw-readout", "base-rate"} <= win.inspect.hints.codes, timeout=10000)
@@ -71,8 +72,10 @@ def test_portrait_and_probe_drawn(qtbot, tmp_path, monkeypatch):
     wait_step(qtbot, win, lambda s: s.step > 3000 and s.extras["analysis"].step > 3000)
     a = win.snap.extras["analysis"]
     assert a.portrait is not None
+    win.inspect.setCurrentWidget(win.inspect.portrait)  # tabs draw when shown
     n0 = len(win.inspect.portrait.sc[0].getData()[0]) + len(win.inspect.portrait.sc[1].getData()[0])
     assert n0 > 500
+    win.inspect.setCurrentWidget(win.inspect.probe)
     assert win.inspect.probe.probe is not None and win.inspect.probe.probe.score[1] > 0.8
     win.close()
 
