@@ -6,6 +6,7 @@ the snapshot carry; nothing here computes a statistic of its own.
 from __future__ import annotations
 
 import html
+import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -415,6 +416,7 @@ class InspectTabs(QTabWidget):
             sc = QShortcut(QKeySequence(key), window)
             sc.activated.connect(lambda d=d: self.inspector.step_by(d))
         self._snap = None
+        self._ins_at = 0.0
         self.currentChanged.connect(lambda _i: self._draw_current())
 
     def show_snapshot(self, s) -> None:
@@ -434,8 +436,10 @@ class InspectTabs(QTabWidget):
         a = s.extras.get("analysis")
         lag = s.config["task"]["lag"]
         w = self.currentWidget()
-        if w is self.inspector or self.inspector.snap is None:
-            self.inspector.set_snapshot(s)  # also drives the selection markers on the main views
+        now = time.perf_counter()
+        if self.inspector.snap is None or (w is self.inspector and (not s.running or now - self._ins_at > 0.2)):
+            self.inspector.set_snapshot(s)  # also drives the selection markers; 5 updates/s while running
+            self._ins_at = now
         if w is self.portrait:
             self.portrait.show_analysis(a, lag)
             self.portrait.mark(self.inspector.selected_t())

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (registers the exporters)
-from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -40,6 +40,8 @@ from .worker import WorkerHandle
 
 SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 0]  # steps/s; 0 = as fast as it goes
 SMOOTHING_MAX = 0.999
+GUI_CPU_BUDGET = 0.5  # cores the window may use for drawing while training runs (the trainer keeps its own)
+MAX_FRAME_DELAY = 0.25  # s: the budget never drops the live view below 4 frames a second
 
 
 def settings_store() -> QSettings:
@@ -94,6 +96,7 @@ class MainWindow(QMainWindow):
             saved = self._saved_config()
         cfg = cfg or saved or Config()
         self.snap = None
+        self._pace = None
         self._mode = "online"
         self.running = False
         self.frames = 0
@@ -409,8 +412,22 @@ class MainWindow(QMainWindow):
         finally:
             self.frames += 1
             self.frame_ms = (time.perf_counter() - t0) * 1000
-            self.handle.frame_drawn()
+            delay = self._frame_delay(s.running)
+            if delay > 0:
+                QTimer.singleShot(int(delay * 1000), self.handle.frame_drawn)
+            else:
+                self.handle.frame_drawn()
         self.frame_shown.emit(s)
+
+    def _frame_delay(self, running: bool) -> float:
+        """Seconds to wait before asking for the next snapshot, so that drawing (this process's CPU, paints
+        included) stays within GUI_CPU_BUDGET of a core while training runs; 0 when paused."""
+        now, cpu = time.perf_counter(), time.process_time()
+        last, self._pace = self._pace, (now, cpu)
+        if not running or last is None:
+            return 0.0
+        d_wall, d_cpu = now - last[0], cpu - last[1]
+        return min(MAX_FRAME_DELAY, max(0.0, d_cpu / GUI_CPU_BUDGET - d_wall))
 
     def _mark_selected(self, t) -> None:
         """The inspector's step, marked on every view (no marker while following the newest step)."""
