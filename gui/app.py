@@ -107,6 +107,14 @@ class Automation:
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args, cfg = parse(argv)
+    import os
+
+    if (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
+            and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):
+        print("error: no display to open the window on (DISPLAY is not set). Run it on a desktop, under Xvfb "
+              "(Xvfb :99 & DISPLAY=:99 python main.py), offscreen for screenshots (QT_QPA_PLATFORM=offscreen), "
+              "or train without a window: python main.py train --help", file=sys.stderr)
+        return 1
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 
