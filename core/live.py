@@ -15,6 +15,7 @@ import traceback
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
 
 from .analysis import analyze
 from .config import Config, ConfigError
@@ -105,7 +106,12 @@ class LiveEngine:
     def reset(self, cfg: Config) -> None:
         cfg = cfg.validate()
         self.cfg = cfg
-        self.trainer = make_trainer(cfg)
+        try:
+            self.trainer = make_trainer(cfg)
+        except torch.cuda.OutOfMemoryError:  # too big for the GPU: build it on the CPU and say so
+            torch.cuda.empty_cache()
+            self.trainer = make_trainer(cfg.replace(device="cpu"))
+            self.notices.append("The GPU ran out of memory building this model; it was built on the CPU instead.")
         if getattr(self.trainer, "device_warning", None):
             self.notices.append(self.trainer.device_warning)
         self.run_id += 1
@@ -153,7 +159,23 @@ class LiveEngine:
     # -- training -------------------------------------------------------------------------------------------
     def _one(self) -> float:
         with np.errstate(over="ignore", invalid="ignore"):  # a diverging loss is reported, not warned about
-            return self._one_step()
+            try:
+                return self._one_step()
+            except torch.cuda.OutOfMemoryError:
+                if self.trainer.device.type == "cpu":
+                    raise
+                self._move_to_cpu()
+                return self._one_step()
+
+    def _move_to_cpu(self) -> None:
+        """Out of GPU memory mid-run: carry the trainer's exact position over to the CPU, with a notice."""
+        tensors, meta = self.trainer.state_dict()
+        torch.cuda.empty_cache()
+        trainer = make_trainer(self.cfg.replace(device="cpu"))
+        trainer.load_state_dict(tensors, meta)
+        self.trainer = trainer
+        self.notices.append(f"The GPU ran out of memory at step {self.steps:,}; training continues on the CPU "
+                            "from the same position.")
 
     def _one_step(self) -> float:
         tr = self.trainer

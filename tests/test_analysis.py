@@ -35,3 +35,4 @@ def test_run_labels_name_what_differed():
     assert run_label(preset("question"), a) == "readout raw"
     assert run_label(a, a) == "same config"
     assert "mode batch" in run_label(preset("answer"), a)
+
