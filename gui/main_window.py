@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMenu,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QScrollArea,
@@ -235,6 +236,14 @@ class MainWindow(QMainWindow):
             a = QAction(f"Heatmap: {key}", self)
             a.triggered.connect(lambda _c=False, k=key: self.hidden.set_layer(k))
             self.m_view.addAction(a)
+        self.m_help = QMenu("&Help", self)
+        mb.addMenu(self.m_help)
+        a = QAction("&Keyboard shortcuts", self)
+        a.triggered.connect(self.show_shortcuts)
+        self.m_help.addAction(a)
+        a = QAction("&About GRU Memory Lab", self)
+        a.triggered.connect(self.show_about)
+        self.m_help.addAction(a)
         self.addActions([self.act_start, self.act_step, self.act_reset, self.act_shot, self.act_shot_as])
 
     def _build_toolbar(self) -> None:
@@ -428,6 +437,30 @@ class MainWindow(QMainWindow):
             return 0.0
         d_wall, d_cpu = now - last[0], cpu - last[1]
         return min(MAX_FRAME_DELAY, max(0.0, d_cpu / GUI_CPU_BUDGET - d_wall))
+
+    SHORTCUTS = (("Space", "start / pause"), ("→ or S", "one step (a minibatch in batch mode)"), ("R", "reset"),
+                 ("Alt+← / Alt+→", "scrub the inspector over the recorded window"), ("P", "pin this run"),
+                 ("Ctrl+S", "save a screenshot"), ("Ctrl+Shift+S", "save a screenshot as…"),
+                 ("Ctrl+O", "open a session"), ("Ctrl+Alt+S", "save the session"), ("Ctrl+Q", "quit"))
+
+    def _info(self, title: str, html: str) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Information, title, "", QMessageBox.Close, self)
+        box.setTextFormat(Qt.RichText)
+        box.setText(html)
+        box.open()  # window-modal, never blocks the event loop (training and drawing go on)
+        return box
+
+    def show_shortcuts(self) -> QMessageBox:
+        rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in self.SHORTCUTS)
+        return self._info("Keyboard shortcuts", f"<table>{rows}</table>")
+
+    def show_about(self) -> QMessageBox:
+        return self._info("About GRU Memory Lab", (
+            "<h3>GRU Memory Lab</h3><p>Train a tiny GRU live and see, step by step, whether and how a recurrent "
+            "network remembers.</p><p>It starts from a much-read question: an online GRU on random bits, asked "
+            "for NOT of the previous input, that 'could not cope' — because the loss was taken on the raw GRU "
+            "state. Try the <i>question</i>, <i>question-fixed</i> and <i>answer</i> presets, then longer lags "
+            "with truncated BPTT against exact RTRL.</p>"))
 
     def _mark_selected(self, t) -> None:
         """The inspector's step, marked on every view (no marker while following the newest step)."""

@@ -139,3 +139,14 @@ def test_settings_remember_config(qtbot, tmp_path, monkeypatch):
     qtbot.addWidget(w2)
     assert w2.panel.value("lag") == 3 and w2.panel.value("readout") == "raw"
     w2.close()
+
+
+def test_help_dialogs_do_not_block(qtbot, win):
+    box = win.show_shortcuts()
+    assert box.isVisible() and "Space" in box.text() and "Alt+" in box.text()
+    box.close()
+    about = win.show_about()
+    assert about.isVisible() and "GRU Memory Lab" in about.text()
+    about.close()
+    win.start()
+    wait_step(qtbot, win, lambda s: s.step > 50)  # the event loop kept running meanwhile
