@@ -44,6 +44,7 @@ class ProbeView:
     n: np.ndarray
     loss: float
     accuracy: float
+    step_loss: np.ndarray  # (T,) each step's loss, as the configured loss counts it
 
 
 class BatchTrainer:
@@ -166,7 +167,9 @@ class BatchTrainer:
         y = torch.as_tensor(self.probe_y, dtype=torch.float32, device=self.device).reshape(1, T, 1)
         loss, acc = self._metrics(out, y)
         y_hat = predict(out, c.model.readout, c.train.loss)[0, :, 0].cpu().numpy()
-        return ProbeView(self.probe_x.copy(), self.probe_y.copy(), y_hat, hs, rs, zs, ns, float(loss), acc)
+        step_loss = loss_fn(out, y, c.model.readout, c.train.loss, reduction="step")[0].cpu().numpy()
+        return ProbeView(self.probe_x.copy(), self.probe_y.copy(), y_hat, hs, rs, zs, ns, float(loss), acc,
+                         step_loss.astype(np.float32))
 
 
     # -- the whole position, for sessions ------------------------------------------------------------------

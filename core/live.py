@@ -61,11 +61,12 @@ class Snapshot:
     r: np.ndarray                   # (W, H)
     z: np.ndarray                   # (W, H)
     n: np.ndarray                   # (W, H)
-    h_before: np.ndarray            # (H,) the state before the window's first row
+    h_prev: np.ndarray              # (W, H) the state each row's cell read (its h[t-1])
     step_loss: np.ndarray           # (W,) per-row loss
     loss_chunk: SeriesChunk         # whole run: loss per step / minibatch
     acc_chunk: SeriesChunk          # whole run: correct per step / accuracy per minibatch
     epoch_logs: tuple = ()          # batch: all epoch logs so far (bounded by epochs)
+    accuracy_label: str = "acc"     # what `accuracy` is: "acc (last W)", "val acc", "train acc", "probe acc"
     extras: dict = field(default_factory=dict)  # rule-specific views (e.g. RTRL sensitivity norms)
 
 
@@ -149,6 +150,11 @@ class LiveEngine:
         self._pace_t0 = None
 
     def start(self) -> None:
+        if self.trainer.mode == "batch" and self.trainer.done:
+            self.running = False
+            self.finished = True
+            self.notices.append(f"Training finished: all {self.trainer.epoch} epochs are done; Reset to train again.")
+            return
         self.running = True
         self.finished = False
         self._pace_t0 = None
@@ -213,8 +219,9 @@ class LiveEngine:
                 if tr.done:
                     self.running = False
                     self.finished = True
-                    self.notices.append(f"Training finished: {tr.epoch} epochs "
-                                        f"(val_loss {rec.epoch_end['val_loss']:.4f}).")
+                    vl = rec.epoch_end["val_loss"]
+                    last = f"val_loss {vl:.4f}" if math.isfinite(vl) else f"loss {rec.epoch_end['loss']:.4f}"
+                    self.notices.append(f"Training finished: {tr.epoch} epochs ({last}).")
         self.loss_series.append(loss)
         self.last_loss = loss
         self.steps += 1
@@ -223,7 +230,7 @@ class LiveEngine:
             raise FloatingPointError(
                 f"The loss became {loss} at step {self.steps}: training diverged (the learning rate "
                 f"{self.cfg.train.lr:g} is likely too high). Training is paused; lower lr and press Reset.")
-        if tr.mode == "online" and self.steps >= self.cfg.train.steps and self.running:
+        if tr.mode == "online" and self.steps == self.cfg.train.steps and self.running:  # crossing it, once
             self.running = False
             self.finished = True
             self.notices.append(f"Reached {self.steps:,} steps (the configured total); Start continues.")
@@ -306,20 +313,25 @@ class LiveEngine:
             R = {k: v.last(W) for k, v in self.rings.items()}
             x, y, y_hat, sl = (R[k][:, 0] for k in ("x", "y", "y_hat", "loss"))
             h, r, z, n = R["h"], R["r"], R["z"], R["n"]
-            h_before = R["h_prev"][0] if W else np.zeros(H, np.float32)
+            h_prev = R["h_prev"]
             t0 = self.steps - W
             acc = float(((y_hat >= 0.5) == (y >= 0.5)).mean()) if W else float("nan")
+            acc_label = f"acc (last {W})"
             epoch, bpe, logs = 0, 0, ()
         else:
             p = self._probe_view()
             x, y, y_hat = p.x.astype(np.float32), p.y.astype(np.float32), p.y_hat.astype(np.float32)
             h, r, z, n = p.h, p.r, p.z, p.n
-            sl = ((y_hat - y) ** 2).astype(np.float32)
-            h_before = np.zeros(H, np.float32)
+            sl = p.step_loss
+            h_prev = np.vstack([np.zeros((1, H), np.float32), h[:-1]]) if len(h) else np.zeros((0, H), np.float32)
             t0 = 0
             hist = tr.history
             logs = tuple({k: hist[k][i] for k in hist} | {"epoch": i + 1} for i in range(len(hist["loss"])))
-            acc = hist["val_accuracy"][-1] if hist["val_accuracy"] else p.accuracy
+            acc, acc_label = p.accuracy, "probe acc"  # before the first epoch: the probe sequence's
+            if hist["val_accuracy"] and math.isfinite(hist["val_accuracy"][-1]):
+                acc, acc_label = hist["val_accuracy"][-1], "val acc"
+            elif hist["accuracy"]:
+                acc, acc_label = hist["accuracy"][-1], "train acc"  # no validation split
             epoch, bpe = tr.epoch, tr.batches_per_epoch
         extras = {}
         if tr.mode == "online":  # the portrait and probe use the longer recent window when there is one
@@ -335,8 +347,9 @@ class LiveEngine:
             run_id=self.run_id, seq=self.seq, config=cfg.to_dict(), mode=tr.mode, device=str(tr.device),
             n_params=tr.n_params, running=self.running, finished=self.finished, step=self.steps, epoch=epoch,
             batches_per_epoch=bpe, steps_per_second=self.meter.mark(self.steps), loss=self.last_loss,
-            accuracy=acc, t0=t0, x=x, y=y, y_hat=y_hat, h=h, r=r, z=z, n=n, h_before=h_before, step_loss=sl,
+            accuracy=acc, t0=t0, x=x, y=y, y_hat=y_hat, h=h, r=r, z=z, n=n, h_prev=h_prev, step_loss=sl,
             loss_chunk=self._senders[0].chunk(), acc_chunk=self._senders[1].chunk(), epoch_logs=logs,
+            accuracy_label=acc_label,
             extras=extras)
 
     # -- sessions and exports (reached through serve's ("call", name, args); results carry ok/error) ------

@@ -87,9 +87,14 @@ def predict(out: torch.Tensor, readout: str, loss: str) -> torch.Tensor:
     return torch.sigmoid(out) if loss == "bce" else out
 
 
-def loss_fn(out: torch.Tensor, y: torch.Tensor, readout: str, loss: str) -> torch.Tensor:
-    """Loss of model output `out` against 0/1 targets y (..., 1); raw readout repeats y over every unit."""
+def loss_fn(out: torch.Tensor, y: torch.Tensor, readout: str, loss: str, reduction: str = "mean") -> torch.Tensor:
+    """Loss of model output `out` against 0/1 targets y (..., 1); raw readout repeats y over every unit.
+
+    reduction "step": one value per timestep (..., averaged over the units for the raw readout)."""
     target = y.expand_as(out) if readout == "raw" else y
+    red = "none" if reduction == "step" else reduction
     if loss == "bce":
-        return nn.functional.binary_cross_entropy_with_logits(out, target)
-    return nn.functional.mse_loss(out, target)
+        v = nn.functional.binary_cross_entropy_with_logits(out, target, reduction=red)
+    else:
+        v = nn.functional.mse_loss(out, target, reduction=red)
+    return v.mean(dim=-1) if reduction == "step" else v

@@ -108,7 +108,9 @@ class OnlineTrainer:
             rec = self.step(train=False)
             correct += rec.correct
             total_loss += rec.loss
-        return {"accuracy": correct / max(n, 1), "loss": total_loss / max(n, 1), "steps": n}
+        if n <= 0:  # no held-out steps: nothing was measured
+            return {"accuracy": float("nan"), "loss": float("nan"), "steps": 0}
+        return {"accuracy": correct / n, "loss": total_loss / n, "steps": n}
 
     def sensitivity_norms(self) -> dict[str, float]:
         """RTRL: Frobenius norm of dh/dtheta per parameter group (W_ir, W_iz, W_in, W_hr, W_hz, W_hn, b_ih,

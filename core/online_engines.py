@@ -61,6 +61,7 @@ class AutogradEngine:
         with torch.set_grad_enabled(train):
             h = self.window[0][1]
             for xi, _ in self.window:
+                h_in = h  # the state the step's own (last) cell reads
                 g = self.model.cell(xi, h)
                 h = g.h
             out = self.model.head(h)
@@ -71,7 +72,7 @@ class AutogradEngine:
             self.opt.step()
         self.h = h.detach()
         y_hat = predict(out.detach(), c.model.readout, c.train.loss)
-        return (float(y_hat), float(loss.detach()), h_prev[0].cpu().numpy(), g.r.detach()[0].cpu().numpy(),
+        return (float(y_hat), float(loss.detach()), h_in.detach()[0].cpu().numpy(), g.r.detach()[0].cpu().numpy(),
                 g.z.detach()[0].cpu().numpy(), g.n.detach()[0].cpu().numpy(), self.h[0].cpu().numpy())
 
     def h_tensor(self) -> torch.Tensor:
@@ -225,7 +226,9 @@ class TBPTTEngine(_FlatEngine):
                     dh = dh * zs + dgh @ w_hh
             self.opt.update(self.theta, self.grad, lr)
         self.h = h
-        return y_hat, lv, h_prev, r, z, n, h
+        # h_prev: the state the step's own (last) cell read. With k > 1 it is recomputed from k steps back with
+        # the current weights, so h = (1 - z) n + z h_prev holds exactly (it can differ slightly from the carried one)
+        return y_hat, lv, cache[-1][1], r, z, n, h
 
     def state(self) -> tuple[dict, dict]:
         tensors = {"h": torch.from_numpy(self.h.copy()).reshape(1, -1)}

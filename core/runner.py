@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 import warnings
@@ -28,6 +29,17 @@ def _bool(text: str) -> bool:
     if low in ("0", "false", "no", "off"):
         return False
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def finite_or_null(obj):
+    """The report with NaN and infinities as None, so the JSON is strict (no bare NaN)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite_or_null(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_or_null(v) for v in obj]
+    return obj
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -156,12 +168,12 @@ def main(argv=None) -> int:
     if args.report:
         try:
             with open(args.report, "w") as fh:
-                json.dump(report, fh, indent=1)
+                json.dump(finite_or_null(report), fh, indent=1, allow_nan=False)
         except OSError as e:
             print(f"error: --report: cannot write {args.report}: {e.strerror}", file=sys.stderr)
             return 1
-    print(json.dumps({"params": report["params"], "final": report["final"],
-                      "steps_per_second": round(report["steps_per_second"] or 0, 1)}))
+    print(json.dumps(finite_or_null({"params": report["params"], "final": report["final"],
+                                     "steps_per_second": round(report["steps_per_second"] or 0, 1)})))
     return 0
 
 

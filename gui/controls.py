@@ -29,7 +29,7 @@ LABELS = {"kind": "task", "p": "P(x = 1)", "lag": "lag", "units": "units", "read
           "steps": "steps", "eval_steps": "held-out steps", "n_sequences": "sequences N", "seq_len": "length L",
           "batch_size": "batch size", "epochs": "epochs", "shuffle": "shuffle", "validation_split": "validation split"}
 SECTION_TITLES = {"task": "Task", "model": "Model", "train": "Training"}
-FLOAT_DECIMALS = {"lr": 5, "p": 3, "rtrl_decay": 4, "validation_split": 3}
+FLOAT_DECIMALS = {"lr": 7, "p": 4, "rtrl_decay": 4, "validation_split": 3}
 
 
 class ConfigPanel(QWidget):
@@ -110,8 +110,6 @@ class ConfigPanel(QWidget):
         eps = 10.0 ** -dec
         lo = m["lo"] + (eps if m.get("lo_open") else 0.0)
         hi = m["hi"] - (eps if m.get("hi_open") else 0.0)
-        if f.name == "validation_split":
-            hi = min(hi, 0.9)
         w.setRange(lo, hi)
         w.setSingleStep(0.05 if f.name in ("p", "validation_split") else (1e-4 if f.name == "lr" else 0.01))
         w.valueChanged.connect(lambda _v, n=f.name: self._field_edited(n))
@@ -164,7 +162,13 @@ class ConfigPanel(QWidget):
 
     def pending_fields(self) -> list[str]:
         cur, old = self.config().flat(), self.applied.flat()
-        return [k for k in cur if cur[k] != old[k] and not self.meta[k].metadata.get("live")]
+        # live fields are applied the moment they change, so one that differs here was clamped by its widget
+        def same(a, b):
+            if isinstance(a, float) and isinstance(b, float):
+                return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1e-12)  # a spin box's decimal rounding
+            return a == b
+
+        return [k for k in cur if not same(cur[k], old[k])]
 
     # -- reactions ----------------------------------------------------------------------------------------
     def _preset_chosen(self) -> None:

@@ -91,6 +91,7 @@ class Inspector(QWidget):
         lay.addWidget(self.table, 1)
         self.snap = None
         self.row = -1
+        self.sel_t = None  # the selected step t when not following the newest
         self._loading = False
 
     # -- selection -------------------------------------------------------------------------------------
@@ -99,8 +100,10 @@ class Inspector(QWidget):
         W = len(s.x)
         self._loading = True
         self.slider.setRange(0, max(W - 1, 0))
-        if self.follow.isChecked() or self.row >= W:
+        if self.follow.isChecked() or self.sel_t is None:
             self.row = W - 1
+        else:  # keep the selected step itself when the window moves or W changes
+            self.row = int(np.clip(self.sel_t - s.t0, 0, max(W - 1, 0)))
         self.slider.setValue(max(self.row, 0))
         self._loading = False
         self.unit.setRange(0, max(s.h.shape[1] - 1, 0) if s.h.ndim == 2 else 0)
@@ -113,6 +116,7 @@ class Inspector(QWidget):
         self.slider.setValue(int(np.clip(self.slider.value() + d, 0, len(self.snap.x) - 1)))
 
     def _follow_toggled(self, on: bool) -> None:
+        self.sel_t = None
         if on and self.snap is not None:
             self.row = len(self.snap.x) - 1
             self._refresh()
@@ -133,13 +137,15 @@ class Inspector(QWidget):
     # -- drawing ---------------------------------------------------------------------------------------
     def _refresh(self) -> None:
         s, i = self.snap, self.row
+        if s is not None and 0 <= i < len(s.x) and not self.follow.isChecked():
+            self.sel_t = s.t0 + i
         if s is None or not (0 <= i < len(s.x)):
             self.head.setText("<i>No steps yet: press Step or Start.</i>")
             self.eq.setText("")
             self.table.setRowCount(0)
             self.selected.emit(None)
             return
-        h_prev = s.h[i - 1] if i > 0 else s.h_before
+        h_prev = s.h_prev[i]
         r, z, n, h = s.r[i], s.z[i], s.n[i], s.h[i]
         y_hat = float(s.y_hat[i])
         ok = (y_hat >= 0.5) == (s.y[i] >= 0.5)

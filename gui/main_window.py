@@ -97,6 +97,7 @@ class MainWindow(QMainWindow):
             saved = self._saved_config()
         cfg = cfg or saved or Config()
         self.snap = None
+        self.reset_count = 0  # Resets sent so far (answers to earlier requests can tell they are stale)
         self._pace = None
         self._mode = "online"
         self.running = False
@@ -339,6 +340,11 @@ class MainWindow(QMainWindow):
             self._on_error(f"Cannot reset: {e}")
             return
         self.handle.send("reset", cfg.to_dict())
+        self.reset_count += 1
+        ui = getattr(self, "session_ui", None)
+        if ui is not None and ui.current_path:  # a new run is no longer the saved session: Save asks for a path
+            ui.current_path = None
+            ui._title()
         self.applied = cfg
         self.panel.mark_applied(cfg)
         self.inspect.compare.relabel()
@@ -485,8 +491,7 @@ class MainWindow(QMainWindow):
             self.progress.setVisible(False)
         self.st["rate"].setText(f"{s.steps_per_second:,.0f} steps/s" if s.running else "paused")
         self.st["loss"].setText(f"loss {fmt(s.loss)}")
-        label = "val acc" if s.mode == "batch" else f"acc (last {len(s.x)})"
-        self.st["acc"].setText(f"{label} {fmt(s.accuracy, '.3f')}")
+        self.st["acc"].setText(f"{s.accuracy_label} {fmt(s.accuracy, '.3f')}")
 
     # -- screenshots and exports --------------------------------------------------------------------------
     def save_screenshot(self, path: str | Path) -> Path | None:

@@ -39,6 +39,7 @@ class SessionUI(QObject):
         self.win = window
         self.current_path: str | None = None
         self._on_open_done = {}  # path -> callbacks(ok) waiting for that open's answer
+        self._open_marks = {}  # path -> the window's reset count when that open was asked for
         window.handle.worker.result.connect(self._on_result)
         self._build_menu()
 
@@ -175,6 +176,7 @@ class SessionUI(QObject):
         if on_done is not None:
             self._on_open_done.setdefault(path, []).append(on_done)
         self.win.pause()
+        self._open_marks[path] = self.win.reset_count
         self.win.handle.send("call", "open_session", (path,))
         self.win.statusBar().showMessage(f"Opening {path}…", 3000)
 
@@ -221,6 +223,15 @@ class SessionUI(QObject):
             value = {"ok": False, "error": f"unexpected answer to {method}: {value!r}"[:300]}
         if method == "open_session":
             cbs = self._on_open_done.pop(value.get("path"), [])
+            mark = self._open_marks.pop(value.get("path"), self.win.reset_count)
+            if value.get("ok") and mark != self.win.reset_count:
+                # Reset was pressed while the file was opening: the trainer now runs the reset config, so the
+                # panel, title and current file must not claim the session (a later Save would overwrite it)
+                self.win._on_notice(f"{value['path']} was opened, then Reset replaced it with a new run; "
+                                    "open it again to continue it.")
+                for cb in cbs:
+                    cb(False)
+                return
             if value.get("ok"):
                 self._opened(value)
             else:
