@@ -188,6 +188,11 @@ class CurveView(pg.PlotWidget):
         self.show_raw = True
         self._drawn_span = None
         p.getViewBox().sigXRangeChanged.connect(self._range_changed)
+        # An invisible item that reaches 25% past the data: auto-range then keeps the same x range for many
+        # frames, so the axis and grid are not re-laid out on every frame as the run grows.
+        self._extent = pg.PlotDataItem(pen=None)
+        p.addItem(self._extent)
+        self._extent_x = 0.0
 
     def set_show_raw(self, on: bool) -> None:
         self.show_raw = bool(on)
@@ -239,8 +244,15 @@ class CurveView(pg.PlotWidget):
             self.raw.setData([], [])
         self.raw.setVisible(self.show_raw)
         x, y = m.envelope(i0, i1, bins, smoothed=True)
-        self.smooth.setData(x, self._y(y))
+        ys = self._y(y)
+        self.smooth.setData(x, ys)
         self._drawn_span = span
+        end = float(m.n * m.stride)
+        if end > self._extent_x or end < 0.5 * self._extent_x:  # past the headroom, or a new, shorter run
+            self._extent_x = max(end * 1.25, 10.0)
+            finite = ys[np.isfinite(ys)] if len(ys) else ys
+            y0 = float(finite[-1]) if len(finite) else 0.0  # a y already inside the data's range
+            self._extent.setData([0.0, self._extent_x], [y0, y0])
 
     def show_snapshot(self, s, chunk, epoch_values=None) -> None:
         if self._run != s.run_id:

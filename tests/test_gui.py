@@ -150,3 +150,15 @@ def test_help_dialogs_do_not_block(qtbot, win):
     about.close()
     win.start()
     wait_step(qtbot, win, lambda s: s.step > 50)  # the event loop kept running meanwhile
+
+
+def test_whole_run_curves_keep_headroom_so_the_range_is_stable(qtbot, win):
+    win.start()
+    wait_step(qtbot, win, lambda s: s.step > 2000)
+    win.pause()
+    s = wait_step(qtbot, win, lambda s: not s.running)
+    x_end = win.loss.mirror.n * win.loss.mirror.stride
+    x0, x1 = win.loss.getPlotItem().getViewBox().viewRange()[0]
+    assert x_end < x1 <= x_end * 1.3  # up to 25% room to grow (+ padding): axes are not re-laid out every frame
+    assert win.loss.smooth.getData()[0][-1] <= x_end  # and the curve itself ends at the data
+    assert s.step >= 2000
