@@ -168,19 +168,24 @@ class Inspector(QWidget):
             f"<b>{h[u]:.3f}</b></td></tr></table>")
         cols = (h_prev, r, z, n, h)
         H = len(h)
-        self.table.setRowCount(H)
-        self.table.setVerticalHeaderLabels([f"unit {k}" for k in range(H)])
+        if self.table.rowCount() != H:  # items are made once per size and then updated in place
+            self.table.setRowCount(H)
+            self.table.setVerticalHeaderLabels([f"unit {k}" for k in range(H)])
+            for k in range(H):
+                for c in range(len(cols)):
+                    item = QTableWidgetItem()
+                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                    self.table.setItem(k, c, item)
         for k in range(H):
             for c, vec in enumerate(cols):
                 v = float(vec[k])
-                item = QTableWidgetItem(_fmt(v))
-                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                item = self.table.item(k, c)
+                item.setText(_fmt(v))
                 lo = 0.0 if c in (1, 2) else -1.0  # gates live in (0, 1), states in (−1, 1)
                 frac = (np.clip(v, lo, 1.0) - lo) / (1.0 - lo)
                 col = QColor.fromHsvF(0.0 if v >= 0 else 0.6, 0.15 + 0.55 * abs(frac * 2 - 1)
                                       if c not in (1, 2) else 0.15 + 0.55 * frac, 1.0)
                 item.setBackground(col)
-                self.table.setItem(k, c, item)
         self.selected.emit(s.t0 + i)
 
 
@@ -431,7 +436,9 @@ class InspectTabs(QTabWidget):
         a = s.extras.get("analysis")
         hints = a.hints if a is not None else ()
         self.hints.codes = {h.code for h in hints}
-        self.setTabText(3, f"Hints ({len(hints)})" if hints else "Hints")
+        label = f"Hints ({len(hints)})" if hints else "Hints"
+        if self.tabText(3) != label:  # re-setting the same text still re-lays out and repaints the tab bar
+            self.setTabText(3, label)
         if self.isVisible():
             self._draw_current()
 

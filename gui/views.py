@@ -24,15 +24,38 @@ LAYERS = {"h": ("hidden state h", (-1.0, 1.0), "CET-D1"),
           "r": ("reset gate r", (0.0, 1.0), "viridis")}
 
 
+class CachedGrid(pg.GridItem):
+    """An opaque light grid that redraws only when the visible range or size really changed at paint time
+    (pyqtgraph's GridItem throws its picture away on every range signal, and auto-range emits several per
+    frame even when the range ends up where it was)."""
+
+    def __init__(self):
+        super().__init__(pen=pg.mkPen((228, 228, 228), width=1), textPen=None)
+        self.setZValue(-100)
+        self._drawn_key = None
+
+    def _key(self):
+        vb = self.getViewBox()
+        return None if vb is None else (tuple(map(tuple, vb.viewRange())), vb.width(), vb.height())
+
+    def viewRangeChanged(self):
+        pg.UIGraphicsItem.viewRangeChanged(self)  # new bounds and an update; the picture is judged in paint
+
+    def paint(self, p, opt, widget):
+        key = self._key()
+        if key is None or key != self._drawn_key:
+            self.picture = None
+            self._drawn_key = key
+        super().paint(p, opt, widget)
+
+
 def style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str, grid: bool = True) -> None:
     plot.setTitle(f"<span style='font-size:11pt'><b>{title}</b></span>")
     plot.setLabel("left", left)
     plot.setLabel("bottom", bottom)
     if grid:
         # an opaque light grid item: the axes' own alpha-blended grid made every frame ~5x dearer to paint
-        g = pg.GridItem(pen=pg.mkPen((228, 228, 228), width=1), textPen=None)
-        g.setZValue(-100)
-        plot.addItem(g)
+        plot.addItem(CachedGrid())
     font = QFont()
     font.setPointSize(9)
     for ax in ("left", "bottom"):
@@ -188,11 +211,14 @@ class CurveView(pg.PlotWidget):
         self.show_raw = True
         self._drawn_span = None
         p.getViewBox().sigXRangeChanged.connect(self._range_changed)
-        # An invisible item that reaches 25% past the data: auto-range then keeps the same x range for many
-        # frames, so the axis and grid are not re-laid out on every frame as the run grows.
-        self._extent = pg.PlotDataItem(pen=None)
-        p.addItem(self._extent)
+        # The x range follows the run with 25% headroom, so it stays the same for many frames and the axis and
+        # grid are not re-laid out on every frame as the run grows; a zoom or pan by hand stops the following,
+        # and the auto-range button ("A") resumes it.
+        self._follow_x = True
         self._extent_x = 0.0
+        vb = p.getViewBox()
+        vb.enableAutoRange(x=False)
+        vb.sigRangeChangedManually.connect(self._manual_range)
 
     def set_show_raw(self, on: bool) -> None:
         self.show_raw = bool(on)
@@ -244,15 +270,24 @@ class CurveView(pg.PlotWidget):
             self.raw.setData([], [])
         self.raw.setVisible(self.show_raw)
         x, y = m.envelope(i0, i1, bins, smoothed=True)
-        ys = self._y(y)
-        self.smooth.setData(x, ys)
+        self.smooth.setData(x, self._y(y))
         self._drawn_span = span
-        end = float(m.n * m.stride)
+        self._follow(float(m.n * m.stride))
+
+    def _manual_range(self, *_a) -> None:
+        self._follow_x = False
+
+    def _follow(self, end: float) -> None:
+        vb = self.getPlotItem().getViewBox()
+        if vb.autoRangeEnabled()[0]:  # the user pressed auto-range: follow the run again, with headroom
+            self._follow_x = True
+            self._extent_x = 0.0
+            vb.enableAutoRange(x=False)
+        if not self._follow_x:
+            return
         if end > self._extent_x or end < 0.5 * self._extent_x:  # past the headroom, or a new, shorter run
             self._extent_x = max(end * 1.25, 10.0)
-            finite = ys[np.isfinite(ys)] if len(ys) else ys
-            y0 = float(finite[-1]) if len(finite) else 0.0  # a y already inside the data's range
-            self._extent.setData([0.0, self._extent_x], [y0, y0])
+            vb.setXRange(0.0, self._extent_x, padding=0.02)
 
     def show_snapshot(self, s, chunk, epoch_values=None) -> None:
         if self._run != s.run_id:

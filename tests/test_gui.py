@@ -159,6 +159,17 @@ def test_whole_run_curves_keep_headroom_so_the_range_is_stable(qtbot, win):
     s = wait_step(qtbot, win, lambda s: not s.running)
     x_end = win.loss.mirror.n * win.loss.mirror.stride
     x0, x1 = win.loss.getPlotItem().getViewBox().viewRange()[0]
-    assert x_end < x1 <= x_end * 1.3  # up to 25% room to grow (+ padding): axes are not re-laid out every frame
+    assert win.loss._extent_x >= x_end and x1 >= win.loss._extent_x  # the range reaches the headroom
+    assert x1 <= 1.3 * x_end  # up to 25% room to grow (+ padding), so the axes are not re-laid out every frame
     assert win.loss.smooth.getData()[0][-1] <= x_end  # and the curve itself ends at the data
+    vb = win.loss.getPlotItem().getViewBox()
+    vb.setXRange(0, 100)  # as a zoom by hand would
+    win.loss._manual_range()
+    win.start()
+    wait_step(qtbot, win, lambda s: s.step > x_end + 500)
+    assert vb.viewRange()[0][1] < 200  # a zoom by hand is kept while the run grows
+    vb.enableAutoRange()  # the "A" button
+    frames = win.frames
+    qtbot.waitUntil(lambda: win.frames >= frames + 3, timeout=10000)
+    assert vb.viewRange()[0][1] >= win.loss.mirror.n * win.loss.mirror.stride  # following again
     assert s.step >= 2000
