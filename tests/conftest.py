@@ -10,3 +10,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
+
+import gc  # noqa: E402
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _collect_garbage_between_tests():
+    """Collect cyclic garbage at a safe point. Many windows are made and closed across the suite; if Python's
+    GC instead fires inside a Qt signal disconnect (PySide6 looks up a Python override there while Qt holds
+    its connection lock) and frees a Qt object, ~QObject waits for that same lock: a self-deadlock seen once
+    in a full run. Collecting here keeps the garbage from piling up into such a moment."""
+    gc.collect()
+    yield
+    gc.collect()
