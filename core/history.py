@@ -21,10 +21,6 @@ class Ring:
     def __len__(self) -> int:
         return min(self._n, self.capacity)
 
-    @property
-    def total(self) -> int:
-        return self._n
-
     def append(self, row) -> None:
         self._buf[self._n % self.capacity] = row
         self._n += 1
@@ -90,7 +86,11 @@ class DecimatingSeries:
         """(step at each point's centre, value) copies."""
         n = self._n
         x = (np.arange(n, dtype=np.float64) + 0.5) * self.stride
-        return x, self._vals[:n].copy()
+        return x, self.values()
+
+    def values(self, start: int = 0) -> np.ndarray:
+        """A copy of the complete points from index `start` on (negative: that many from the end)."""
+        return self._vals[: self._n][start:].copy()
 
     def state_dict(self) -> dict:
         return {"capacity": self.capacity, "values": self._vals[: self._n].copy(), "stride": self.stride,
@@ -106,11 +106,6 @@ class DecimatingSeries:
         self._acc = float(s["acc"])
         self._acc_n = int(s["acc_n"])
         self.count = int(s["count"])
-
-
-def ema(values: np.ndarray, weight: float) -> np.ndarray:
-    """TensorBoard-style debiased exponential moving average; weight in [0, 1)."""
-    return Ema(weight).extend(values)
 
 
 class Ema:

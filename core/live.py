@@ -80,14 +80,10 @@ class _SeriesSender:
 
     def chunk(self) -> SeriesChunk:
         s = self.series
-        _, vals = s.arrays() if s.stride != self.stride else (None, None)
-        if vals is not None:
-            self.stride, self.sent = s.stride, len(s)
-            return SeriesChunk(vals, s.stride, True)
-        n = len(s)
-        out = s._vals[self.sent:n].copy()
-        self.sent = n
-        return SeriesChunk(out, s.stride, False)
+        resync = s.stride != self.stride  # the series was decimated: the receiver replaces, not appends
+        out = s.values(0 if resync else self.sent)
+        self.stride, self.sent = s.stride, len(s)
+        return SeriesChunk(out, s.stride, resync)
 
 
 class LiveEngine:
@@ -283,21 +279,22 @@ class LiveEngine:
             self._probe_at = now
         return self._probe
 
-    def analysis(self, x: np.ndarray, h: np.ndarray, t0: int):
-        """Portrait, memory probe and hints; recomputed at most 4 times a second while running."""
+    def analysis(self, probe=None):
+        """Portrait, memory probe and hints; recomputed at most 4 times a second while running, and only then
+        are the recent steps gathered (online: up to 1,000 from the rings; batch: the probe sequence)."""
         now = time.perf_counter()
         stale = self._analysis is None or self._analysis_step != self.steps
         if stale and (not self.running or now - self._analysis_at > 0.25):
             if self.trainer.mode == "online":
-                n = min(len(self.rings["x"]), 1000)
-                y, yh = self.rings["y"].last(n)[:, 0], self.rings["y_hat"].last(n)[:, 0]
-                losses = self.rings["loss"].last(n)[:, 0]
+                k = min(len(self.rings["x"]), 1000)
+                x, h, t0 = self.rings["x"].last(k)[:, 0], self.rings["h"].last(k), self.steps - k
+                y, yh = self.rings["y"].last(k)[:, 0], self.rings["y_hat"].last(k)[:, 0]
+                losses = self.rings["loss"].last(k)[:, 0]
                 correct = ((yh >= 0.5) == (y >= 0.5)).astype(np.float32)
-                pred_ones = float((yh >= 0.5).mean()) if n else float("nan")
+                pred_ones = float((yh >= 0.5).mean()) if k else float("nan")
             else:
-                _, losses = self.loss_series.arrays()
-                _, correct = self.acc_series.arrays()
-                losses, correct = losses[-200:], correct[-200:]
+                x, h, t0 = probe.x, probe.h, 0
+                losses, correct = self.loss_series.values(-200), self.acc_series.values(-200)
                 pred_ones = float("nan")
             self._analysis = analyze(self.cfg, self.steps, x, h, losses, correct, self.update_ratio, pred_ones, t0)
             self._analysis_at = now
@@ -318,6 +315,7 @@ class LiveEngine:
             acc = float(((y_hat >= 0.5) == (y >= 0.5)).mean()) if W else float("nan")
             acc_label = f"acc (last {W})"
             epoch, bpe, logs = 0, 0, ()
+            p = None  # the analysis gathers its own (longer) window from the rings
         else:
             p = self._probe_view()
             x, y, y_hat = p.x.astype(np.float32), p.y.astype(np.float32), p.y_hat.astype(np.float32)
@@ -333,13 +331,7 @@ class LiveEngine:
             elif hist["accuracy"]:
                 acc, acc_label = hist["accuracy"][-1], "train acc"  # no validation split
             epoch, bpe = tr.epoch, tr.batches_per_epoch
-        extras = {}
-        if tr.mode == "online":  # the portrait and probe use the longer recent window when there is one
-            k = min(len(self.rings["x"]), 1000)
-            extras["analysis"] = self.analysis(self.rings["x"].last(k)[:, 0], self.rings["h"].last(k),
-                                               self.steps - k)
-        else:
-            extras["analysis"] = self.analysis(x, h, 0)
+        extras = {"analysis": self.analysis(p)}
         norms = getattr(tr, "sensitivity_norms", None)
         if callable(norms):
             extras["sensitivity_norms"] = norms()

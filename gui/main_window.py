@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
         self.frames = 0
         self.frame_ms = 0.0
         self.errors: list[str] = []
+        self._draw_errors: set[str] = set()
         self.notices: list[str] = []
         self._build_ui()
         self.panel.set_config(cfg)
@@ -421,9 +422,9 @@ class MainWindow(QMainWindow):
             import traceback
 
             text = f"A view failed to draw: {type(e).__name__}: {e}"
-            if text not in self.errors:
+            if text not in self._draw_errors:  # each distinct failure is reported once, not every frame
+                self._draw_errors.add(text)
                 self._on_error(text + "\n" + traceback.format_exc(limit=3))
-                self.errors.append(text)
         finally:
             self.frames += 1
             self.frame_ms = (time.perf_counter() - t0) * 1000
