@@ -11,6 +11,7 @@ import numpy as np
 from .config import Config
 from .diagnostics import Hint, diagnose, live_stats_from
 from .probes import MemoryProbe, Portrait, lag_labels, memory_probe, pca_2d, separation
+from .verdict import Verdict
 
 PROBE_LAGS = 10  # the memory probe decodes x[t-k] for k = 0..PROBE_LAGS
 
@@ -27,8 +28,10 @@ class Analysis:
 
 
 def analyze(cfg: Config, step: int, x: np.ndarray, h: np.ndarray, losses: np.ndarray, correct: np.ndarray,
-            update_ratio: float = float("nan"), pred_ones: float = float("nan"), t0: int = 0) -> Analysis:
-    """Portrait and memory probe over the given window (x (T,), h (T, H)); hints from the recent statistics."""
+            update_ratio: float = float("nan"), pred_ones: float = float("nan"), t0: int = 0,
+            verdict: Verdict | None = None) -> Analysis:
+    """Portrait and memory probe over the given window (x (T,), h (T, H)); hints from the recent statistics
+    and, once the run has one (core.verdict.heldout_verdict at its end), the verdict."""
     x = np.asarray(x).astype(np.int64).ravel()
     h = np.asarray(h, dtype=np.float64)
     portrait, labels, sep, probe = None, np.zeros(0, np.int64), float("nan"), None
@@ -38,7 +41,7 @@ def analyze(cfg: Config, step: int, x: np.ndarray, h: np.ndarray, losses: np.nda
         sep = separation(portrait.points, labels)
         probe = memory_probe(h, x, max_lag=PROBE_LAGS)
     stats = live_stats_from(losses, correct, step, update_ratio=update_ratio, pred_ones=pred_ones)
-    hints = tuple(diagnose(cfg, stats))
+    hints = tuple(diagnose(cfg, stats, verdict))
     return Analysis(step, portrait, labels, t0, sep, probe, hints)
 
 

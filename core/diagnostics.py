@@ -1,27 +1,39 @@
-"""Plain-word hints about a run: what in the config or in the live numbers explains why it does not learn.
+"""Plain-word hints about a run: claims about why it does not learn, each resting on evidence from the run.
 
-This module owns `diagnose(cfg, stats) -> [Hint]` and the `LiveStats` it reads. Config hints (a raw readout,
-a truncation window that does not reach the remembered step) fire from the config alone; statistical hints
-(accuracy at the base rate, rising or non-finite loss, vanishing updates) fire only once there is enough
-evidence (`Rules.min_steps` updates and `Rules.min_recent` recent values), and stay silent otherwise.
-
-`live_stats_from` / `live_stats_from_records` build a LiveStats from what the trainers expose (StepRecord /
-BatchRecord, or plain arrays); `param_snapshot` and `relative_update` measure the update size around a step.
-Pure numpy; no torch or Qt import.
+This module owns `diagnose(cfg, stats, verdict) -> [Hint]`, the `LiveStats` it reads and the `RecentSteps`
+the headless runner gathers them in. A hint has a code, a level (info | warning | error), a title and a text.
+What each one needs (thresholds in `Rules`):
+- raw-readout (error; info at lag 0, where nothing must be remembered): the config alone.
+- short-window (online tbptt, window <= lag): info while there is no evidence either way; a warning once the
+  run has trained `short_window_patience` updates without learning (or ended without learning), unless the
+  raw readout's error already explains the failure (then it stays info).
+- base-rate (warning): the recent accuracy within max(tol, 2 standard errors) of the base rate, or at or
+  below it, after `min_steps` updates over `min_recent` values; or a held-out verdict 'base-rate'.
+- loss-nonfinite (error): a NaN/inf among the recent losses, or a 'diverged' verdict.
+- loss-rising (warning): the recent losses' third and last quarters both above `rise_factor` x the first
+  half's mean, the rise `rise_z` standard errors clear, and the loss large: at least `rise_min_loss` x the
+  constant-predictor loss (a solved run's 0.0003 -> 0.0009 is no rise worth a word).
+- vanishing-updates (warning): relative update per step below `tiny_update` while the loss is still at least
+  `high_loss` x the constant-predictor loss.
+A run that has learned (its verdict says so, or without a verdict its recent accuracy >= 0.99 on enough
+evidence) gets no warning and no error at all.
+`param_snapshot` and `relative_update` measure the update size around one step. Pure numpy; no Qt import.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
 from .config import Config
+from .formatting import SOLVED, count_text, loss_text
+from .history import Ring
 from .tasks import base_rate
+from .verdict import Verdict, constant_loss, majority_class, metric_words
 
-SEVERITIES = ("info", "warning", "error")
+LEVELS = ("info", "warning", "error")
 
 RAW_READOUT = "raw-readout"
 SHORT_WINDOW = "short-window"
@@ -33,12 +45,19 @@ VANISHING_UPDATES = "vanishing-updates"
 
 @dataclass(frozen=True)
 class Hint:
-    """One finding. code: a stable id (the constants above); severity: 'info' | 'warning' | 'error'."""
+    """One finding. code: a stable id (the constants above); level: 'info' | 'warning' | 'error'."""
 
     code: str
-    severity: str
+    level: str
     title: str
     text: str
+
+    @property
+    def severity(self) -> str:  # the name the window read before the GUI round; same value as level
+        return self.level
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -73,10 +92,12 @@ class Rules:
     min_recent: int = 500  # recent values needed (online)
     min_recent_batch: int = 20  # recent values needed (batch: each is a minibatch mean)
     base_rate_tol: float = 0.01  # accuracy within max(tol, 2 standard errors) of the base rate
-    rise_factor: float = 1.5  # second half of the recent losses this many times the first half ...
-    rise_z: float = 4.0  # ... and this many standard errors above it
+    rise_factor: float = 1.5  # the last two quarters of the recent losses this many times the first half ...
+    rise_z: float = 4.0  # ... this many standard errors above it ...
+    rise_min_loss: float = 0.2  # ... and at least this fraction of the constant predictor's loss
     tiny_update: float = 1e-5  # relative update per step below this is "vanishing"
     high_loss: float = 0.5  # ... while the loss is at least this fraction of the constant predictor's
+    short_window_patience: int = 5000  # online updates without learning before the short window is a warning
 
 
 def live_stats_from(losses, correct, steps: int, update_ratio: float = float("nan"),
@@ -86,21 +107,31 @@ def live_stats_from(losses, correct, steps: int, update_ratio: float = float("na
                      np.array(correct, dtype=np.float64).reshape(-1), float(update_ratio), float(pred_ones))
 
 
-def live_stats_from_records(records: Sequence, steps: int | None = None,
-                            update_ratio: float = float("nan")) -> LiveStats:
-    """LiveStats from recent trainer records, oldest first: StepRecord (online: loss, correct, y_hat) or
-    BatchRecord (batch: loss, accuracy). `steps` defaults to the number of records that were updates."""
-    records = list(records)
-    losses = [r.loss for r in records]
-    if records and hasattr(records[0], "y_hat"):
-        correct = [float(r.correct) for r in records]
-        pred_ones = float(np.mean([r.y_hat >= 0.5 for r in records]))
-        n_updates = sum(bool(getattr(r, "updated", True)) for r in records)
-    else:
-        correct = [r.accuracy for r in records]
-        pred_ones = float("nan")
-        n_updates = len(records)
-    return live_stats_from(losses, correct, n_updates if steps is None else steps, update_ratio, pred_ones)
+class RecentSteps:
+    """The last `capacity` online steps of a run (loss, correct, predicted 1) and a measured update size:
+    the evidence the headless runner's hints rest on. `train_step(trainer)` replaces `trainer.step()`."""
+
+    def __init__(self, capacity: int = 1000, ratio_every: int = 200):
+        self._ring = Ring(capacity, 3)
+        self.ratio_every = int(ratio_every)
+        self.steps = 0
+        self.update_ratio = float("nan")
+
+    def train_step(self, trainer):
+        """One training step of an OnlineTrainer, recorded; every `ratio_every` steps its update is measured."""
+        measure = self.steps % self.ratio_every == self.ratio_every // 2
+        before = param_snapshot(trainer.model) if measure else None
+        rec = trainer.step()
+        if before is not None:
+            self.update_ratio = relative_update(before, param_snapshot(trainer.model))
+        self.steps += 1
+        self._ring.append((rec.loss, float(rec.correct), float(rec.y_hat >= 0.5)))
+        return rec
+
+    def stats(self) -> LiveStats:
+        rows = self._ring.last().astype(np.float64)
+        pred_ones = float(rows[:, 2].mean()) if len(rows) else float("nan")
+        return LiveStats(self.steps, rows[:, 0], rows[:, 1], self.update_ratio, pred_ones)
 
 
 def param_snapshot(model) -> np.ndarray:
@@ -119,120 +150,139 @@ def relative_update(before: np.ndarray, after: np.ndarray, updates: int = 1) -> 
     return float(np.linalg.norm(after - before)) / norm / max(1, int(updates))
 
 
-def constant_loss(cfg: Config) -> float:
-    """The loss of always predicting the mean target (the 'learned nothing' loss): p(1-p) for mse, the
-    binary entropy in nats for bce (with the raw readout, each unit's loss is the same)."""
-    b = base_rate(cfg.task)
-    if cfg.train.loss == "bce":
-        return 0.0 if b >= 1 else -(b * math.log(b) + (1 - b) * math.log(1 - b))
-    return b * (1 - b)
-
-
-def _enough(cfg: Config, stats: LiveStats, rules: Rules, n: int) -> bool:
+def _enough(cfg: Config, stats: LiveStats | None, rules: Rules, n: int) -> bool:
+    if stats is None:
+        return False
     batch = cfg.train.mode == "batch"
     return (stats.steps >= (rules.min_steps_batch if batch else rules.min_steps)
             and n >= (rules.min_recent_batch if batch else rules.min_recent))
 
 
-def _config_hints(cfg: Config) -> list[Hint]:
-    hints = []
-    if cfg.model.readout == "raw":
-        hints.append(Hint(
-            RAW_READOUT, "error", "The loss is on the raw GRU state",
-            "With the raw readout the loss compares every unit of the GRU state with the target. The state "
-            "comes out of tanh and a gate mix, so it lies between -1 and 1, and every unit is pulled towards "
-            "the same target, so no unit is free to keep the past input for later. The state may still carry "
-            "traces of the past (the memory probe can show them), but the prediction, the units' mean, cannot "
-            "use them. Put a linear readout on the state (model.readout = linear)."))
-    t, lag = cfg.train, cfg.task.lag
-    if t.mode == "online" and t.rule == "tbptt" and t.window <= lag:
-        hints.append(Hint(
-            SHORT_WINDOW, "warning", f"The truncation window ({t.window}) does not reach back {lag} step(s)",
-            f"Each update backpropagates through the last {t.window} step(s) only, but the target needs the "
-            f"input from {lag} step(s) back, which entered the state outside that window. No gradient reaches "
-            "the step that holds the answer, so nothing teaches the network to store it; it can still work "
-            "when the state keeps that input anyway (with lag 1 the previous state is itself a function of the "
-            f"previous input). Use a window of at least {lag + 1} or the exact RTRL rule."))
-    return hints
-
-
-def _stat_hints(cfg: Config, stats: LiveStats, rules: Rules) -> list[Hint]:
-    hints = []
-    losses = np.asarray(stats.losses, dtype=np.float64)
-    if len(losses) and not np.all(np.isfinite(losses)):
-        hints.append(Hint(
-            LOSS_NONFINITE, "error", "The loss is not finite",
-            "The loss became NaN or infinite: the weights diverged, most likely because the learning rate is "
-            "too high. Lower the learning rate and restart."))
-        return hints  # the other statistics mean nothing once the loss is broken
-
-    correct = np.asarray(stats.correct, dtype=np.float64)
-    if _enough(cfg, stats, rules, len(correct)):
-        b = base_rate(cfg.task)
-        acc = float(correct.mean())
-        se = float(correct.std(ddof=1)) / math.sqrt(len(correct))
-        band = min(max(rules.base_rate_tol, 2 * se), (1 - b) / 2)
-        if b < 1 and acc <= b + band:
-            majority = _majority(cfg)
-            said = ""
-            if math.isfinite(stats.pred_ones):
-                said = f" It predicted 1 on {100 * stats.pred_ones:.0f}% of the recent steps."
-            below = acc < b - band
-            hints.append(Hint(
-                BASE_RATE, "warning", "Accuracy is below the base rate" if below else "Accuracy is at the base rate",
-                f"Recent accuracy is {acc:.3f}, and always answering the majority class ({majority}) scores "
-                f"{b:.3f}: " + ("it does worse than that constant guess." if below else
-                                "the network has learned the class balance, not the memory. It predicts the "
-                                "majority class instead of using the past input.") + said))
-
-    if _enough(cfg, stats, rules, len(losses)):
-        half = len(losses) // 2
-        first, second = losses[:half], losses[half:]
-        m1, m2 = float(first.mean()), float(second.mean())
-        se = math.sqrt(first.var(ddof=1) / len(first) + second.var(ddof=1) / len(second))
-        if m2 > rules.rise_factor * m1 and m2 - m1 > rules.rise_z * se:
-            hints.append(Hint(
-                LOSS_RISING, "warning", "The loss is rising",
-                f"The recent loss went up from {m1:.4g} to {m2:.4g}. A loss that climbs while training usually "
-                f"means the learning rate ({cfg.train.lr:g}) is too high: each update overshoots. Lower it."))
-
-        base_loss = constant_loss(cfg)
-        recent = float(losses[-max(1, len(losses) // 4):].mean())
-        r = stats.update_ratio
-        if math.isfinite(r) and r < rules.tiny_update and base_loss > 0 and recent >= rules.high_loss * base_loss:
-            hints.append(Hint(
-                VANISHING_UPDATES, "warning", "The updates have vanished",
-                f"Each update changes the weights by about {r:.1e} of their size, yet the loss ({recent:.4g}) is "
-                f"still near that of a constant guess ({base_loss:.4g}). The steps are too small to learn from: "
-                f"the learning rate ({cfg.train.lr:g}) is too low, or the gradient has vanished (a saturated "
-                "network). Try a larger learning rate" + (" or Adam." if cfg.train.optimizer == "sgd" else ".")))
-    return hints
-
-
-def _majority(cfg: Config) -> str:
-    task = cfg.task
-    if task.kind == "not":
-        p1 = 1 - task.p
-    elif task.kind == "copy":
-        p1 = task.p
-    else:
-        p1 = 0.0 if task.lag == 0 else 2 * task.p * (1 - task.p)
-    return "1" if p1 > 0.5 else "0"
-
-
-def diagnose(cfg: Config, stats: LiveStats | None = None, rules: Rules | None = None) -> list[Hint]:
-    """Hints for a config and its live numbers, errors first. With stats None only config hints are given."""
+def has_learned(cfg: Config, stats: LiveStats | None, verdict: Verdict | None = None,
+                rules: Rules | None = None) -> bool:
+    """The run has learned: its verdict says so, or (no verdict) its recent accuracy is >= 0.99 on enough
+    evidence with every recent loss finite."""
+    if verdict is not None and verdict.code != "not-run":
+        return verdict.learned
     rules = rules or Rules()
-    hints = _config_hints(cfg)
-    if stats is not None:
-        hints += _stat_hints(cfg, stats, rules)
-        learned = (_enough(cfg, stats, rules, len(stats.correct)) and np.isfinite(stats.accuracy)
-                   and stats.accuracy >= 0.99)
-        if learned:  # a short window that learned anyway (lag 1 often does) is no longer a problem to report
-            hints = [h for h in hints if h.code != SHORT_WINDOW]
-    order = {s: i for i, s in enumerate(reversed(SEVERITIES))}
-    return sorted(hints, key=lambda h: order[h.severity])
+    if not _enough(cfg, stats, rules, len(stats.correct) if stats is not None else 0):
+        return False
+    return bool(np.all(np.isfinite(stats.losses))) and stats.accuracy >= SOLVED
 
 
-def hint_codes(hints: Iterable[Hint]) -> set[str]:
-    return {h.code for h in hints}
+def _raw_readout(cfg: Config) -> list[Hint]:
+    if cfg.model.readout != "raw":
+        return []
+    title = "The loss is on the raw GRU state"
+    why = ("With the raw readout the loss compares every unit of the GRU state with the target. The state comes "
+           "out of tanh and a gate mix, so it lies between -1 and 1, and every unit is pulled towards the same "
+           "target")
+    if cfg.task.lag == 0:
+        return [Hint(RAW_READOUT, "info", title,
+                     why + ". With lag 0 nothing has to be remembered, so this can still work; the usual model puts "
+                     "a linear readout on the state (model.readout = linear).")]
+    return [Hint(RAW_READOUT, "error", title,
+                 why + ", so no unit is free to keep the past input for later. The state may still carry traces of "
+                 "the past (the memory probe can show them), but the prediction, the units' mean, cannot use them. "
+                 "Put a linear readout on the state (model.readout = linear).")]
+
+
+def _short_window(cfg: Config, stats: LiveStats | None, verdict: Verdict | None, rules: Rules) -> list[Hint]:
+    t, lag = cfg.train, cfg.task.lag
+    if not (t.mode == "online" and t.rule == "tbptt" and t.window <= lag):
+        return []
+    why = (f"Each update backpropagates through the last {t.window} step(s) only, but the target needs the input "
+           f"from {lag} step(s) back, which entered the state outside that window, so no gradient teaches the "
+           "network to store it. ")
+    fix = f"Use a window of at least {lag + 1} or the exact RTRL rule."
+    if verdict is not None and verdict.code in ("base-rate", "partly"):
+        evidence = f"The run ended without learning ({verdict.text}). "
+    elif (verdict is None and stats is not None and stats.steps >= rules.short_window_patience
+          and _enough(cfg, stats, rules, len(stats.correct)) and stats.accuracy < SOLVED):
+        evidence = (f"After {count_text(stats.steps)} steps the recent accuracy is {stats.accuracy:.3f}, under "
+                    f"{SOLVED}. ")
+    else:
+        evidence = ""
+    if evidence and not (cfg.model.readout == "raw" and lag > 0):  # the raw readout's error explains it better
+        return [Hint(SHORT_WINDOW, "warning",
+                     f"Not learned, and the truncation window ({t.window}) does not reach back {lag} step(s)",
+                     evidence + why + fix)]
+    return [Hint(SHORT_WINDOW, "info", f"The truncation window ({t.window}) does not reach back {lag} step(s)",
+                 why + "It can still learn when the state keeps that input anyway (with lag 1 it often does): "
+                 f"watch the accuracy. If it stays below {SOLVED}, " + fix[0].lower() + fix[1:])]
+
+
+def _base_rate(cfg: Config, stats: LiveStats | None, verdict: Verdict | None, rules: Rules) -> list[Hint]:
+    b = base_rate(cfg.task)
+    if b >= 1:
+        return []
+    maj = majority_class(cfg)
+    if verdict is not None and verdict.code == "base-rate":
+        return [Hint(BASE_RATE, "warning", "Accuracy is at the base rate",
+                     f"The {metric_words(verdict.metric)} is {verdict.figure:.3f}, and always answering the majority "
+                     f"class ({maj}) scores {b:.3f}: the network has learned the class balance, not the memory.")]
+    correct = np.asarray(stats.correct if stats is not None else [], dtype=np.float64)
+    if verdict is not None or not _enough(cfg, stats, rules, len(correct)):
+        return []
+    acc = float(correct.mean())
+    se = float(correct.std(ddof=1)) / math.sqrt(len(correct))
+    band = min(max(rules.base_rate_tol, 2 * se), (1 - b) / 2)
+    if acc > b + band:
+        return []
+    said = f" It predicted 1 on {100 * stats.pred_ones:.0f}% of the recent steps." if math.isfinite(
+        stats.pred_ones) else ""
+    below = acc < b - band
+    return [Hint(BASE_RATE, "warning", "Accuracy is below the base rate" if below else "Accuracy is at the base rate",
+                 f"Recent accuracy is {acc:.3f}, and always answering the majority class ({maj}) scores {b:.3f}: "
+                 + ("it does worse than that constant guess." if below else
+                    "the network has learned the class balance, not the memory. It predicts the majority class "
+                    "instead of using the past input.") + said)]
+
+
+def _loss_hints(cfg: Config, stats: LiveStats | None, rules: Rules) -> list[Hint]:
+    losses = np.asarray(stats.losses if stats is not None else [], dtype=np.float64)
+    if not _enough(cfg, stats, rules, len(losses)):
+        return []
+    hints = []
+    base_loss = constant_loss(cfg)
+    half, quarter = len(losses) // 2, len(losses) // 4
+    first, second = losses[:half], losses[half:]
+    m1, m2 = float(first.mean()), float(second.mean())
+    q3, q4 = float(losses[half:len(losses) - quarter].mean()), float(losses[len(losses) - quarter:].mean())
+    se = math.sqrt(first.var(ddof=1) / len(first) + second.var(ddof=1) / len(second))
+    if (min(q3, q4) > rules.rise_factor * m1 and m2 - m1 > rules.rise_z * se
+            and m2 >= rules.rise_min_loss * base_loss):
+        hints.append(Hint(
+            LOSS_RISING, "warning", "The loss is rising",
+            f"The recent loss went up from {loss_text(m1)} to {loss_text(m2)} and stayed up, against "
+            f"{loss_text(base_loss)} for a constant guess. A loss that climbs while training usually means the "
+            f"learning rate ({cfg.train.lr:g}) is too high: each update overshoots. Lower it."))
+    recent = float(losses[-max(1, quarter):].mean())
+    r = stats.update_ratio
+    if math.isfinite(r) and r < rules.tiny_update and base_loss > 0 and recent >= rules.high_loss * base_loss:
+        hints.append(Hint(
+            VANISHING_UPDATES, "warning", "The updates have vanished",
+            f"Each update changes the weights by about {r:.1e} of their size, yet the loss ({loss_text(recent)}) is "
+            f"still near that of a constant guess ({loss_text(base_loss)}). The steps are too small to learn from: "
+            f"the learning rate ({cfg.train.lr:g}) is too low, or the gradient has vanished (a saturated network). "
+            "Try a larger learning rate" + (" or Adam." if cfg.train.optimizer == "sgd" else ".")))
+    return hints
+
+
+def diagnose(cfg: Config, stats: LiveStats | None = None, verdict: Verdict | None = None,
+             rules: Rules | None = None) -> list[Hint]:
+    """Hints for a config, its recent numbers (None: none yet) and its verdict (None: the run goes on),
+    errors first. A run that has learned gets none (but the raw readout's note at lag 0)."""
+    rules = rules or Rules()
+    losses = np.asarray(stats.losses if stats is not None else [], dtype=np.float64)
+    if (len(losses) and not np.all(np.isfinite(losses))) or (verdict is not None and verdict.code == "diverged"):
+        hints = [Hint(LOSS_NONFINITE, "error", "The loss is not finite",
+                      "The loss became NaN or infinite: the weights diverged, most likely because the learning rate "
+                      "is too high. Lower the learning rate and restart.")]
+        return _raw_readout(cfg) + hints  # the other statistics mean nothing once the loss is broken
+    if has_learned(cfg, stats, verdict, rules):  # no warning or error; the short window proved no obstacle
+        return _raw_readout(cfg) if cfg.task.lag == 0 else []
+    hints = (_raw_readout(cfg) + _short_window(cfg, stats, verdict, rules) + _base_rate(cfg, stats, verdict, rules)
+             + _loss_hints(cfg, stats, rules))
+    order = {s: i for i, s in enumerate(reversed(LEVELS))}
+    return sorted(hints, key=lambda h: order[h.level])

@@ -1,12 +1,15 @@
 """Bounded histories for long sessions: a ring buffer of recent steps and a decimating whole-run series.
 
 Neither grows without bound: `Ring` keeps the last `capacity` rows; `DecimatingSeries` keeps at most
-`capacity` points over the whole run by averaging neighbouring pairs and doubling its stride when full.
+`capacity` points over the whole run by averaging neighbouring pairs and doubling its stride when full;
+`SeriesMirror` is its receiving side in the window, with the smoothed curve kept next to the raw one.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from .smoothing import Ema, point_weight
 
 
 class Ring:
@@ -108,58 +111,50 @@ class DecimatingSeries:
         self.count = int(s["count"])
 
 
-class Ema:
-    """A debiased EMA computed chunk by chunk, vectorised in blocks (no per-point Python loop)."""
-
-    def __init__(self, weight: float):
-        self.weight = float(min(max(weight, 0.0), 0.9999))
-        self.last = 0.0
-        self.count = 0
-        w = self.weight
-        # within a block, w**-b must stay representable with precision to spare
-        self.block = 1 << 14 if w <= 0 else max(1, min(1 << 14, int(10.0 / -np.log10(w)) if w > 0 else 1))
-
-    def extend(self, values: np.ndarray) -> np.ndarray:
-        v = np.asarray(values, dtype=np.float64)
-        w = self.weight
-        if w <= 0:
-            return v.astype(np.float32)
-        out = np.empty_like(v)
-        for s in range(0, len(v), self.block):
-            blk = v[s:s + self.block]
-            i = np.arange(1, len(blk) + 1)
-            wp = w ** i  # w^(i)
-            acc = np.cumsum(blk * (w ** -(i - 1))) * (1 - w) * (w ** (i - 1))
-            raw = wp * self.last + acc
-            cnt = self.count + i
-            out[s:s + len(blk)] = raw / (1 - w ** cnt)
-            self.last = raw[-1]
-            self.count += len(blk)
-        return out.astype(np.float32)
-
-
 class SeriesMirror:
-    """The receiving side of a DecimatingSeries sent in chunks (see core.live.SeriesChunk), plus its EMA.
+    """The receiving side of a DecimatingSeries sent in chunks (see core.live.SeriesChunk), plus its smoothing.
 
-    Holds at most `capacity` points in a preallocated array; `resync` chunks replace, others append.
+    Holds at most `capacity` points in a preallocated array and their smoothed values next to them, updated
+    as chunks arrive (O(new points)); `resync` chunks replace, others append. The smoothing is either a window
+    in steps (`set_smoothing_window`, the same at any stride, see core.smoothing) or a fixed per-point weight
+    (`set_smoothing`, TensorBoard's slider); a resync (the sender halved its resolution) recomputes it.
     """
 
-    def __init__(self, capacity: int = 1 << 20, smoothing: float = 0.6):
+    def __init__(self, capacity: int = 1 << 20, smoothing: float = 0.6, window_steps: float | None = None):
         self.capacity = capacity
         self._vals = np.zeros(capacity, dtype=np.float32)
         self._smooth = np.zeros(capacity, dtype=np.float32)
         self.n = 0
         self.stride = 1
-        self.set_smoothing(smoothing)
+        self.smoothing = float(smoothing)
+        self.window_steps = window_steps
+        self._restart_smoothing()
 
     def clear(self) -> None:
         self.n = 0
         self.stride = 1
-        self._ema = Ema(self.smoothing)
+        self._restart_smoothing()
+
+    @property
+    def point_weight(self) -> float:
+        """The EMA weight per point now (from the window at the current stride, or the fixed weight)."""
+        if self.window_steps is not None:
+            return point_weight(self.window_steps, self.stride)
+        return self.smoothing
 
     def set_smoothing(self, weight: float) -> None:
+        """A fixed EMA weight per point (0 = none); replaces a window."""
         self.smoothing = float(weight)
-        self._ema = Ema(self.smoothing)
+        self.window_steps = None
+        self._restart_smoothing()
+
+    def set_smoothing_window(self, steps: float) -> None:
+        """An EMA over `steps` steps (a time constant; 0 = none), whatever the stride; replaces a weight."""
+        self.window_steps = max(0.0, float(steps))
+        self._restart_smoothing()
+
+    def _restart_smoothing(self) -> None:
+        self._ema = Ema(self.point_weight)
         self._smooth[: self.n] = self._ema.extend(self._vals[: self.n])
 
     def apply(self, chunk) -> None:
@@ -169,8 +164,7 @@ class SeriesMirror:
             self.n = len(vals)
             self._vals[: self.n] = vals
             self.stride = int(chunk.stride)
-            self._ema = Ema(self.smoothing)
-            self._smooth[: self.n] = self._ema.extend(vals)
+            self._restart_smoothing()
             return
         k = min(len(vals), self.capacity - self.n)
         self._vals[self.n:self.n + k] = vals[:k]

@@ -15,14 +15,14 @@ A NaN figure never counts as learned.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 
 from .config import Config
+from .verdict import SOLVED, verdict_of_report
 
-LEARNED_THRESHOLD = 0.99
+LEARNED_THRESHOLD = SOLVED
 
 
 @dataclass(frozen=True)
@@ -75,23 +75,9 @@ class MultiSeedSummary:
 
 
 def judge(cfg: Config, report: dict, threshold: float = LEARNED_THRESHOLD) -> tuple[bool, str, float]:
-    """(learned, metric name, value) for one runner report, by the rule in the module docstring."""
-    final = report.get("final", {})
-    if cfg.train.mode == "batch":
-        metric, value = "val_accuracy", final.get("val_accuracy", float("nan"))
-        if not _finite(value):
-            metric, value = "accuracy", final.get("accuracy", float("nan"))
-    else:
-        metric, value = "heldout_accuracy", final.get("heldout_accuracy", float("nan"))
-        if not final.get("heldout_steps"):
-            acc = report.get("history", {}).get("accuracy", [])
-            metric, value = "accuracy", (acc[-1] if acc else float("nan"))
-    value = float(value) if value is not None else float("nan")
-    return (_finite(value) and value >= threshold), metric, value
-
-
-def _finite(v) -> bool:
-    return v is not None and isinstance(v, (int, float)) and math.isfinite(v)
+    """(learned, metric name, value) for one runner report: core.verdict's verdict, by the rule above."""
+    v = verdict_of_report(cfg, report, threshold)
+    return v.learned, v.metric, v.figure
 
 
 def seed_list(cfg: Config, n: int) -> list[int]:

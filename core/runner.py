@@ -1,8 +1,14 @@
 """The headless runner: `python main.py train [--preset NAME] [flags] [--report FILE.json]`.
 
 Trains without a window, prints progress as it goes (per epoch in batch mode, as Keras does; every N steps
-online) and writes a JSON report {config, params, history, final, steps_per_second}. Every config field is a
-flag; a bad value exits 2 with one line naming the flag.
+online) and writes a JSON report {config, params, history, final, hints, steps_per_second, elapsed_s, device}.
+Every config field is a flag; a bad value exits 2 with one line naming the flag.
+
+final: online {heldout_accuracy, heldout_loss, heldout_steps, verdict}; batch {loss, val_loss, accuracy,
+val_accuracy, verdict}. final.verdict is a dict {code, figure, metric, n, loss, text} (core/verdict.py):
+code is "learned", "partly", "base-rate", "diverged" or "not-run", e.g. final["verdict"]["code"] == "learned",
+text e.g. "learned: held-out accuracy 1.000". hints is a list of {code, level, title, text} (core/diagnostics.py),
+level "info", "warning" or "error"; a run that has learned gets no warning or error.
 """
 
 from __future__ import annotations
@@ -77,8 +83,10 @@ def config_from_args(args) -> Config:
 
 
 def train(cfg: Config, log_every: int = 2000, out=print) -> dict:
-    """Run a whole training as the config says and return the report dict."""
+    """Run a whole training as the config says and return the report dict (fields: see `main`)."""
+    from .diagnostics import RecentSteps, diagnose, live_stats_from
     from .trainers import BatchTrainer, OnlineTrainer, RateMeter
+    from .verdict import heldout, verdict_of_report
 
     t = cfg.train
     if t.mode == "batch":
@@ -112,8 +120,9 @@ def train(cfg: Config, log_every: int = 2000, out=print) -> dict:
         t0 = time.perf_counter()
         s_loss = s_correct = 0.0
         s_n = 0
+        recent = RecentSteps()  # the last 1,000 steps: the evidence the hints rest on
         for i in range(1, t.steps + 1):
-            rec = tr.step()
+            rec = recent.train_step(tr)
             s_loss += rec.loss
             s_correct += rec.correct
             s_n += 1
@@ -128,12 +137,20 @@ def train(cfg: Config, log_every: int = 2000, out=print) -> dict:
                 s_n = 0
         elapsed = time.perf_counter() - t0
         steps = t.steps
-        ev = tr.evaluate(t.eval_steps)
+        ev = heldout(tr, t.eval_steps)
         final = {"heldout_accuracy": ev["accuracy"], "heldout_loss": ev["loss"], "heldout_steps": ev["steps"]}
         out(f"held-out ({ev['steps']} steps, weights frozen, state carried): accuracy {ev['accuracy']:.4f}"
             f" - loss {ev['loss']:.4f}")
         n_params = tr.n_params
+    verdict = verdict_of_report(cfg, {"final": final, "history": history})
+    final["verdict"] = verdict.to_dict()
+    stats = recent.stats() if t.mode == "online" else live_stats_from(history["loss"], history["accuracy"], steps)
+    hints = diagnose(cfg, stats, verdict)
+    out(f"verdict: {verdict.text}")
+    for h in hints:
+        out(f"{h.level}: {h.title}")
     return {"config": cfg.to_dict(), "params": n_params, "history": history, "final": final,
+            "hints": [h.to_dict() for h in hints],
             "steps_per_second": steps / elapsed if elapsed > 0 else None, "elapsed_s": elapsed,
             "device": str(tr.device)}
 

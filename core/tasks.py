@@ -35,15 +35,19 @@ def make_targets(x: np.ndarray, kind: str, lag: int) -> np.ndarray:
     return target(kind, x, past).astype(np.int64)
 
 
-def base_rate(cfg: TaskConfig) -> float:
-    """Accuracy of always predicting the majority target class (the 'learned nothing' line)."""
+def target_rate(cfg: TaskConfig) -> float:
+    """P(y = 1): the fraction of targets that are 1 in the long run (the mean target)."""
     p = cfg.p
     if cfg.kind == "not":
-        p1 = 1 - p
-    elif cfg.kind == "copy":
-        p1 = p
-    else:  # xor: 1 when the two bits differ (lag 0 gives always 0)
-        p1 = 0.0 if cfg.lag == 0 else 2 * p * (1 - p)
+        return 1 - p
+    if cfg.kind == "copy":
+        return p
+    return 0.0 if cfg.lag == 0 else 2 * p * (1 - p)  # xor: 1 when the two bits differ (lag 0: always 0)
+
+
+def base_rate(cfg: TaskConfig) -> float:
+    """Accuracy of always predicting the majority target class (the 'learned nothing' line)."""
+    p1 = target_rate(cfg)
     return max(p1, 1 - p1)
 
 
