@@ -135,7 +135,7 @@ def heldout(trainer, n: int) -> dict:
     nothing was measured. Batch: the validation split (n is ignored; steps = validation targets)."""
     if trainer.mode == "batch":
         v = trainer.validate()
-        n_val = int(len(trainer.x_val) * trainer.x_val.shape[-1]) if len(trainer.x_val) else 0
+        n_val = int(trainer.y_val.numel())  # targets: sequences x steps
         return {"accuracy": v["val_accuracy"], "loss": v["val_loss"], "steps": n_val}
     tensors, meta = trainer.state_dict()
     try:

@@ -36,3 +36,16 @@ def test_run_labels_name_what_differed():
     assert run_label(a, a) == "same config"
     assert "mode batch" in run_label(preset("answer"), a)
 
+
+
+def test_analyze_passes_the_verdict_to_the_hints():
+    from core.verdict import judge
+
+    cfg = preset("question")
+    x = np.zeros(800, dtype=int)
+    h = np.zeros((800, 16))
+    losses, correct = np.full(800, 0.19), np.r_[np.ones(600), np.zeros(200)]
+    live = analyze(cfg, 5000, x, h, losses, correct)
+    assert {"raw-readout", "base-rate"} <= {x.code for x in live.hints}
+    ended = analyze(cfg, 5000, x, h, losses, correct, verdict=judge(cfg, 1.0, 1000))
+    assert ended.hints == ()  # a run whose verdict says learned gets no warning
