@@ -5,14 +5,17 @@ the headless runner gathers them in. A hint has a code, a level (info | warning 
 What each one needs (thresholds in `Rules`):
 - raw-readout (error; info at lag 0, where nothing must be remembered): the config alone.
 - short-window (online tbptt, window <= lag): info while there is no evidence either way; a warning once the
-  run has trained `short_window_patience` updates without learning (or ended without learning), unless the
-  raw readout's error already explains the failure (then it stays info).
+  run has trained `short_window_patience` updates without learning (or ended without learning), unless a
+  stronger cause has its own hint (the raw readout's error, a rising loss or one worse than a guess: then it
+  stays info).
 - base-rate (warning): the recent accuracy within max(tol, 2 standard errors) of the base rate, or at or
   below it, after `min_steps` updates over `min_recent` values; or a held-out verdict 'base-rate'.
 - loss-nonfinite (error): a NaN/inf among the recent losses, or a 'diverged' verdict.
 - loss-rising (warning): the recent losses' third and last quarters both above `rise_factor` x the first
   half's mean, the rise `rise_z` standard errors clear, and the loss large: at least `rise_min_loss` x the
   constant-predictor loss (a solved run's 0.0003 -> 0.0009 is no rise worth a word).
+- loss-high (warning): the recent loss (last quarter) at least `loss_high` x the constant-predictor loss,
+  on enough evidence, when it is not already 'rising'.
 - vanishing-updates (warning): relative update per step below `tiny_update` while the loss is still at least
   `high_loss` x the constant-predictor loss.
 A run that has learned (its verdict says so, or without a verdict its recent accuracy >= 0.99 on enough
@@ -40,6 +43,7 @@ SHORT_WINDOW = "short-window"
 BASE_RATE = "base-rate"
 LOSS_NONFINITE = "loss-nonfinite"
 LOSS_RISING = "loss-rising"
+LOSS_HIGH = "loss-high"
 VANISHING_UPDATES = "vanishing-updates"
 
 
@@ -97,6 +101,7 @@ class Rules:
     rise_min_loss: float = 0.2  # ... and at least this fraction of the constant predictor's loss
     tiny_update: float = 1e-5  # relative update per step below this is "vanishing"
     high_loss: float = 0.5  # ... while the loss is at least this fraction of the constant predictor's
+    loss_high: float = 2.0  # a recent loss this many times the constant predictor's is "worse than a guess"
     short_window_patience: int = 5000  # online updates without learning before the short window is a warning
 
 
@@ -187,7 +192,9 @@ def _raw_readout(cfg: Config) -> list[Hint]:
                  "Put a linear readout on the state (model.readout = linear).")]
 
 
-def _short_window(cfg: Config, stats: LiveStats | None, verdict: Verdict | None, rules: Rules) -> list[Hint]:
+def _short_window(cfg: Config, stats: LiveStats | None, verdict: Verdict | None, rules: Rules,
+                  explained: bool) -> list[Hint]:
+    """explained: a stronger cause already has a hint (a raw readout, a loss worse than a guess)."""
     t, lag = cfg.train, cfg.task.lag
     if not (t.mode == "online" and t.rule == "tbptt" and t.window <= lag):
         return []
@@ -203,7 +210,7 @@ def _short_window(cfg: Config, stats: LiveStats | None, verdict: Verdict | None,
                     f"{SOLVED}. ")
     else:
         evidence = ""
-    if evidence and not (cfg.model.readout == "raw" and lag > 0):  # the raw readout's error explains it better
+    if evidence and not explained:
         return [Hint(SHORT_WINDOW, "warning",
                      f"Not learned, and the truncation window ({t.window}) does not reach back {lag} step(s)",
                      evidence + why + fix)]
@@ -218,7 +225,8 @@ def _base_rate(cfg: Config, stats: LiveStats | None, verdict: Verdict | None, ru
         return []
     maj = majority_class(cfg)
     if verdict is not None and verdict.code == "base-rate":
-        return [Hint(BASE_RATE, "warning", "Accuracy is at the base rate",
+        title = "Accuracy is " + ("below" if verdict.text.startswith("below") else "at") + " the base rate"
+        return [Hint(BASE_RATE, "warning", title,
                      f"The {metric_words(verdict.metric)} is {verdict.figure:.3f}, and always answering the majority "
                      f"class ({maj}) scores {b:.3f}: the network has learned the class balance, not the memory.")]
     correct = np.asarray(stats.correct if stats is not None else [], dtype=np.float64)
@@ -250,6 +258,7 @@ def _loss_hints(cfg: Config, stats: LiveStats | None, rules: Rules) -> list[Hint
     m1, m2 = float(first.mean()), float(second.mean())
     q3, q4 = float(losses[half:len(losses) - quarter].mean()), float(losses[len(losses) - quarter:].mean())
     se = math.sqrt(first.var(ddof=1) / len(first) + second.var(ddof=1) / len(second))
+    recent = float(losses[-max(1, quarter):].mean())
     if (min(q3, q4) > rules.rise_factor * m1 and m2 - m1 > rules.rise_z * se
             and m2 >= rules.rise_min_loss * base_loss):
         hints.append(Hint(
@@ -257,7 +266,12 @@ def _loss_hints(cfg: Config, stats: LiveStats | None, rules: Rules) -> list[Hint
             f"The recent loss went up from {loss_text(m1)} to {loss_text(m2)} and stayed up, against "
             f"{loss_text(base_loss)} for a constant guess. A loss that climbs while training usually means the "
             f"learning rate ({cfg.train.lr:g}) is too high: each update overshoots. Lower it."))
-    recent = float(losses[-max(1, quarter):].mean())
+    elif base_loss > 0 and recent >= rules.loss_high * base_loss:
+        hints.append(Hint(
+            LOSS_HIGH, "warning", "The loss is worse than a constant guess",
+            f"The recent loss ({loss_text(recent)}) is {recent / base_loss:.1f} times that of always predicting the "
+            f"mean target ({loss_text(base_loss)}): the updates make the predictions worse than knowing nothing. "
+            f"The learning rate ({cfg.train.lr:g}) is most likely too high; lower it."))
     r = stats.update_ratio
     if math.isfinite(r) and r < rules.tiny_update and base_loss > 0 and recent >= rules.high_loss * base_loss:
         hints.append(Hint(
@@ -282,7 +296,8 @@ def diagnose(cfg: Config, stats: LiveStats | None = None, verdict: Verdict | Non
         return _raw_readout(cfg) + hints  # the other statistics mean nothing once the loss is broken
     if has_learned(cfg, stats, verdict, rules):  # no warning or error; the short window proved no obstacle
         return _raw_readout(cfg) if cfg.task.lag == 0 else []
-    hints = (_raw_readout(cfg) + _short_window(cfg, stats, verdict, rules) + _base_rate(cfg, stats, verdict, rules)
-             + _loss_hints(cfg, stats, rules))
+    raw, loss = _raw_readout(cfg), _loss_hints(cfg, stats, rules)
+    explained = any(h.level == "error" for h in raw) or any(h.code in (LOSS_RISING, LOSS_HIGH) for h in loss)
+    hints = raw + _short_window(cfg, stats, verdict, rules, explained) + _base_rate(cfg, stats, verdict, rules) + loss
     order = {s: i for i, s in enumerate(reversed(LEVELS))}
     return sorted(hints, key=lambda h: order[h.level])

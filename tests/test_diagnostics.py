@@ -7,6 +7,7 @@ from core.config import preset
 from core.diagnostics import (
     BASE_RATE,
     LEVELS,
+    LOSS_HIGH,
     LOSS_NONFINITE,
     LOSS_RISING,
     RAW_READOUT,
@@ -145,6 +146,8 @@ def test_base_rate_from_a_held_out_verdict():
     hints = [h for h in diagnose(LEARNED_OK, None, v) if h.code == BASE_RATE]
     assert hints and "held-out accuracy is 0.760" in hints[0].text
     assert BASE_RATE not in codes(LEARNED_OK, _stats(acc=0.75), judge(LEARNED_OK, 0.9, 1000))  # the verdict wins
+    below = [h for h in diagnose(LEARNED_OK, None, judge(LEARNED_OK, 0.3, 1000)) if h.code == BASE_RATE]
+    assert below[0].title == "Accuracy is below the base rate"
 
 
 def test_base_rate_silent_when_the_majority_is_everything():
@@ -194,6 +197,18 @@ def test_loss_rising_is_silent_for_flat_falling_spiky_early_or_small_losses():
     # the solved run: 0.00027 -> 0.00089, tiny against the constant guess's 0.1875
     solved = np.r_[0.00054 * rng.random(500), 0.00178 * rng.random(500)]
     assert LOSS_RISING not in codes(LEARNED_OK, live_stats_from(solved, np.full(1000, 0.9), steps=20000))
+
+
+def test_loss_high_fires_when_the_loss_is_worse_than_a_constant_guess():
+    cfg = FIXED.replace(lag=3, window=1)
+    st = _stats(acc=0.6, loss=0.5, steps=Rules().short_window_patience)  # ~2.7x the constant guess's 0.1875
+    hints = diagnose(cfg, st)
+    high = [h for h in hints if h.code == LOSS_HIGH]
+    assert high and high[0].level == "warning" and "learning rate" in high[0].text
+    # a loss worse than a guess explains the failure better than the window: the window stays a note
+    assert [h.level for h in hints if h.code == SHORT_WINDOW] == ["info"]
+    assert LOSS_HIGH not in codes(cfg, _stats(acc=0.6, loss=0.25))  # near the guess: no claim
+    assert LOSS_HIGH not in codes(cfg, _stats(acc=0.6, loss=0.5, steps=500))  # too early
 
 
 def test_vanishing_updates_fire_when_updates_are_tiny_and_the_loss_high():

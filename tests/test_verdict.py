@@ -142,3 +142,14 @@ def test_report_of_question_says_base_rate_and_holds_the_raw_readout_error():
     assert {"code": "raw-readout", "level": "error"}.items() <= r["hints"][0].items()
     assert all(set(h) == {"code", "level", "title", "text"} for h in r["hints"])
     assert f"verdict: {v['text']}" in lines and "error: The loss is on the raw GRU state" in lines
+
+
+def test_the_runner_and_a_live_trainer_get_the_same_verdict():
+    cfg = preset("question-fixed").replace(steps=600, eval_steps=300)
+    report = train(cfg, log_every=600, out=lambda *_: None)
+    tr = OnlineTrainer(cfg)
+    for _ in range(600):
+        tr.step()
+    ev, v = heldout_verdict(cfg, tr)  # what the window calls when the run reaches its step total
+    assert report["final"]["verdict"] == v.to_dict()
+    assert report["final"]["heldout_accuracy"] == ev["accuracy"] and report["final"]["heldout_loss"] == ev["loss"]
