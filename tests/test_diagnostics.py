@@ -288,7 +288,7 @@ def test_question_gets_the_raw_readout_error_and_the_base_rate_warning():
 
 @pytest.mark.slow
 def test_solved_rtrl_lag_3_run_gets_no_warning():
-    cfg = preset("question-fixed").replace(lag=3, rule="rtrl", steps=30000)
+    cfg = preset("question-fixed").replace(lag=3, rule="rtrl", steps=15000)
     seen = _hints_along(cfg, cfg.train.steps, every=1000)
     late = [(i, warnings_of(h)) for i, h in seen if i >= 6000 and warnings_of(h)]
     assert late == []  # once solved (by ~4,000 steps), no rising-loss or other warning
