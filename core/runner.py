@@ -83,7 +83,7 @@ def config_from_args(args) -> Config:
 
 
 def train(cfg: Config, log_every: int = 2000, out=print) -> dict:
-    """Run a whole training as the config says and return the report dict (fields: see `main`)."""
+    """Run a whole training as the config says and return the report dict (its fields: the module docstring)."""
     from .diagnostics import RecentSteps, diagnose, live_stats_from
     from .trainers import BatchTrainer, OnlineTrainer, RateMeter
     from .verdict import heldout, verdict_of_report
