@@ -160,6 +160,19 @@ def _array(tensors: dict, key: str, shape: tuple) -> np.ndarray | None:
     return a
 
 
+def _pcg64_state(st) -> dict:
+    """A saved numpy PCG64 state, checked exactly (numpy itself would round or truncate some bad values)."""
+    def uint(v, bits):
+        return type(v) is int and 0 <= v < 2 ** bits
+    ok = (isinstance(st, dict) and set(st) == {"bit_generator", "state", "has_uint32", "uinteger"}
+          and st["bit_generator"] == "PCG64" and isinstance(st["state"], dict) and set(st["state"]) == {"state", "inc"}
+          and all(uint(v, 128) for v in st["state"].values()) and st["has_uint32"] in (0, 1)
+          and type(st["has_uint32"]) is int and uint(st["uinteger"], 32))
+    if not ok:
+        raise ValueError("UORO's random sign generator state is malformed")
+    return st
+
+
 # -- the engines -----------------------------------------------------------------------------------------------
 class _SensitivityEngine(_FlatEngine):
     """The forward step the approximate rules share; subclasses carry their own sensitivity estimate."""
@@ -273,9 +286,7 @@ class UOROEngine(_SensitivityEngine):
         self.s_t, self.th_t = (np.zeros_like(self.s_t), np.zeros_like(self.th_t)) if s is None else (s, th)
         st = meta.get("uoro_rng")
         if st is not None:
-            if not (isinstance(st, dict) and st.get("bit_generator") == type(self.rng.bit_generator).__name__):
-                raise ValueError("UORO's random sign generator state is malformed")
-            self.rng.bit_generator.state = st
+            self.rng.bit_generator.state = _pcg64_state(st)
 
 
 FAST_ENGINES = {"tbptt": TBPTTEngine, "rtrl": RTRLEngine, "uoro": UOROEngine, "snap1": SnAp1Engine}

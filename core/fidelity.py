@@ -46,13 +46,9 @@ def compare(g, g_star, layout: Layout) -> np.ndarray:
 
     A cosine with a zero vector is NaN, a ratio over |g*| = 0 is NaN (0/0) or inf; groups the layout lacks (the
     readout under readout=raw) are NaN."""
-    a = np.asarray(g, np.float64)
-    b = np.asarray(g_star, np.float64)
-    prods = np.empty(a.shape[:-1] + (3, a.shape[-1]))
-    np.multiply(a, b, out=prods[..., 0, :])
-    np.multiply(a, a, out=prods[..., 1, :])
-    np.multiply(b, b, out=prods[..., 2, :])
-    sums = np.add.reduceat(prods, group_bounds(layout), axis=-1)  # (..., 3, groups)
+    X = np.stack([np.asarray(g, np.float64), np.asarray(g_star, np.float64)], axis=-2)  # (..., 2, size)
+    gram = np.add.reduceat(X[..., :, None, :] * X[..., None, :, :], group_bounds(layout), axis=-1)
+    sums = np.stack([gram[..., 0, 1, :], gram[..., 0, 0, :], gram[..., 1, 1, :]], axis=-2)  # g.g*, g.g, g*.g*
     if sums.ndim == 2:  # one run: plain floats are several times faster than numpy on ten numbers
         return _row(*sums.tolist())
     sums = np.concatenate([sums.sum(axis=-1, keepdims=True), sums], axis=-1)  # the whole vector first
@@ -61,7 +57,7 @@ def compare(g, g_star, layout: Layout) -> np.ndarray:
     cos = np.divide(dot, den, out=np.full(dot.shape, np.nan), where=den > 0)
     np.clip(cos, -1.0, 1.0, out=cos)
     ratio = np.divide(na, nb, out=np.where(na > 0, np.inf, np.nan), where=nb > 0)
-    out = np.full(a.shape[:-1] + (len(FIELDS),), np.nan)
+    out = np.full(X.shape[:-2] + (len(FIELDS),), np.nan)
     k = cos.shape[-1]
     out[..., 0:2 * k:2] = cos
     out[..., 1:2 * k:2] = ratio

@@ -254,8 +254,10 @@ def test_bad_states_are_refused_with_a_message():
     tensors, meta = tr.state_dict()
     with pytest.raises(ValueError, match="uoro.theta"):
         tr.load_state_dict({**tensors, "uoro.theta": torch.zeros(3)}, meta)
-    with pytest.raises(ValueError, match="generator"):
-        tr.load_state_dict(tensors, {**meta, "uoro_rng": "nonsense"})
+    for bad in ("nonsense", {**meta["uoro_rng"], "state": {"state": 1.5, "inc": 1}},
+                {**meta["uoro_rng"], "has_uint32": 5}, {**meta["uoro_rng"], "bit_generator": "MT19937"}):
+        with pytest.raises(ValueError, match="generator"):
+            tr.load_state_dict(tensors, {**meta, "uoro_rng": bad})
     sn = OnlineTrainer(_cfg("snap1"))
     t2, m2 = sn.state_dict()
     with pytest.raises(ValueError, match="NaN"):
