@@ -48,9 +48,9 @@ def compare(g, g_star, layout: Layout) -> np.ndarray:
     readout under readout=raw) are NaN."""
     X = np.stack([np.asarray(g, np.float64), np.asarray(g_star, np.float64)], axis=-2)  # (..., 2, size)
     gram = np.add.reduceat(X[..., :, None, :] * X[..., None, :, :], group_bounds(layout), axis=-1)
+    if gram.ndim == 3:  # one run: plain floats are several times faster than numpy on ten numbers
+        return _row(gram.tolist())
     sums = np.stack([gram[..., 0, 1, :], gram[..., 0, 0, :], gram[..., 1, 1, :]], axis=-2)  # g.g*, g.g, g*.g*
-    if sums.ndim == 2:  # one run: plain floats are several times faster than numpy on ten numbers
-        return _row(*sums.tolist())
     sums = np.concatenate([sums.sum(axis=-1, keepdims=True), sums], axis=-1)  # the whole vector first
     dot, na, nb = sums[..., 0, :], np.sqrt(sums[..., 1, :]), np.sqrt(sums[..., 2, :])
     den = na * nb
@@ -64,8 +64,10 @@ def compare(g, g_star, layout: Layout) -> np.ndarray:
     return out
 
 
-def _row(dots: list, aas: list, bbs: list) -> np.ndarray:
-    """compare()'s arithmetic for one run, on floats (the same IEEE operations, so the same values)."""
+def _row(gram: list) -> np.ndarray:
+    """compare()'s arithmetic for one run on floats (the same IEEE operations, so the same values), from the
+    per-group Gram sums gram[i][j][group] of (g, g*)."""
+    (aas, dots), (_, bbs) = gram
     out = [math.nan] * len(FIELDS)
     for k, (d, x, y) in enumerate(zip([sum(dots)] + dots, [sum(aas)] + aas, [sum(bbs)] + bbs)):
         na, nb = math.sqrt(x), math.sqrt(y)
@@ -127,6 +129,9 @@ class FidelityMeter:
         self._read = 0
         self.dropped = 0
         self._nan = np.full(len(FIELDS), np.nan)
+        self._X = np.empty((2, layout.size))
+        self._Y = np.empty((2, 2, layout.size))
+        self._bounds = group_bounds(layout)
 
     def before(self, xv: np.ndarray, y: int, h_prev: np.ndarray) -> None:
         """Advance the shadow with the state and weights the rule is about to use (before its update)."""
@@ -134,7 +139,14 @@ class FidelityMeter:
 
     def after(self, g: np.ndarray | None) -> np.ndarray:
         """Compare the rule's gradient of this step (None: the step did not train) with g*; record the row."""
-        row = self._nan.copy() if g is None else compare(g, self.shadow.g, self.layout)
+        if g is None:
+            row = self._nan.copy()
+        else:  # compare() for one run, in preallocated buffers
+            X, Y = self._X, self._Y
+            X[0] = g
+            X[1] = self.shadow.g
+            np.multiply(X[:, None, :], X[None, :, :], out=Y)
+            row = _row(np.add.reduceat(Y, self._bounds, axis=-1).tolist())
         self._ring[self._written % len(self._ring)] = row
         self._written += 1
         self.last = row
