@@ -1,5 +1,6 @@
-"""Online steps per second, one thread, side by side: the autograd loop, fast TBPTT(1), fast TBPTT(4), RTRL, and
-a bare hand-written NumPy step (forward + backward + Adam, window 1) as the floor.
+"""Online steps per second, one thread, side by side: the autograd loop, fast TBPTT(1), fast TBPTT(4), RTRL, UORO,
+SnAp-1, TBPTT(1) with gradient fidelity (a shadow RTRL measuring every step), and a bare hand-written NumPy step
+(forward + backward + Adam, window 1) as the floor.
 
     python bench/online.py [--steps 20000] [--rounds 5] [--units 16]
 
@@ -148,6 +149,9 @@ def main() -> None:
         ("fast TBPTT(1)", _trainer_runner(base, "fast")),
         ("fast TBPTT(4)", _trainer_runner(base.replace(window=4), "fast")),
         ("RTRL", _trainer_runner(base.replace(rule="rtrl"), "fast")),
+        ("UORO", _trainer_runner(base.replace(rule="uoro"), "fast")),
+        ("SnAp-1", _trainer_runner(base.replace(rule="snap1"), "fast")),
+        ("TBPTT(1) + fidelity", _trainer_runner(base.replace(fidelity=True), "fast")),
         ("NumPy floor, window 1", _floor_runner(args.units)),
     ]
     rates: dict[str, list[float]] = {name: [] for name, _ in contenders}
@@ -174,6 +178,10 @@ def main() -> None:
     print(f"target fast TBPTT(1) >= 10,000 steps/s and >= 5x autograd: {f1:,.0f}, {f1 / ref:.1f}x -> "
           f"{'met' if f1 >= 10000 and f1 >= 5 * ref else 'NOT met'}")
     print(f"target RTRL >= 2,000 steps/s: {r:,.0f} -> {'met' if r >= 2000 else 'NOT met'}")
+    extra = 1 / med["TBPTT(1) + fidelity"] - 1 / f1  # seconds per step the shadow adds
+    print(f"target fidelity costs at most an RTRL step: +{extra * 1e6:.1f} us vs RTRL {1e6 / r:.1f} us -> "
+          f"{'met' if extra <= 1 / r else 'NOT met'}; TBPTT(1) + fidelity is {f1 / med['TBPTT(1) + fidelity']:.2f}x "
+          f"slower than TBPTT(1)")
 
 
 if __name__ == "__main__":

@@ -47,9 +47,11 @@ class TrainConfig:
     mode: str = _f("online", "online = stateful, batch 1, one timestep per update; batch = sequences in minibatches",
                    choices=("online", "batch"))
     rule: str = _f("tbptt", "online learning rule: tbptt = truncated BPTT over `window` steps; "
-                   "rtrl = exact real-time recurrent learning", choices=("tbptt", "rtrl"))
+                   "rtrl = exact real-time recurrent learning; uoro = its unbiased rank-one estimate; "
+                   "snap1 = its sparse (own-unit) approximation", choices=("tbptt", "rtrl", "uoro", "snap1"))
     window: int = _f(1, "online truncation window k (1 = one timestep per update, the question)", lo=1, hi=256)
     rtrl_decay: float = _f(1.0, "RTRL sensitivity decay per step (1 = exact)", lo=0.0, hi=1.0)
+    fidelity: bool = _f(False, "online: measure each step's gradient against exact RTRL's (costs one RTRL step)")
     optimizer: str = _f("adam", "optimizer", choices=("adam", "sgd"))
     lr: float = _f(1e-3, "learning rate", lo=0.0, hi=100.0, lo_open=True, live=True)
     loss: str = _f("mse", "mse, or bce on logits", choices=("mse", "bce"))

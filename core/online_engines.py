@@ -337,7 +337,10 @@ def make_engine(name: str, model: GRUModel, opt, cfg, device):
     if name == "autograd":
         if rule != "tbptt":
             raise ValueError(f"the autograd engine implements rule tbptt only, not {rule!r}; use engine='fast'")
+        if cfg.train.fidelity:
+            raise ValueError("gradient fidelity needs the fast engine; use engine='fast'")
         return AutogradEngine(model, opt, cfg, device)
     if name != "fast":
         raise ValueError(f"unknown online engine {name!r}; choose fast or autograd")
-    return RTRLEngine(model, opt, cfg) if rule == "rtrl" else TBPTTEngine(model, opt, cfg)
+    from .fidelity import engine_class  # late: the other rules (core/approx_rules.py) subclass _FlatEngine
+    return engine_class(rule, cfg.train.fidelity)(model, opt, cfg)
