@@ -166,6 +166,8 @@ class Recorder:
         if why is not None:
             raise RecordingError(f"cannot record to {path}: {why}")
         self.path = Path(os.path.abspath(os.fsdecode(os.fspath(path))))
+        if self.path.is_symlink():  # replace the file the link points to, not the link
+            self.path = Path(os.path.realpath(self.path))
         self.suffix = self.path.suffix.lower()
         w, h = (int(v) for v in size)
         if not (0 < w <= MAX_SIDE and 0 < h <= MAX_SIDE):

@@ -239,6 +239,20 @@ def test_a_full_disk_mid_stream_leaves_no_partial_file_and_keeps_the_old_one(tmp
         rec.add_frame(frame(0))
 
 
+def test_a_folder_removed_while_recording_is_reported_at_the_end(tmp_path):
+    import shutil
+
+    folder = tmp_path / "gone"
+    folder.mkdir()
+    rec = Recorder(folder / "run.gif", (W, H), FPS)
+    rec.add_frame(frame(0))
+    shutil.rmtree(folder)
+    rec.add_frame(frame(1))  # the open temporary file still takes frames
+    with pytest.raises(RecordingError, match="failed: the folder no longer exists"):
+        rec.finish()
+    assert not folder.exists()
+
+
 def test_an_exception_inside_the_with_block_aborts_and_leaves_nothing(tmp_path):
     with pytest.raises(KeyError):
         with Recorder(tmp_path / "run.gif", (W, H), FPS) as rec:
