@@ -1,0 +1,90 @@
+"""gui/record_capture.py (offscreen Qt): a widget grabbed a few times becomes a GIF of the expected frames and
+size; a resized widget still gives frames of the clip's size; the indicator shows time and size, then the path."""
+
+import numpy as np
+import pytest
+from PIL import Image
+from PySide6.QtWidgets import QLabel
+
+from gui.record_capture import RecordIndicator, WidgetRecorder, capture_size, format_elapsed, format_size, grab_rgb
+
+
+@pytest.fixture
+def swatch(qtbot):
+    w = QLabel()
+    w.setFixedSize(121, 80)  # odd width: the clip's size is made even
+    w.setStyleSheet("background: rgb(0, 128, 255);")
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def test_grab_gives_an_rgb_array_of_the_clips_size(swatch):
+    assert capture_size(swatch) == (120, 80)
+    rgb = grab_rgb(swatch, (120, 80))
+    assert rgb.shape == (80, 120, 3) and rgb.dtype == np.uint8
+    assert tuple(rgb[40, 60]) == (0, 128, 255)
+
+
+def test_a_resized_widget_is_scaled_to_fit_the_clip_size(swatch):
+    swatch.setFixedSize(240, 80)
+    rgb = grab_rgb(swatch, (120, 80))
+    assert rgb.shape == (80, 120, 3)
+    assert tuple(rgb[40, 60]) == (0, 128, 255) and tuple(rgb[2, 60]) == (255, 255, 255)  # letterboxed on white
+
+
+def test_a_widget_recorded_every_n_steps_reopens_as_a_gif_of_the_frames_due(swatch, tmp_path):
+    colours = ["rgb(0, 128, 255)", "rgb(255, 0, 0)", "rgb(0, 160, 0)"]
+    rec = WidgetRecorder(swatch, tmp_path / "swatch.gif", fps=10, steps_per_frame=50)
+    due = []
+    for k, step in enumerate([0, 20, 50, 120, 150, 260]):
+        swatch.setStyleSheet(f"background: {colours[k % 3]};")
+        due.append(rec.frame_drawn(step))
+    path = rec.finish()
+    assert due == [1, 0, 1, 1, 1, 2]  # 0 | 50 | 100 | 150 | 200, 250
+    im = Image.open(path)
+    assert path == tmp_path / "swatch.gif" and im.size == (120, 80)
+    assert im.n_frames == 5  # the last state stands for two frame times: one frame shown twice as long
+    durations = []
+    for i in range(im.n_frames):
+        im.seek(i)
+        im.load()
+        durations.append(im.info["duration"])
+    assert durations == [100, 100, 100, 100, 200]
+    assert tuple(np.asarray(im.convert("RGB"))[40, 60]) == (0, 160, 0)  # the last state drawn (k = 5: green)
+
+
+def test_the_indicator_shows_a_red_dot_elapsed_time_and_size_then_the_saved_path(qtbot, tmp_path):
+    class Progress:
+        elapsed_s, bytes_written = 72.4, 1_300_000
+
+    ind = RecordIndicator()
+    qtbot.addWidget(ind)
+    assert ind.isHidden()
+    ind.start(Progress())
+    assert ind.isVisible() and "&#9679;" in ind.text() and "REC 1:12 · 1.3 MB" in ind.text()
+    ind.show_saved(tmp_path / "run.gif", 52_000)
+    assert ind.text() == f"Saved {tmp_path / 'run.gif'} (52 kB)"
+    ind.stop()
+    assert ind.isHidden()
+
+
+def test_formats():
+    assert [format_size(n) for n in (12, 52_000, 1_300_000)] == ["12 B", "52 kB", "1.3 MB"]
+    assert [format_elapsed(s) for s in (0, 59.9, 72, 3725)] == ["0:00", "0:59", "1:12", "1:02:05"]
+
+
+def test_a_pyqtgraph_view_is_grabbed_as_drawn(qtbot):
+    import pyqtgraph as pg
+
+    view = pg.PlotWidget(background="w")
+    view.resize(200, 120)
+    view.plot([0, 1, 2, 3], [0, 3, 1, 2], pen=pg.mkPen((255, 0, 0), width=3))
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitExposed(view)
+    rgb = grab_rgb(view, capture_size(view))
+    assert rgb.shape == (120, 200, 3)
+    red = (rgb[:, :, 0] > 200) & (rgb[:, :, 1] < 60) & (rgb[:, :, 2] < 60)
+    assert red.sum() > 50  # the curve is in the frame
