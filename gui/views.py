@@ -235,6 +235,18 @@ class CurveView(pg.PlotWidget):
         self.getPlotItem().setLogMode(y=self.log_y)
         self._redraw()
 
+    # -- overlays: fixed curves drawn over the view (pinned runs) -----------------------------------------
+    def add_overlay(self, x: np.ndarray, y: np.ndarray, pen) -> pg.PlotDataItem:
+        return self.getPlotItem().plot(x, self._y(y), pen=pen)
+
+    def remove_overlay(self, item: pg.PlotDataItem) -> None:
+        self.legend.removeItem(item)
+        self.getPlotItem().removeItem(item)
+
+    def name_overlay(self, item: pg.PlotDataItem, text: str) -> None:
+        self.legend.removeItem(item)
+        self.legend.addItem(item, text)
+
     def _y(self, v: np.ndarray) -> np.ndarray:
         return np.maximum(v, 1e-8) if self.log_y else v
 
