@@ -158,7 +158,7 @@ class HiddenView(QWidget):
         label, levels, cmap = LAYERS[self.layer]
         self.cbar.setColorMap(pg.colormap.get(cmap))
         self.cbar.setLevels(levels)
-        self.cbar.setLabel("right", label) if hasattr(self.cbar, "setLabel") else None
+        self.cbar.setLabel("right", label)  # a ColorBarItem is a PlotItem: its axis carries the label
         if self._last is not None:
             self.show_snapshot(self._last)
 

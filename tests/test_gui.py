@@ -7,6 +7,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from core.config import preset  # noqa: E402
+from gui.main_window import MainWindow  # noqa: E402
 from tests.gui_helpers import image_not_blank, make_window, wait_step  # noqa: E402
 
 
@@ -130,8 +131,6 @@ def test_close_while_running_joins_fast(qtbot, tmp_path, monkeypatch, qtlog):
 
 
 def test_settings_remember_config(qtbot, tmp_path, monkeypatch):
-    from gui.main_window import MainWindow
-
     w = make_window(qtbot, tmp_path, monkeypatch, preset("question"))
     w.panel.set_value("lag", 3)
     w.close()
