@@ -8,7 +8,7 @@
     then --seconds measured; the ratio is of the medians. Goal >= 0.9.
 (b) Frame cost with a 1M-point whole-run history: the loss and accuracy mirrors are filled with 1,000,000
     points, then each of --frames frames is a real snapshot (with 400 new points, as at ~25k steps/s and
-    60 fps) drawn through MainWindow._on_snapshot plus a synchronous repaint of the four views. Goal: median
+    60 fps) drawn through FramePresenter.show plus a synchronous repaint of the four views. Goal: median
     and p95 <= 16 ms.
 (c) Resident memory growth over --steps online steps with the window open: RSS (psutil) of the GUI process
     and of the training child, after a 50,000-step warm-up and again --steps later. Goal <= 50 MB each.
@@ -153,7 +153,7 @@ def frame_cost(cfg, n_points: int, frames: int, per_frame: int = 400) -> dict:
             s = dataclasses.replace(base, seq=base.seq + 1 + i, step=step, running=True,
                                     loss_chunk=SeriesChunk(new_l, 1, False), acc_chunk=SeriesChunk(new_a, 1, False))
             t0 = time.perf_counter()
-            win._on_snapshot(s)
+            win.presenter.show(s)
             t1 = time.perf_counter()
             tv = {}
             for key, v in zip(view_ms, views):

@@ -68,6 +68,8 @@ class Snapshot:
     epoch_logs: tuple = ()          # batch: all epoch logs so far (bounded by epochs)
     accuracy_label: str = "acc"     # what `accuracy` is: "acc (last W)", "val acc", "train acc", "probe acc"
     extras: dict = field(default_factory=dict)  # rule-specific views (e.g. RTRL sensitivity norms)
+    analysis: object = None                 # core.analysis.Analysis: portrait, memory probe, hints
+    sensitivity_norms: dict | None = None   # RTRL: ‖∂h/∂θ‖ per parameter group; None for other rules
 
 
 class _SeriesSender:
@@ -342,7 +344,7 @@ class LiveEngine:
             accuracy=acc, t0=t0, x=x, y=y, y_hat=y_hat, h=h, r=r, z=z, n=n, h_prev=h_prev, step_loss=sl,
             loss_chunk=self._senders[0].chunk(), acc_chunk=self._senders[1].chunk(), epoch_logs=logs,
             accuracy_label=acc_label,
-            extras=extras)
+            extras=extras, analysis=extras["analysis"], sensitivity_norms=extras.get("sensitivity_norms"))
 
     # -- sessions and exports (reached through serve's ("call", name, args); results carry ok/error) ------
     _RING_KEYS = ("x", "y", "y_hat", "loss", "h_prev", "h", "r", "z", "n")

@@ -1,1 +1,7 @@
-"""GRU Memory Lab\x27s Qt views and controls; they display what core/ computes."""
+"""GRU Memory Lab's Qt views and controls; they display what core/ computes.
+
+`INSPECT_TABS` names the Inspect dock's tabs in order; it lives here, Qt-free, so the command line can offer
+`--tab NAME` without importing Qt.
+"""
+
+INSPECT_TABS = ("inspector", "portrait", "probe", "hints", "sensitivity", "compare", "seeds")

@@ -5,9 +5,14 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
-TABS = ["inspector", "portrait", "probe", "hints", "sensitivity", "compare", "seeds"]
+from core.config import Config, ConfigError
+from core.runner import build_parser as train_parser
+from core.runner import config_from_args
+
+from . import INSPECT_TABS as TABS  # Qt-free: the parser must not import Qt
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,10 +37,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def parse(argv):
     """(gui args, Config or None): config flags go through the headless runner's parser and checks."""
-    from core.config import Config, ConfigError
-    from core.runner import build_parser as train_parser
-    from core.runner import config_from_args
-
     gui_args, rest = build_parser().parse_known_args(argv)
     targs = train_parser().parse_args(rest)  # exits 2 with one line on a bad flag
     given = targs.preset is not None or any(
@@ -89,7 +90,7 @@ class Automation:
         if target is None:
             if a.screenshot and (s.step > 0 or not a.autostart):
                 self.done = True
-                self.shot = self.win.save_screenshot(a.screenshot)
+                self.shot = self.win.exports.save_screenshot(a.screenshot)
             return
         if s.step >= target or (not s.running and s.step > 0 and s.finished):
             self.win.pause()
@@ -98,7 +99,7 @@ class Automation:
     def _finish(self) -> None:
         self.done = True
         if self.args.screenshot:
-            self.shot = self.win.save_screenshot(self.args.screenshot)
+            self.shot = self.win.exports.save_screenshot(self.args.screenshot)
             if self.shot:
                 print(f"screenshot: {self.shot}")
         self.win.close()
@@ -107,14 +108,13 @@ class Automation:
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args, cfg = parse(argv)
-    import os
-
     if (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
             and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):
         print("error: no display to open the window on (DISPLAY is not set). Run it on a desktop, under Xvfb "
               "(Xvfb :99 & DISPLAY=:99 python main.py), offscreen for screenshots (QT_QPA_PLATFORM=offscreen), "
               "or train without a window: python main.py train --help", file=sys.stderr)
         return 1
+    # Qt is loaded only after the checks above, so a bad flag or a missing display answers without loading it
     import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
 
@@ -126,14 +126,11 @@ def main(argv=None) -> int:
     pg.setConfigOptions(background="w", foreground="k", antialias=False)
     win = MainWindow(cfg, restore=not args.no_restore, max_fps=args.fps)
     if args.speed:
-        from .main_window import SPEEDS
-
-        nearest = min(range(len(SPEEDS)), key=lambda i: abs((SPEEDS[i] or 1e9) - args.speed))
-        win.speed.setValue(nearest)
+        win.toolbar.set_speed_nearest(args.speed)
     if args.size:
         win.resize(*args.size)
     if args.tab:
-        win.inspect.setCurrentIndex(TABS.index(args.tab))
+        win.inspect.show_tab(args.tab)
     if args.layer:
         win.hidden.set_layer(args.layer)
     auto = Automation(win, args)

@@ -1,7 +1,8 @@
 """The config panel: one widget per config field, built from the fields' own metadata (ranges, choices, help).
 
 Widgets enforce the ranges; presets fill every field; editing a field turns the preset to "custom". Fields that
-need a new model apply on Reset, and the panel says which are pending; lr applies live.
+need a new model apply on Reset, and the panel says which are pending (against the AppState's applied config,
+which it follows but never writes); lr applies live.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from PySide6.QtWidgets import (
 
 from core.config import PRESET_HELP, PRESETS, Config, all_fields, preset, range_text
 
+from .app_state import AppState
+
 ONLINE_ONLY = {"rule", "window", "rtrl_decay", "steps", "eval_steps"}
 BATCH_ONLY = {"n_sequences", "seq_len", "batch_size", "epochs", "shuffle", "validation_split"}
 LABELS = {"kind": "task", "p": "P(x = 1)", "lag": "lag", "units": "units", "readout": "readout", "mode": "mode",
@@ -38,13 +41,13 @@ class ConfigPanel(QWidget):
     edited = Signal()
     live_changed = Signal(str, object)
 
-    def __init__(self, parent=None):
+    def __init__(self, state: AppState, parent=None):
         super().__init__(parent)
+        self.state = state
         self._loading = False
         self.widgets: dict[str, QWidget] = {}
         self.rows: dict[str, tuple[QLabel, QWidget]] = {}
         self.meta = {}
-        self.applied: Config = Config()
         lay = QVBoxLayout(self)
         lay.setContentsMargins(4, 4, 4, 4)
         pre = QGroupBox("Preset")
@@ -83,6 +86,7 @@ class ConfigPanel(QWidget):
         lay.addWidget(self.pending)
         lay.addStretch(1)
         self.set_config(Config())
+        state.applied_changed.connect(self._update_pending)
 
     def _make_widget(self, f) -> QWidget:
         m, d = f.metadata, f.default
@@ -156,12 +160,8 @@ class ConfigPanel(QWidget):
                 return name
         return "custom"
 
-    def mark_applied(self, cfg: Config) -> None:
-        self.applied = cfg
-        self._update_pending()
-
     def pending_fields(self) -> list[str]:
-        cur, old = self.config().flat(), self.applied.flat()
+        cur, old = self.config().flat(), self.state.applied.flat()
         # live fields are applied the moment they change, so one that differs here was clamped by its widget
         def same(a, b):
             if isinstance(a, float) and isinstance(b, float):
@@ -204,7 +204,7 @@ class ConfigPanel(QWidget):
             label.setVisible(show)
             w.setVisible(show)
 
-    def _update_pending(self) -> None:
+    def _update_pending(self, *_applied) -> None:
         names = self.pending_fields()
         if names:
             shown = ", ".join(LABELS.get(n, n) for n in names[:6]) + ("…" if len(names) > 6 else "")

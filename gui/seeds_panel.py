@@ -22,9 +22,11 @@ from core.multiseed import seeds_child
 
 
 class SeedsPanel(QWidget):
-    def __init__(self, window, parent=None):
+    """`services` is the window's WindowServices: the panel's config, and the message bar for errors."""
+
+    def __init__(self, services, parent=None):
         super().__init__(parent)
-        self.win = window
+        self.services = services
         self.proc = None
         self.conn = None
         self.results: list[dict] = []
@@ -68,9 +70,9 @@ class SeedsPanel(QWidget):
         if self.busy:
             return False
         try:
-            cfg = self.win.panel.config()
+            cfg = self.services.edited_config()
         except ConfigError as e:
-            self.win._on_error(f"Cannot run seeds: {e}")
+            self.services.report_error(f"Cannot run seeds: {e}")
             return False
         n = self.count.value()
         ctx = mp.get_context("spawn")
@@ -118,15 +120,15 @@ class SeedsPanel(QWidget):
                     self.stop()
                     return
                 elif kind == "error":
-                    self.win._on_error(f"The multi-seed run failed: {payload}")
+                    self.services.report_error(f"The multi-seed run failed: {payload}")
                     self.stop()
                     return
         except (EOFError, OSError):
-            self.win._on_error("The multi-seed process stopped unexpectedly.")
+            self.services.report_error("The multi-seed process stopped unexpectedly.")
             self.stop()
             return
         if self.proc is not None and not self.proc.is_alive() and self.summary is None:
-            self.win._on_error("The multi-seed process stopped before finishing.")
+            self.services.report_error("The multi-seed process stopped before finishing.")
             self.stop()
 
     def _add(self, r: dict) -> None:

@@ -158,7 +158,7 @@ class HiddenView(QWidget):
         label, levels, cmap = LAYERS[self.layer]
         self.cbar.setColorMap(pg.colormap.get(cmap))
         self.cbar.setLevels(levels)
-        self.cbar.setLabel("right", label) if hasattr(self.cbar, "setLabel") else None
+        self.cbar.setLabel("right", label)  # a ColorBarItem is a PlotItem: its axis carries the label
         if self._last is not None:
             self.show_snapshot(self._last)
 
@@ -234,6 +234,18 @@ class CurveView(pg.PlotWidget):
         self.log_y = bool(on)
         self.getPlotItem().setLogMode(y=self.log_y)
         self._redraw()
+
+    # -- overlays: fixed curves drawn over the view (pinned runs) -----------------------------------------
+    def add_overlay(self, x: np.ndarray, y: np.ndarray, pen) -> pg.PlotDataItem:
+        return self.getPlotItem().plot(x, self._y(y), pen=pen)
+
+    def remove_overlay(self, item: pg.PlotDataItem) -> None:
+        self.legend.removeItem(item)
+        self.getPlotItem().removeItem(item)
+
+    def name_overlay(self, item: pg.PlotDataItem, text: str) -> None:
+        self.legend.removeItem(item)
+        self.legend.addItem(item, text)
 
     def _y(self, v: np.ndarray) -> np.ndarray:
         return np.maximum(v, 1e-8) if self.log_y else v

@@ -199,3 +199,31 @@ class WorkerHandle(QObject):
             self.thread.quit()
             ok = self.thread.wait(200)
         return ok
+
+    # -- the command interface the GUI codes against (one-line wrappers over send; H2 replaces the body) ------
+    def start(self) -> None:
+        self.send("start")
+
+    def pause(self) -> None:
+        self.send("pause")
+
+    def step(self, n: int = 1) -> None:
+        self.send("step", int(n))
+
+    def reset(self, cfg_dict: dict) -> None:
+        self.send("reset", cfg_dict)
+
+    def set_lr(self, lr: float) -> None:
+        self.send("set_lr", float(lr))
+
+    def set_speed(self, sps: float) -> None:
+        self.send("set_speed", float(sps))
+
+    def save_session(self, path: str, extra: dict) -> None:
+        self.send("call", "save_session", (path, extra))
+
+    def open_session(self, path: str) -> None:
+        self.send("call", "open_session", (path,))
+
+    def export_csv(self, path: str) -> None:
+        self.send("call", "export_history_csv", (path,))

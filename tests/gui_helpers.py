@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pyqtgraph as pg
 from PySide6.QtGui import QImage
+
+from gui.main_window import MainWindow
 
 
 def make_window(qtbot, tmp_path, monkeypatch, cfg=None, **kw):
-    import pyqtgraph as pg
-
-    from gui.main_window import MainWindow
-
     monkeypatch.setenv("GML_SETTINGS", str(tmp_path / "settings.ini"))
     monkeypatch.chdir(tmp_path)
     pg.setConfigOptions(background="w", foreground="k", antialias=False)

@@ -1,5 +1,5 @@
 """Soak driver (run as a script, see tests/test_soak.py): the main window, offscreen, training without pause,
-every snapshot drawn through the window's normal frame path (MainWindow._on_snapshot) and then each live view
+every snapshot drawn through the window's normal frame path (FramePresenter.show) and then each live view
 repainted synchronously, until N real paints of the views happened.
 
 A paint is counted by an event filter on each view's viewport (QEvent.Paint), so only paints Qt really
@@ -37,7 +37,7 @@ def main(argv=None) -> int:
     from PySide6.QtWidgets import QApplication
 
     from core.config import preset
-    from gui.main_window import SPEEDS, MainWindow
+    from gui.main_window import MainWindow
 
     class PaintCounter(QObject):
         def __init__(self):
@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     win = MainWindow(cfg, restore=False, max_fps=1000.0)
     w, h = (int(v) for v in args.size.lower().split("x"))
     win.resize(w, h)
-    win.speed.setValue(min(range(len(SPEEDS)), key=lambda i: abs((SPEEDS[i] or 1e9) - (args.speed or 1e9))))
+    win.toolbar.set_speed_nearest(args.speed)
     views = [win.bits, win.hidden.plot_widget, win.loss, win.acc]
     counter = PaintCounter()
     for v in views:
@@ -87,7 +87,7 @@ def main(argv=None) -> int:
     dt = time.perf_counter() - st["t0"]
     step = win.snap.step if win.snap is not None else 0
     print(f"repaints: {counter.n} frames: {st['frames']} steps: {step} running-frames: {st['running']} "
-          f"errors: {len(win.errors)} seconds: {dt:.1f}", flush=True)
+          f"errors: {len(win.message.errors)} seconds: {dt:.1f}", flush=True)
     return st["code"]
 
 

@@ -7,6 +7,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from core.config import preset  # noqa: E402
+from gui.main_window import MainWindow  # noqa: E402
 from tests.gui_helpers import image_not_blank, make_window, wait_step  # noqa: E402
 
 
@@ -21,7 +22,7 @@ def test_start_pause_step_reset(qtbot, win):
     assert win.snap.step == 0 and not win.snap.running
     win.start()
     s = wait_step(qtbot, win, lambda s: s.step > 300 and s.running)
-    assert win.btn_start.text().endswith("Pause")
+    assert win.toolbar.btn_start.text().endswith("Pause")
     win.pause()
     s = wait_step(qtbot, win, lambda s: not s.running)
     frozen = s.step
@@ -38,7 +39,7 @@ def test_start_pause_step_reset(qtbot, win):
 
 
 def test_views_show_the_window(qtbot, win):
-    win.window_spin.setValue(120)
+    win.toolbar.window_spin.setValue(120)
     win.start()
     s = wait_step(qtbot, win, lambda s: s.step > 500 and len(s.x) == 120)
     assert s.h.shape == (120, 16)
@@ -79,22 +80,22 @@ def test_lr_applies_live(qtbot, win):
 def test_screenshot_written_and_not_blank(qtbot, win, tmp_path):
     win.start()
     wait_step(qtbot, win, lambda s: s.step > 200)
-    path = win.save_screenshot(tmp_path / "shots" / "a.png")
+    path = win.exports.save_screenshot(tmp_path / "shots" / "a.png")
     assert path is not None and image_not_blank(path)
-    default = win.save_screenshot_default()
+    default = win.exports.save_screenshot_default()
     assert default is not None and default.parent.name == "screenshots" and default.exists()
     for key in ("bits", "hidden", "loss", "accuracy"):
-        assert win.export_view(key, tmp_path / f"{key}.png") is not None
-        assert win.export_view(key, tmp_path / f"{key}.svg") is not None
+        assert win.exports.export_view(key, tmp_path / f"{key}.png") is not None
+        assert win.exports.export_view(key, tmp_path / f"{key}.svg") is not None
         assert (tmp_path / f"{key}.svg").read_text().lstrip().startswith("<?xml")
 
 
 def test_unwritable_screenshot_path_gives_message(qtbot, win, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    assert win.save_screenshot(blocker / "sub" / "a.png") is None
+    assert win.exports.save_screenshot(blocker / "sub" / "a.png") is None
     assert win.message.isVisible() and "Nothing was saved" in win.message.text.text()
-    assert win.export_view("loss", tmp_path / "x.bmp") is None
+    assert win.exports.export_view("loss", tmp_path / "x.bmp") is None
 
 
 def test_diverging_loss_pauses_with_message_and_reset_recovers(qtbot, win):
@@ -104,9 +105,9 @@ def test_diverging_loss_pauses_with_message_and_reset_recovers(qtbot, win):
     p.set_value("readout", "linear")
     win.reset()
     win.start()
-    qtbot.waitUntil(lambda: bool(win.errors), timeout=20000)
-    assert "diverged" in win.errors[-1] and win.message.level == "error"
-    assert not win.running
+    qtbot.waitUntil(lambda: bool(win.message.errors), timeout=20000)
+    assert "diverged" in win.message.errors[-1] and win.message.level == "error"
+    assert not win.state.running
     p.set_value("lr", 0.001)
     p.set_value("optimizer", "adam")
     run = win.snap.run_id
@@ -130,8 +131,6 @@ def test_close_while_running_joins_fast(qtbot, tmp_path, monkeypatch, qtlog):
 
 
 def test_settings_remember_config(qtbot, tmp_path, monkeypatch):
-    from gui.main_window import MainWindow
-
     w = make_window(qtbot, tmp_path, monkeypatch, preset("question"))
     w.panel.set_value("lag", 3)
     w.close()
@@ -169,7 +168,7 @@ def test_whole_run_curves_keep_headroom_so_the_range_is_stable(qtbot, win):
     wait_step(qtbot, win, lambda s: s.step > x_end + 500)
     assert vb.viewRange()[0][1] < 200  # a zoom by hand is kept while the run grows
     vb.enableAutoRange()  # the "A" button
-    frames = win.frames
-    qtbot.waitUntil(lambda: win.frames >= frames + 3, timeout=10000)
+    frames = win.presenter.frames
+    qtbot.waitUntil(lambda: win.presenter.frames >= frames + 3, timeout=10000)
     assert vb.viewRange()[0][1] >= win.loss.mirror.n * win.loss.mirror.stride  # following again
     assert s.step >= 2000

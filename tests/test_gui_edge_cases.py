@@ -21,9 +21,9 @@ def test_reset_while_a_session_opens_does_not_claim_the_file(qtbot, tmp_path, mo
     wait_step(qtbot, win, lambda s: s.config["model"]["units"] == 16)
     win.session_ui.open_session_from(path)
     win.reset()  # pressed before the open was answered
-    qtbot.waitUntil(lambda: any("Reset replaced it" in n for n in win.notices), timeout=10000)
-    assert win.session_ui.current_path is None and "s1.gmlab" not in win.windowTitle()
-    assert win.panel.value("units") == 16 and win.applied.model.units == 16
+    qtbot.waitUntil(lambda: any("Reset replaced it" in n for n in win.message.notices), timeout=10000)
+    assert win.state.current_path is None and "s1.gmlab" not in win.windowTitle()
+    assert win.panel.value("units") == 16 and win.state.applied.model.units == 16
     s = wait_step(qtbot, win, lambda s: s.config["model"]["units"] == 16)
     assert s.step == 0
     win.close()
@@ -31,16 +31,16 @@ def test_reset_while_a_session_opens_does_not_claim_the_file(qtbot, tmp_path, mo
 
 def test_inspector_keeps_the_selected_step_when_w_changes(qtbot, tmp_path, monkeypatch):
     win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
-    win.handle.send("step", 500)
+    win.commands.step(500)
     wait_step(qtbot, win, lambda s: s.step == 500)
     ins = win.inspect.inspector
     for _ in range(30):
         ins.step_by(-1)
     assert ins.selected_t() == 469
-    win.window_spin.setValue(100)
+    win.toolbar.window_spin.setValue(100)
     wait_step(qtbot, win, lambda s: len(s.x) == 100)
     assert ins.selected_t() == 469 and win.bits.marker.value() == 469.5
-    win.window_spin.setValue(400)
+    win.toolbar.window_spin.setValue(400)
     wait_step(qtbot, win, lambda s: len(s.x) == 400)
     assert ins.selected_t() == 469
     win.close()
@@ -58,8 +58,10 @@ def test_start_after_all_epochs_leaves_the_button_on_start(qtbot, tmp_path, monk
     win = make_window(qtbot, tmp_path, monkeypatch,
                       preset("answer").replace(n_sequences=300, epochs=1, batch_size=128))
     win.start()
-    qtbot.waitUntil(lambda: any("finished" in n.lower() for n in win.notices), timeout=20000)
+    qtbot.waitUntil(lambda: any("finished" in n.lower() for n in win.message.notices), timeout=20000)
     win.start()
-    qtbot.waitUntil(lambda: any("epochs are done" in n for n in win.notices), timeout=10000)
-    assert not win.running and win.btn_start.text().endswith("Start")
+    qtbot.waitUntil(lambda: any("epochs are done" in n for n in win.message.notices), timeout=10000)
+    # the run state comes from the snapshots (the child's word), the next one after the notice
+    qtbot.waitUntil(lambda: not win.state.running, timeout=10000)
+    assert not win.state.running and win.toolbar.btn_start.text().endswith("Start")
     win.close()

@@ -36,16 +36,17 @@ def test_pin_and_overlay_labelled_by_difference(qtbot, tmp_path, monkeypatch):
     win.start()
     wait_step(qtbot, win, lambda s: s.step > 500)
     pin = win.inspect.compare.pin()
-    assert pin is not None and len(pin["loss"]) > 100
+    assert pin is not None and len(pin.curves.loss) > 100
     win.panel.set_value("window", 4)
     win.reset()
     win.start()
     wait_step(qtbot, win, lambda s: s.step > 100 and s.config["train"]["window"] == 4)
     assert win.inspect.compare.labels() == ["pinned: window 1"]
+    c_loss, c_acc = win.pin_overlay.items[pin]
     items = win.loss.getPlotItem().listDataItems()
-    assert pin["c_loss"] in items and pin["c_acc"] in win.acc.getPlotItem().listDataItems()
+    assert c_loss in items and c_acc in win.acc.getPlotItem().listDataItems()
     win.inspect.compare.clear()
-    assert pin["c_loss"] not in win.loss.getPlotItem().listDataItems()
+    assert c_loss not in win.loss.getPlotItem().listDataItems()
     win.close()
 
 
@@ -69,8 +70,8 @@ def test_portrait_and_probe_drawn(qtbot, tmp_path, monkeypatch):
     win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
     win.start()
     # the analysis is refreshed at most 4 times a second while training runs
-    wait_step(qtbot, win, lambda s: s.step > 3000 and s.extras["analysis"].step > 3000)
-    a = win.snap.extras["analysis"]
+    wait_step(qtbot, win, lambda s: s.step > 3000 and s.analysis.step > 3000)
+    a = win.snap.analysis
     assert a.portrait is not None
     win.inspect.setCurrentWidget(win.inspect.portrait)  # tabs draw when shown
     n0 = len(win.inspect.portrait.sc[0].getData()[0]) + len(win.inspect.portrait.sc[1].getData()[0])

@@ -28,7 +28,7 @@ def win(qtbot, tmp_path, monkeypatch):
 def steps(qtbot, w, n):
     """Exactly n steps (the Step command, paused), and a snapshot drawn after them."""
     target = w.snap.step + n
-    w.handle.send("step", n)
+    w.commands.step(n)
     return wait_step(qtbot, w, lambda s: s.step == target and not s.running)
 
 
@@ -52,7 +52,7 @@ def curves(w):
 
 def test_menu_actions_and_shortcuts(win):
     ui = win.session_ui
-    file_menu = ui._file_menu()
+    file_menu = win.m_file
     texts = [a.text() for a in file_menu.actions()]
     assert texts[:5] == ["&Open session…", "Open &recent", "Save sess&ion", "Save session &as…",
                          "Export history as &CSV…"]
@@ -66,8 +66,8 @@ def test_round_trip_gives_identical_predictions_and_history(qtbot, tmp_path, mon
     w = make_window(qtbot, tmp_path, monkeypatch, preset(name))
     N, K = (300, 200) if name == "question-fixed" else (25, 30)
     steps(qtbot, w, N)
-    w.window_spin.setValue(150)
-    w.smoothing.setValue(80)
+    w.toolbar.window_spin.setValue(150)
+    w.toolbar.smoothing.setValue(80)
     path = tmp_path / "s.gmlab"
     res = save(qtbot, w, path)
     assert res["ok"] and res["step"] == N and path.exists()
@@ -79,15 +79,16 @@ def test_round_trip_gives_identical_predictions_and_history(qtbot, tmp_path, mon
     w.start()
     wait_step(qtbot, w, lambda s: s.step > 50)
     w.pause()
-    w.window_spin.setValue(60)
-    w.smoothing.setValue(10)
+    w.toolbar.window_spin.setValue(60)
+    w.toolbar.smoothing.setValue(10)
     opened = open_(qtbot, w, path)
     assert opened["step"] == N and opened["warnings"] == []
     s = wait_step(qtbot, w, lambda s: s.step == N)
-    assert w.panel.config() == w.applied and w.applied.to_dict() == s.config and not w.panel.pending_fields()
-    assert w.window_spin.value() == 150 and w.smoothing.value() == 80
+    applied = w.state.applied
+    assert w.panel.config() == applied and applied.to_dict() == s.config and not w.panel.pending_fields()
+    assert w.toolbar.window_spin.value() == 150 and w.toolbar.smoothing.value() == 80
     assert len(w.loss.mirror.values()) == N  # the whole saved curve came back (resync)
-    assert w.windowTitle().endswith("s.gmlab") and not w.running
+    assert w.windowTitle().endswith("s.gmlab") and not w.state.running
     b = steps(qtbot, w, K)
     cb = curves(w)
     assert a.step == b.step == N + K
@@ -144,27 +145,28 @@ def test_bad_files_show_a_message_and_change_nothing(qtbot, win, tmp_path):
     good = _good_file(qtbot, win, tmp_path)
     steps(qtbot, win, 20)
     before = win.snap
-    cfg = win.applied
+    cfg = win.state.applied
     title = win.windowTitle()
     loss_before = win.loss.mirror.values().copy()
     for kind, path in _bad_files(tmp_path, good).items():
-        n_err = len(win.errors)
+        n_err = len(win.message.errors)
         with qtbot.waitSignal(ui.failed, timeout=20000) as sig:
             ui.open_session_from(path)
         assert sig.args[0] == "open_session" and not sig.args[1]["ok"]
-        assert len(win.errors) == n_err + 1, kind
-        msg = win.errors[-1]
+        assert len(win.message.errors) == n_err + 1, kind
+        msg = win.message.errors[-1]
         assert str(path) in msg and "cannot open" in msg, (kind, msg)
         assert win.message.isVisible() and win.message.level == "error"
         if kind == "wrong-version":
             assert "version" in msg or "checksum" in msg, msg
-    win.handle.send("snapshot", 200)
+    frames = win.presenter.frames
+    qtbot.waitUntil(lambda: win.presenter.frames >= frames + 2, timeout=10000)  # a fresh snapshot, drawn
     qtbot.wait(300)
     s = win.snap
     assert (s.run_id, s.step) == (before.run_id, before.step)
     np.testing.assert_array_equal(s.y_hat, before.y_hat)
     np.testing.assert_array_equal(win.loss.mirror.values(), loss_before)
-    assert win.applied == cfg and win.panel.config() == cfg and win.windowTitle() == title
+    assert win.state.applied == cfg and win.panel.config() == cfg and win.windowTitle() == title
     assert not os.path.exists("/tmp/pwned")
     # the window still works
     steps(qtbot, win, 5)
@@ -176,9 +178,9 @@ def test_unwritable_save_path_gives_message_and_keeps_old_file(qtbot, win, tmp_p
     blocker.write_text("x")
     assert not ui.save_session_to(blocker / "sub" / "a.gmlab")
     assert win.message.isVisible() and win.message.level == "error"
-    assert "Nothing was saved" in win.errors[-1] and "sub" in win.errors[-1]
+    assert "Nothing was saved" in win.message.errors[-1] and "sub" in win.message.errors[-1]
     assert not ui.save_session_to(tmp_path)  # a folder
-    assert "folder" in win.errors[-1]
+    assert "folder" in win.message.errors[-1]
     assert not ui.export_csv_to(blocker / "x.csv")
     # a save that fails in the child (a diverged state cannot be saved) leaves the previous file intact
     good = _good_file(qtbot, win, tmp_path)
@@ -189,12 +191,12 @@ def test_unwritable_save_path_gives_message_and_keeps_old_file(qtbot, win, tmp_p
     p.set_value("lr", 100.0)
     win.reset()
     win.start()
-    qtbot.waitUntil(lambda: any("diverged" in e for e in win.errors), timeout=30000)
+    qtbot.waitUntil(lambda: any("diverged" in e for e in win.message.errors), timeout=30000)
     with qtbot.waitSignal(ui.failed, timeout=20000) as sig:
         ui.save_session_to(good)
     assert sig.args[0] == "save_session" and "NaN" in sig.args[1]["error"]
     assert good.read_bytes() == old
-    assert "NaN" in win.errors[-1]
+    assert "NaN" in win.message.errors[-1]
 
 
 def test_recent_files_menu(qtbot, win, tmp_path):
@@ -209,15 +211,15 @@ def test_recent_files_menu(qtbot, win, tmp_path):
     for i in range(10):  # at most 8, newest first
         ui.add_recent(str(tmp_path / f"x{i}.gmlab"))
     assert len(ui.recent()) == 8 and ui.recent()[0].endswith("x9.gmlab")
-    ui._store_recent([str(a), str(tmp_path / "gone.gmlab"), str(b)])
+    ui.store_recent([str(a), str(tmp_path / "gone.gmlab"), str(b)])
     kept = ui.refresh_recent()
     assert kept == [str(a), str(b)] and ui.recent() == kept
-    assert "gone.gmlab" in win.notices[-1] and win.message.level == "info"
+    assert "gone.gmlab" in win.message.notices[-1] and win.message.level == "info"
     # the list survives a new window (QSettings)
-    win.settings.sync()
+    win.settings.store.sync()
     b.unlink()
     ui.open_recent(str(b))
-    assert "no longer exists" in win.errors[-1] and ui.recent() == [str(a)]
+    assert "no longer exists" in win.message.errors[-1] and ui.recent() == [str(a)]
     run = win.snap.run_id
     act = [x for x in ui.m_recent.actions() if x.data() == str(a)][0]
     with qtbot.waitSignal(ui.opened, timeout=20000):
@@ -280,7 +282,7 @@ def test_start_pressed_before_the_open_answer_keeps_running(qtbot, win, tmp_path
     run = win.snap.run_id
     with qtbot.waitSignal(win.session_ui.opened, timeout=20000):
         win.session_ui.open_session_from(path)
-        assert not win.running  # opening pauses at once
+        assert not win.state.running  # opening pauses at once
         win.start()  # reaches the child after the open
-    assert win.running and win.btn_start.text().endswith("Pause")
+    assert win.state.running and win.toolbar.btn_start.text().endswith("Pause")
     wait_step(qtbot, win, lambda s: s.run_id != run and s.running and s.step > 20)

@@ -37,7 +37,7 @@ def test_soak_20000_repaints_while_training(tmp_path):
     assert m, f"no repaint count printed{tail}"
     repaints, frames, steps, running, errors = map(int, m.groups())
     assert repaints >= REPAINTS, tail
-    # every frame went through MainWindow._on_snapshot and was repainted (4 forced paints, plus Qt's own)
+    # every frame went through FramePresenter.show and was repainted (4 forced paints, plus Qt's own)
     assert REPAINTS // 16 <= frames <= repaints // 4 and running >= frames - 2, tail  # training throughout
     assert steps > frames and errors == 0, tail
     assert "Traceback" not in r.stderr and "Fatal Python error" not in r.stderr, tail  # no slot raised

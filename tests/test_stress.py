@@ -105,7 +105,8 @@ class Walk:
         box.setCurrentIndex(self.r.randrange(box.count()))
 
     def screenshot(self):
-        assert self.win.save_screenshot(self.tmp / "shots" / f"s{self.r.randrange(4)}.png") is not None
+        path = self.tmp / "shots" / f"s{self.r.randrange(4)}.png"
+        assert self.win.exports.save_screenshot(path) is not None
 
     def save(self):
         path = self.tmp / f"walk{self.r.randrange(3)}.gmlab"
@@ -124,17 +125,17 @@ class Walk:
         self.win.session_ui.export_csv_to(self.tmp / "walk.csv")
 
     def speed(self):
-        s = self.win.speed
+        s = self.win.toolbar.speed
         s.setValue(self.r.randint(s.minimum() - 3, s.maximum() + 3))  # clamps
 
     def window(self):
-        self.win.window_spin.setValue(self.r.choice([5, 20, 60, 200, 777, 2000, 99_999]))
+        self.win.toolbar.window_spin.setValue(self.r.choice([5, 20, 60, 200, 777, 2000, 99_999]))
 
     def lr(self):
         self.win.panel.set_value("lr", self.r.choice([1e-4, 1e-3, 3e-3, 0.02, 500.0]))  # 500 clamps to 100
 
     def smoothing(self):
-        self.win.smoothing.setValue(self.r.randint(0, 99))
+        self.win.toolbar.smoothing.setValue(self.r.randint(0, 99))
 
     WEIGHTS = {"start": 12, "pause": 8, "step": 8, "reset": 6, "config": 12, "out_of_range": 5, "preset": 4,
                "screenshot": 2, "save": 4, "open": 3, "open_corrupt": 2, "export": 2, "speed": 6, "window": 6,
@@ -150,8 +151,8 @@ class Walk:
             getattr(self, name)()
             app.processEvents()
             if i % 25 == 24:  # now and then: the pipeline still delivers frames
-                f0 = self.win.frames
-                self.qtbot.waitUntil(lambda f0=f0: self.win.frames > f0, timeout=30000)
+                f0 = self.win.presenter.frames
+                self.qtbot.waitUntil(lambda f0=f0: self.win.presenter.frames > f0, timeout=30000)
 
 
 @pytest.mark.slow
@@ -169,17 +170,18 @@ def test_random_walk_of_gui_actions(qtbot, tmp_path, monkeypatch, qtlog):
         # still in working order: a known config, exact steps
         win.pause()
         win.panel.set_config(preset("question-fixed"))
-        win.speed.setValue(win.speed.maximum())
+        win.toolbar.speed.setValue(win.toolbar.speed.maximum())
         run = win.snap.run_id
         win.reset()
         s = wait_step(qtbot, win, lambda s: s.run_id != run and s.step == 0, timeout=30000)
-        win.handle.send("step", 25)
+        win.commands.step(25)
         s = wait_step(qtbot, win, lambda s: s.step == 25 and not s.running, timeout=30000)
         assert s.config == preset("question-fixed").to_dict()
-        print(f"\nstress: {N_ACTIONS} actions in {elapsed:.1f} s, seed {SEED}, {win.frames} frames, "
-              f"{len(win.errors)} error messages, {len(win.notices)} notices; actions {walk.counts}")
+        print(f"\nstress: {N_ACTIONS} actions in {elapsed:.1f} s, seed {SEED}, {win.presenter.frames} frames, "
+              f"{len(win.message.errors)} error messages, {len(win.message.notices)} notices; "
+              f"actions {walk.counts}")
         errs = {}
-        for e in win.errors:
+        for e in win.message.errors:
             key = e.split(":")[0][:40] if "cannot" not in e.lower() else e.split(":")[-1].strip()[:40]
             errs[key] = errs.get(key, 0) + 1
         print("stress: error messages by kind:", errs)
@@ -192,7 +194,8 @@ def test_random_walk_of_gui_actions(qtbot, tmp_path, monkeypatch, qtlog):
     bad = [r.message for r in qtlog.records if r.type.name in ("QtWarningMsg", "QtCriticalMsg", "QtFatalMsg")
            and not any(s in r.message for s in IGNORED_QT)]
     assert not bad, bad
-    assert not any("Traceback" in e or "Error:" in e.split("\n")[0][:30] for e in win.errors), win.errors
+    errors = list(win.message.errors)
+    assert not any("Traceback" in e or "Error:" in e.split("\n")[0][:30] for e in errors), errors
 
 
 @pytest.mark.slow
@@ -203,15 +206,15 @@ def test_killed_child_shows_message_and_reset_recovers(qtbot, tmp_path, monkeypa
     pid, old_run = win.handle.worker._proc.pid, win.snap.run_id
     t_kill = time.perf_counter()
     os.kill(pid, signal.SIGKILL)
-    qtbot.waitUntil(lambda: any("stopped unexpectedly" in e for e in win.errors), timeout=10000)
+    qtbot.waitUntil(lambda: any("stopped unexpectedly" in e for e in win.message.errors), timeout=10000)
     t_msg = time.perf_counter() - t_kill
-    assert "-9" in win.errors[-1] and "Reset" in win.errors[-1]
-    assert win.message.level == "error" and not win.running
-    frames = win.frames
+    assert "-9" in win.message.errors[-1] and "Reset" in win.message.errors[-1]
+    assert win.message.level == "error" and not win.state.running
+    frames = win.presenter.frames
     qtbot.wait(300)
-    assert win.frames == frames  # no child, no frames, no crash
+    assert win.presenter.frames == frames  # no child, no frames, no crash
     win.start()  # refused with a message, not a crash
-    qtbot.waitUntil(lambda: "not running" in win.errors[-1], timeout=5000)
+    qtbot.waitUntil(lambda: "not running" in win.message.errors[-1], timeout=5000)
     t_reset = time.perf_counter()
     win.reset()
     qtbot.waitUntil(lambda: win.handle.worker._proc is not None and win.handle.worker._proc.pid != pid,

@@ -1,0 +1,71 @@
+"""The run commands: start, pause, step, reset, and the live settings (learning rate, speed, view window W).
+
+Each sends one command to the worker and records its outcome in the AppState at once (the snapshots then
+confirm it). Reset takes the config panel's config; a config that does not validate is one message and sends
+nothing.
+"""
+
+from __future__ import annotations
+
+from core.config import Config, ConfigError
+
+from .app_state import AppState
+
+
+class RunCommands:
+    def __init__(self, handle, state: AppState, edited_config, report_error, after_reset):
+        """`edited_config()` is the config panel's config (may raise ConfigError); `after_reset()` runs after a
+        reset was sent (the window clears its message and saves its settings)."""
+        self.handle, self.state = handle, state
+        self.edited_config, self.report_error, self.after_reset = edited_config, report_error, after_reset
+
+    def toggle_run(self) -> None:
+        if self.state.running:
+            self.pause()
+        else:
+            self.start()
+
+    def start(self) -> None:
+        self.handle.start()
+        self.state.command_sent(True)
+
+    def pause(self) -> None:
+        self.handle.pause()
+        self.state.command_sent(False)
+
+    def step(self, n: int = 1) -> None:
+        """n timesteps online (minibatches in batch mode), then paused."""
+        self.handle.step(n)
+        self.state.command_sent(False)
+
+    def reset(self) -> None:
+        try:
+            cfg = self.edited_config()
+        except ConfigError as e:
+            self.report_error(f"Cannot reset: {e}")
+            return
+        self.handle.reset(cfg.to_dict())
+        self.state.note_reset()
+        self.state.set_current_path(None)  # a new run is not the saved session: Save asks for a path
+        self.state.set_applied(cfg)
+        self.state.command_sent(False)
+        self.after_reset()
+
+    # -- live settings -----------------------------------------------------------------------------------
+    def live_changed(self, name: str, value) -> None:
+        """A config field that applies live changed in the panel (today: the learning rate)."""
+        if name == "lr":
+            self.handle.set_lr(float(value))
+            self.state.set_applied(self._with_lr(self.state.applied, float(value)))
+
+    @staticmethod
+    def _with_lr(cfg: Config, lr: float) -> Config:
+        d = cfg.to_dict()
+        d["train"]["lr"] = lr
+        return Config.from_dict(d)
+
+    def set_speed(self, steps_per_second: float) -> None:
+        self.handle.set_speed(float(steps_per_second))
+
+    def set_window(self, w: int) -> None:
+        self.handle.set_window(int(w))

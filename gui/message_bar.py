@@ -1,0 +1,52 @@
+"""The message bar: a dismissable in-window banner for notices (blue) and errors (red), never a blocking
+dialog, and the recent messages of each kind (bounded: a long session cannot grow them without end)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
+
+KEEP = 200  # the most recent notices and errors kept (for tests, automation and a future message log)
+COLORS = {"info": ("#0b4f8a", "#e3f0fb", "#9cc3e6"), "error": ("#8a1111", "#fde8e8", "#e6a0a0")}
+
+
+class MessageBar(QWidget):
+    """Shows the latest notice or error; `notices` and `errors` hold the last KEEP of each, oldest first."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        lay = QHBoxLayout(self)
+        lay.setContentsMargins(8, 4, 4, 4)
+        self.text = QLabel()
+        self.text.setWordWrap(True)
+        self.text.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        lay.addWidget(self.text, 1)
+        close = QPushButton("✕")
+        close.setFlat(True)
+        close.setFixedWidth(28)
+        close.setToolTip("Dismiss")
+        close.clicked.connect(self.hide)
+        lay.addWidget(close)
+        self.setAutoFillBackground(True)
+        self.level = None
+        self.notices: deque[str] = deque(maxlen=KEEP)
+        self.errors: deque[str] = deque(maxlen=KEEP)
+        self.hide()
+
+    def notice(self, text: str) -> None:
+        self.notices.append(text)
+        self.show_message(text, "info")
+
+    def error(self, text: str) -> None:
+        self.errors.append(text)
+        self.show_message(text, "error")
+
+    def show_message(self, text: str, level: str = "info") -> None:
+        self.level = level
+        fg, bg, border = COLORS.get(level, COLORS["info"])
+        self.setStyleSheet(f"MessageBar {{ background: {bg}; border: 1px solid {border}; border-radius: 3px; }}"
+                           f" QLabel {{ color: {fg}; }}")
+        self.text.setText(text)
+        self.show()
