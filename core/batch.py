@@ -218,7 +218,8 @@ class BatchTrainer:
         if self.history["loss"]:
             vl = self.history["val_loss"][-1]
             last = f" (val_loss {vl:.4f})" if math.isfinite(vl) else f" (loss {self.history['loss'][-1]:.4f})"
-        return Finish(FINISHED_EPOCHS, f"Training finished: all {self.epoch} epochs are done{last}.", True)
+        return Finish(FINISHED_EPOCHS, f"Training finished: {self.epoch} epochs{last}.",
+                      f"Training finished: all {self.epoch} epochs are done; Reset to train again.")
 
     def _current_probe(self, refresh: bool) -> ProbeView:
         """The probe view, recomputed when the weights moved since the last one and `refresh` allows it."""

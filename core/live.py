@@ -118,7 +118,7 @@ class LiveEngine:
             return False
         self.running = False
         self.run.finished = self.trainer.finish()
-        self.note(f"{self.run.finished.notice} Reset to train again.")
+        self.note(self.run.finished.refusal)
         return True
 
     def start(self) -> None:

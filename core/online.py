@@ -172,7 +172,7 @@ class OnlineTrainer:
         """The end this step reached, if any: the configured step total (Start continues past it)."""
         if self.t != self.cfg.train.steps:
             return None
-        return Finish(FINISHED_STEPS, f"Reached {self.t:,} steps (the configured total); Start continues.", False)
+        return Finish(FINISHED_STEPS, f"Reached {self.t:,} steps (the configured total); Start continues.")
 
     def view(self, window: int, refresh: bool = True) -> ViewWindow:
         """The last `window` steps (always current: `refresh` only matters to batch)."""

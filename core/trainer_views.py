@@ -20,12 +20,12 @@ FINISHED_STEPS = "steps"    # online: the configured step total was reached; Sta
 
 @dataclass(frozen=True)
 class Finish:
-    """A run reached its end: `reason` (FINISHED_EPOCHS / FINISHED_STEPS), one sentence for the window, and
-    whether anything is left to train (`final`: nothing is; Start refuses)."""
+    """A run reached its end: `reason` (FINISHED_EPOCHS / FINISHED_STEPS), the notice saying so, and when
+    nothing is left to train, what Start and Step answer instead (`refusal`; empty: Start continues)."""
 
     reason: str
     notice: str
-    final: bool
+    refusal: str = ""
 
 
 @dataclass(frozen=True)

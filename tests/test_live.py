@@ -32,7 +32,7 @@ def test_batch_run_finishes_with_a_notice():
     while e.running:
         e.advance(0.05)
     assert e.finished and e.trainer.epoch == 2
-    assert any("Training finished: all 2 epochs are done" in n for n in e.take_notices())
+    assert any("Training finished: 2 epochs" in n for n in e.take_notices())
     assert e.snapshot().finished_reason == FINISHED_EPOCHS and not e.snapshot().running
 
 

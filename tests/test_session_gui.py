@@ -242,6 +242,7 @@ def test_export_history_csv(qtbot, tmp_path, monkeypatch):
 
 
 def test_open_from_the_command_line(qtbot, tmp_path, monkeypatch):
+    from core import live_session
     from core.live import LiveEngine
 
     cfg = preset("question").replace(lag=3)
@@ -249,7 +250,7 @@ def test_open_from_the_command_line(qtbot, tmp_path, monkeypatch):
     eng.start()
     eng.advance(max_steps=400)
     path = tmp_path / "cli.gmlab"
-    assert eng.save_session(str(path), {})["ok"]
+    assert live_session.save(eng, str(path), {}).ok
     shot = tmp_path / "shot.png"
     settings = tmp_path / "cli-settings.ini"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", GML_SETTINGS=str(settings))
