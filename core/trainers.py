@@ -20,11 +20,10 @@ import torch
 from .batch import BatchRecord, BatchTrainer, ProbeView
 from .config import Config
 from .online import OnlineTrainer, StepRecord
-from .optim import make_optimizer, set_lr
 from .trainer_views import AnalysisWindow, Finish, ViewWindow
 
 __all__ = ["BatchRecord", "BatchTrainer", "OnlineTrainer", "ProbeView", "RateMeter", "StepRecord", "Trainer",
-           "Unit", "make_optimizer", "make_trainer", "set_lr"]
+           "Unit", "make_trainer"]
 
 
 class Unit(Protocol):
