@@ -37,8 +37,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
+from core.child import child_main  # noqa: E402
 from core.config import preset  # noqa: E402
-from core.live import SeriesChunk, child_main  # noqa: E402
+from core.messages import Quit, Ready, SnapshotRequest, Start  # noqa: E402
+from core.snapshot import SeriesChunk, Snapshot  # noqa: E402
 
 GOAL_RATIO, GOAL_FRAME_MS, GOAL_RSS_MB = 0.9, 16.0, 50.0
 
@@ -51,11 +53,11 @@ def bench_config():
 
 # -- (a) headless: the child process alone, through the pipe, nobody drawing ---------------------------------
 def _ask_step(conn) -> tuple[float, int]:
-    conn.send(("snapshot", 1))
+    conn.send(SnapshotRequest(1))
     while True:
         msg = conn.recv()
-        if msg[0] == "snapshot":
-            return time.perf_counter(), msg[1].step
+        if isinstance(msg, Snapshot):
+            return time.perf_counter(), msg.step
 
 
 def headless_rate(cfg_dict: dict, warmup: float, seconds: float) -> float:
@@ -65,16 +67,16 @@ def headless_rate(cfg_dict: dict, warmup: float, seconds: float) -> float:
     proc.start()
     child.close()
     try:
-        while parent.recv()[0] != "ready":
+        while not isinstance(parent.recv(), Ready):
             pass
-        parent.send(("start",))
+        parent.send(Start())
         time.sleep(warmup)
         t0, s0 = _ask_step(parent)
         time.sleep(seconds)
         t1, s1 = _ask_step(parent)
         return (s1 - s0) / (t1 - t0)
     finally:
-        parent.send(("quit",))
+        parent.send(Quit())
         proc.join(2)
         if proc.is_alive():
             proc.kill()
@@ -179,7 +181,7 @@ def rss_growth(cfg, steps: int, warmup_steps: int = 50_000) -> dict:
 
     win, marks = open_window(cfg)
     try:
-        child = psutil.Process(win.handle.worker._proc.pid)
+        child = psutil.Process(win.handle.worker.child_pid)
         me = psutil.Process()
         win.start()
         while win.snap.step < warmup_steps:

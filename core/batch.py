@@ -17,6 +17,7 @@ from .device import resolve_device
 from .model import GRUModel, loss_fn, predict
 from .optim import load_optimizer_state, make_optimizer, optimizer_state, set_lr
 from .tasks import make_dataset, make_targets
+from .trainer_views import FINISHED_EPOCHS, AnalysisWindow, Finish, ViewWindow
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,11 @@ class BatchRecord:
     loss: float
     accuracy: float
     epoch_end: dict | None = None
+
+    @property
+    def score(self) -> float:
+        """What the whole-run accuracy curve records for this minibatch: its accuracy."""
+        return self.accuracy
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,7 @@ class BatchTrainer:
     """Keras-style batch training: N sequences of L steps, minibatches, epochs, validation from the end."""
 
     mode = "batch"
+    _probe_cache: tuple | None = None  # ((epoch, batch), ProbeView): the probe at that position
 
     def __init__(self, cfg: Config, probe_len: int = 200):
         self.cfg = cfg.validate()
@@ -197,3 +204,63 @@ class BatchTrainer:
         self._sum_loss, self._sum_correct = float(meta["sum_loss"]), float(meta["sum_correct"])
         self._sum_n = int(meta["sum_n"])
         self.history = {k: [float(v) for v in meta["history"][k]] for k in self.history}
+
+    # -- the live engine's interface (core.trainers.Trainer) -----------------------------------------------
+    def advance(self) -> BatchRecord:
+        """One unit of training for the live engine: one minibatch."""
+        return self.step()
+
+    def finish(self) -> Finish | None:
+        """The end reached, if any: every configured epoch done (nothing is left to train)."""
+        if not self.done:
+            return None
+        last = ""
+        if self.history["loss"]:
+            vl = self.history["val_loss"][-1]
+            last = f" (val_loss {vl:.4f})" if math.isfinite(vl) else f" (loss {self.history['loss'][-1]:.4f})"
+        return Finish(FINISHED_EPOCHS, f"Training finished: {self.epoch} epochs{last}.",
+                      f"Training finished: all {self.epoch} epochs are done; Reset to train again.")
+
+    def _current_probe(self, refresh: bool) -> ProbeView:
+        """The probe view, recomputed when the weights moved since the last one and `refresh` allows it."""
+        pos = (self.epoch, self.batch)
+        if self._probe_cache is None or (refresh and self._probe_cache[0] != pos):
+            self._probe_cache = (pos, self.probe())
+        return self._probe_cache[1]
+
+    def view(self, window: int, refresh: bool = True) -> ViewWindow:
+        """The probe sequence (its length, not `window`); recomputed only when `refresh` (the live engine
+        throttles it while running) and the weights moved."""
+        p = self._current_probe(refresh)
+        H = self.cfg.model.units
+        h_prev = np.vstack([np.zeros((1, H), np.float32), p.h[:-1]]) if len(p.h) else np.zeros((0, H), np.float32)
+        hist = self.history
+        logs = tuple({k: hist[k][i] for k in hist} | {"epoch": i + 1} for i in range(len(hist["loss"])))
+        acc, label = p.accuracy, "probe acc"  # before the first epoch: the probe sequence's
+        if hist["val_accuracy"] and math.isfinite(hist["val_accuracy"][-1]):
+            acc, label = hist["val_accuracy"][-1], "val acc"
+        elif hist["accuracy"]:
+            acc, label = hist["accuracy"][-1], "train acc"  # no validation split
+        f32 = np.float32
+        return ViewWindow(0, p.x.astype(f32), p.y.astype(f32), p.y_hat.astype(f32), p.h, p.r, p.z, p.n, h_prev,
+                          p.step_loss, acc, label, self.epoch, self.batches_per_epoch, logs)
+
+    def analysis_window(self, run_losses: np.ndarray, run_scores: np.ndarray) -> AnalysisWindow:
+        """The probe sequence's states, with the run's recent minibatch losses and accuracies."""
+        p = self._current_probe(False)
+        return AnalysisWindow(p.x, p.h, 0, run_losses, run_scores, float("nan"))
+
+    def sensitivity_norms(self) -> None:
+        """Batch training carries no sensitivity."""
+        return None
+
+    def epoch_history(self) -> dict[str, list[float]]:
+        """Per-epoch logs: loss, accuracy, val_loss, val_accuracy."""
+        return self.history
+
+    def view_history(self) -> dict[str, np.ndarray]:
+        """The view is the probe, recomputed from the weights: nothing to keep."""
+        return {}
+
+    def load_view_history(self, history) -> None:
+        return None

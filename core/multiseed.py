@@ -1,7 +1,7 @@
 """Several seeds of one config, headless: did each seed learn, and how many of them did?
 
 This module owns the multi-seed run behind `main.py train --seeds S` and the GUI's seed sweep. Each seed is
-a full `core.runner.train` of the config with train.seed replaced; `iter_seeds` yields one `SeedResult` per
+a full `core.headless.train` of the config with train.seed replaced; `iter_seeds` yields one `SeedResult` per
 seed as it finishes (so a GUI can show progress and stop early), `run_seeds` collects them into a summary.
 
 "Learned" (threshold 0.99 by default):
@@ -15,11 +15,16 @@ A NaN figure never counts as learned.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 
+import torch
+
 from .config import Config
+from .headless import train
+from .messages import Error, SeedDone, SeedsDone
 from .verdict import SOLVED, verdict_of_report
 
 LEARNED_THRESHOLD = SOLVED
@@ -93,8 +98,6 @@ def iter_seeds(cfg: Config, seeds: int | Iterable[int], *, threshold: float = LE
     runner's progress lines (None: silent); log_every defaults to one line at the end of each seed.
     Stop early by closing or abandoning the generator.
     """
-    from .runner import train
-
     todo = seed_list(cfg, seeds) if isinstance(seeds, int) else [int(s) for s in seeds]
     sink = out if out is not None else (lambda *_: None)
     for s in todo:
@@ -126,25 +129,22 @@ def run_seeds(cfg: Config, seeds: int | Iterable[int], *, threshold: float = LEA
 
 
 def seeds_child(conn, cfg_dict: dict, n: int) -> None:
-    """Child-process entry for the GUI's multi-seed mode: sends ("seed", SeedResult.to_dict()) per seed, then
-    ("done", summary dict), or ("error", text). One torch thread, so the live trainer keeps its core."""
-    import os
-
-    import torch
-
+    """Child-process entry for the GUI's multi-seed mode (core.messages.SEEDS_REPLIES): SeedDone per seed as
+    it finishes, then SeedsDone, or one Error. One torch thread, so the live trainer keeps its core. The
+    pipe is one-way: the GUI stops this child by ending the process (gui/child_link.py)."""
     torch.set_num_threads(1)
     try:
         cfg = Config.from_dict(cfg_dict)
         results = []
         for r in iter_seeds(cfg, n):
             results.append(r)
-            conn.send(("seed", r.to_dict()))
-        conn.send(("done", summarize(results).to_dict()))
+            conn.send(SeedDone(r))
+        conn.send(SeedsDone(summarize(results)))
     except (BrokenPipeError, EOFError):
         pass
     except Exception as e:  # reported to the window, never a traceback on the console
         try:
-            conn.send(("error", f"{type(e).__name__}: {e}"))
+            conn.send(Error(f"{type(e).__name__}: {e}"))
         except (BrokenPipeError, OSError):
             pass
     finally:

@@ -19,6 +19,7 @@ from .model import GRUModel
 from .online_engines import make_engine
 from .optim import load_optimizer_state, make_optimizer, optimizer_state, set_lr
 from .tasks import BitStream
+from .trainer_views import FINISHED_STEPS, AnalysisWindow, Finish, RecentSteps, ViewWindow
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,11 @@ class StepRecord:
     def correct(self) -> bool:
         return (self.y_hat >= 0.5) == bool(self.y)
 
+    @property
+    def score(self) -> float:
+        """What the whole-run accuracy curve records for this step: 1.0 if correct, else 0.0."""
+        return float(self.correct)
+
 
 class OnlineTrainer:
     """Stateful online training: one timestep per optimizer step, state carried between steps.
@@ -56,6 +62,8 @@ class OnlineTrainer:
     """
 
     mode = "online"
+    done = False  # the stream never runs out: the step total is a goal the live engine pauses at (finish())
+    _recent: RecentSteps | None = None  # the view's last steps, made by the first advance() (the runner has none)
 
     def __init__(self, cfg: Config, engine: str = "fast"):
         self.cfg = cfg.validate()
@@ -145,3 +153,51 @@ class OnlineTrainer:
         self.engine.load_state(tensors, meta)
         self.stream.load_state_dict(meta["stream"])
         self.t = int(meta["t"])
+
+    # -- the live engine's interface (core.trainers.Trainer) -----------------------------------------------
+    @property
+    def recent(self) -> RecentSteps:
+        """The last steps trained with advance(), for the view window, the analysis and sessions."""
+        if self._recent is None:
+            self._recent = RecentSteps(self.cfg.model.units)
+        return self._recent
+
+    def advance(self) -> StepRecord:
+        """One unit of training for the live engine: one timestep, kept in `recent`."""
+        rec = self.step()
+        self.recent.add(rec)
+        return rec
+
+    def finish(self) -> Finish | None:
+        """The end this step reached, if any: the configured step total (Start continues past it)."""
+        if self.t != self.cfg.train.steps:
+            return None
+        return Finish(FINISHED_STEPS, f"Reached {self.t:,} steps (the configured total); Start continues.")
+
+    def view(self, window: int, refresh: bool = True) -> ViewWindow:
+        """The last `window` steps (always current: `refresh` only matters to batch)."""
+        R = self.recent.last(int(window))
+        W = len(R["x"])
+        x, y, y_hat, loss = (R[k][:, 0] for k in ("x", "y", "y_hat", "loss"))
+        acc = float(((y_hat >= 0.5) == (y >= 0.5)).mean()) if W else float("nan")
+        return ViewWindow(self.t - W, x, y, y_hat, R["h"], R["r"], R["z"], R["n"], R["h_prev"], loss,
+                          acc, f"acc (last {W})")
+
+    def analysis_window(self, run_losses: np.ndarray, run_scores: np.ndarray) -> AnalysisWindow:
+        """Up to the last 1,000 steps, per step (the run's curves are not needed online)."""
+        k = min(len(self.recent), 1000)
+        R = self.recent.last(k)
+        y, y_hat = R["y"][:, 0], R["y_hat"][:, 0]
+        correct = ((y_hat >= 0.5) == (y >= 0.5)).astype(np.float32)
+        pred_ones = float((y_hat >= 0.5).mean()) if k else float("nan")
+        return AnalysisWindow(R["x"][:, 0], R["h"], self.t - k, R["loss"][:, 0], correct, pred_ones)
+
+    def epoch_history(self) -> None:
+        """Online training has no epochs."""
+        return None
+
+    def view_history(self) -> dict[str, np.ndarray]:
+        return self.recent.to_history()
+
+    def load_view_history(self, history) -> None:
+        self.recent.load_history(history)

@@ -1,8 +1,9 @@
-"""The headless runner: `python main.py train [--preset NAME] [flags] [--report FILE.json]`.
+"""The command line without a window: `python main.py train [--preset NAME] [flags] [--report FILE.json]`.
 
-Trains without a window, prints progress as it goes (per epoch in batch mode, as Keras does; every N steps
-online) and writes a JSON report {config, params, history, final, hints, steps_per_second, elapsed_s, device}.
-Every config field is a flag; a bad value exits 2 with one line naming the flag.
+Trains without a window (core.headless.train; `--seeds S` through core.multiseed), prints progress as it goes
+(per epoch in batch mode, as Keras does; every N steps online) and writes a JSON report {config, params,
+history, final, hints, steps_per_second, elapsed_s, device}. Every config field is a flag; a bad value exits 2
+with one line naming the flag.
 
 final: online {heldout_accuracy, heldout_loss, heldout_steps, verdict}; batch {loss, val_loss, accuracy,
 val_accuracy, verdict}. final.verdict is a dict {code, figure, metric, n, loss, text} (core/verdict.py):
@@ -17,10 +18,13 @@ import argparse
 import json
 import math
 import sys
-import time
 import warnings
 
+import torch
+
 from .config import PRESET_HELP, PRESETS, Config, ConfigError, all_fields, preset, range_text
+from .headless import train
+from .multiseed import iter_seeds, summarize
 
 
 class _Parser(argparse.ArgumentParser):
@@ -82,79 +86,6 @@ def config_from_args(args) -> Config:
     return base.replace(**changes)
 
 
-def train(cfg: Config, log_every: int = 2000, out=print) -> dict:
-    """Run a whole training as the config says and return the report dict (its fields: the module docstring)."""
-    from .diagnostics import RecentSteps, diagnose, live_stats_from
-    from .trainers import BatchTrainer, OnlineTrainer, RateMeter
-    from .verdict import heldout, verdict_of_report
-
-    t = cfg.train
-    if t.mode == "batch":
-        tr = BatchTrainer(cfg)
-        if tr.device_warning:
-            out(f"warning: {tr.device_warning}")
-        out(f"batch: {tr.n_params} parameters, {tr.n_train} train / {len(tr.x_val)} val sequences, "
-            f"{tr.batches_per_epoch} batches per epoch, device {tr.device}")
-        t0 = time.perf_counter()
-        for _ in range(t.epochs):
-            e0 = time.perf_counter()
-            logs = tr.run_epoch()
-            out(f"Epoch {logs['epoch']}/{t.epochs} - {time.perf_counter() - e0:.2f}s - loss: {logs['loss']:.4f}"
-                f" - accuracy: {logs['accuracy']:.4f} - val_loss: {logs['val_loss']:.4f}"
-                f" - val_accuracy: {logs['val_accuracy']:.4f}")
-        elapsed = time.perf_counter() - t0
-        steps = t.epochs * tr.batches_per_epoch
-        final = {"loss": tr.history["loss"][-1], "val_loss": tr.history["val_loss"][-1],
-                 "accuracy": tr.history["accuracy"][-1], "val_accuracy": tr.history["val_accuracy"][-1]}
-        history = tr.history
-        n_params = tr.n_params
-    else:
-        tr = OnlineTrainer(cfg)
-        if tr.device_warning:
-            out(f"warning: {tr.device_warning}")
-        out(f"online: {tr.n_params} parameters, readout {cfg.model.readout}, rule {t.rule}, window {t.window}, "
-            f"device {tr.device}")
-        history = {"step": [], "loss": [], "accuracy": []}
-        meter = RateMeter()
-        meter.mark(0)
-        t0 = time.perf_counter()
-        s_loss = s_correct = 0.0
-        s_n = 0
-        recent = RecentSteps()  # the last 1,000 steps: the evidence the hints rest on
-        for i in range(1, t.steps + 1):
-            rec = recent.train_step(tr)
-            s_loss += rec.loss
-            s_correct += rec.correct
-            s_n += 1
-            if i % log_every == 0 or i == t.steps:
-                rate = meter.mark(i)
-                history["step"].append(i)
-                history["loss"].append(s_loss / s_n)
-                history["accuracy"].append(s_correct / s_n)
-                out(f"step {i}/{t.steps} - loss: {s_loss / s_n:.4f} - accuracy: {s_correct / s_n:.4f}"
-                    f" - {rate:,.0f} steps/s")
-                s_loss = s_correct = 0.0
-                s_n = 0
-        elapsed = time.perf_counter() - t0
-        steps = t.steps
-        ev = heldout(tr, t.eval_steps)
-        final = {"heldout_accuracy": ev["accuracy"], "heldout_loss": ev["loss"], "heldout_steps": ev["steps"]}
-        out(f"held-out ({ev['steps']} steps, weights frozen, state carried): accuracy {ev['accuracy']:.4f}"
-            f" - loss {ev['loss']:.4f}")
-        n_params = tr.n_params
-    verdict = verdict_of_report(cfg, {"final": final, "history": history})
-    final["verdict"] = verdict.to_dict()
-    stats = recent.stats() if t.mode == "online" else live_stats_from(history["loss"], history["accuracy"], steps)
-    hints = diagnose(cfg, stats, verdict)
-    out(f"verdict: {verdict.text}")
-    for h in hints:
-        out(f"{h.level}: {h.title}")
-    return {"config": cfg.to_dict(), "params": n_params, "history": history, "final": final,
-            "hints": [h.to_dict() for h in hints],
-            "steps_per_second": steps / elapsed if elapsed > 0 else None, "elapsed_s": elapsed,
-            "device": str(tr.device)}
-
-
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -170,8 +101,6 @@ def main(argv=None) -> int:
     if args.seeds < 1 or cfg.train.seed + args.seeds - 1 > 2**31 - 1:
         print("error: --seeds: must be >= 1, with seed + S - 1 <= 2147483647", file=sys.stderr)
         return 2
-    import torch
-
     torch.set_num_threads(max(1, args.threads))
     out = (lambda *_: None) if args.quiet else (lambda s: print(s, flush=True))
     with warnings.catch_warnings():
@@ -196,8 +125,6 @@ def main(argv=None) -> int:
 
 def _train_seeds(cfg: Config, n: int, out) -> dict:
     """--seeds S > 1: one line per seed, then 'learned k/S'; the report keeps per-seed results in 'seeds'."""
-    from .multiseed import iter_seeds, summarize
-
     results = []
     for r in iter_seeds(cfg, n):
         results.append(r)

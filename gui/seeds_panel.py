@@ -3,9 +3,7 @@ many learned — reliability is part of the story (the 2-unit `answer` setup sta
 
 from __future__ import annotations
 
-import multiprocessing as mp
-
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -18,7 +16,10 @@ from PySide6.QtWidgets import (
 )
 
 from core.config import ConfigError
+from core.messages import Error, SeedDone, SeedsDone
 from core.multiseed import seeds_child
+
+from .child_link import ChildLink
 
 
 class SeedsPanel(QWidget):
@@ -27,8 +28,9 @@ class SeedsPanel(QWidget):
     def __init__(self, services, parent=None):
         super().__init__(parent)
         self.services = services
-        self.proc = None
-        self.conn = None
+        self.link = ChildLink(seeds_child, name="gml-seeds", duplex=False, parent=self)
+        self.link.message.connect(self._on_message)
+        self.link.died.connect(self._on_died)
         self.results: list[dict] = []
         self.summary: dict | None = None
         lay = QVBoxLayout(self)
@@ -58,13 +60,10 @@ class SeedsPanel(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         lay.addWidget(self.table, 1)
-        self.timer = QTimer(self)
-        self.timer.setInterval(100)
-        self.timer.timeout.connect(self._poll)
 
     @property
     def busy(self) -> bool:
-        return self.proc is not None
+        return self.link.alive
 
     def run(self) -> bool:
         if self.busy:
@@ -75,11 +74,7 @@ class SeedsPanel(QWidget):
             self.services.report_error(f"Cannot run seeds: {e}")
             return False
         n = self.count.value()
-        ctx = mp.get_context("spawn")
-        self.conn, child = ctx.Pipe(duplex=False)
-        self.proc = ctx.Process(target=seeds_child, args=(child, cfg.to_dict(), n), daemon=True, name="gml-seeds")
-        self.proc.start()
-        child.close()
+        self.link.start(cfg.to_dict(), n, poll_ms=100)
         self.results, self.summary = [], None
         self.table.setRowCount(0)
         self.n = n
@@ -87,48 +82,31 @@ class SeedsPanel(QWidget):
         self.status.setText(f"Training seeds {first}…{first + n - 1} ({cfg.train.mode}); 0/{n} done.")
         self.btn_run.setEnabled(False)
         self.btn_stop.setEnabled(True)
-        self.timer.start()
         return True
 
     def stop(self) -> None:
-        self.timer.stop()
-        if self.proc is not None:
-            self.proc.terminate()
-            self.proc.join(0.5)
-            if self.proc.is_alive():
-                self.proc.kill()
-                self.proc.join(0.2)
-        if self.conn is not None:
-            self.conn.close()
+        self.link.stop()
         if self.summary is None and self.results:
             self.status.setText(f"Stopped after {len(self.results)} seed(s): learned "
                                 f"{sum(r['learned'] for r in self.results)}/{len(self.results)}.")
-        self.proc = self.conn = None
         self.btn_run.setEnabled(True)
         self.btn_stop.setEnabled(False)
 
-    def _poll(self) -> None:
-        try:
-            while self.conn is not None and self.conn.poll():
-                kind, payload = self.conn.recv()
-                if kind == "seed":
-                    self._add(payload)
-                elif kind == "done":
-                    self.summary = payload
-                    k, n = sum(r["learned"] for r in self.results), len(self.results)
-                    self.status.setText(f"<b>learned {k}/{n}</b> seeds (≥ {payload.get('threshold', 0.99)})")
-                    self.stop()
-                    return
-                elif kind == "error":
-                    self.services.report_error(f"The multi-seed run failed: {payload}")
-                    self.stop()
-                    return
-        except (EOFError, OSError):
-            self.services.report_error("The multi-seed process stopped unexpectedly.")
+    def _on_message(self, msg) -> None:
+        if isinstance(msg, SeedDone):
+            self._add(msg.result.to_dict())
+        elif isinstance(msg, SeedsDone):
+            self.summary = msg.summary.to_dict()
+            k, n = sum(r["learned"] for r in self.results), len(self.results)
+            self.status.setText(f"<b>learned {k}/{n}</b> seeds (≥ {msg.summary.threshold})")
             self.stop()
-            return
-        if self.proc is not None and not self.proc.is_alive() and self.summary is None:
-            self.services.report_error("The multi-seed process stopped before finishing.")
+        elif isinstance(msg, Error):
+            self.services.report_error(f"The multi-seed run failed: {msg.text}")
+            self.stop()
+
+    def _on_died(self, code) -> None:
+        if self.summary is None:
+            self.services.report_error(f"The multi-seed process stopped before finishing (exit code {code}).")
             self.stop()
 
     def _add(self, r: dict) -> None:

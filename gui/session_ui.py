@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import asdict
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMenu
 
 from core.config import Config, ConfigError
+from core.messages import ExportResult, OpenResult, SaveResult
 from core.session import SUFFIX, check_writable
 
 from .actions import make_action
@@ -24,7 +26,7 @@ from .actions import make_action
 RECENT_KEY = "session/recent"
 RECENT_MAX = 8
 FILTER = f"GRU Memory Lab session (*{SUFFIX});;All files (*)"
-_METHODS = ("save_session", "open_session", "export_history_csv")
+_METHODS = {SaveResult: "save_session", OpenResult: "open_session", ExportResult: "export_history_csv"}
 VIEW_LAYERS = ("h", "n", "z", "r")
 
 
@@ -197,11 +199,11 @@ class SessionUI(QObject):
             self.export_csv_to(path)
 
     # -- the child's answers ------------------------------------------------------------------------------
-    def _on_result(self, method: str, value) -> None:
-        if method not in _METHODS:
+    def _on_result(self, result) -> None:
+        method = _METHODS.get(type(result))
+        if method is None:
             return
-        if not isinstance(value, dict):
-            value = {"ok": False, "error": f"unexpected answer to {method}: {value!r}"[:300]}
+        value = asdict(result)
         if method == "open_session":
             self._open_answered(value)
             return

@@ -1,27 +1,51 @@
-"""The training worker: one QObject in a QThread that drives a child training process.
+"""The training worker: one QObject in a QThread that drives the training child (core.child) through a
+ChildLink, and `WorkerHandle`, the GUI's side of it.
 
-The child (core.live.serve) owns the trainer, so training never shares the GUI's interpreter lock. The worker
-forwards commands (queued signals, applied by the child between steps), reads the child's messages and
-re-emits them as Qt signals. Frames are paced: a snapshot is requested only after the last one was drawn
-(`frame_drawn`) and at most `max_fps` times a second.
+The GUI calls WorkerHandle's methods (start, pause, step, reset, set_lr, set_speed, save_session, open_session,
+export_csv, set_window, frame_drawn, stop); each becomes a typed command (core.messages) queued to the worker
+thread and sent to the child, which applies it between steps. The child's replies come back as the worker's
+Qt signals. Frames are paced: a snapshot is requested only after the last one was drawn (`frame_drawn`) and
+at most `max_fps` times a second.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import time
+from dataclasses import asdict
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from core.live import child_main
+from core.child import child_main
+from core.messages import (
+    Command,
+    Error,
+    ExportCsv,
+    FileResult,
+    Notice,
+    OpenSession,
+    Pause,
+    Ready,
+    Reset,
+    SaveSession,
+    SetLr,
+    SetSpeed,
+    SnapshotRequest,
+    Start,
+    Step,
+)
+from core.snapshot import Snapshot
+
+from .child_link import ChildLink
+
+PUMP_MS = 4  # how often the worker reads the child's pipe
 
 
 class TrainingWorker(QObject):
-    snapshot = Signal(object)    # core.live.Snapshot
+    snapshot = Signal(object)    # core.snapshot.Snapshot
     notice = Signal(str)
     error = Signal(str)
-    result = Signal(str, object)
-    ready = Signal(dict)
+    result = Signal(object)      # core.messages.SaveResult / OpenResult / ExportResult
+    ready = Signal(dict)         # {"device": ...}
     stopped = Signal()
 
     def __init__(self, cfg_dict: dict, max_fps: float = 60.0, window: int = 200):
@@ -29,88 +53,57 @@ class TrainingWorker(QObject):
         self._cfg = cfg_dict
         self.max_fps = max_fps
         self.window = window
-        self._proc = None
-        self._conn = None
+        self.link: ChildLink | None = None
         self._timer = None
         self._awaiting_draw = False
         self._requested = False
         self._last_request = 0.0
-        self._alive = False
+
+    @property
+    def child_pid(self) -> int | None:
+        return self.link.pid if self.link is not None else None
 
     # -- life cycle (run in the worker thread) --------------------------------------------------------------
     @Slot()
     def begin(self) -> None:
-        self._spawn(self._cfg)
+        self.link = ChildLink(child_main, name="gml-trainer", parent=self)
+        self.link.message.connect(self._on_message)
+        self.link.died.connect(self._on_died)
+        self._spawn()
         self._timer = QTimer(self)
-        self._timer.setInterval(4)
+        self._timer.setInterval(PUMP_MS)
         self._timer.timeout.connect(self._pump)
         self._timer.start()
 
-    def _spawn(self, cfg_dict: dict) -> None:
-        ctx = mp.get_context("spawn")
-        parent, child = ctx.Pipe()
-        self._proc = ctx.Process(target=child_main, args=(child, cfg_dict), daemon=True, name="gml-trainer")
-        self._proc.start()
-        child.close()
-        self._conn = parent
-        self._alive = True
+    def _spawn(self) -> None:
+        self.link.start(self._cfg)
         self._awaiting_draw = False
         self._requested = False
-
-    def _kill_child(self, timeout: float = 0.5) -> None:
-        """Ask the child to quit, draining the pipe meanwhile (a child blocked on a full pipe cannot read)."""
-        conn, proc = self._conn, self._proc
-        if conn is not None:
-            try:
-                conn.send(("quit",))
-            except (BrokenPipeError, OSError):
-                pass
-        if proc is not None:
-            deadline = time.perf_counter() + timeout
-            while proc.is_alive() and time.perf_counter() < deadline:
-                try:
-                    while conn is not None and conn.poll(0.005):
-                        conn.recv()
-                except (EOFError, OSError):
-                    pass
-                proc.join(0.005)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join(0.2)
-            if proc.is_alive():
-                proc.kill()
-                proc.join(0.2)
-        if conn is not None:
-            conn.close()
-        self._proc = self._conn = None
-        self._alive = False
 
     @Slot()
     def shutdown(self) -> None:
         if self._timer is not None:
             self._timer.stop()
-        self._kill_child()
+        if self.link is not None:
+            self.link.stop()
         self.stopped.emit()
         QThread.currentThread().quit()  # direct: the GUI thread may be blocked waiting for this thread
 
     # -- commands (queued from the GUI thread) --------------------------------------------------------------
-    def _send(self, *msg) -> None:
-        if not self._alive:
+    def _send(self, msg: Command) -> None:
+        if self.link is None or not self.link.alive:
             self.error.emit("The training process is not running; press Reset to restart it.")
             return
-        try:
-            self._conn.send(msg)
-        except (BrokenPipeError, OSError):
-            self._lost()
+        self.link.send(msg)
 
-    @Slot(tuple)
-    def command(self, msg: tuple) -> None:
-        if msg and msg[0] == "reset":
-            self._cfg = msg[1]
-            if not self._alive:  # the child died: a fresh one from the new config
-                self._spawn(self._cfg)
+    @Slot(object)
+    def command(self, msg: Command) -> None:
+        if isinstance(msg, Reset):
+            self._cfg = msg.config
+            if self.link is not None and not self.link.alive:  # the child died: a fresh one from the new config
+                self._spawn()
                 return
-        self._send(*msg)
+        self._send(msg)
 
     @Slot(int)
     def set_window(self, w: int) -> None:
@@ -120,49 +113,45 @@ class TrainingWorker(QObject):
     def frame_drawn(self) -> None:
         self._awaiting_draw = False
 
-    # -- the pump -------------------------------------------------------------------------------------------
-    def _lost(self) -> None:
-        code = self._proc.exitcode if self._proc is not None else None
-        self._kill_child(0.1)
+    # -- the child's replies --------------------------------------------------------------------------------
+    def _on_message(self, msg) -> None:
+        if isinstance(msg, Snapshot):
+            self._requested = False
+            self._awaiting_draw = True
+            self.snapshot.emit(msg)
+        elif isinstance(msg, Notice):
+            self.notice.emit(msg.text)
+        elif isinstance(msg, Error):
+            self.error.emit(msg.text)
+        elif isinstance(msg, FileResult):
+            self.result.emit(msg)
+        elif isinstance(msg, Ready):
+            self.ready.emit(asdict(msg))
+        else:
+            self.error.emit(f"The training process sent an unknown message ({type(msg).__name__}); ignored.")
+
+    def _on_died(self, code) -> None:
         self.error.emit(f"The training process stopped unexpectedly (exit code {code}). "
                         "Press Reset to start a new one; your config is kept.")
 
     @Slot()
     def _pump(self) -> None:
-        if not self._alive:
+        if self.link is None or not self.link.alive:
             return
-        try:
-            n = 0
-            while n < 64 and self._conn.poll():
-                msg = self._conn.recv()
-                n += 1
-                kind = msg[0]
-                if kind == "snapshot":
-                    self._requested = False
-                    self._awaiting_draw = True
-                    self.snapshot.emit(msg[1])
-                elif kind == "notice":
-                    self.notice.emit(msg[1])
-                elif kind == "error":
-                    self.error.emit(msg[1])
-                elif kind == "result":
-                    self.result.emit(msg[1], msg[2])
-                elif kind == "ready":
-                    self.ready.emit(msg[1])
-        except (EOFError, BrokenPipeError, OSError):
-            self._lost()
-            return
+        self.link.poll()
         now = time.perf_counter()
-        if not self._requested and not self._awaiting_draw and now - self._last_request >= 1.0 / self.max_fps:
-            self._send("snapshot", self.window)
+        if (self.link.alive and not self._requested and not self._awaiting_draw
+                and now - self._last_request >= 1.0 / self.max_fps):
+            self._send(SnapshotRequest(self.window))
             self._requested = True
             self._last_request = now
 
 
 class WorkerHandle(QObject):
-    """Owns the worker's thread; the GUI talks to this. Commands become queued signals to the worker."""
+    """Owns the worker's thread; the GUI talks to this. Each method queues one typed command to the worker;
+    the replies arrive as `worker`'s signals (snapshot, notice, error, result, ready, stopped)."""
 
-    _command = Signal(tuple)
+    _command = Signal(object)
     _window = Signal(int)
     _drawn = Signal()
     _shutdown = Signal()
@@ -180,9 +169,38 @@ class WorkerHandle(QObject):
         self._shutdown.connect(self.worker.shutdown)
         self.thread.start()
 
-    def send(self, *msg) -> None:
-        self._command.emit(tuple(msg))
+    # -- training -------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        self._command.emit(Start())
 
+    def pause(self) -> None:
+        self._command.emit(Pause())
+
+    def step(self, n: int = 1) -> None:
+        """Pause, then train n units (timesteps online, minibatches in batch mode)."""
+        self._command.emit(Step(int(n)))
+
+    def reset(self, cfg_dict: dict) -> None:
+        """A new run from this config (Config.to_dict()); restarts the child if it died."""
+        self._command.emit(Reset(dict(cfg_dict)))
+
+    def set_lr(self, lr: float) -> None:
+        self._command.emit(SetLr(float(lr)))
+
+    def set_speed(self, steps_per_second: float) -> None:
+        self._command.emit(SetSpeed(float(steps_per_second)))
+
+    # -- files (answered through worker.result with a SaveResult / OpenResult / ExportResult) -----------------
+    def save_session(self, path: str, extra: dict | None = None) -> None:
+        self._command.emit(SaveSession(str(path), dict(extra or {})))
+
+    def open_session(self, path: str) -> None:
+        self._command.emit(OpenSession(str(path)))
+
+    def export_csv(self, path: str) -> None:
+        self._command.emit(ExportCsv(str(path)))
+
+    # -- frames and life cycle ------------------------------------------------------------------------------
     def set_window(self, w: int) -> None:
         self._window.emit(int(w))
 
@@ -199,31 +217,3 @@ class WorkerHandle(QObject):
             self.thread.quit()
             ok = self.thread.wait(200)
         return ok
-
-    # -- the command interface the GUI codes against (one-line wrappers over send; H2 replaces the body) ------
-    def start(self) -> None:
-        self.send("start")
-
-    def pause(self) -> None:
-        self.send("pause")
-
-    def step(self, n: int = 1) -> None:
-        self.send("step", int(n))
-
-    def reset(self, cfg_dict: dict) -> None:
-        self.send("reset", cfg_dict)
-
-    def set_lr(self, lr: float) -> None:
-        self.send("set_lr", float(lr))
-
-    def set_speed(self, sps: float) -> None:
-        self.send("set_speed", float(sps))
-
-    def save_session(self, path: str, extra: dict) -> None:
-        self.send("call", "save_session", (path, extra))
-
-    def open_session(self, path: str) -> None:
-        self.send("call", "open_session", (path,))
-
-    def export_csv(self, path: str) -> None:
-        self.send("call", "export_history_csv", (path,))

@@ -23,7 +23,7 @@ def test_live_engine_snapshot_carries_analysis_and_hints():
     while e.steps < 3000:
         e.advance(0.05)
     e.pause()
-    a = e.snapshot(200).extras["analysis"]
+    a = e.snapshot(200).analysis
     codes = {h.code for h in a.hints}
     assert {"raw-readout", "base-rate"} <= codes
     assert a.portrait is not None and a.portrait.points.shape == (1000, 2)

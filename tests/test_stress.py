@@ -203,7 +203,7 @@ def test_killed_child_shows_message_and_reset_recovers(qtbot, tmp_path, monkeypa
     win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
     win.start()
     wait_step(qtbot, win, lambda s: s.step > 200)
-    pid, old_run = win.handle.worker._proc.pid, win.snap.run_id
+    pid, old_run = win.handle.worker.child_pid, win.snap.run_id
     t_kill = time.perf_counter()
     os.kill(pid, signal.SIGKILL)
     qtbot.waitUntil(lambda: any("stopped unexpectedly" in e for e in win.message.errors), timeout=10000)
@@ -217,7 +217,7 @@ def test_killed_child_shows_message_and_reset_recovers(qtbot, tmp_path, monkeypa
     qtbot.waitUntil(lambda: "not running" in win.message.errors[-1], timeout=5000)
     t_reset = time.perf_counter()
     win.reset()
-    qtbot.waitUntil(lambda: win.handle.worker._proc is not None and win.handle.worker._proc.pid != pid,
+    qtbot.waitUntil(lambda: win.handle.worker.child_pid is not None and win.handle.worker.child_pid != pid,
                     timeout=10000)
     win.start()
     s = wait_step(qtbot, win, lambda s: s.run_id != old_run and s.step > 100 and s.running, timeout=30000)

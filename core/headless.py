@@ -1,0 +1,84 @@
+"""One whole training run without a window: `train(cfg)` trains as the config says, prints progress through
+`out` (per epoch in batch mode, as Keras does; every `log_every` steps online) and returns the report dict
+{config, params, history, final, hints, steps_per_second, elapsed_s, device}; the fields are
+described in core/runner.py's docstring. Used by the command line
+(core/runner.py) and by multi-seed runs (core/multiseed.py).
+"""
+
+from __future__ import annotations
+
+import time
+
+from .config import Config
+from .diagnostics import RecentSteps, diagnose, live_stats_from
+from .trainers import BatchTrainer, OnlineTrainer, RateMeter
+from .verdict import heldout, verdict_of_report
+
+
+def train(cfg: Config, log_every: int = 2000, out=print) -> dict:
+    """Run a whole training as the config says and return the report dict."""
+    t = cfg.train
+    if t.mode == "batch":
+        tr = BatchTrainer(cfg)
+        if tr.device_warning:
+            out(f"warning: {tr.device_warning}")
+        out(f"batch: {tr.n_params} parameters, {tr.n_train} train / {len(tr.x_val)} val sequences, "
+            f"{tr.batches_per_epoch} batches per epoch, device {tr.device}")
+        t0 = time.perf_counter()
+        for _ in range(t.epochs):
+            e0 = time.perf_counter()
+            logs = tr.run_epoch()
+            out(f"Epoch {logs['epoch']}/{t.epochs} - {time.perf_counter() - e0:.2f}s - loss: {logs['loss']:.4f}"
+                f" - accuracy: {logs['accuracy']:.4f} - val_loss: {logs['val_loss']:.4f}"
+                f" - val_accuracy: {logs['val_accuracy']:.4f}")
+        elapsed = time.perf_counter() - t0
+        steps = t.epochs * tr.batches_per_epoch
+        final = {"loss": tr.history["loss"][-1], "val_loss": tr.history["val_loss"][-1],
+                 "accuracy": tr.history["accuracy"][-1], "val_accuracy": tr.history["val_accuracy"][-1]}
+        history = tr.history
+        n_params = tr.n_params
+    else:
+        tr = OnlineTrainer(cfg)
+        if tr.device_warning:
+            out(f"warning: {tr.device_warning}")
+        out(f"online: {tr.n_params} parameters, readout {cfg.model.readout}, rule {t.rule}, window {t.window}, "
+            f"device {tr.device}")
+        history = {"step": [], "loss": [], "accuracy": []}
+        meter = RateMeter()
+        meter.mark(0)
+        t0 = time.perf_counter()
+        s_loss = s_correct = 0.0
+        s_n = 0
+        recent = RecentSteps()  # the last 1,000 steps: the evidence the hints rest on
+        for i in range(1, t.steps + 1):
+            rec = recent.train_step(tr)
+            s_loss += rec.loss
+            s_correct += rec.correct
+            s_n += 1
+            if i % log_every == 0 or i == t.steps:
+                rate = meter.mark(i)
+                history["step"].append(i)
+                history["loss"].append(s_loss / s_n)
+                history["accuracy"].append(s_correct / s_n)
+                out(f"step {i}/{t.steps} - loss: {s_loss / s_n:.4f} - accuracy: {s_correct / s_n:.4f}"
+                    f" - {rate:,.0f} steps/s")
+                s_loss = s_correct = 0.0
+                s_n = 0
+        elapsed = time.perf_counter() - t0
+        steps = t.steps
+        ev = heldout(tr, t.eval_steps)
+        final = {"heldout_accuracy": ev["accuracy"], "heldout_loss": ev["loss"], "heldout_steps": ev["steps"]}
+        out(f"held-out ({ev['steps']} steps, weights frozen, state carried): accuracy {ev['accuracy']:.4f}"
+            f" - loss {ev['loss']:.4f}")
+        n_params = tr.n_params
+    verdict = verdict_of_report(cfg, {"final": final, "history": history})
+    final["verdict"] = verdict.to_dict()
+    stats = recent.stats() if t.mode == "online" else live_stats_from(history["loss"], history["accuracy"], steps)
+    hints = diagnose(cfg, stats, verdict)
+    out(f"verdict: {verdict.text}")
+    for h in hints:
+        out(f"{h.level}: {h.title}")
+    return {"config": cfg.to_dict(), "params": n_params, "history": history, "final": final,
+            "hints": [h.to_dict() for h in hints],
+            "steps_per_second": steps / elapsed if elapsed > 0 else None, "elapsed_s": elapsed,
+            "device": str(tr.device)}

@@ -1,0 +1,223 @@
+"""Every message across the process boundary, as small frozen dataclasses.
+
+GUI -> training child (`COMMANDS`, the only types core/child.py accepts; anything else gets one `Error`):
+    Start, Pause, Step(n), Reset(config), SetLr(lr), SetSpeed(steps_per_second), SnapshotRequest(window),
+    SaveSession(path, extra), OpenSession(path), ExportCsv(path), Quit
+Training child -> GUI (`REPLIES`):
+    Ready(device), Notice(text), Error(text), core.snapshot.Snapshot, and one result per file command:
+    SaveResult, OpenResult, ExportResult (each with ok, path, error)
+Seeds child (core.multiseed.seeds_child) -> GUI (`SEEDS_REPLIES`):
+    SeedDone(result), SeedsDone(summary), Error(text)
+
+Messages are pickled by multiprocessing, which does not run `__init__`: the child therefore asks each command
+`problem()` before acting on it, and refuses it with one `Error` naming the problem.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .snapshot import Snapshot
+
+if TYPE_CHECKING:
+    from .multiseed import MultiSeedSummary, SeedResult
+
+MAX_STEP_COUNT = 1_000_000
+MAX_WINDOW = 1_000_000
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+# -- commands: GUI -> training child -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Command:
+    def problem(self) -> str | None:
+        """Why the child would refuse this command (a wrongly typed or out-of-range field), or None."""
+        return None
+
+
+@dataclass(frozen=True)
+class Start(Command):
+    """Train continuously until Pause, the run's end or an error."""
+
+
+@dataclass(frozen=True)
+class Pause(Command):
+    pass
+
+
+@dataclass(frozen=True)
+class Step(Command):
+    """Pause, then train n units (timesteps online, minibatches in batch mode)."""
+
+    n: int = 1
+
+    def problem(self) -> str | None:
+        if not _is_int(self.n) or not 1 <= self.n <= MAX_STEP_COUNT:
+            return f"Step needs a whole number of steps from 1 to {MAX_STEP_COUNT:,}, got {self.n!r}."
+        return None
+
+
+@dataclass(frozen=True)
+class Reset(Command):
+    """A new run from this config (Config.to_dict()); a bad config is reported and the run is kept."""
+
+    config: dict
+
+    def problem(self) -> str | None:
+        if not isinstance(self.config, dict):
+            return f"Reset needs a config dict, got {type(self.config).__name__}."
+        return None
+
+
+@dataclass(frozen=True)
+class SetLr(Command):
+    lr: float
+
+    def problem(self) -> str | None:
+        return None if _is_number(self.lr) else f"SetLr needs a finite number, got {self.lr!r}."
+
+
+@dataclass(frozen=True)
+class SetSpeed(Command):
+    """Steps per second; 0 = as fast as it goes."""
+
+    steps_per_second: float
+
+    def problem(self) -> str | None:
+        if not _is_number(self.steps_per_second) or self.steps_per_second < 0:
+            return f"SetSpeed needs a finite number >= 0, got {self.steps_per_second!r}."
+        return None
+
+
+@dataclass(frozen=True)
+class SnapshotRequest(Command):
+    """Send one Snapshot with the last `window` steps, after the commands already received."""
+
+    window: int = 200
+
+    def problem(self) -> str | None:
+        if not _is_int(self.window) or not 0 <= self.window <= MAX_WINDOW:
+            return f"SnapshotRequest needs a window from 0 to {MAX_WINDOW:,}, got {self.window!r}."
+        return None
+
+
+@dataclass(frozen=True)
+class SaveSession(Command):
+    """Save the run to `path` (atomically); `extra` is the caller's JSON object (GUI settings)."""
+
+    path: str
+    extra: dict = field(default_factory=dict)
+
+    def problem(self) -> str | None:
+        if not isinstance(self.path, str) or not self.path:
+            return "SaveSession needs a file path."
+        return None if isinstance(self.extra, dict) else "SaveSession's extra must be a dict."
+
+
+@dataclass(frozen=True)
+class OpenSession(Command):
+    """Replace the run with the saved one; paused at its position."""
+
+    path: str
+
+    def problem(self) -> str | None:
+        return None if isinstance(self.path, str) and self.path else "OpenSession needs a file path."
+
+
+@dataclass(frozen=True)
+class ExportCsv(Command):
+    """Write the whole-run curves as CSV (batch also `<stem>.epochs.csv`)."""
+
+    path: str
+
+    def problem(self) -> str | None:
+        return None if isinstance(self.path, str) and self.path else "ExportCsv needs a file path."
+
+
+@dataclass(frozen=True)
+class Quit(Command):
+    pass
+
+
+COMMANDS: tuple[type[Command], ...] = (Start, Pause, Step, Reset, SetLr, SetSpeed, SnapshotRequest, SaveSession,
+                                       OpenSession, ExportCsv, Quit)
+
+
+# -- replies: child -> GUI ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Ready:
+    """The child built its first run and listens."""
+
+    device: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know that is not an error (a run's end, a fallback to the CPU...)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Error:
+    """Something failed; training is paused. One sentence for the user (a traceback only for a bug)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class FileResult:
+    """The answer to a file command: ok, the path asked for, and on failure one message naming it."""
+
+    ok: bool
+    path: str
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class SaveResult(FileResult):
+    step: int = 0  # the step saved
+
+
+@dataclass(frozen=True)
+class OpenResult(FileResult):
+    config: dict | None = None   # the opened run's Config.to_dict()
+    extra: dict | None = None    # the caller's object saved with it
+    warnings: tuple[str, ...] = ()
+    step: int = 0
+    run_id: int = 0              # the opened run's id (its first snapshot carries it)
+
+
+@dataclass(frozen=True)
+class ExportResult(FileResult):
+    paths: tuple[str, ...] = ()  # every file written (batch: the curves, then the epochs)
+
+
+REPLIES: tuple[type, ...] = (Ready, Notice, Error, Snapshot, SaveResult, OpenResult, ExportResult)
+
+
+# -- the seeds child -> GUI --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SeedDone:
+    """One seed finished (sent as each one finishes)."""
+
+    result: SeedResult
+
+
+@dataclass(frozen=True)
+class SeedsDone:
+    """Every seed finished; the child exits after this."""
+
+    summary: MultiSeedSummary
+
+
+SEEDS_REPLIES: tuple[type, ...] = (SeedDone, SeedsDone, Error)

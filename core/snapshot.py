@@ -1,0 +1,79 @@
+"""The picture of a run the training child sends the window: `Snapshot` (numpy arrays and plain values, never
+live tensors) and the whole-run curves in increments (`SeriesChunk`, produced by `SeriesSender`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .history import DecimatingSeries
+
+
+@dataclass(frozen=True)
+class SeriesChunk:
+    """New points of a whole-run series since the last snapshot; `resync` means replace, not append."""
+
+    values: np.ndarray
+    stride: int
+    resync: bool
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the window draws, as numpy arrays and plain values; never live tensors.
+
+    `running` and `finished` are the engine's own state at the moment of the snapshot: the window takes its
+    run state from here, never from the wording of a notice. `finished_reason` says which end was reached
+    (core.trainer_views.FINISHED_EPOCHS: nothing left to train; FINISHED_STEPS: the step total, Start continues).
+    """
+
+    run_id: int
+    seq: int
+    config: dict
+    mode: str
+    device: str
+    n_params: int
+    running: bool
+    finished: bool
+    step: int                       # online: timesteps trained; batch: minibatches trained
+    epoch: int                      # batch: epochs completed
+    batches_per_epoch: int
+    steps_per_second: float
+    loss: float                     # the latest step's (online) or minibatch's (batch) loss
+    accuracy: float                 # online: over the window; batch: last epoch's val_accuracy (or batch's)
+    # the view window: online = the last W steps; batch = the probe sequence
+    t0: int                         # step index of the window's first row
+    x: np.ndarray                   # (W,)
+    y: np.ndarray                   # (W,)
+    y_hat: np.ndarray               # (W,)
+    h: np.ndarray                   # (W, H)
+    r: np.ndarray                   # (W, H)
+    z: np.ndarray                   # (W, H)
+    n: np.ndarray                   # (W, H)
+    h_prev: np.ndarray              # (W, H) the state each row's cell read (its h[t-1])
+    step_loss: np.ndarray           # (W,) per-row loss
+    loss_chunk: SeriesChunk         # whole run: loss per step / minibatch
+    acc_chunk: SeriesChunk          # whole run: correct per step / accuracy per minibatch
+    epoch_logs: tuple = ()          # batch: all epoch logs so far (bounded by epochs)
+    accuracy_label: str = "acc"     # what `accuracy` is: "acc (last W)", "val acc", "train acc", "probe acc"
+    finished_reason: str | None = None  # None while not finished; else a core.trainer_views.FINISHED_* value
+    analysis: object = None         # core.analysis.Analysis of the recent steps (portrait, probe, hints) or None
+    sensitivity_norms: dict | None = None  # RTRL: |dh/dtheta| per parameter group; None in batch mode
+
+
+class SeriesSender:
+    """Tracks what of a DecimatingSeries the receiver already has. The first chunk always resyncs, so a run
+    that starts with a history (an opened session) arrives whole, with its stride."""
+
+    def __init__(self, series: DecimatingSeries):
+        self.series = series
+        self.sent = 0
+        self.stride = 0
+
+    def chunk(self) -> SeriesChunk:
+        s = self.series
+        resync = s.stride != self.stride  # new, or the series was decimated: the receiver replaces
+        out = s.values(0 if resync else self.sent)
+        self.stride, self.sent = s.stride, len(s)
+        return SeriesChunk(out, s.stride, resync)
