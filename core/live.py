@@ -431,7 +431,7 @@ class LiveEngine:
         each point is the mean over `stride` steps. Batch mode also writes the per-epoch logs to a second file,
         `<stem>.epochs.csv` (epoch, loss, accuracy, val_loss, val_accuracy). {"ok", "paths"|"error"}.
         """
-        from .session import ExportError, export_history_csv
+        from .export import ExportError, export_history_csv
 
         try:
             _, loss = self.loss_series.arrays()

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import torch
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
@@ -53,6 +54,7 @@ def position(meta: dict) -> dict:
 
 
 def main() -> None:
+    torch.set_num_threads(1)  # as the app's training child and the tests: torch's sums depend on the thread count
     for name, (cfg, steps) in CASES.items():
         e = LiveEngine(cfg)
         e.start()
