@@ -16,7 +16,8 @@ it is STALE_AFTER_S old and nobody holds its lock.
 
 Writers that only produce bytes through their own API (Qt images, pyqtgraph's exporters with toBytes=True) hand
 the bytes to `write_bytes`; writers that stream (csv, json.dump) use `write_with`; for text, wrap `fh` in an
-io.TextIOWrapper and `detach()` it when done (closing the wrapper would close `fh` before it is synced). `error=` picks the LabFileError subclass raised (SessionError, ExportError, ...).
+io.TextIOWrapper and `detach()` it when done (closing the wrapper would close `fh` before it is synced).
+`error=` picks the LabFileError subclass raised (SessionError, ExportError, ...).
 """
 
 from __future__ import annotations

@@ -198,6 +198,7 @@ class TBPTTEngine(_FlatEngine):
         super().__init__(model, cfg)
         self.k = cfg.train.window
         self.window: deque = deque(maxlen=self.k)  # (x, state before it)
+        self._dg = (np.empty(3 * self.H, F32), np.empty(3 * self.H, F32))  # an earlier step's dL/d(gi), dL/d(gh)
 
     def step(self, x: int, y: int, train: bool):
         w_ih, w_hh, b_ih, b_hh = self.w_ih, self.w_hh, self.b_ih, self.b_hh
@@ -218,13 +219,12 @@ class TBPTTEngine(_FlatEngine):
             last = len(cache) - 1
             for s in range(last, -1, -1):
                 xv, hs, rs, zs, ns, hns = cache[s]
-                dgi, dgh, dh = cell_backward(dh, hs, rs, zs, ns, hns, w_hh)
-                if s == last:  # overwrite the gradient buffer: no zeroing needed
-                    g_bih[:] = dgi
-                    g_bhh[:] = dgh
+                if s == last:  # the bias gradients written in place: no zeroing, no copies
+                    dgi, dgh, dh = cell_backward(dh, hs, rs, zs, ns, hns, w_hh, (g_bih, g_bhh), s > 0)
                     np.multiply(dgi[:, None], xv, out=g_wih)
                     np.multiply(dgh[:, None], hs, out=g_whh)
                 else:
+                    dgi, dgh, dh = cell_backward(dh, hs, rs, zs, ns, hns, w_hh, self._dg, s > 0)
                     g_bih += dgi
                     g_bhh += dgh
                     g_wih += dgi[:, None] * xv
