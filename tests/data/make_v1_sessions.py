@@ -1,11 +1,13 @@
 """Make the format-1 session files in this folder and their continuation references (run once, kept as made).
 
-    .venv/bin/python tests/data/make_v1_sessions.py
+    git archive 615a9ee | tar -x -C /tmp/old && mkdir -p /tmp/old/tests/data
+    cp tests/data/make_v1_sessions.py /tmp/old/tests/data/ && (cd /tmp/old && python tests/data/make_v1_sessions.py)
+    cp /tmp/old/tests/data/v1_* tests/data/
 
-It was run with the code of commit 615a9ee, the last one that wrote session format 1 (no `format_version`,
-the trainers' state under the layout `_restore_trainer` knew then). Running it on later code writes the
-current format instead, so the files here must not be remade: tests/test_session_migration.py checks that these
-old files still open with the same weights, position and history and continue bit for bit.
+It was run so, on the code of commit 615a9ee, the last one that wrote session format 1 (no `format_version`,
+the optimizer's state in torch.optim's per-parameter layout). It does not run on later code (it reads the file
+with that code's private parser), and the files here are not to be remade: tests/test_session_migration.py
+checks that these old files still open with the same weights, position and history and continue bit for bit.
 
 For each session `<name>.gmlab` (saved through LiveEngine.save_session, so the history is a real one)
 `<name>.json` holds what the old code knew at save time: the step, sha256 of each trainer and history tensor,
