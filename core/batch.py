@@ -197,7 +197,7 @@ class BatchTrainer:
         model = take_model(r, self.model, self.cfg)
         install_opt = take_torch_state(r, self.opt, list(self.model.parameters()))
         perm = r.tensor("perm", (self.n_train,), torch.int64,
-                           f"this config has {self.n_train} training sequences, so it needs")
+                        f"this config has {self.n_train} training sequences, so it needs")
         if not torch.equal(torch.sort(perm).values, torch.arange(self.n_train)):
             raise StateError("truncated or corrupt (the shuffle order is not a permutation of the sequences)")
         gen = r.tensor("generator", tuple(self._gen.get_state().shape), torch.uint8)

@@ -30,13 +30,12 @@ from .state_checks import StateError, StateReader, bits
 F32 = np.float32
 
 
-def share_flat(model: GRUModel, layout: Layout, theta: np.ndarray | None = None) -> np.ndarray:
-    """Copy the model's parameters into a flat float32 vector and make the parameters views of it."""
+def share_flat(model: GRUModel, layout: Layout) -> np.ndarray:
+    """Copy the model's parameters into a new flat float32 vector and make the parameters views of it."""
     params = list(model.parameters())
     if len(params) != len(layout.slices):
         raise ValueError("model parameters do not match the flat layout")
-    if theta is None:
-        theta = np.empty(layout.size, F32)
+    theta = np.empty(layout.size, F32)
     flat_t = torch.from_numpy(theta)
     with torch.no_grad():
         for p, sl in zip(params, layout.slices.values()):
@@ -45,9 +44,9 @@ def share_flat(model: GRUModel, layout: Layout, theta: np.ndarray | None = None)
     return theta
 
 
-def _take_window(r: StateReader, cfg, meta_key: str = "window_x") -> list[tuple[int, torch.Tensor]]:
+def _take_window(r: StateReader, cfg) -> list[tuple[int, torch.Tensor]]:
     """The TBPTT window: its inputs (meta `window_x`) and the state before each (`window.i`, (1, units))."""
-    wx = bits(r.value(meta_key), "the window's inputs")
+    wx = bits(r.value("window_x"), "the window's inputs")
     if len(wx) > cfg.train.window:
         raise StateError(f"truncated or corrupt (the window holds {len(wx)} steps; window is {cfg.train.window})")
     have = r.tensors_named("window.")

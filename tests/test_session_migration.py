@@ -81,7 +81,7 @@ def test_format_1_file_opens_and_continues_bit_for_bit(name):
     assert got["losses"] == r["next_losses"]
     if tr.mode == "online":
         assert got["y_hat"] == r["next_y_hat"] and tr.t == r["t_after"]
-        assert tr.h.reshape(-1).tolist() == r["h_after"]
+        assert tr.state_dict()[0]["h"].reshape(-1).tolist() == r["h_after"]
     else:
         assert got["logs"] == r["epoch_logs_after"] and (tr.epoch, tr.batch) == (r["epoch_after"],
                                                                                  r["batch_after"])
