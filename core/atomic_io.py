@@ -124,9 +124,11 @@ def write_with(path, write: Callable[[BinaryIO], object], *, error: type[LabFile
             write(fh)
             fh.flush()
             os.fsync(fh.fileno())
-            os.chmod(tmp, mode)
-            os.replace(tmp, target)  # while still locked: a sweeper never sees it unlocked under the temp name
-            tmp = None
+        # renamed once closed (Windows cannot rename an open file); the file's mtime is now, so no sweeper
+        # (which wants STALE_AFTER_S of age) takes it in the moment between the lock's release and the rename
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+        tmp = None
     except OSError as e:
         raise error(f"cannot write {p}: {os_reason(e)}") from None
     finally:
