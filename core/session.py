@@ -177,7 +177,7 @@ def file_version(metadata: Mapping[str, str]) -> int:
             raise Problem(f"truncated or corrupt (the format version {text[:40]!r} is not a number)")
     versions = [int(t) for t in texts] or [1]
     if max(versions) > FORMAT_VERSION:
-        raise Problem(f"made by a newer GRU Memory Lab (format {max(versions)}; this one reads up to "
+        raise Problem(f"made by a newer GRU Memory Lab (format version {max(versions)}; this one reads up to "
                       f"{FORMAT_VERSION})")
     if len(set(versions)) > 1:
         raise Problem(f"truncated or corrupt (the format versions {' and '.join(texts)} disagree)")

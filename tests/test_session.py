@@ -270,8 +270,10 @@ def test_wrong_magic(online_file):
     fails(online_file, "not a GRU Memory Lab session")
 
 
-@pytest.mark.parametrize("version,frag", [("3", "made by a newer GRU Memory Lab (format 3; this one reads up to 2)"),
-                                          ("0", "unknown format version 0"), ("one", "not a number"),
+NEWER = "made by a newer GRU Memory Lab (format version 3; this one reads up to 2)"
+
+
+@pytest.mark.parametrize("version,frag", [("3", NEWER), ("0", "unknown format version 0"), ("one", "not a number"),
                                           ("", "not a number")])
 def test_versions(online_file, version, frag):
     rewrite(online_file, metadata=lambda m: {**m, "format_version": version, "version": version})

@@ -155,9 +155,12 @@ def test_format_1_optimizer_settings_are_checked(v1_copy, edit, frag):
     fails(p, frag)
 
 
+NEWER = "made by a newer GRU Memory Lab (format version 3; this one reads up to 2)"
+
+
 @pytest.mark.parametrize("version,frag", [
-    ({"format_version": "3", "version": "3"}, "made by a newer GRU Memory Lab (format 3; this one reads up to 2)"),
-    ({"format_version": "3"}, "made by a newer GRU Memory Lab (format 3; this one reads up to 2)"),
+    ({"format_version": "3", "version": "3"}, NEWER),
+    ({"format_version": "3"}, NEWER),
     ({"format_version": "2", "version": "1"}, "format versions 2 and 1 disagree"),
     ({"format_version": "0", "version": "0"}, "unknown format version 0"),
     ({"format_version": "two"}, "not a number"),
@@ -175,7 +178,7 @@ def test_a_newer_format_is_refused_before_its_contents_are_read(v1_copy):
     rewrite(p, metadata=lambda m: {"format": m["format"], "format_version": "7"})  # no checksum, no config
     data = p.read_bytes()
     p.write_bytes(data + b"future payload")
-    assert "made by a newer GRU Memory Lab (format 7; this one reads up to 2)" in fails(p)
+    assert "made by a newer GRU Memory Lab (format version 7; this one reads up to 2)" in fails(p)
 
 
 def test_a_file_without_any_version_is_format_1(v1_copy):
