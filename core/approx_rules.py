@@ -33,11 +33,14 @@ RTRLEngine in core/online_engines.py). `FAST_ENGINES` maps every fast rule to it
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import torch
 
 from .gru_math import Layout, cell_forward, readout_loss
 from .online_engines import RTRLEngine, TBPTTEngine, _FlatEngine
+from .state_checks import StateError, StateReader, bits
 
 F32 = np.float32
 UORO_EPS = 1e-7  # the paper's epsilon in rho0, rho1 (keeps the first step, where s~ = theta~ = 0, finite)
@@ -148,16 +151,16 @@ def group_norms(sq, layout: Layout) -> dict[str, float]:
     return out
 
 
-def _array(tensors: dict, key: str, shape: tuple) -> np.ndarray | None:
-    t = tensors.get(key)
-    if t is None:
-        return None
-    if tuple(t.shape) != shape:
-        raise ValueError(f"{key} has shape {tuple(t.shape)}, expected {shape}")
-    a = t.detach().cpu().to(torch.float32).numpy().reshape(shape).copy()
+def _finite(t: torch.Tensor, key: str) -> np.ndarray:
+    a = t.detach().cpu().numpy().copy()
     if not np.isfinite(a).all():
-        raise ValueError(f"{key} holds NaN or infinity")
+        raise StateError(f"truncated or corrupt ({key} holds NaN or infinity)")
     return a
+
+
+def _no_window(r: StateReader) -> None:
+    if bits(r.value("window_x"), "the window's inputs"):
+        raise StateError("truncated or corrupt (this rule keeps no window, but the position has one)")
 
 
 def _pcg64_state(st) -> dict:
@@ -179,8 +182,8 @@ class _SensitivityEngine(_FlatEngine):
 
     name = "fast"
 
-    def __init__(self, model, opt, cfg):
-        super().__init__(model, opt, cfg)
+    def __init__(self, model, cfg):
+        super().__init__(model, cfg)
         H, lay = self.H, self.layout
         self.owner = owner_index(lay)
         self._wh3 = self.w_hh.reshape(3, H, H)
@@ -201,12 +204,11 @@ class SnAp1Engine(_SensitivityEngine):
 
     rule = "snap1"
 
-    def __init__(self, model, opt, cfg):
-        super().__init__(model, opt, cfg)
+    def __init__(self, model, cfg):
+        super().__init__(model, cfg)
         self.s = np.zeros(self.layout.n_rec, F32)
 
-    def step(self, x: int, y: int, train: bool, lr: float):
-        self.check_shared()
+    def step(self, x: int, y: int, train: bool):
         xv, h_prev, r, z, n, hn, h, d_ih, d_hh = self._forward(x)
         immediate(xv, h_prev, d_ih, d_hh, self._m_blocks)
         snap1_update(self.s, jacobian_diag(z, d_hh, self._wh_diag), self._m, self.owner)
@@ -214,7 +216,7 @@ class SnAp1Engine(_SensitivityEngine):
         if train:
             snap1_grad(self.s, dh, self.owner, out=self.grad[: self.layout.n_rec])
             self._readout_grads(h, dout)
-            self.opt.update(self.theta, self.grad, lr)
+            self.opt.update(self.theta, self.grad, self.lr)
         self.h = h
         return y_hat, lv, h_prev, r, z, n, h
 
@@ -223,13 +225,21 @@ class SnAp1Engine(_SensitivityEngine):
         return group_norms(self.s.astype(np.float64) ** 2, self.layout)
 
     def state(self) -> tuple[dict, dict]:
-        return ({"h": torch.from_numpy(self.h.copy()).reshape(1, -1), "snap1.s": torch.from_numpy(self.s.copy())},
-                {"window_x": []})
+        tensors, meta = super().state()
+        tensors["snap1.s"] = torch.from_numpy(self.s.copy())
+        meta["window_x"] = []  # no window; the key is every online engine's
+        return tensors, meta
 
-    def load_state(self, tensors: dict, meta: dict) -> None:
-        self.h = tensors["h"].detach().cpu().to(torch.float32).numpy().reshape(-1).copy()
-        s = _array(tensors, "snap1.s", self.s.shape)
-        self.s[:] = 0 if s is None else s  # a checkpoint from another rule: the sensitivity starts at zero
+    def take_state(self, r: StateReader) -> Callable[[], None]:
+        """Take and check this engine's part of a saved state; returns the function that installs it."""
+        install_common = self._take_common(r)
+        _no_window(r)
+        s = _finite(r.tensor("snap1.s", self.s.shape), "snap1.s")
+
+        def install() -> None:
+            install_common()
+            self.s[:] = s
+        return install
 
 
 class UOROEngine(_SensitivityEngine):
@@ -240,8 +250,8 @@ class UOROEngine(_SensitivityEngine):
     rule = "uoro"
     RNG_SALT = 0x0E0  # keeps the sign stream apart from the seed's other uses
 
-    def __init__(self, model, opt, cfg):
-        super().__init__(model, opt, cfg)
+    def __init__(self, model, cfg):
+        super().__init__(model, cfg)
         self.s_t = np.zeros(self.H, F32)  # s~
         self.th_t = np.zeros(self.layout.n_rec, F32)  # theta~
         self._J = np.empty((self.H, self.H), F32)
@@ -251,8 +261,7 @@ class UOROEngine(_SensitivityEngine):
         """The next nu: H independent random signs (float32 +-1)."""
         return np.copysign(F32(1), self.rng.random(self.H, dtype=F32) - F32(0.5))  # P(u < 1/2) is exactly 1/2
 
-    def step(self, x: int, y: int, train: bool, lr: float):
-        self.check_shared()
+    def step(self, x: int, y: int, train: bool):
         xv, h_prev, r, z, n, hn, h, d_ih, d_hh = self._forward(x)
         J = jacobian_h(z, d_hh, self._wh3, out=self._J)
         nu = self.signs()
@@ -264,7 +273,7 @@ class UOROEngine(_SensitivityEngine):
         if train:
             uoro_grad(self.s_t, self.th_t, dh, out=self.grad[: self.layout.n_rec])
             self._readout_grads(h, dout)
-            self.opt.update(self.theta, self.grad, lr)
+            self.opt.update(self.theta, self.grad, self.lr)
         self.h = h
         return y_hat, lv, h_prev, r, z, n, h
 
@@ -274,19 +283,29 @@ class UOROEngine(_SensitivityEngine):
                            self.layout)
 
     def state(self) -> tuple[dict, dict]:
-        return ({"h": torch.from_numpy(self.h.copy()).reshape(1, -1),
-                 "uoro.s": torch.from_numpy(self.s_t.copy()), "uoro.theta": torch.from_numpy(self.th_t.copy())},
-                {"window_x": [], "uoro_rng": self.rng.bit_generator.state})
+        tensors, meta = super().state()
+        tensors["uoro.s"] = torch.from_numpy(self.s_t.copy())
+        tensors["uoro.theta"] = torch.from_numpy(self.th_t.copy())
+        meta["window_x"] = []  # no window; the key is every online engine's
+        meta["uoro_rng"] = self.rng.bit_generator.state
+        return tensors, meta
 
-    def load_state(self, tensors: dict, meta: dict) -> None:
-        self.h = tensors["h"].detach().cpu().to(torch.float32).numpy().reshape(-1).copy()
-        s, th = _array(tensors, "uoro.s", self.s_t.shape), _array(tensors, "uoro.theta", self.th_t.shape)
-        if (s is None) != (th is None):
-            raise ValueError("UORO's estimate needs both uoro.s and uoro.theta")
-        self.s_t, self.th_t = (np.zeros_like(self.s_t), np.zeros_like(self.th_t)) if s is None else (s, th)
-        st = meta.get("uoro_rng")
-        if st is not None:
-            self.rng.bit_generator.state = _pcg64_state(st)
+    def take_state(self, r: StateReader) -> Callable[[], None]:
+        """Take and check this engine's part of a saved state; returns the function that installs it."""
+        install_common = self._take_common(r)
+        _no_window(r)
+        s = _finite(r.tensor("uoro.s", self.s_t.shape), "uoro.s")
+        th = _finite(r.tensor("uoro.theta", self.th_t.shape), "uoro.theta")
+        try:
+            st = _pcg64_state(r.value("uoro_rng"))
+        except ValueError as e:
+            raise StateError(f"truncated or corrupt ({e})") from None
+
+        def install() -> None:
+            install_common()
+            self.s_t, self.th_t = s, th
+            self.rng.bit_generator.state = st
+        return install
 
 
 FAST_ENGINES = {"tbptt": TBPTTEngine, "rtrl": RTRLEngine, "uoro": UOROEngine, "snap1": SnAp1Engine}

@@ -15,7 +15,8 @@ import torch
 from .config import Config
 from .device import resolve_device
 from .model import GRUModel, loss_fn, predict
-from .optim import load_optimizer_state, make_optimizer, optimizer_state, set_lr
+from .optim import get_lr, make_optimizer, set_lr, take_torch_state, torch_state
+from .state_checks import StateError, StateReader, int_in, is_number, take_model
 from .tasks import make_dataset, make_targets
 from .trainer_views import FINISHED_EPOCHS, AnalysisWindow, Finish, ViewWindow
 
@@ -60,7 +61,7 @@ class BatchTrainer:
     _probe_cache: tuple | None = None  # ((epoch, batch), ProbeView): the probe at that position
 
     def __init__(self, cfg: Config, probe_len: int = 200):
-        self.cfg = cfg.validate()
+        self.cfg = cfg.replace()  # the trainer's own copy: configs are values, never shared and changed
         t = cfg.train
         self.device, self.device_warning = resolve_device(t.device)
         torch.manual_seed(t.seed)
@@ -95,8 +96,15 @@ class BatchTrainer:
     def done(self) -> bool:
         return self.epoch >= self.cfg.train.epochs
 
+    @property
+    def lr(self) -> float:
+        """The learning rate the optimizer uses now (also `cfg.train.lr`)."""
+        return get_lr(self.opt)
+
     def set_lr(self, lr: float) -> None:
-        set_lr(self.opt, lr)
+        """Change the learning rate live; `cfg` becomes a new config with it (the old object is not changed)."""
+        self.cfg = self.cfg.replace(lr=float(lr))
+        set_lr(self.opt, self.cfg.train.lr)
 
     def _new_perm(self) -> torch.Tensor:
         if self.cfg.train.shuffle:
@@ -178,32 +186,48 @@ class BatchTrainer:
         return ProbeView(self.probe_x.copy(), self.probe_y.copy(), y_hat, hs, rs, zs, ns, float(loss), acc,
                          step_loss.astype(np.float32))
 
-
     # -- the whole position, for sessions ------------------------------------------------------------------
     def state_dict(self) -> tuple[dict[str, torch.Tensor], dict]:
-        tensors = {f"model.{k}": v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
-        ot, om = optimizer_state(self.opt)
-        tensors.update(ot)
+        """(tensors, meta): model.*, the optimizer (core/optim.py's saved form), the shuffle order `perm` and its
+        `generator`; meta epoch, batch, the epoch's running sums and the epoch history."""
+        tensors, meta = torch_state(self.opt, list(self.model.parameters()))
+        tensors.update({f"model.{k}": v.detach().cpu().clone() for k, v in self.model.state_dict().items()})
         tensors["perm"] = self._perm.cpu().contiguous()
         tensors["generator"] = self._gen.get_state().clone()
-        meta = {"epoch": self.epoch, "batch": self.batch, "sum_loss": self._sum_loss,
-                "sum_correct": self._sum_correct, "sum_n": self._sum_n, "history": self.history,
-                "optimizer": om}
+        meta.update({"epoch": self.epoch, "batch": self.batch, "sum_loss": self._sum_loss,
+                     "sum_correct": self._sum_correct, "sum_n": self._sum_n, "history": self.history})
         return tensors, meta
 
     def load_state_dict(self, tensors: dict, meta: dict) -> None:
-        msd = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-        self.model.load_state_dict(msd, strict=True)
-        load_optimizer_state(self.opt, tensors, meta["optimizer"])
-        perm = tensors["perm"].to(torch.int64)
-        if perm.shape != (self.n_train,):
-            raise ValueError(f"shuffle order has {perm.numel()} entries, expected {self.n_train}")
-        self._perm = perm
-        self._gen.set_state(tensors["generator"].to(torch.uint8))
-        self.epoch, self.batch = int(meta["epoch"]), int(meta["batch"])
-        self._sum_loss, self._sum_correct = float(meta["sum_loss"]), float(meta["sum_correct"])
-        self._sum_n = int(meta["sum_n"])
-        self.history = {k: [float(v) for v in meta["history"][k]] for k in self.history}
+        """Take a position saved by `state_dict` (for this config); StateError (nothing changed) if it does not fit."""
+        r = StateReader(tensors, meta)
+        model = take_model(r, self.model, self.cfg)
+        install_opt = take_torch_state(r, self.opt, list(self.model.parameters()))
+        perm = r.tensor("perm", (self.n_train,), torch.int64,
+                        f"this config has {self.n_train} training sequences, so it needs")
+        if not torch.equal(torch.sort(perm).values, torch.arange(self.n_train)):
+            raise StateError("truncated or corrupt (the shuffle order is not a permutation of the sequences)")
+        gen = r.tensor("generator", tuple(self._gen.get_state().shape), torch.uint8)
+        epoch = int_in(r.value("epoch"), 0, self.cfg.train.epochs, "the batch position's epoch")
+        batch = int_in(r.value("batch"), 0, max(self.batches_per_epoch - 1, 0), "the batch position's batch")
+        sum_n = int_in(r.value("sum_n"), 0, self.n_train, "the batch position's sum_n")
+        sums = [r.value(k) for k in ("sum_loss", "sum_correct")]
+        for key, v in zip(("sum_loss", "sum_correct"), sums):
+            if not is_number(v):
+                raise StateError(f"truncated or corrupt (the batch position's {key} is not a number)")
+        hist = r.value("history")
+        if (not isinstance(hist, dict) or set(hist) != set(self.history)
+                or not all(isinstance(v, list) and len(v) == epoch and all(is_number(x) for x in v)
+                           for v in hist.values())):
+            raise StateError("truncated or corrupt (the epoch history is malformed)")
+        r.finish()
+        self._gen.set_state(gen.clone())  # may still refuse a malformed generator state: before any change
+        self.model.load_state_dict(model, strict=True)
+        install_opt()
+        self._perm = perm.clone().to(self._perm.device)
+        self.epoch, self.batch, self._sum_n = epoch, batch, sum_n
+        self._sum_loss, self._sum_correct = float(sums[0]), float(sums[1])
+        self.history = {k: [float(v) for v in hist[k]] for k in self.history}
 
     # -- the live engine's interface (core.trainers.Trainer) -----------------------------------------------
     def advance(self) -> BatchRecord:

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Callable
 
 import numpy as np
 import torch
 
 from .approx_rules import FAST_ENGINES, coefficients, jacobian_h
 from .gru_math import Layout, cell_forward, diagonal_views, readout_loss
+from .state_checks import StateError, StateReader
 
 F32 = np.float32
 GROUPS = ("all", "input", "recurrent", "biases", "readout")
@@ -172,14 +174,13 @@ class FidelityMixin:
     and weights the rule is about to use, then compares the rule's gradient buffer `grad` with g*. The shadow's
     sensitivity is part of the position (tensor `fidelity.S`)."""
 
-    def __init__(self, model, opt, cfg):
-        super().__init__(model, opt, cfg)
+    def __init__(self, model, cfg):
+        super().__init__(model, cfg)
         self.fidelity = FidelityMeter(self.layout, self.theta, self.readout, self.loss)
 
-    def step(self, x: int, y: int, train: bool, lr: float):
-        self.check_shared()
+    def step(self, x: int, y: int, train: bool):
         self.fidelity.before(self._xv[x], y, self.h)
-        out = super().step(x, y, train, lr)
+        out = super().step(x, y, train)
         self.fidelity.after(self.grad if train else None)
         return out
 
@@ -188,15 +189,18 @@ class FidelityMixin:
         tensors["fidelity.S"] = torch.from_numpy(self.fidelity.shadow.S.copy())
         return tensors, meta
 
-    def load_state(self, tensors: dict, meta: dict) -> None:
-        super().load_state(tensors, meta)
-        S, shadow = tensors.get("fidelity.S"), self.fidelity.shadow
-        if S is None:  # a checkpoint made without the shadow: it starts from zero
-            shadow.S[:] = 0
-            return
-        if tuple(S.shape) != shadow.S.shape:
-            raise ValueError(f"fidelity.S has shape {tuple(S.shape)}, expected {shadow.S.shape}")
-        shadow.S[:] = S.detach().cpu().to(torch.float32).numpy()
+    def take_state(self, r: StateReader) -> Callable[[], None]:
+        """The rule's part, then the shadow's sensitivity (zero when the position was saved without it)."""
+        install_rule = super().take_state(r)
+        shadow = self.fidelity.shadow
+        S = r.tensor("fidelity.S", shadow.S.shape).detach().cpu().numpy() if r.has("fidelity.S") else None
+        if S is not None and not np.isfinite(S).all():
+            raise StateError("truncated or corrupt (fidelity.S holds NaN or infinity)")
+
+        def install() -> None:
+            install_rule()
+            shadow.S[:] = 0 if S is None else S
+        return install
 
 
 @functools.cache

@@ -93,21 +93,27 @@ def cell_forward(x, h, w_ih, w_hh, b_ih, b_hh):
     return r, z, n, hn, h_new
 
 
-def cell_backward(dh, h, r, z, n, hn, w_hh):
+def cell_backward(dh, h, r, z, n, hn, w_hh, out=None, need_dh=True):
     """Backward through one step given dL/dh' (H,): returns (dL/d(gi) (3H,), dL/d(gh) (3H,), dL/dh (H,)).
 
     dL/dW_ih = outer(dgi, x), dL/db_ih = dgi, dL/dW_hh = outer(dgh, h), dL/db_hh = dgh. With dh = ones the
-    first two are the coefficients d_ih, d_hh of the module docstring.
+    first two are the coefficients d_ih, d_hh of the module docstring. `out` = (dgi, dgh) arrays to write
+    into (the engines pass their gradient buffers); need_dh=False skips dL/dh (returned as None) at the
+    window's first step.
     """
+    H = h.shape[0]
     omz = 1 - z
     dan = dh * omz * (1 - n * n)
-    daz = dh * (h - n) * z * omz
-    dar = dan * hn * r * (1 - r)
-    dhn = dan * r
-    dgi = np.concatenate([dar, daz, dan])
-    dgh = np.concatenate([dar, daz, dhn])
-    dh_prev = dh * z + w_hh.T @ dgh
-    return dgi, dgh, dh_prev
+    if out is None:
+        dt = dan.dtype
+        out = np.empty(3 * H, dt), np.empty(3 * H, dt)
+    dgi, dgh = out
+    dgi[2 * H:] = dan
+    np.multiply(dh * (h - n) * z, omz, out=dgi[H:2 * H])
+    np.multiply(dan * hn * r, 1 - r, out=dgi[:H])
+    dgh[:2 * H] = dgi[:2 * H]
+    np.multiply(dan, r, out=dgh[2 * H:])
+    return dgi, dgh, (dh * z + w_hh.T @ dgh) if need_dh else None
 
 
 def jacobian_h(z, d_hh, w_hh):

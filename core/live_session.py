@@ -18,15 +18,8 @@ import numpy as np
 
 from .live import LiveEngine
 from .messages import ExportResult, OpenResult, SaveResult
-from .session import (
-    ExportError,
-    SessionError,
-    export_history_csv,
-    open_session,
-    save_session,
-    series_from_history,
-    series_to_history,
-)
+from .export import ExportError, export_history_csv
+from .session import SessionError, open_session, save_session, series_from_history, series_to_history
 
 
 def save(engine: LiveEngine, path: str, extra: dict | None = None) -> SaveResult:

@@ -2,8 +2,9 @@
 
 `OnlineTrainer.step()` returns an immutable `StepRecord` of numpy values (never live tensors); the trainer's
 whole position (weights, optimizer, stream, carried state, RTRL's sensitivity) round-trips through
-`state_dict()`. The per-step work is done by an engine (core/online_engines.py): `engine="fast"` (the
-default: hand-written NumPy TBPTT or RTRL on the CPU) or `engine="autograd"` (the plain torch loop, tbptt only).
+`state_dict()` / `load_state_dict()`, which checks a state before taking any of it. The per-step work is done by
+an engine (core/online_engines.py) that owns its optimizer: `engine="fast"` (the default: hand-written NumPy
+TBPTT or RTRL on the CPU) or `engine="autograd"` (the plain torch loop, tbptt only).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from .config import Config
 from .device import resolve_device
 from .model import GRUModel
 from .online_engines import make_engine
-from .optim import load_optimizer_state, make_optimizer, optimizer_state, set_lr
+from .state_checks import StateError, StateReader, bits, int_in, take_model
 from .tasks import BitStream
 from .trainer_views import FINISHED_STEPS, AnalysisWindow, Finish, RecentSteps, ViewWindow
 
@@ -66,7 +67,7 @@ class OnlineTrainer:
     _recent: RecentSteps | None = None  # the view's last steps, made by the first advance() (the runner has none)
 
     def __init__(self, cfg: Config, engine: str = "fast"):
-        self.cfg = cfg.validate()
+        self.cfg = cfg.replace()  # the trainer's own copy: configs are values, never shared and changed
         if engine not in ("fast", "autograd"):
             raise ValueError(f"unknown online engine {engine!r}; choose fast or autograd")
         self.device, self.device_warning = resolve_device(cfg.train.device)
@@ -77,9 +78,8 @@ class OnlineTrainer:
                 "use engine='autograd' to train on CUDA.")
         torch.manual_seed(cfg.train.seed)
         self.model = GRUModel(cfg.model).to(self.device)
-        self.opt = make_optimizer(self.model.parameters(), cfg.train.optimizer, cfg.train.lr)
         self.stream = BitStream(cfg.task, seed=cfg.train.seed)
-        self.engine = make_engine(engine, self.model, self.opt, self.cfg, self.device)
+        self.engine = make_engine(engine, self.model, self.cfg, self.device)
         self.t = 0
 
     @property
@@ -91,20 +91,19 @@ class OnlineTrainer:
         """The carried state, (1, units)."""
         return self.engine.h_tensor()
 
-    def sync_model(self) -> None:
-        """Make `model` and the engine agree. The fast engines share memory with the model's parameters, so
-        this only matters after a parameter's storage was replaced (the engine then adopts the model's values,
-        as it also does by itself at its next step); a no-op for the autograd engine."""
-        f = getattr(self.engine, "check_shared", None)
-        if f is not None:
-            f()
+    @property
+    def lr(self) -> float:
+        """The learning rate the engine's optimizer uses now (also `cfg.train.lr`)."""
+        return self.engine.lr
 
     def set_lr(self, lr: float) -> None:
-        set_lr(self.opt, lr)
+        """Change the learning rate live; `cfg` becomes a new config with it (the old object is not changed)."""
+        self.cfg = self.cfg.replace(lr=float(lr))
+        self.engine.set_lr(self.cfg.train.lr)
 
     def step(self, train: bool = True) -> StepRecord:
         x, y = self.stream.next()
-        y_hat, lv, h_prev, r, z, n, h = self.engine.step(x, y, train, self.opt.param_groups[0]["lr"])  # the live lr
+        y_hat, lv, h_prev, r, z, n, h = self.engine.step(x, y, train)
         rec = StepRecord(t=self.t, x=x, y=y, y_hat=y_hat, loss=lv, h_prev=h_prev, r=r, z=z, n=n, h=h, updated=train)
         self.t += 1
         return rec
@@ -130,29 +129,37 @@ class OnlineTrainer:
     def state_dict(self) -> tuple[dict[str, torch.Tensor], dict]:
         """(tensors, meta): named CPU tensors and JSON-able values that restore this exact position.
 
-        The same keys for every engine (model.*, opt.* in torch.optim's format, h, window.i; meta t, stream,
-        optimizer, window_x), plus the tensor rtrl.S (units x cell parameters) under rtrl, so a tbptt checkpoint
-        loads into either engine. A checkpoint without rtrl.S loaded under rtrl starts the sensitivity at 0."""
+        The trainer's own: model.* (the model's state_dict) and meta t, stream; the engine's: h, the optimizer
+        (core/optim.py's saved form: optim.m, optim.v, meta optimizer) and its rule's part (tbptt: window.i and
+        meta window_x; rtrl: rtrl.S and window_x []). The same keys for every engine of a rule, so a checkpoint
+        loads into either engine."""
         tensors = {f"model.{k}": v.detach().cpu().clone() for k, v in self.model.state_dict().items()}
-        self.engine.sync_optimizer_to_torch()
-        ot, om = optimizer_state(self.opt)
-        tensors.update(ot)
         et, em = self.engine.state()
         tensors.update(et)
-        meta = {"t": self.t, "stream": self.stream.state_dict(), "optimizer": om, **em}
-        return tensors, meta
+        return tensors, {"t": self.t, "stream": self.stream.state_dict(), **em}
 
     def load_state_dict(self, tensors: dict, meta: dict) -> None:
-        msd = {k[len("model."):]: v for k, v in tensors.items() if k.startswith("model.")}
-        h = tensors["h"]
-        if tuple(h.shape) != (1, self.cfg.model.units):
-            raise ValueError(f"carried state has shape {tuple(h.shape)}, expected (1, {self.cfg.model.units})")
-        self.model.load_state_dict(msd, strict=True)  # in place: the fast engines share this memory
-        load_optimizer_state(self.opt, tensors, meta["optimizer"])
-        self.engine.sync_optimizer_from_torch()
-        self.engine.load_state(tensors, meta)
-        self.stream.load_state_dict(meta["stream"])
-        self.t = int(meta["t"])
+        """Take a position saved by `state_dict` (for this config); StateError (nothing changed) if it does not fit."""
+        r = StateReader(tensors, meta)
+        model = take_model(r, self.model, self.cfg)
+        t = int_in(r.value("t"), 0, 2**62, "the step count t")
+        stream = self._check_stream(r.value("stream"))
+        install_engine = self.engine.take_state(r)
+        r.finish()
+        self.stream.load_state_dict(stream)  # may still refuse a malformed generator state: before any change
+        self.model.load_state_dict(model, strict=True)  # in place: the fast engines share this memory
+        install_engine()
+        self.t = t
+
+    def _check_stream(self, s) -> dict:
+        if not isinstance(s, dict) or not isinstance(s.get("rng"), dict):
+            raise StateError("truncated or corrupt (the bit stream's state is malformed)")
+        bits(s.get("past"), "the stream's past inputs", self.cfg.task.lag)
+        x = bits(s.get("x"), "the stream's buffered inputs")
+        bits(s.get("y"), "the stream's buffered targets", len(x))
+        int_in(s.get("i"), 0, len(x), "the stream's i")
+        int_in(s.get("t"), 0, 2**62, "the stream's t")
+        return s
 
     # -- the live engine's interface (core.trainers.Trainer) -----------------------------------------------
     @property

@@ -1,36 +1,41 @@
 """Online engines behind OnlineTrainer: the plain autograd loop, a fast truncated-BPTT engine and RTRL.
 
-Every engine takes one (x, y) per `step(x, y, train, lr)` and returns (y_hat, loss, h_prev, r, z, n, h), the
-last three gates being the current step's; numpy arrays returned are fresh and never written again.
+Every engine takes one (x, y) per `step(x, y, train)` and returns (y_hat, loss, h_prev, r, z, n, h), the
+last three gates being the current step's; numpy arrays returned are fresh and never written again. Each engine
+owns its optimizer (learning rate, moments, step count) and its carried state, and saves and checks them
+itself (`state()`, `take_state(reader)`), in one form for every engine, so a checkpoint crosses engines.
 
 The fast engines (`TBPTTEngine`, `RTRLEngine`) compute in NumPy float32 with the hand-derived math of
-core.gru_math, on one flat parameter vector `theta`. The GRUModel's parameters are re-pointed at views of that
-same memory (`share_flat`), so `trainer.model` always holds the current weights with no copying, and in-place
-writes to the model's parameters (e.g. `model.load_state_dict`) are seen by the engine. Should something
-replace a parameter's storage (e.g. `model.to(...)`), the engine notices at its next step and adopts the
-model's values (`adopt`). The fast engines therefore always run on the CPU.
+core.gru_math, on one flat parameter vector `theta`, and update it with a flat optimizer; they have no torch
+optimizer. The GRUModel's parameters are made views of that same memory once, at construction (`share_flat`),
+so `trainer.model` always holds the current weights with no copying, and in-place writes to the model's
+parameters (`model.load_state_dict`, `p.copy_`) reach the engine. Nothing may replace a parameter's storage
+(`p.data = ...`, `model.to(...)`): the model is the engine's view, and `state()` refuses to save one that is
+not. The fast engines therefore always run on the CPU.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 
 import numpy as np
 import torch
 
-from .gru_math import FlatAdam, FlatSGD, Layout, cell_forward, diagonal_views, readout_loss
+from .gru_math import FlatAdam, FlatSGD, Layout, cell_backward, cell_forward, diagonal_views, readout_loss
 from .model import GRUModel, loss_fn, predict
+from .optim import flat_state, get_lr, make_optimizer, set_lr, take_flat_state, take_torch_state, torch_state
+from .state_checks import StateError, StateReader, bits
 
 F32 = np.float32
 
 
-def share_flat(model: GRUModel, layout: Layout, theta: np.ndarray | None = None) -> np.ndarray:
-    """Copy the model's parameters into a flat float32 vector and make the parameters views of it."""
+def share_flat(model: GRUModel, layout: Layout) -> np.ndarray:
+    """Copy the model's parameters into a new flat float32 vector and make the parameters views of it."""
     params = list(model.parameters())
     if len(params) != len(layout.slices):
         raise ValueError("model parameters do not match the flat layout")
-    if theta is None:
-        theta = np.empty(layout.size, F32)
+    theta = np.empty(layout.size, F32)
     flat_t = torch.from_numpy(theta)
     with torch.no_grad():
         for p, sl in zip(params, layout.slices.values()):
@@ -39,21 +44,40 @@ def share_flat(model: GRUModel, layout: Layout, theta: np.ndarray | None = None)
     return theta
 
 
+def _take_window(r: StateReader, cfg) -> list[tuple[int, torch.Tensor]]:
+    """The TBPTT window: its inputs (meta `window_x`) and the state before each (`window.i`, (1, units))."""
+    wx = bits(r.value("window_x"), "the window's inputs")
+    if len(wx) > cfg.train.window:
+        raise StateError(f"truncated or corrupt (the window holds {len(wx)} steps; window is {cfg.train.window})")
+    have = r.tensors_named("window.")
+    if have != sorted(f"window.{i}" for i in range(len(wx))):
+        raise StateError("truncated or corrupt (the window's saved states do not match its inputs)")
+    return [(xv, r.tensor(f"window.{i}", (1, cfg.model.units))) for i, xv in enumerate(wx)]
+
+
 class AutogradEngine:
     """The plain loop: torch autograd through the last k steps, recomputed from the state k steps back with
-    the current weights; torch.optim does the update. Works on any device. TBPTT only."""
+    the current weights; torch.optim (its own) does the update. Works on any device. TBPTT only."""
 
     name = "autograd"
     rule = "tbptt"
 
-    def __init__(self, model: GRUModel, opt: torch.optim.Optimizer, cfg, device):
-        self.model, self.opt, self.cfg, self.device = model, opt, cfg, device
+    def __init__(self, model: GRUModel, cfg, device):
+        self.model, self.cfg, self.device = model, cfg, device
+        self.opt = make_optimizer(model.parameters(), cfg.train.optimizer, cfg.train.lr)
         self.h = torch.zeros(1, cfg.model.units, device=device)
         self.window: deque = deque(maxlen=cfg.train.window)  # (x tensor, state before it)
         self._x_cache = {v: torch.tensor([[float(v)]], device=device) for v in (0, 1)}
         self._y_cache = {v: torch.tensor([[float(v)]], device=device) for v in (0, 1)}
 
-    def step(self, x: int, y: int, train: bool, lr: float):
+    @property
+    def lr(self) -> float:
+        return get_lr(self.opt)
+
+    def set_lr(self, lr: float) -> None:
+        set_lr(self.opt, lr)
+
+    def step(self, x: int, y: int, train: bool):
         c = self.cfg
         x_t, y_t = self._x_cache[x], self._y_cache[y]
         h_prev = self.h
@@ -78,37 +102,41 @@ class AutogradEngine:
     def h_tensor(self) -> torch.Tensor:
         return self.h
 
+    # -- its state: carried state h, window (window.i + meta window_x), optimizer ----------------------------
     def state(self) -> tuple[dict, dict]:
-        tensors = {"h": self.h.detach().cpu().clone()}
+        tensors, meta = torch_state(self.opt, list(self.model.parameters()))
+        tensors["h"] = self.h.detach().cpu().clone()
         for i, (_, hb) in enumerate(self.window):
             tensors[f"window.{i}"] = hb.detach().cpu().clone()
-        return tensors, {"window_x": [int(xv.item()) for xv, _ in self.window]}
+        meta["window_x"] = [int(xv.item()) for xv, _ in self.window]
+        return tensors, meta
 
-    def load_state(self, tensors: dict, meta: dict) -> None:
-        self.h = tensors["h"].to(self.device, torch.float32)
-        self.window.clear()
-        for i, xv in enumerate(meta.get("window_x", [])[-self.cfg.train.window:]):
-            self.window.append((self._x_cache[int(xv)], tensors[f"window.{i}"].to(self.device, torch.float32)))
+    def take_state(self, r: StateReader) -> Callable[[], None]:
+        """Take and check this engine's part of a saved state; returns the function that installs it."""
+        install_opt = take_torch_state(r, self.opt, list(self.model.parameters()))
+        h = r.tensor("h", (1, self.cfg.model.units))
+        window = _take_window(r, self.cfg)
 
-    def sync_optimizer_to_torch(self) -> None:  # torch.optim already holds the state
-        pass
-
-    def sync_optimizer_from_torch(self) -> None:
-        pass
+        def install() -> None:
+            install_opt()
+            self.h = h.to(self.device, torch.float32)
+            self.window.clear()
+            for xv, hb in window:
+                self.window.append((self._x_cache[xv], hb.to(self.device, torch.float32)))
+        return install
 
 
 class _FlatEngine:
     """Shared parts of the fast engines: the flat parameters shared with the model, gradient buffer, optimizer."""
 
-    def __init__(self, model: GRUModel, opt: torch.optim.Optimizer, cfg):
-        self.model, self.torch_opt, self.cfg = model, opt, cfg
+    def __init__(self, model: GRUModel, cfg):
+        self.model, self.cfg = model, cfg
         H = cfg.model.units
         self.H = H
         self.readout, self.loss = cfg.model.readout, cfg.train.loss
         self.layout = Layout(H, 1, cfg.model.readout == "linear")
         self.theta = share_flat(model, self.layout)
         self._params = list(model.parameters())
-        self._ptrs = [p.data_ptr() for p in self._params]
         v = self.layout.views(self.theta)
         self.w_ih, self.w_hh, self.b_ih, self.b_hh = v["W_ih"], v["W_hh"], v["b_ih"], v["b_hh"]
         self.w_out, self.b_out = v.get("w_out"), v.get("b_out")
@@ -117,21 +145,12 @@ class _FlatEngine:
         self.g_wih, self.g_whh, self.g_bih, self.g_bhh = g["W_ih"], g["W_hh"], g["b_ih"], g["b_hh"]
         self.g_wout, self.g_bout = g.get("w_out"), g.get("b_out")
         self.opt = (FlatAdam if cfg.train.optimizer == "adam" else FlatSGD)(self.layout.size, F32)
+        self.lr = float(cfg.train.lr)
         self.h = np.zeros(H, F32)
         self._xv = {0: np.zeros(1, F32), 1: np.ones(1, F32)}
 
-    # -- the parameters shared with the model ------------------------------------------------------------
-    def check_shared(self) -> None:
-        """Re-share when something replaced a parameter's storage; cheap enough to call every step."""
-        if [p.data_ptr() for p in self._params] != self._ptrs:
-            self.adopt()
-
-    def adopt(self) -> None:
-        """Take the model's current parameter values (wherever they live) and share memory with them again."""
-        if any(p.device.type != "cpu" for p in self._params):
-            self.model.to("cpu")
-        share_flat(self.model, self.layout, self.theta)
-        self._ptrs = [p.data_ptr() for p in self._params]
+    def set_lr(self, lr: float) -> None:
+        self.lr = float(lr)
 
     def h_tensor(self) -> torch.Tensor:
         return torch.from_numpy(self.h.copy()).reshape(1, -1)
@@ -141,32 +160,31 @@ class _FlatEngine:
             np.multiply(h, dout, out=self.g_wout[0])
             self.g_bout[0] = dout
 
-    # -- optimizer state in torch.optim's own format, so checkpoints load into any engine ----------------
-    def sync_optimizer_to_torch(self) -> None:
-        opt = self.opt
-        self.torch_opt.state.clear()
-        if not isinstance(opt, FlatAdam) or opt.t == 0:
-            return
-        for p, sl in zip(self._params, self.layout.slices.values()):
-            self.torch_opt.state[p] = {
-                "step": torch.tensor(float(opt.t)),
-                "exp_avg": torch.from_numpy(opt.m[sl].copy()).view(p.shape),
-                "exp_avg_sq": torch.from_numpy(opt.v[sl].copy()).view(p.shape)}
+    # -- its state: carried state h, optimizer, and what each engine adds -----------------------------------
+    def _shared(self) -> bool:
+        theta = self.theta.ctypes.data
+        return all(p.device.type == "cpu" and p.data_ptr() == theta + sl.start * 4
+                   for p, sl in zip(self._params, self.layout.slices.values()))
 
-    def sync_optimizer_from_torch(self) -> None:
+    def state(self) -> tuple[dict, dict]:
+        if not self._shared():
+            raise RuntimeError("the model's parameters no longer share the fast engine's memory (a parameter's "
+                               "storage was replaced); the engine's weights are the trainer's")
         opt = self.opt
-        if not isinstance(opt, FlatAdam):
-            return
-        opt.m[:] = 0
-        opt.v[:] = 0
-        opt.t = 0
-        for p, sl in zip(self._params, self.layout.slices.values()):
-            st = self.torch_opt.state.get(p)
-            if not st:
-                continue
-            opt.m[sl] = st["exp_avg"].detach().cpu().numpy().ravel()
-            opt.v[sl] = st["exp_avg_sq"].detach().cpu().numpy().ravel()
-            opt.t = int(float(st["step"]))
+        adam = isinstance(opt, FlatAdam)
+        tensors, meta = flat_state(opt.name, opt.t if adam else 0, opt.m if adam else None, opt.v if adam else None)
+        tensors["h"] = torch.from_numpy(self.h.copy()).reshape(1, -1)
+        return tensors, meta
+
+    def _take_common(self, r: StateReader) -> Callable[[], None]:
+        got = take_flat_state(r, self.opt.name, self.layout.size)
+        h = r.tensor("h", (1, self.H)).detach().cpu().numpy().reshape(-1).copy()
+
+        def install() -> None:
+            if got is not None:
+                self.opt.t, self.opt.m[:], self.opt.v[:] = got
+            self.h = h
+        return install
 
 
 class TBPTTEngine(_FlatEngine):
@@ -175,13 +193,13 @@ class TBPTTEngine(_FlatEngine):
     name = "fast"
     rule = "tbptt"
 
-    def __init__(self, model, opt, cfg):
-        super().__init__(model, opt, cfg)
+    def __init__(self, model, cfg):
+        super().__init__(model, cfg)
         self.k = cfg.train.window
         self.window: deque = deque(maxlen=self.k)  # (x, state before it)
+        self._dg = (np.empty(3 * self.H, F32), np.empty(3 * self.H, F32))  # an earlier step's dL/d(gi), dL/d(gh)
 
-    def step(self, x: int, y: int, train: bool, lr: float):
-        self.check_shared()
+    def step(self, x: int, y: int, train: bool):
         w_ih, w_hh, b_ih, b_hh = self.w_ih, self.w_hh, self.b_ih, self.b_hh
         h_prev = self.h
         win = self.window
@@ -196,52 +214,43 @@ class TBPTTEngine(_FlatEngine):
         y_hat, lv, dh, dout = readout_loss(h, y, self.readout, self.loss, self.w_out, self.b_out)
         if train:
             self._readout_grads(h, dout)
-            H = self.H
             g_wih, g_whh, g_bih, g_bhh = self.g_wih, self.g_whh, self.g_bih, self.g_bhh
             last = len(cache) - 1
             for s in range(last, -1, -1):
                 xv, hs, rs, zs, ns, hns = cache[s]
-                omz = 1 - zs
-                dan = dh * omz * (1 - ns * ns)
-                daz = dh * (hs - ns) * zs * omz
-                dar = dan * hns * rs * (1 - rs)
-                dhn = dan * rs
-                if s == last:  # write the gradient buffer directly, no zeroing needed
-                    g_bih[:H] = dar
-                    g_bih[H:2 * H] = daz
-                    g_bih[2 * H:] = dan
-                    g_bhh[:2 * H] = g_bih[:2 * H]
-                    g_bhh[2 * H:] = dhn
-                    np.multiply(g_bih[:, None], xv, out=g_wih)
-                    np.multiply(g_bhh[:, None], hs, out=g_whh)
-                    dgh = g_bhh
+                if s == last:  # the bias gradients written in place: no zeroing, no copies
+                    dgi, dgh, dh = cell_backward(dh, hs, rs, zs, ns, hns, w_hh, (g_bih, g_bhh), s > 0)
+                    np.multiply(dgi[:, None], xv, out=g_wih)
+                    np.multiply(dgh[:, None], hs, out=g_whh)
                 else:
-                    dgi = np.concatenate([dar, daz, dan])
-                    dgh = np.concatenate([dar, daz, dhn])
+                    dgi, dgh, dh = cell_backward(dh, hs, rs, zs, ns, hns, w_hh, self._dg, s > 0)
                     g_bih += dgi
                     g_bhh += dgh
                     g_wih += dgi[:, None] * xv
                     g_whh += dgh[:, None] * hs
-                if s:
-                    dh = dh * zs + dgh @ w_hh
-            self.opt.update(self.theta, self.grad, lr)
+            self.opt.update(self.theta, self.grad, self.lr)
         self.h = h
         # h_prev: the state the step's own (last) cell read. With k > 1 it is recomputed from k steps back with
         # the current weights, so h = (1 - z) n + z h_prev holds exactly (it can differ slightly from the carried one)
         return y_hat, lv, cache[-1][1], r, z, n, h
 
     def state(self) -> tuple[dict, dict]:
-        tensors = {"h": torch.from_numpy(self.h.copy()).reshape(1, -1)}
+        tensors, meta = super().state()
         for i, (_, hb) in enumerate(self.window):
             tensors[f"window.{i}"] = torch.from_numpy(hb.copy()).reshape(1, -1)
-        return tensors, {"window_x": [int(xv) for xv, _ in self.window]}
+        meta["window_x"] = [int(xv) for xv, _ in self.window]
+        return tensors, meta
 
-    def load_state(self, tensors: dict, meta: dict) -> None:
-        self.h = tensors["h"].detach().cpu().to(torch.float32).numpy().reshape(-1).copy()
-        self.window.clear()
-        for i, xv in enumerate(meta.get("window_x", [])[-self.k:]):
-            hb = tensors[f"window.{i}"].detach().cpu().to(torch.float32).numpy().reshape(-1).copy()
-            self.window.append((int(xv), hb))
+    def take_state(self, r: StateReader) -> Callable[[], None]:
+        """Take and check this engine's part of a saved state; returns the function that installs it."""
+        install_common = self._take_common(r)
+        window = [(xv, hb.detach().cpu().numpy().reshape(-1).copy()) for xv, hb in _take_window(r, self.cfg)]
+
+        def install() -> None:
+            install_common()
+            self.window.clear()
+            self.window.extend(window)
+        return install
 
 
 class RTRLEngine(_FlatEngine):
@@ -256,8 +265,8 @@ class RTRLEngine(_FlatEngine):
     name = "fast"
     rule = "rtrl"
 
-    def __init__(self, model, opt, cfg):
-        super().__init__(model, opt, cfg)
+    def __init__(self, model, cfg):
+        super().__init__(model, cfg)
         self.decay = float(cfg.train.rtrl_decay)
         H, P = self.H, self.layout.n_rec
         self.S = np.zeros((H, P), F32)
@@ -267,8 +276,7 @@ class RTRLEngine(_FlatEngine):
         self._J = np.empty((H, H), F32)
         self._wh3 = self.w_hh.reshape(3, H, H)
 
-    def step(self, x: int, y: int, train: bool, lr: float):
-        self.check_shared()
+    def step(self, x: int, y: int, train: bool):
         H = self.H
         xv = self._xv[x]
         h_prev = self.h
@@ -301,7 +309,7 @@ class RTRLEngine(_FlatEngine):
         if train:
             np.matmul(dh, S_new, out=self.grad[: self.layout.n_rec])
             self._readout_grads(h, dout)
-            self.opt.update(self.theta, self.grad, lr)
+            self.opt.update(self.theta, self.grad, self.lr)
         self.h = h
         return y_hat, lv, h_prev, r, z, n, h
 
@@ -318,29 +326,34 @@ class RTRLEngine(_FlatEngine):
         return out
 
     def state(self) -> tuple[dict, dict]:
-        return ({"h": torch.from_numpy(self.h.copy()).reshape(1, -1), "rtrl.S": torch.from_numpy(self.S.copy())},
-                {"window_x": []})
+        tensors, meta = super().state()
+        tensors["rtrl.S"] = torch.from_numpy(self.S.copy())
+        meta["window_x"] = []  # RTRL keeps no window; the key is every online engine's
+        return tensors, meta
 
-    def load_state(self, tensors: dict, meta: dict) -> None:
-        self.h = tensors["h"].detach().cpu().to(torch.float32).numpy().reshape(-1).copy()
-        S = tensors.get("rtrl.S")
-        if S is None:  # a checkpoint from a tbptt run: the sensitivity starts again from zero
-            self.S[:] = 0
-        else:
-            if tuple(S.shape) != self.S.shape:
-                raise ValueError(f"RTRL sensitivity has shape {tuple(S.shape)}, expected {self.S.shape}")
-            self.S[:] = S.detach().cpu().to(torch.float32).numpy()
+    def take_state(self, r: StateReader) -> Callable[[], None]:
+        """Take and check this engine's part of a saved state; returns the function that installs it."""
+        install_common = self._take_common(r)
+        if bits(r.value("window_x"), "the window's inputs"):
+            raise StateError("truncated or corrupt (an RTRL run keeps no window, but the position has one)")
+        S = r.tensor("rtrl.S", self.S.shape).detach().cpu().numpy()
+
+        def install() -> None:
+            install_common()
+            self.S[:] = S
+        return install
 
 
-def make_engine(name: str, model: GRUModel, opt, cfg, device):
+def make_engine(name: str, model: GRUModel, cfg, device):
+    """The engine `name` ("fast" or "autograd") for the config's rule, owning its optimizer."""
     rule = cfg.train.rule
     if name == "autograd":
         if rule != "tbptt":
             raise ValueError(f"the autograd engine implements rule tbptt only, not {rule!r}; use engine='fast'")
         if cfg.train.fidelity:
             raise ValueError("gradient fidelity needs the fast engine; use engine='fast'")
-        return AutogradEngine(model, opt, cfg, device)
+        return AutogradEngine(model, cfg, device)
     if name != "fast":
         raise ValueError(f"unknown online engine {name!r}; choose fast or autograd")
     from .fidelity import engine_class  # late: the other rules (core/approx_rules.py) subclass _FlatEngine
-    return engine_class(rule, cfg.train.fidelity)(model, opt, cfg)
+    return engine_class(rule, cfg.train.fidelity)(model, cfg)

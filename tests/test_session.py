@@ -12,20 +12,21 @@ import pytest
 import tomli_w
 import torch
 
+from core import atomic_io as A
 from core import session as S
 from core.config import preset
+from core.export import ExportError, export_history_csv
 from core.history import DecimatingSeries
 from core.session import (
-    ExportError,
     Session,
     SessionError,
     check_writable,
-    export_history_csv,
     open_session,
     save_session,
     series_from_history,
     series_to_history,
 )
+from core.session_format import build_container, parse_container
 from core.trainers import make_trainer
 
 # -- helpers -------------------------------------------------------------------------------------------------
@@ -66,7 +67,7 @@ def next_outputs(tr, n=25):
 
 def read_container(path):
     with open(path, "rb") as fh:
-        return S._parse_container(fh.read())
+        return parse_container(fh.read())
 
 
 def rewrite(path, tensors=None, metadata=None, *, fix_checksum=True):
@@ -75,7 +76,7 @@ def rewrite(path, tensors=None, metadata=None, *, fix_checksum=True):
     t = tensors(dict(t)) if tensors else t
     m = metadata(dict(m)) if metadata else m
     from safetensors.numpy import save as st_save
-    data = S._build_file(t, {k: v for k, v in m.items() if k != "checksum"}) if fix_checksum else \
+    data = build_container(t, {k: v for k, v in m.items() if k != "checksum"}) if fix_checksum else \
         st_save(t, metadata=m)
     with open(path, "wb") as fh:
         fh.write(data)
@@ -155,13 +156,14 @@ def test_round_trip_continues_identically(tmp_path, name):
     save_session(path, tr, hist, extra)
     s = open_session(path)
     assert isinstance(s, Session) and s.version == S.FORMAT_VERSION and s.path == str(path)
-    assert s.config == cfg and s.extra == extra and s.trainer.mode == tr.mode
+    assert s.config == cfg.replace(lr=0.02) == tr.cfg  # the config saved is the run's, live lr included
+    assert s.extra == extra and s.trainer.mode == tr.mode
     assert set(s.history) == set(hist)
     for k, a in hist.items():
         b = s.history[k]
         assert b.dtype == a.dtype and b.shape == a.shape and np.array_equal(a, b, equal_nan=True), k
         assert b.flags.writeable
-    assert s.trainer.opt.param_groups[0]["lr"] == 0.02
+    assert s.trainer.lr == 0.02
     if tr.mode == "batch":
         assert (s.trainer.epoch, s.trainer.batch) == (tr.epoch, tr.batch)
         assert json.dumps(s.trainer.history) == json.dumps(tr.history)
@@ -208,7 +210,7 @@ def test_file_is_plain_safetensors_with_the_documented_layout(online_file):
     with safe_open(str(online_file), framework="numpy") as f:
         meta = f.metadata()
         keys = set(f.keys())
-    assert meta["format"] == "gru-memory-lab-session" and meta["version"] == "1"
+    assert meta["format"] == "gru-memory-lab-session" and meta["format_version"] == meta["version"] == "2"
     assert tomllib.loads(meta["config"])["model"]["units"] == 3
     assert set(json.loads(meta["trainer"])) >= {"t", "stream", "optimizer"}
     assert json.loads(meta["extra"]) == {"note": "hi"} and meta["checksum"].startswith("sha256:")
@@ -268,11 +270,13 @@ def test_wrong_magic(online_file):
     fails(online_file, "not a GRU Memory Lab session")
 
 
-@pytest.mark.parametrize("version,frag", [("3", "made by a newer version (3); this app reads up to 1"),
-                                          ("0", "unknown format version 0"), ("one", "not a number"),
+NEWER = "made by a newer GRU Memory Lab (format version 3; this one reads up to 2)"
+
+
+@pytest.mark.parametrize("version,frag", [("3", NEWER), ("0", "unknown format version 0"), ("one", "not a number"),
                                           ("", "not a number")])
 def test_versions(online_file, version, frag):
-    rewrite(online_file, metadata=lambda m: {**m, "version": version})
+    rewrite(online_file, metadata=lambda m: {**m, "format_version": version, "version": version})
     fails(online_file, frag)
 
 
@@ -344,18 +348,21 @@ def test_window_tensor_shape(online_file):
 
 def test_optimizer_tensor_shape_and_values(online_file):
     def bad(t):
-        t["trainer.opt.1.exp_avg"] = np.zeros((4, 4), np.float32)
+        t["trainer.optim.m"] = np.zeros((4, 4), np.float32)
         return t
     p = online_file
     orig = p.read_bytes()
     rewrite(p, tensors=bad)
-    fails(p, "trainer.opt.1.exp_avg has shape (4, 4)")
+    fails(p, "trainer.optim.m has shape (4, 4)")
     p.write_bytes(orig)
-    rewrite(p, tensors=lambda t: {**t, "trainer.opt.0.step": np.array(-3.0, np.float32)})
+    edit_meta(p, lambda m: m["optimizer"].update(step=-3))
     fails(p, "optimizer step count")
     p.write_bytes(orig)
-    rewrite(p, tensors=lambda t: {**t, "trainer.opt.9.step": np.array(1.0, np.float32)})
-    fails(p, "parameter 9")
+    rewrite(p, tensors=lambda t: {**t, "trainer.optim.v": -np.abs(t["trainer.optim.v"]) - 1})
+    fails(p, "trainer.optim.v, squared averages, has negative values")
+    p.write_bytes(orig)
+    rewrite(p, tensors=lambda t: {k: v for k, v in t.items() if k != "trainer.optim.v"})
+    fails(p, "lacks trainer.optim.v")
 
 
 def test_batch_shuffle_order_must_fit(batch_file):
@@ -429,11 +436,10 @@ def test_bad_json(online_file, field, value, frag):
     (lambda m: m["stream"].update(past=[0, 0]), "expected 1"),
     (lambda m: m["stream"].update(rng={"bit_generator": "MT19937"}), "does not fit"),
     (lambda m: m["stream"].update(rng={"bit_generator": "PCG64", "state": "x"}), "does not fit"),
-    (lambda m: m["optimizer"]["param_groups"][0].update(lr="fast"), "learning rate"),
-    (lambda m: m["optimizer"]["param_groups"][0].update(lr=0), "learning rate"),
-    (lambda m: m["optimizer"]["param_groups"][0].update(eps=0.5), "'eps' is 0.5"),
-    (lambda m: m["optimizer"]["param_groups"][0].update(params=[0]), "'params'"),
-    (lambda m: m["optimizer"].update(param_groups=[]), "optimizer settings are malformed"),
+    (lambda m: m["optimizer"].update(step="5"), "optimizer step count"),
+    (lambda m: m["optimizer"].update(lr=0.5), "its step count only"),
+    (lambda m: m.update(optimizer=[]), "optimizer state is not a table"),
+    (lambda m: m.pop("optimizer"), "lacks optimizer"),
     (lambda m: m["stream"].update(colour=1), "does not restore exactly (stream does not fit"),
 ])
 def test_bad_online_position(online_file, edit, frag):
@@ -512,7 +518,7 @@ def test_failed_save_leaves_the_old_file(tmp_path, monkeypatch, where):
         if where == "mkstemp":
             raise PermissionError(errno.EACCES, "Permission denied")
         raise OSError(errno.ENOSPC, "No space left on device")
-    target = {"mkstemp": (S.tempfile, "mkstemp"), "fsync": (S.os, "fsync"), "replace": (S.os, "replace")}[where]
+    target = {"mkstemp": (A.tempfile, "mkstemp"), "fsync": (A.os, "fsync"), "replace": (A.os, "replace")}[where]
     monkeypatch.setattr(*target, boom)
     with pytest.raises(SessionError) as ei:
         save_session(p, trained(online_cfg(), 9))
@@ -573,7 +579,7 @@ def test_csv_failed_write_keeps_old_file(tmp_path, monkeypatch):
     p = tmp_path / "h.csv"
     export_history_csv(p, {"a": [1, 2]})
     before = p.read_bytes()
-    monkeypatch.setattr(S.tempfile, "mkstemp",
+    monkeypatch.setattr(A.tempfile, "mkstemp",
                         lambda *a, **k: (_ for _ in ()).throw(PermissionError(errno.EACCES, "Permission denied")))
     with pytest.raises(ExportError, match=f"cannot write {p}: permission denied"):
         export_history_csv(p, {"a": [3]})

@@ -20,9 +20,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from core import session as S
 from core.config import all_fields, preset
 from core.session import SessionError, open_session, save_session
+from core.session_format import build_container, parse_container
 from core.trainers import make_trainer
 
 N_EXAMPLES = int(os.environ.get("GML_FUZZ_EXAMPLES", "60"))  # raise it for a deeper run
@@ -92,13 +92,13 @@ def work(tmp_path_factory):
 
 
 def container(data: bytes):
-    return S._parse_container(data)
+    return parse_container(data)
 
 
 def build(tensors, metadata, checksum=True) -> bytes:
     from safetensors.numpy import save as st_save
     metadata = {k: v for k, v in metadata.items() if k != "checksum"}
-    return S._build_file(tensors, metadata) if checksum else st_save(tensors, metadata=metadata)
+    return build_container(tensors, metadata) if checksum else st_save(tensors, metadata=metadata)
 
 
 json_values = st.recursive(
@@ -151,7 +151,7 @@ def test_flips_in_tensor_data_are_caught(work, which, where):
 
 
 # -- valid containers with random content --------------------------------------------------------------------
-META_KEYS = ["format", "version", "config", "trainer", "extra", "checksum"]
+META_KEYS = ["format", "format_version", "version", "config", "trainer", "extra", "checksum"]
 
 
 @FUZZ

@@ -55,10 +55,21 @@ def test_batch_epoch_history_and_round_trip():
     assert p.h.shape == (200, 2) and p.x.shape == p.y_hat.shape == (200,)
 
 
-def test_lr_applies_live():
-    tr = OnlineTrainer(preset("question-fixed"))
+@pytest.mark.parametrize("make", ["fast", "autograd", "batch"])
+def test_lr_applies_live(make):
+    if make == "batch":
+        cfg = preset("answer").replace(n_sequences=100)
+        tr = BatchTrainer(cfg)
+    else:
+        cfg = preset("question-fixed")
+        tr = OnlineTrainer(cfg, engine=make)
     tr.set_lr(0.05)
-    assert tr.opt.param_groups[0]["lr"] == 0.05
+    assert tr.lr == 0.05 and tr.cfg.train.lr == 0.05  # the optimizer uses it; the trainer's config says it
+    assert cfg.train.lr == 1e-3  # the config the trainer was built from is a value: never changed
+    if make == "autograd":  # where torch.optim does the update, it holds the rate
+        assert tr.engine.opt.param_groups[0]["lr"] == 0.05
+    if make == "batch":
+        assert tr.opt.param_groups[0]["lr"] == 0.05
 
 
 def test_cuda_request_without_cuda_falls_back(monkeypatch):
