@@ -16,9 +16,9 @@ import os
 
 import numpy as np
 
+from .export import ExportError, export_history_csv
 from .live import LiveEngine
 from .messages import ExportResult, OpenResult, SaveResult
-from .export import ExportError, export_history_csv
 from .session import SessionError, open_session, save_session, series_from_history, series_to_history
 
 
