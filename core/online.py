@@ -69,7 +69,7 @@ class OnlineTrainer:
                 "use engine='autograd' to train on CUDA.")
         torch.manual_seed(cfg.train.seed)
         self.model = GRUModel(cfg.model).to(self.device)
-        self.opt = make_optimizer(self.model.parameters(), cfg.train.optimizer, cfg.train.lr)
+        self.opt = make_optimizer(self.model.parameters(), cfg.train.optimizer, cfg.train.lr, cfg.train.adam_eps)
         self.stream = BitStream(cfg.task, seed=cfg.train.seed)
         self.engine = make_engine(engine, self.model, self.opt, self.cfg, self.device)
         self.t = 0

@@ -116,7 +116,8 @@ class _FlatEngine:
         g = self.layout.views(self.grad)
         self.g_wih, self.g_whh, self.g_bih, self.g_bhh = g["W_ih"], g["W_hh"], g["b_ih"], g["b_hh"]
         self.g_wout, self.g_bout = g.get("w_out"), g.get("b_out")
-        self.opt = (FlatAdam if cfg.train.optimizer == "adam" else FlatSGD)(self.layout.size, F32)
+        self.opt = (FlatAdam(self.layout.size, F32, eps=cfg.train.adam_eps) if cfg.train.optimizer == "adam"
+                    else FlatSGD(self.layout.size, F32))
         self.h = np.zeros(H, F32)
         self._xv = {0: np.zeros(1, F32), 1: np.ones(1, F32)}
 
