@@ -82,6 +82,11 @@ def _config_text(c: dict) -> str:
     return f"{head}; online, {rule}, {tr['steps']:,} steps"
 
 
+def _tested_text(c: dict) -> str:
+    against = "; ".join(x["label"] for x in c.get("compare", []))
+    return _config_text(c["config"]) + (f" (against: {against})" if against else "")
+
+
 def to_markdown(report: dict) -> str:
     """The report as a table a user could paste into the thread, with a header saying how it was measured."""
     m = report["machine"]
@@ -98,7 +103,7 @@ def to_markdown(report: dict) -> str:
               "|---|---|---|---|---|---|---|---|"]
     for i, c in enumerate(report["claims"], 1):
         lines.append("| " + " | ".join(_cell(v) for v in (
-            i, c["who"], f"\"{c['quote']}\"", _config_text(c["config"]), c["holds_if"], c["measured"],
+            i, c["who"], f"\"{c['quote']}\"", _tested_text(c), c["holds_if"], c["measured"],
             f"**{c['verdict']}**", c["why"])) + " |")
     return "\n".join(lines) + "\n"
 
