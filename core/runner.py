@@ -1,8 +1,9 @@
 """The headless runner: `python main.py train [--preset NAME] [flags] [--report FILE.json]`.
 
-Trains without a window, prints progress as it goes (per epoch in batch mode, as Keras does; every N steps
-online) and writes a JSON report {config, params, history, final, steps_per_second}. Every config field is a
-flag; a bad value exits 2 with one line naming the flag.
+Trains without a window, prints progress as it goes (per epoch in batch mode, as Keras does, plus the answer's
+`loss: [...]` / `val_loss: [...]` blocks after epoch 10 and after the last; every N steps online) and writes a
+JSON report {config, params, history, final, steps_per_second}. Every config field is a flag; a bad value exits
+2 with one line naming the flag.
 """
 
 from __future__ import annotations
