@@ -103,7 +103,7 @@ def to_markdown(report: dict) -> str:
               "|---|---|---|---|---|---|---|---|"]
     for i, c in enumerate(report["claims"], 1):
         lines.append("| " + " | ".join(_cell(v) for v in (
-            i, c["who"], f"\"{c['quote']}\"", _tested_text(c), c["holds_if"], c["measured"],
+            i, c["who"], f"{c['title']}: \"{c['quote']}\"", _tested_text(c), c["holds_if"], c["measured"],
             f"**{c['verdict']}**", c["why"])) + " |")
     return "\n".join(lines) + "\n"
 

@@ -47,7 +47,7 @@ class GRUModel(nn.Module):
         self.units = cfg.units
         self.gru = nn.GRU(input_size, cfg.units, batch_first=True)
         self.readout = nn.Linear(cfg.units, 1) if cfg.readout == "linear" else None
-        if getattr(cfg, "init", "torch") == "keras":
+        if cfg.init == "keras":
             keras_init_(self)
 
     def n_params(self) -> int:
