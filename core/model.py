@@ -113,6 +113,8 @@ def keras_to_torch(kernel, recurrent_kernel, bias) -> dict[str, np.ndarray]:
 def keras_init_(model: GRUModel, gen: torch.Generator | None = None) -> None:
     """Overwrite the model's weights with a Keras draw (from torch's global RNG unless gen is given)."""
     g = model.gru
+    if g.weight_ih_l0.is_meta:  # a shapes-only model (built under torch.device("meta")): nothing to draw
+        return
     w = keras_gru_weights(model.units, g.input_size, gen)
     for name, value in keras_to_torch(w["kernel"], w["recurrent_kernel"], w["bias"]).items():
         param = getattr(g, name)

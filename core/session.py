@@ -523,7 +523,9 @@ def _precheck(cfg: Config, tensors: dict[str, np.ndarray]) -> None:
         if cells > MAX_BATCH_CELLS:
             raise _Problem(f"the batch data set ({t.n_sequences} x {t.seq_len} steps) is too large to rebuild "
                            f"(at most {MAX_BATCH_CELLS:,} steps)")
-        n_train = t.n_sequences - int(t.n_sequences * t.validation_split)
+        from .tasks import keras_split_at
+
+        n_train = keras_split_at(t.n_sequences, t.validation_split)
         if "perm" not in tensors:
             raise _Problem("the trainer state lacks trainer.perm (a batch run's shuffle order)")
         if tuple(tensors["perm"].shape) != (n_train,):

@@ -214,3 +214,9 @@ def test_train_prints_the_two_blocks_and_switchable_epoch_lines():
     more = []
     train(cfg.replace(epochs=2), out=more.append)
     assert sum(ln.startswith("Epoch ") for ln in more) == 2
+
+
+def test_keras_model_builds_on_the_meta_device_for_shape_checks():
+    with torch.device("meta"):
+        m = GRUModel(ModelConfig(units=2, init="keras"))
+    assert m.gru.weight_hh_l0.is_meta and m.n_params() == 33
