@@ -1,4 +1,5 @@
-"""GRU Memory Lab's entry point: `python main.py` opens the window; `python main.py train ...` runs headless."""
+"""GRU Memory Lab's entry point: `python main.py` opens the window; `python main.py train ...` runs headless;
+`python main.py claims ...` reproduces the seed thread's claims with verdicts."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ def main(argv: list[str] | None = None) -> int:
         from core.runner import main as train_main
 
         return train_main(argv[1:])
+    if argv and argv[0] == "claims":
+        from core.claims_report import main as claims_main
+
+        return claims_main(argv[1:])
     from gui.app import main as gui_main
 
     return gui_main(argv)

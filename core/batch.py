@@ -66,7 +66,7 @@ class BatchTrainer:
         self.device, self.device_warning = resolve_device(t.device)
         torch.manual_seed(t.seed)
         self.model = GRUModel(cfg.model).to(self.device)
-        self.opt = make_optimizer(self.model.parameters(), t.optimizer, t.lr)
+        self.opt = make_optimizer(self.model.parameters(), t.optimizer, t.lr, t.adam_eps)
         data = make_dataset(cfg.task, t.n_sequences, t.seq_len, t.validation_split, seed=t.seed)
 
         def as_t(a):

@@ -7,6 +7,7 @@ line flags and the GUI's widgets all come from one place.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,6 +41,9 @@ class ModelConfig:
     units: int = _f(16, "GRU hidden units", lo=1, hi=256)
     readout: str = _f("linear", "linear = a Linear layer on the state (Conv1D 1x1); "
                       "raw = loss on the GRU state itself (the question's mistake)", choices=("linear", "raw"))
+    init: str = _f("torch", "initial weights: torch = nn.GRU/nn.Linear's uniform(+-1/sqrt(units)); keras = Keras's "
+                   "(kernel glorot_uniform, recurrent kernel orthogonal, biases zero; readout glorot_uniform)",
+                   choices=("torch", "keras"))
 
 
 @dataclass
@@ -54,6 +58,8 @@ class TrainConfig:
     fidelity: bool = _f(False, "online: measure each step's gradient against exact RTRL's (costs one RTRL step)")
     optimizer: str = _f("adam", "optimizer", choices=("adam", "sgd"))
     lr: float = _f(1e-3, "learning rate", lo=0.0, hi=100.0, lo_open=True, live=True)
+    adam_eps: float = _f(1e-8, "Adam's epsilon, added to the bias-corrected sqrt(v) as torch does (torch's default "
+                         "1e-8; Keras's is 1e-7, added to the uncorrected sqrt(v))", lo=0.0, hi=1.0, lo_open=True)
     loss: str = _f("mse", "mse, or bce on logits", choices=("mse", "bce"))
     device: str = _f("auto", "auto takes CUDA when present", choices=("auto", "cpu", "cuda"))
     seed: int = _f(0, "random seed (stream, split and weights)", lo=0, hi=2**31 - 1)
@@ -122,8 +128,7 @@ class Config:
             _check(name, getattr(self, name))
         t = self.train
         if t.mode == "batch":
-            n_val = int(t.n_sequences * t.validation_split)
-            if t.n_sequences - n_val < 1:
+            if math.floor(t.n_sequences * (1.0 - t.validation_split)) < 1:  # as tasks.keras_split_at
                 raise ConfigError("train.validation_split", "leaves no training sequences")
         return self
 
@@ -183,25 +188,35 @@ def all_fields():
             yield section, f
 
 
+# The seed thread's scripts (ai.stackexchange.com/q/33995), as exactly as this app can express them. Both ran
+# Keras: its initialisation and Adam's epsilon 1e-7.
+_KERAS = {"init": "keras"}
 PRESETS: dict[str, dict] = {
-    # The answer: a batch GRU with 2 units learns Y = 1 - X (33 parameters).
-    "answer": {"task": {"kind": "not", "p": 0.25, "lag": 0},
-               "model": {"units": 2, "readout": "linear"},
+    # The answer: X = np.random.rand(10000, 32, 1) > 0.5, Y = 1 - X; GRU(2, return_sequences) + Conv1D(1, 1)
+    # (33 parameters); fit(batch_size=512, validation_split=0.1), 10 then 40 more epochs; Adam, MSE.
+    "answer": {"task": {"kind": "not", "p": 0.5, "lag": 0},
+               "model": {"units": 2, "readout": "linear", **_KERAS},
                "train": {"mode": "batch", "n_sequences": 10000, "seq_len": 32, "batch_size": 512,
-                         "epochs": 50, "validation_split": 0.1, "optimizer": "adam", "lr": 1e-3, "loss": "mse"}},
-    # The question: online, stateful, batch 1, one timestep per update, loss on the raw 16-unit state.
+                         "epochs": 50, "validation_split": 0.1, "shuffle": True, "optimizer": "adam", "lr": 1e-3,
+                         "adam_eps": 1e-7, "loss": "mse"}},
+    # The question: isBlack = randrange(4) == 2 (P = 1/4); a stateful GRU(16), batch 1, one timestep per fit;
+    # y = NOT of the previous bit (SAME = False) repeated over all 16 units: the loss on the raw state.
     "question": {"task": {"kind": "not", "p": 0.25, "lag": 1},
-                 "model": {"units": 16, "readout": "raw"},
-                 "train": {"mode": "online", "window": 1, "steps": 20000, "optimizer": "adam", "lr": 1e-3}},
-    # The question, fixed: the same with a linear readout.
+                 "model": {"units": 16, "readout": "raw", **_KERAS},
+                 "train": {"mode": "online", "window": 1, "steps": 20000, "optimizer": "adam", "lr": 1e-3,
+                           "adam_eps": 1e-7, "loss": "mse"}},
+    # The question, fixed: the same with a linear readout (the answer's "add a Dense/Conv1D layer").
     "question-fixed": {"task": {"kind": "not", "p": 0.25, "lag": 1},
-                       "model": {"units": 16, "readout": "linear"},
-                       "train": {"mode": "online", "window": 1, "steps": 20000, "optimizer": "adam", "lr": 1e-3}},
+                       "model": {"units": 16, "readout": "linear", **_KERAS},
+                       "train": {"mode": "online", "window": 1, "steps": 20000, "optimizer": "adam", "lr": 1e-3,
+                                 "adam_eps": 1e-7, "loss": "mse"}},
 }
 
 PRESET_HELP = {
-    "answer": "batch GRU, 2 units, 10,000 sequences of 32, batch 512, 50 epochs, target 1 - x",
-    "question": "online GRU, 16 units, loss on the raw state, target NOT x[t-1], window 1",
+    "answer": "the answer's script: batch GRU, 2 units, P(x=1) 0.5, target 1 - x, 10,000 sequences of 32, "
+              "batch 512, 50 epochs, last 10% validation, Keras initialisation",
+    "question": "the question's script: online GRU, 16 units, loss on the raw state, P(x=1) 1/4, "
+                "target NOT x[t-1], window 1, Keras initialisation",
     "question-fixed": "the question with a linear readout",
 }
 

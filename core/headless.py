@@ -9,14 +9,36 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from .config import Config
 from .diagnostics import RecentSteps, diagnose, live_stats_from
 from .trainers import BatchTrainer, OnlineTrainer, RateMeter
 from .verdict import heldout, verdict_of_report
 
 
-def train(cfg: Config, log_every: int = 2000, out=print) -> dict:
-    """Run a whole training as the config says and return the report dict."""
+def block_ends(epochs: int) -> tuple[int, ...]:
+    """The epochs after which a batch run prints its history blocks: the answer ran fit(epochs=10), printed,
+    then fit(epochs=40) and printed again, so: after epoch 10 (when there are more) and after the last."""
+    return (10, epochs) if epochs > 10 else (epochs,)
+
+
+def history_blocks(history: dict, upto: int, span: int = 10) -> list[str]:
+    """The answer's printout for epochs upto-span+1..upto, as `print(np.round(hist.history['loss'], 3))`
+    printed it, one named line per series: a header, then 'loss: [1.137 0.842 ...]' and 'val_loss: [...]'."""
+    lo = max(0, upto - span)
+    lines = [f"epochs {lo + 1}-{upto}:"]
+    for key in ("loss", "val_loss"):
+        vals = np.round(np.asarray(history[key][lo:upto], dtype=np.float64), 3)
+        lines.append(f"{key}: " + np.array2string(vals, max_line_width=10**6, separator=" "))
+    return lines
+
+
+def train(cfg: Config, log_every: int = 2000, out=print, epoch_lines: bool = True) -> dict:
+    """Run a whole training as the config says and return the report dict.
+
+    Batch mode prints one Keras-style line per epoch (unless epoch_lines is False) and the answer's history
+    blocks (`history_blocks`) after epoch 10 and after the last."""
     t = cfg.train
     if t.mode == "batch":
         tr = BatchTrainer(cfg)
@@ -28,9 +50,13 @@ def train(cfg: Config, log_every: int = 2000, out=print) -> dict:
         for _ in range(t.epochs):
             e0 = time.perf_counter()
             logs = tr.run_epoch()
-            out(f"Epoch {logs['epoch']}/{t.epochs} - {time.perf_counter() - e0:.2f}s - loss: {logs['loss']:.4f}"
-                f" - accuracy: {logs['accuracy']:.4f} - val_loss: {logs['val_loss']:.4f}"
-                f" - val_accuracy: {logs['val_accuracy']:.4f}")
+            if epoch_lines:
+                out(f"Epoch {logs['epoch']}/{t.epochs} - {time.perf_counter() - e0:.2f}s - loss: {logs['loss']:.4f}"
+                    f" - accuracy: {logs['accuracy']:.4f} - val_loss: {logs['val_loss']:.4f}"
+                    f" - val_accuracy: {logs['val_accuracy']:.4f}")
+            if logs["epoch"] in block_ends(t.epochs):
+                for line in history_blocks(tr.history, logs["epoch"]):
+                    out(line)
         elapsed = time.perf_counter() - t0
         steps = t.epochs * tr.batches_per_epoch
         final = {"loss": tr.history["loss"][-1], "val_loss": tr.history["val_loss"][-1],

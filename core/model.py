@@ -7,10 +7,22 @@
 
 Readout `linear`: y_hat = w . h' + b (the answer's Conv1D 1x1). Readout `raw`: the loss is taken on the state
 itself against the target repeated over every unit (the question's mistake); its prediction is the units' mean.
+
+Initial weights (ModelConfig.init): `torch` keeps nn.GRU's and nn.Linear's own; `keras` draws them as Keras's
+GRU(reset_after=True) and Conv1D(1, 1) do, in Keras's layout, and maps them here (`keras_to_torch`):
+
+    kernel (inputs, 3H)       glorot_uniform over the whole matrix: U(+-sqrt(6 / (inputs + 3H)))
+    recurrent_kernel (H, 3H)  orthogonal, drawn as ONE matrix: QR of a (3H, H) normal matrix, columns
+                              sign-corrected by diag(R), transposed, so its H rows are orthonormal
+    bias (2, 3H)              zeros (row 0: the input bias, row 1: the recurrent bias)
+    Conv1D kernel (1, H, 1)   glorot_uniform, fan_in H, fan_out 1; its bias zero
+
+Keras's column blocks are (z, r, h); torch's row blocks (r, z, n), so W_ih = [K_r; K_z; K_h]^T and so on.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -35,6 +47,8 @@ class GRUModel(nn.Module):
         self.units = cfg.units
         self.gru = nn.GRU(input_size, cfg.units, batch_first=True)
         self.readout = nn.Linear(cfg.units, 1) if cfg.readout == "linear" else None
+        if cfg.init == "keras":
+            keras_init_(self)
 
     def n_params(self) -> int:
         return sum(p.numel() for p in self.parameters())
@@ -55,6 +69,59 @@ class GRUModel(nn.Module):
     def cell(self, x: torch.Tensor, h: torch.Tensor) -> Gates:
         """One GRU step, x (B, I), h (B, H); differentiable; equals nn.GRU's output."""
         return gru_cell(x, h, *self.weights())
+
+
+# -- Keras's initialisation and weight layout ---------------------------------------------------------------
+def glorot_uniform(shape: tuple[int, ...], fan_in: int, fan_out: int, gen: torch.Generator | None = None):
+    """U(-limit, limit) with limit = sqrt(6 / (fan_in + fan_out)), as Keras's GlorotUniform."""
+    limit = math.sqrt(6.0 / (fan_in + fan_out))
+    return (torch.rand(shape, generator=gen, dtype=torch.float64) * 2 - 1) * limit
+
+
+def orthogonal(rows: int, cols: int, gen: torch.Generator | None = None) -> torch.Tensor:
+    """Keras's Orthogonal(gain 1) for a (rows, cols) matrix: QR of a (max, min) normal matrix, Q's columns
+    multiplied by sign(diag(R)), transposed when rows < cols; the result's rows (or columns) are orthonormal."""
+    a = torch.randn((max(rows, cols), min(rows, cols)), generator=gen, dtype=torch.float64)
+    q, r = torch.linalg.qr(a)  # reduced: q (max, min)
+    q = q * torch.sign(torch.diagonal(r))
+    return q.t().contiguous() if rows < cols else q
+
+
+def keras_gru_weights(units: int, inputs: int = 1, gen: torch.Generator | None = None) -> dict[str, np.ndarray]:
+    """A freshly drawn Keras GRU (reset_after=True) in Keras's layout: kernel, recurrent_kernel, bias."""
+    kernel = glorot_uniform((inputs, 3 * units), inputs, 3 * units, gen)
+    recurrent = orthogonal(units, 3 * units, gen)
+    return {"kernel": kernel.numpy(), "recurrent_kernel": recurrent.numpy(), "bias": np.zeros((2, 3 * units))}
+
+
+def _zrh_to_rzn(a: np.ndarray, units: int) -> np.ndarray:
+    """Keras's column blocks (z, r, h) of a (..., 3H) array -> torch's (r, z, n) order, same shape."""
+    z, r, h = a[..., :units], a[..., units:2 * units], a[..., 2 * units:]
+    return np.concatenate([r, z, h], axis=-1)
+
+
+def keras_to_torch(kernel, recurrent_kernel, bias) -> dict[str, np.ndarray]:
+    """Keras GRU weights (kernel (I, 3H), recurrent_kernel (H, 3H), bias (2, 3H)) as nn.GRU's tensors."""
+    kernel, recurrent_kernel, bias = (np.asarray(a, dtype=np.float64) for a in (kernel, recurrent_kernel, bias))
+    units = recurrent_kernel.shape[0]
+    return {"weight_ih_l0": _zrh_to_rzn(kernel, units).T.copy(),
+            "weight_hh_l0": _zrh_to_rzn(recurrent_kernel, units).T.copy(),
+            "bias_ih_l0": _zrh_to_rzn(bias[0], units), "bias_hh_l0": _zrh_to_rzn(bias[1], units)}
+
+
+@torch.no_grad()
+def keras_init_(model: GRUModel, gen: torch.Generator | None = None) -> None:
+    """Overwrite the model's weights with a Keras draw (from torch's global RNG unless gen is given)."""
+    g = model.gru
+    if g.weight_ih_l0.is_meta:  # a shapes-only model (built under torch.device("meta")): nothing to draw
+        return
+    w = keras_gru_weights(model.units, g.input_size, gen)
+    for name, value in keras_to_torch(w["kernel"], w["recurrent_kernel"], w["bias"]).items():
+        param = getattr(g, name)
+        param.copy_(torch.as_tensor(value, dtype=param.dtype))
+    if model.readout is not None:  # Conv1D(1, kernel_size=1): kernel (1, H, 1), fan_in H * 1, fan_out 1 * 1
+        model.readout.weight.copy_(glorot_uniform((1, model.units), model.units, 1, gen))
+        model.readout.bias.zero_()
 
 
 def gru_cell(x, h, w_ih, w_hh, b_ih, b_hh) -> Gates:

@@ -64,7 +64,7 @@ class AutogradEngine:
 
     def __init__(self, model: GRUModel, cfg, device):
         self.model, self.cfg, self.device = model, cfg, device
-        self.opt = make_optimizer(model.parameters(), cfg.train.optimizer, cfg.train.lr)
+        self.opt = make_optimizer(model.parameters(), cfg.train.optimizer, cfg.train.lr, cfg.train.adam_eps)
         self.h = torch.zeros(1, cfg.model.units, device=device)
         self.window: deque = deque(maxlen=cfg.train.window)  # (x tensor, state before it)
         self._x_cache = {v: torch.tensor([[float(v)]], device=device) for v in (0, 1)}
@@ -144,7 +144,8 @@ class _FlatEngine:
         g = self.layout.views(self.grad)
         self.g_wih, self.g_whh, self.g_bih, self.g_bhh = g["W_ih"], g["W_hh"], g["b_ih"], g["b_hh"]
         self.g_wout, self.g_bout = g.get("w_out"), g.get("b_out")
-        self.opt = (FlatAdam if cfg.train.optimizer == "adam" else FlatSGD)(self.layout.size, F32)
+        self.opt = (FlatAdam(self.layout.size, F32, eps=cfg.train.adam_eps) if cfg.train.optimizer == "adam"
+                    else FlatSGD(self.layout.size, F32))
         self.lr = float(cfg.train.lr)
         self.h = np.zeros(H, F32)
         self._xv = {0: np.zeros(1, F32), 1: np.ones(1, F32)}

@@ -24,10 +24,10 @@ from .state_checks import StateError, StateReader, is_int
 ADAM_KEYS = ("step", "exp_avg", "exp_avg_sq")  # torch.optim.Adam's per-parameter state
 
 
-def make_optimizer(params, name: str, lr: float) -> torch.optim.Optimizer:
+def make_optimizer(params, name: str, lr: float, eps: float = 1e-8) -> torch.optim.Optimizer:
     if name == "sgd":
         return torch.optim.SGD(params, lr=lr)
-    return torch.optim.Adam(params, lr=lr)  # Keras's defaults: lr 1e-3, betas (0.9, 0.999)
+    return torch.optim.Adam(params, lr=lr, eps=eps)  # Keras's defaults: lr 1e-3, betas (0.9, 0.999); eps 1e-7
 
 
 def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:

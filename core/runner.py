@@ -1,7 +1,8 @@
 """The command line without a window: `python main.py train [--preset NAME] [flags] [--report FILE.json]`.
 
 Trains without a window (core.headless.train; `--seeds S` through core.multiseed), prints progress as it goes
-(per epoch in batch mode, as Keras does; every N steps online) and writes a JSON report {config, params,
+(per epoch in batch mode, as Keras does, plus the answer's `loss: [...]` / `val_loss: [...]` blocks after
+epoch 10 and after the last; every N steps online) and writes a JSON report {config, params,
 history, final, hints, steps_per_second, elapsed_s, device}. Every config field is a flag; a bad value exits 2
 with one line naming the flag.
 
@@ -61,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--log-every", type=int, default=2000, metavar="N", help="online: print every N steps (2000)")
     p.add_argument("--threads", type=int, default=1, metavar="N", help="torch CPU threads (1)")
     p.add_argument("--quiet", action="store_true", help="print only the final line")
+    p.add_argument("--no-epoch-lines", dest="epoch_lines", action="store_false",
+                   help="batch: leave out the per-epoch lines, keep the answer's loss/val_loss blocks")
     p.add_argument("--seeds", type=int, default=1, metavar="S",
                    help="train seeds seed..seed+S-1, one line per seed and 'learned k/S' (1)")
     for section, f in all_fields():
@@ -106,8 +109,10 @@ def main(argv=None) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            report = train(cfg, log_every=args.log_every, out=out) if args.seeds == 1 else \
-                _train_seeds(cfg, args.seeds, out)
+            if args.seeds == 1:
+                report = train(cfg, log_every=args.log_every, out=out, epoch_lines=args.epoch_lines)
+            else:
+                report = _train_seeds(cfg, args.seeds, out)
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return 130

@@ -6,6 +6,7 @@ the question). Online training reads an endless `BitStream`; batch training read
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,10 +114,14 @@ class Dataset:
     y_val: np.ndarray
 
 
+def keras_split_at(n: int, validation_split: float) -> int:
+    """How many of n samples Keras's fit(validation_split=...) trains on: the first floor(n * (1 - split))."""
+    return int(math.floor(n * (1.0 - validation_split)))
+
+
 def make_dataset(cfg: TaskConfig, n: int, length: int, validation_split: float, seed: int) -> Dataset:
     rng = np.random.default_rng(seed)
     x = (rng.random((n, length)) < cfg.p).astype(np.int64)
     y = make_targets(x, cfg.kind, cfg.lag)
-    n_val = int(n * validation_split)  # Keras: the last fraction, before any shuffling
-    split = n - n_val
+    split = keras_split_at(n, validation_split)  # Keras: the last fraction, before any shuffling
     return Dataset(x[:split], y[:split], x[split:], y[split:])

@@ -32,7 +32,7 @@ LABELS = {"kind": "task", "p": "P(x = 1)", "lag": "lag", "units": "units", "read
           "steps": "steps", "eval_steps": "held-out steps", "n_sequences": "sequences N", "seq_len": "length L",
           "batch_size": "batch size", "epochs": "epochs", "shuffle": "shuffle", "validation_split": "validation split"}
 SECTION_TITLES = {"task": "Task", "model": "Model", "train": "Training"}
-FLOAT_DECIMALS = {"lr": 7, "p": 4, "rtrl_decay": 4, "validation_split": 3}
+FLOAT_DECIMALS = {"lr": 7, "p": 4, "rtrl_decay": 4, "validation_split": 3, "adam_eps": 10}
 
 
 class ConfigPanel(QWidget):

@@ -157,7 +157,7 @@ def test_base_rate_silent_when_the_majority_is_everything():
 
 
 def test_base_rate_in_batch_mode_uses_minibatch_accuracies():
-    cfg = preset("answer")
+    cfg = preset("answer").replace(p=0.25)  # base rate 0.75 (the answer itself has p = 0.5)
     flat = live_stats_from(np.full(50, 0.2), np.full(50, 0.75) + 0.001 * np.sin(np.arange(50)), steps=200)
     assert BASE_RATE in codes(cfg, flat)
     learned = live_stats_from(np.full(50, 0.01), np.full(50, 0.999), steps=200)

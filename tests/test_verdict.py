@@ -85,8 +85,8 @@ def test_verdict_of_report_reads_the_runner_fields():
                "history": {"step": [2000, 4000], "loss": [0.1, 0.001], "accuracy": [0.9, 1.0]}}
     v = verdict_of_report(Q, no_eval)
     assert (v.code, v.metric, v.n) == ("learned", "accuracy", 2000)
-    answer = preset("answer")
-    v = verdict_of_report(answer, {"final": {"val_accuracy": 0.75, "val_loss": 0.19, "accuracy": 0.8}})
+    answer = preset("answer")  # the answer's data: P(x=1) = 0.5, so the base rate is 0.5
+    v = verdict_of_report(answer, {"final": {"val_accuracy": 0.5, "val_loss": 0.25, "accuracy": 0.5}})
     assert (v.code, v.metric, v.n) == ("base-rate", "val_accuracy", 1000 * 32)
     diverged = {"final": {"val_accuracy": 0.25, "val_loss": float("nan"), "accuracy": 0.25, "loss": float("nan")}}
     assert verdict_of_report(answer, diverged).code == "diverged"
