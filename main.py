@@ -1,4 +1,5 @@
-"""GRU Memory Lab's entry point: `python main.py` opens the window; `python main.py train ...` runs headless."""
+"""GRU Memory Lab's entry point: `python main.py` opens the window; `python main.py train ...` runs headless,
+`python main.py sweep ...` maps seeds x settings headless."""
 
 from __future__ import annotations
 
@@ -11,6 +12,10 @@ def main(argv: list[str] | None = None) -> int:
         from core.runner import main as train_main
 
         return train_main(argv[1:])
+    if argv and argv[0] == "sweep":
+        from core.sweep import main as sweep_main
+
+        return sweep_main(argv[1:])
     from gui.app import main as gui_main
 
     return gui_main(argv)

@@ -1,0 +1,326 @@
+"""Seed-batched online engines: S independent GRU learners advanced together as one batched NumPy computation.
+
+Learner s owns row s of every array: its weights theta[s] (the flat layout of core.gru_math.Layout), its
+optimizer moments, its carried state h[s], its TBPTT window or RTRL sensitivity, and its learning rate lr[s].
+What the learners must share is the `BatchShape` (rule, units, readout, loss, optimizer, window / RTRL decay);
+the task (lag, kind, p), the learning rate and the seed may differ per learner (they only change the inputs,
+targets and the per-row step size).
+
+The arithmetic is that of the single fast engines (core/online_engines.py) operation for operation, in
+float32, with np.matmul on stacks (which runs the same BLAS kernel per learner as the single engine's 2-D
+products), so learner s reproduces the single run of its config bit for bit on this NumPy/BLAS (the tests
+hold it to float32 rounding). Rules are looked up by name in `RULES`; another rule registers itself with
+`@register_rule("name")` and implements `_advance(xv, y, train)`.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from .gru_math import BETAS, EPS, Layout
+
+F32 = np.float32
+
+
+@dataclass(frozen=True)
+class BatchShape:
+    """What every learner of one batch shares. window: TBPTT's k (1 under rtrl); decay: RTRL's (1 under tbptt)."""
+
+    rule: str
+    units: int
+    readout: str
+    loss: str
+    optimizer: str
+    window: int = 1
+    decay: float = 1.0
+
+    @property
+    def layout(self) -> Layout:
+        return Layout(self.units, 1, self.readout == "linear")
+
+
+def batch_shape(cfg) -> BatchShape:
+    """The BatchShape of a Config (learners whose shapes are equal can share a batch)."""
+    t = cfg.train
+    tb = t.rule == "tbptt"
+    return BatchShape(t.rule, cfg.model.units, cfg.model.readout, t.loss, t.optimizer,
+                      t.window if tb else 1, 1.0 if tb else float(t.rtrl_decay))
+
+
+# -- optimizers on (S, P), torch.optim's single-tensor arithmetic row by row (as core.gru_math's Flat*) -------
+class BatchedSGD:
+    def __init__(self, shape: tuple[int, int]):
+        self.t = 0
+
+    def update(self, theta: np.ndarray, grad: np.ndarray, lr: np.ndarray) -> None:
+        self.t += 1
+        theta -= grad * lr.astype(F32)[:, None]  # torch: param.add_(grad, alpha=-lr), lr rounded to float32
+
+
+class BatchedAdam:
+    """FlatAdam per row; lr_col (S, 1) holds each learner's rate. All learners step together, so t is shared."""
+
+    def __init__(self, shape: tuple[int, int], betas=BETAS, eps=EPS):
+        self.m = np.zeros(shape, F32)
+        self.v = np.zeros(shape, F32)
+        self.t = 0
+        self.b1, self.b2 = betas
+        self.eps = eps
+        self._tmp = np.empty(shape, F32)
+        self._tmp2 = np.empty(shape, F32)
+
+    def update(self, theta: np.ndarray, grad: np.ndarray, lr: np.ndarray) -> None:
+        m, v, tmp, tmp2 = self.m, self.v, self._tmp, self._tmp2
+        self.t += 1
+        np.subtract(grad, m, out=tmp)
+        tmp *= 1 - self.b1
+        m += tmp
+        v *= self.b2
+        np.multiply(grad, grad, out=tmp)
+        tmp *= 1 - self.b2
+        v += tmp
+        bc1 = 1 - self.b1 ** self.t
+        bc2_sqrt = (1 - self.b2 ** self.t) ** 0.5
+        np.sqrt(v, out=tmp)
+        tmp /= bc2_sqrt
+        tmp += self.eps
+        np.divide(m, tmp, out=tmp2)
+        tmp2 *= (-(lr / bc1)).astype(F32)[:, None]  # the single engine's -(lr / bc1), rounded to float32
+        theta += tmp2
+
+
+# -- the rule registry -----------------------------------------------------------------------------------------
+RULES: dict[str, type[BatchedEngine]] = {}
+
+
+def register_rule(name: str) -> Callable[[type], type]:
+    """Class decorator: make a BatchedEngine subclass the batched engine of rule `name`."""
+
+    def deco(cls):
+        cls.rule = name
+        RULES[name] = cls
+        return cls
+
+    return deco
+
+
+def make_batched_engine(shape: BatchShape, theta: np.ndarray, lr) -> BatchedEngine:
+    """The engine for shape.rule over initial weights theta (S, P) and learning rates lr (S,)."""
+    cls = RULES.get(shape.rule)
+    if cls is None:
+        raise ValueError(f"no batched engine for rule {shape.rule!r}; known: {', '.join(sorted(RULES))}")
+    return cls(shape, theta, lr)
+
+
+def _sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+class BatchedEngine:
+    """Shared parts: weights, gradient buffer, optimizer, forward cell, readout and loss, all over S rows.
+
+    step(x, y, train) takes x, y as (S,) 0/1 ints and returns (y_hat, loss), each (S,) float64, the values the
+    single engine returns for each learner."""
+
+    rule = "?"
+
+    def __init__(self, shape: BatchShape, theta: np.ndarray, lr):
+        theta = np.ascontiguousarray(theta, dtype=F32)
+        lay = shape.layout
+        if theta.ndim != 2 or theta.shape[1] != lay.size:
+            raise ValueError(f"theta must be (S, {lay.size}) for {shape}, got {theta.shape}")
+        S, H = theta.shape[0], shape.units
+        self.shape, self.layout, self.S, self.H = shape, lay, S, H
+        self.theta = theta.copy()
+        self.lr = np.broadcast_to(np.asarray(lr, np.float64), (S,)).copy()
+        self.grad = np.zeros_like(self.theta)
+        self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.w_out, self.b_out = self._views(self.theta)
+        (self.g_wih, self.g_whh, self.g_bih, self.g_bhh, self.g_wout, self.g_bout) = self._views(self.grad)
+        self.opt = (BatchedAdam if shape.optimizer == "adam" else BatchedSGD)(self.theta.shape)
+        self.h = np.zeros((S, H), F32)
+        self._xv = (np.zeros((S, 1), F32), np.ones((S, 1), F32))
+
+    def _views(self, flat: np.ndarray):
+        S, lay = flat.shape[0], self.layout
+        v = {k: flat[:, sl].reshape((S,) + lay.shapes[k]) for k, sl in lay.slices.items()}
+        return v["W_ih"][:, :, 0], v["W_hh"], v["b_ih"], v["b_hh"], v.get("w_out"), v.get("b_out")
+
+    def step(self, x: np.ndarray, y: np.ndarray, train: bool = True):
+        xv = np.asarray(x, F32).reshape(-1, 1)
+        return self._advance(xv, np.asarray(y), train)
+
+    def _advance(self, xv: np.ndarray, y: np.ndarray, train: bool):
+        raise NotImplementedError
+
+    # -- pieces ----------------------------------------------------------------------------------------------
+    def _cell(self, xv, h):
+        """core.gru_math.cell_forward row by row: (r, z, n, hn, h_new), each (S, H)."""
+        H = self.H
+        gi = self.w_ih * xv + self.b_ih
+        gh = np.matmul(self.w_hh, h[:, :, None])[:, :, 0]
+        gh += self.b_hh
+        rz = _sigmoid(gi[:, : 2 * H] + gh[:, : 2 * H])
+        r, z = rz[:, :H], rz[:, H:]
+        hn = gh[:, 2 * H:]
+        n = np.tanh(gi[:, 2 * H:] + r * hn)
+        h_new = (1 - z) * n + z * h
+        return r, z, n, hn, h_new
+
+    def _readout_loss(self, h, y):
+        """core.gru_math.readout_loss row by row: (y_hat (S,) f64, loss (S,) f64, dL/dh (S, H) f32, dout)."""
+        yf = y.astype(np.float64)
+        if self.shape.readout == "linear":
+            o = np.matmul(self.w_out, h[:, :, None])[:, 0, 0].astype(np.float64) + self.b_out[:, 0].astype(np.float64)
+            if self.shape.loss == "bce":
+                s = np.where(o >= 0, 1.0 / (1.0 + np.exp(-np.abs(o))), np.exp(-np.abs(o)) / (1.0 + np.exp(-np.abs(o))))
+                lv = np.maximum(o, 0.0) - o * yf + np.log1p(np.exp(-np.abs(o)))
+                dout, y_hat = s - yf, s
+            else:
+                d = o - yf
+                lv, dout, y_hat = d * d, 2.0 * d, o
+            return y_hat, lv, dout.astype(F32)[:, None] * self.w_out[:, 0, :], dout
+        H = self.H
+        m = h.mean(axis=1).astype(np.float64)
+        y32 = y.astype(F32)[:, None]
+        if self.shape.loss == "bce":
+            lv = np.mean(np.logaddexp(F32(0), h) - h * y32, axis=1).astype(np.float64)
+            dout = (_sigmoid(h) - y32) * F32(1.0 / H)
+            y_hat = np.where(m >= 0, 1.0 / (1.0 + np.exp(-np.abs(m))), np.exp(-np.abs(m)) / (1.0 + np.exp(-np.abs(m))))
+        else:
+            d = h - y32
+            lv = np.mean(d * d, axis=1).astype(np.float64)
+            dout = d * F32(2.0 / H)
+            y_hat = m
+        return y_hat, lv, dout, dout
+
+    def _readout_grads(self, h, dout) -> None:
+        if self.w_out is not None:
+            d32 = dout.astype(F32)
+            np.multiply(h, d32[:, None], out=self.g_wout[:, 0, :])
+            self.g_bout[:, 0] = d32
+
+    def _update(self) -> None:
+        self.opt.update(self.theta, self.grad, self.lr)
+
+
+@register_rule("tbptt")
+class BatchedTBPTT(BatchedEngine):
+    """Truncated BPTT over the last k steps, recomputed from the state k steps back with the current weights."""
+
+    def __init__(self, shape, theta, lr):
+        super().__init__(shape, theta, lr)
+        self.k = shape.window
+        self.window: deque = deque(maxlen=self.k)  # (xv (S, 1), state before it (S, H))
+
+    def _advance(self, xv, y, train):
+        H = self.H
+        self.window.append((xv, self.h))
+        cache = []
+        h = self.window[0][1]
+        for xi, _ in self.window:
+            r, z, n, hn, h_new = self._cell(xi, h)
+            cache.append((xi, h, r, z, n, hn))
+            h = h_new
+        y_hat, lv, dh, dout = self._readout_loss(h, y)
+        if train:
+            self._readout_grads(h, dout)
+            g_wih, g_whh, g_bih, g_bhh = self.g_wih, self.g_whh, self.g_bih, self.g_bhh
+            last = len(cache) - 1
+            for s in range(last, -1, -1):
+                xs, hs, rs, zs, ns, hns = cache[s]
+                omz = 1 - zs
+                dan = dh * omz * (1 - ns * ns)
+                daz = dh * (hs - ns) * zs * omz
+                dar = dan * hns * rs * (1 - rs)
+                dhn = dan * rs
+                if s == last:
+                    g_bih[:, :H] = dar
+                    g_bih[:, H:2 * H] = daz
+                    g_bih[:, 2 * H:] = dan
+                    g_bhh[:, :2 * H] = g_bih[:, :2 * H]
+                    g_bhh[:, 2 * H:] = dhn
+                    np.multiply(g_bih, xs, out=g_wih)
+                    np.multiply(g_bhh[:, :, None], hs[:, None, :], out=g_whh)
+                    dgh = g_bhh
+                else:
+                    dgi = np.concatenate([dar, daz, dan], axis=1)
+                    dgh = np.concatenate([dar, daz, dhn], axis=1)
+                    g_bih += dgi
+                    g_bhh += dgh
+                    g_wih += dgi * xs
+                    g_whh += dgh[:, :, None] * hs[:, None, :]
+                if s:
+                    dh = dh * zs + np.matmul(dgh[:, None, :], self.w_hh)[:, 0, :]
+            self._update()
+        self.h = h
+        return y_hat, lv
+
+
+def _batched_diagonal_views(S: np.ndarray, layout: Layout):
+    """core.gru_math.diagonal_views with a leading learner axis: S (N, H, n_rec) -> (N, 3, H, 1), (N, 3, H, H),
+    (N, 3, H), (N, 3, H) writable views of the entries where unit i meets its own gate rows."""
+    N, H, P = S.shape
+    e = S.itemsize
+    st = np.lib.stride_tricks.as_strided
+    sl = layout.slices
+    ls = H * P * e
+    w_ih = st(S[:, :, sl["W_ih"].start:], shape=(N, 3, H, 1), strides=(ls, H * e, (P + 1) * e, e), writeable=True)
+    w_hh = st(S[:, :, sl["W_hh"].start:], shape=(N, 3, H, H), strides=(ls, H * H * e, (P + H) * e, e),
+              writeable=True)
+    b_ih = st(S[:, :, sl["b_ih"].start:], shape=(N, 3, H), strides=(ls, H * e, (P + 1) * e), writeable=True)
+    b_hh = st(S[:, :, sl["b_hh"].start:], shape=(N, 3, H), strides=(ls, H * e, (P + 1) * e), writeable=True)
+    return w_ih, w_hh, b_ih, b_hh
+
+
+@register_rule("rtrl")
+class BatchedRTRL(BatchedEngine):
+    """RTRL: each learner's sensitivity dh/dtheta (H x n_rec) carried forward, S[t] = J (decay S[t-1]) + immediate."""
+
+    def __init__(self, shape, theta, lr):
+        super().__init__(shape, theta, lr)
+        N, H, P = self.S, self.H, self.layout.n_rec
+        self.sens = np.zeros((N, H, P), F32)
+        self._sens2 = np.zeros((N, H, P), F32)
+        self._diag = _batched_diagonal_views(self.sens, self.layout)
+        self._diag2 = _batched_diagonal_views(self._sens2, self.layout)
+        self._J = np.empty((N, H, H), F32)
+        self._wh4 = self.w_hh.reshape(N, 3, H, H)
+        self._eye = np.arange(H)
+
+    def _advance(self, xv, y, train):
+        H = self.H
+        h_prev = self.h
+        r, z, n, hn, h = self._cell(xv, h_prev)
+        omz = 1 - z
+        dan = omz * (1 - n * n)
+        d_ih = np.empty((self.S, 3, H), F32)
+        d_ih[:, 2] = dan
+        d_ih[:, 1] = (h_prev - n) * z * omz
+        d_ih[:, 0] = dan * hn * r * (1 - r)
+        d_hh = d_ih.copy()
+        d_hh[:, 2] = dan * r
+        J = self._J
+        np.einsum("sgi,sgij->sij", d_hh, self._wh4, out=J)
+        J[:, self._eye, self._eye] += z
+        S_new = self._sens2
+        np.matmul(J, self.sens, out=S_new)
+        if self.shape.decay != 1.0:
+            S_new *= self.shape.decay
+        dw_ih, dw_hh, db_ih, db_hh = self._diag2
+        dw_ih += d_ih[:, :, :, None] * xv[:, :, None, None]
+        dw_hh += d_hh[:, :, :, None] * h_prev[:, None, None, :]
+        db_ih += d_ih
+        db_hh += d_hh
+        self._sens2, self.sens = self.sens, S_new
+        self._diag2, self._diag = self._diag, self._diag2
+        y_hat, lv, dh, dout = self._readout_loss(h, y)
+        if train:
+            self.grad[:, : self.layout.n_rec] = np.matmul(dh[:, None, :], S_new)[:, 0, :]
+            self._readout_grads(h, dout)
+            self._update()
+        self.h = h
+        return y_hat, lv
