@@ -6,11 +6,12 @@ What the learners must share is the `BatchShape` (rule, units, readout, loss, op
 the task (lag, kind, p), the learning rate and the seed may differ per learner (they only change the inputs,
 targets and the per-row step size).
 
-The arithmetic is that of the single fast engines (core/online_engines.py) operation for operation, in
-float32, with np.matmul on stacks (which runs the same BLAS kernel per learner as the single engine's 2-D
-products), so learner s reproduces the single run of its config bit for bit on this NumPy/BLAS (the tests
-hold it to float32 rounding). Rules are looked up by name in `RULES`; another rule registers itself with
-`@register_rule("name")` and implements `_advance(xv, y, train)`.
+The arithmetic is that of the single fast engines (core/online_engines.py), in float32, with three
+regroupings for speed that change only the rounding: Adam is torch's fused kernel on the same memory
+(core.batched_adam), the large broadcast products run in torch on views of the NumPy buffers, and RTRL's
+gradient comes out of the sensitivity product itself. Learner s therefore reproduces the single run of its
+config to float32 rounding (the tests hold its losses and verdict to it). Rules are looked up by name in
+`RULES`; another rule registers itself with `@register_rule("name")` and implements `_advance(xv, y, train)`.
 """
 
 from __future__ import annotations
@@ -20,8 +21,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import torch
 
-from .gru_math import BETAS, EPS, Layout
+from .batched_adam import FusedBatchedAdam
+from .gru_math import Layout
 
 F32 = np.float32
 
@@ -59,38 +62,6 @@ class BatchedSGD:
     def update(self, theta: np.ndarray, grad: np.ndarray, lr: np.ndarray) -> None:
         self.t += 1
         theta -= grad * lr.astype(F32)[:, None]  # torch: param.add_(grad, alpha=-lr), lr rounded to float32
-
-
-class BatchedAdam:
-    """FlatAdam per row; lr_col (S, 1) holds each learner's rate. All learners step together, so t is shared."""
-
-    def __init__(self, shape: tuple[int, int], betas=BETAS, eps=EPS):
-        self.m = np.zeros(shape, F32)
-        self.v = np.zeros(shape, F32)
-        self.t = 0
-        self.b1, self.b2 = betas
-        self.eps = eps
-        self._tmp = np.empty(shape, F32)
-        self._tmp2 = np.empty(shape, F32)
-
-    def update(self, theta: np.ndarray, grad: np.ndarray, lr: np.ndarray) -> None:
-        m, v, tmp, tmp2 = self.m, self.v, self._tmp, self._tmp2
-        self.t += 1
-        np.subtract(grad, m, out=tmp)
-        tmp *= 1 - self.b1
-        m += tmp
-        v *= self.b2
-        np.multiply(grad, grad, out=tmp)
-        tmp *= 1 - self.b2
-        v += tmp
-        bc1 = 1 - self.b1 ** self.t
-        bc2_sqrt = (1 - self.b2 ** self.t) ** 0.5
-        np.sqrt(v, out=tmp)
-        tmp /= bc2_sqrt
-        tmp += self.eps
-        np.divide(m, tmp, out=tmp2)
-        tmp2 *= (-(lr / bc1)).astype(F32)[:, None]  # the single engine's -(lr / bc1), rounded to float32
-        theta += tmp2
 
 
 # -- the rule registry -----------------------------------------------------------------------------------------
@@ -140,9 +111,10 @@ class BatchedEngine:
         self.grad = np.zeros_like(self.theta)
         self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.w_out, self.b_out = self._views(self.theta)
         (self.g_wih, self.g_whh, self.g_bih, self.g_bhh, self.g_wout, self.g_bout) = self._views(self.grad)
-        self.opt = (BatchedAdam if shape.optimizer == "adam" else BatchedSGD)(self.theta.shape)
+        self.opt = (FusedBatchedAdam if shape.optimizer == "adam" else BatchedSGD)(self.theta.shape)
         self.h = np.zeros((S, H), F32)
         self._xv = (np.zeros((S, 1), F32), np.ones((S, 1), F32))
+        self._t_gwhh = torch.from_numpy(self.g_whh)  # the same memory: torch's broadcast kernels are faster here
 
     def _views(self, flat: np.ndarray):
         S, lay = flat.shape[0], self.layout
@@ -228,7 +200,7 @@ class BatchedTBPTT(BatchedEngine):
         y_hat, lv, dh, dout = self._readout_loss(h, y)
         if train:
             self._readout_grads(h, dout)
-            g_wih, g_whh, g_bih, g_bhh = self.g_wih, self.g_whh, self.g_bih, self.g_bhh
+            g_wih, g_bih, g_bhh, t_gwhh = self.g_wih, self.g_bih, self.g_bhh, self._t_gwhh
             last = len(cache) - 1
             for s in range(last, -1, -1):
                 xs, hs, rs, zs, ns, hns = cache[s]
@@ -244,7 +216,7 @@ class BatchedTBPTT(BatchedEngine):
                     g_bhh[:, :2 * H] = g_bih[:, :2 * H]
                     g_bhh[:, 2 * H:] = dhn
                     np.multiply(g_bih, xs, out=g_wih)
-                    np.multiply(g_bhh[:, :, None], hs[:, None, :], out=g_whh)
+                    torch.mul(torch.from_numpy(g_bhh)[:, :, None], torch.from_numpy(hs)[:, None, :], out=t_gwhh)
                     dgh = g_bhh
                 else:
                     dgi = np.concatenate([dar, daz, dan], axis=1)
@@ -252,7 +224,7 @@ class BatchedTBPTT(BatchedEngine):
                     g_bih += dgi
                     g_bhh += dgh
                     g_wih += dgi * xs
-                    g_whh += dgh[:, :, None] * hs[:, None, :]
+                    t_gwhh.addcmul_(torch.from_numpy(dgh)[:, :, None], torch.from_numpy(hs)[:, None, :])
                 if s:
                     dh = dh * zs + np.matmul(dgh[:, None, :], self.w_hh)[:, 0, :]
             self._update()
@@ -261,13 +233,14 @@ class BatchedTBPTT(BatchedEngine):
 
 
 def _batched_diagonal_views(S: np.ndarray, layout: Layout):
-    """core.gru_math.diagonal_views with a leading learner axis: S (N, H, n_rec) -> (N, 3, H, 1), (N, 3, H, H),
-    (N, 3, H), (N, 3, H) writable views of the entries where unit i meets its own gate rows."""
+    """core.gru_math.diagonal_views with a leading learner axis: S (N, H, n_rec), each learner's (H, n_rec) block
+    C-contiguous (the learner stride may be larger) -> (N, 3, H, 1), (N, 3, H, H), (N, 3, H), (N, 3, H) writable
+    views of the entries where unit i meets its own gate rows."""
     N, H, P = S.shape
     e = S.itemsize
     st = np.lib.stride_tricks.as_strided
     sl = layout.slices
-    ls = H * P * e
+    ls = S.strides[0]
     w_ih = st(S[:, :, sl["W_ih"].start:], shape=(N, 3, H, 1), strides=(ls, H * e, (P + 1) * e, e), writeable=True)
     w_hh = st(S[:, :, sl["W_hh"].start:], shape=(N, 3, H, H), strides=(ls, H * H * e, (P + H) * e, e),
               writeable=True)
@@ -278,48 +251,70 @@ def _batched_diagonal_views(S: np.ndarray, layout: Layout):
 
 @register_rule("rtrl")
 class BatchedRTRL(BatchedEngine):
-    """RTRL: each learner's sensitivity dh/dtheta (H x n_rec) carried forward, S[t] = J (decay S[t-1]) + immediate."""
+    """RTRL: each learner's sensitivity dh/dtheta (H x n_rec) carried forward, S[t] = J (decay S[t-1]) + immediate.
+
+    One batched product per step does both jobs: [J; dL/dh J] (H+1 x H) times S[t-1] gives J S[t-1] in rows
+    0..H-1 (the new sensitivity, before its immediate term) and dL/dh J S[t-1] in row H (the recurrent
+    gradient, before dL/dh times the immediate term, an outer product added in the gradient buffer). The
+    single engine's dL/dh S[t] would read S[t] a second time; the sums are the same up to float32 rounding."""
 
     def __init__(self, shape, theta, lr):
         super().__init__(shape, theta, lr)
         N, H, P = self.S, self.H, self.layout.n_rec
-        self.sens = np.zeros((N, H, P), F32)
-        self._sens2 = np.zeros((N, H, P), F32)
-        self._diag = _batched_diagonal_views(self.sens, self.layout)
-        self._diag2 = _batched_diagonal_views(self._sens2, self.layout)
-        self._J = np.empty((N, H, H), F32)
+        self._buf = np.zeros((N, H + 1, P), F32)  # rows 0..H-1: the sensitivity; row H: the gradient's part
+        self._buf2 = np.zeros((N, H + 1, P), F32)
+        # torch views of the same memory: its broadcast kernels beat NumPy's on these strided views
+        self._diag = [torch.from_numpy(v) for v in _batched_diagonal_views(self._buf[:, :H], self.layout)]
+        self._diag2 = [torch.from_numpy(v) for v in _batched_diagonal_views(self._buf2[:, :H], self.layout)]
+        self._JD = np.empty((N, H + 1, H), F32)
         self._wh4 = self.w_hh.reshape(N, 3, H, H)
         self._eye = np.arange(H)
+        self._d = np.empty((N, 3, H), F32)
+
+    @property
+    def sens(self) -> np.ndarray:
+        """(S, H, n_rec): each learner's current sensitivity dh/dtheta."""
+        return self._buf[:, : self.H]
 
     def _advance(self, xv, y, train):
-        H = self.H
+        H, n_rec = self.H, self.layout.n_rec
         h_prev = self.h
         r, z, n, hn, h = self._cell(xv, h_prev)
+        y_hat, lv, dh, dout = self._readout_loss(h, y)
         omz = 1 - z
         dan = omz * (1 - n * n)
-        d_ih = np.empty((self.S, 3, H), F32)
+        d_ih = self._d
         d_ih[:, 2] = dan
         d_ih[:, 1] = (h_prev - n) * z * omz
         d_ih[:, 0] = dan * hn * r * (1 - r)
         d_hh = d_ih.copy()
         d_hh[:, 2] = dan * r
-        J = self._J
+        JD = self._JD
+        J = JD[:, :H]
         np.einsum("sgi,sgij->sij", d_hh, self._wh4, out=J)
         J[:, self._eye, self._eye] += z
-        S_new = self._sens2
-        np.matmul(J, self.sens, out=S_new)
         if self.shape.decay != 1.0:
-            S_new *= self.shape.decay
+            J *= F32(self.shape.decay)
+        np.matmul(dh[:, None, :], J, out=JD[:, H:])
+        new = self._buf2
+        np.matmul(JD, self._buf[:, :H], out=new)
         dw_ih, dw_hh, db_ih, db_hh = self._diag2
-        dw_ih += d_ih[:, :, :, None] * xv[:, :, None, None]
-        dw_hh += d_hh[:, :, :, None] * h_prev[:, None, None, :]
-        db_ih += d_ih
-        db_hh += d_hh
-        self._sens2, self.sens = self.sens, S_new
+        t_ih, t_hh = torch.from_numpy(d_ih), torch.from_numpy(d_hh)
+        dw_ih.addcmul_(t_ih[:, :, :, None], torch.from_numpy(xv)[:, :, None, None])
+        dw_hh.addcmul_(t_hh[:, :, :, None], torch.from_numpy(h_prev)[:, None, None, :])
+        db_ih += t_ih
+        db_hh += t_hh
+        self._buf2, self._buf = self._buf, new
         self._diag2, self._diag = self._diag, self._diag2
-        y_hat, lv, dh, dout = self._readout_loss(h, y)
         if train:
-            self.grad[:, : self.layout.n_rec] = np.matmul(dh[:, None, :], S_new)[:, 0, :]
+            S = self.S
+            e_ih = (d_ih * dh[:, None, :]).reshape(S, 3 * H)
+            e_hh = (d_hh * dh[:, None, :]).reshape(S, 3 * H)
+            self.g_bih[:] = e_ih
+            self.g_bhh[:] = e_hh
+            np.multiply(e_ih, xv, out=self.g_wih)
+            torch.mul(torch.from_numpy(e_hh)[:, :, None], torch.from_numpy(h_prev)[:, None, :], out=self._t_gwhh)
+            self.grad[:, :n_rec] += new[:, H]
             self._readout_grads(h, dout)
             self._update()
         self.h = h
