@@ -3,8 +3,9 @@
     python bench/sweep.py [--steps 2000] [--rounds 3] [--map-steps 30000] [--map-seeds 16] [--skip-map]
 
 1. Aggregate learner-steps/s: batched TBPTT(1), 16 units, S = 256 vs the single fast engine (goal >= 20x);
-   batched RTRL, S = 64 vs the single RTRL engine (goal >= 5x). Rounds interleave the contenders (a busy
-   machine slows all alike); the table gives medians and the ratio.
+   batched RTRL, S = 64 vs the single RTRL engine (goal >= 5x). Both run on one thread (NumPy/BLAS and
+   torch). Rounds interleave the contenders (a busy machine slows all alike); the table gives medians, the ratio and the
+   load average.
 2. The README map (lag 1-6 x window 1-7 x --map-seeds seeds x --map-steps steps): the sweep's wall time vs
    the same runs one by one with the single fast engine (goal <= 1/10). The one-by-one time is measured on a
    sample of runs (--one-by-one-sample per window) and scaled to all of them, stated as such. The sweep's
@@ -59,16 +60,20 @@ def batched_rate(cfg, S: int, steps: int) -> float:
 def engines(args) -> None:
     base = preset("question-fixed")
     rows = [("TBPTT(1), 16 units", base, 256, 20.0), ("RTRL, 16 units", base.replace(rule="rtrl"), 64, 5.0)]
-    print(f"learner-steps/s, median of {args.rounds} interleaved rounds, {args.steps} steps each")
+    b_steps = max(100, args.steps // 5)
+    print(f"learner-steps/s, median of {args.rounds} interleaved rounds (single: {args.steps} steps, batched: "
+          f"{b_steps} steps of all S learners); one thread each (NumPy/BLAS and torch); load average before: "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("| rule | single fast engine | batched | S | x single | goal |")
     print("|---|---|---|---|---|---|")
     for name, cfg, S, goal in rows:
         singles, batched = [], []
         for _ in range(args.rounds):
             singles.append(single_rate(cfg, args.steps))
-            batched.append(batched_rate(cfg, S, max(50, args.steps // 20)))
+            batched.append(batched_rate(cfg, S, b_steps))
         s, b = statistics.median(singles), statistics.median(batched)
         print(f"| {name} | {s:,.0f} | {b:,.0f} | {S} | {b / s:.1f} | >= {goal:g} |", flush=True)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 def sweep_cmd(steps: int, seeds: int, out: Path) -> list[str]:
@@ -125,7 +130,7 @@ def map_timing(args) -> None:
 
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=2000, help="single-engine steps per round (batched: steps/20)")
+    p.add_argument("--steps", type=int, default=2000, help="single-engine steps per round (batched: steps/5)")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--map-steps", type=int, default=30000)
     p.add_argument("--map-seeds", type=int, default=16)
