@@ -4,8 +4,9 @@
 
 1. Aggregate learner-steps/s: batched TBPTT(1), 16 units, S = 256 vs the single fast engine (goal >= 20x);
    batched RTRL, S = 64 vs the single RTRL engine (goal >= 5x). Both run on one thread (NumPy/BLAS and
-   torch). Rounds interleave the contenders (a busy machine slows all alike); the table gives medians, the ratio and the
-   load average.
+   torch) and are timed in CPU seconds of this process (time.process_time), so time spent descheduled on a
+   shared machine does not count; rounds interleave the contenders (memory contention slows all alike); the
+   table gives medians, the ratio and the load average.
 2. The README map (lag 1-6 x window 1-7 x --map-seeds seeds x --map-steps steps): the sweep's wall time vs
    the same runs one by one with the single fast engine (goal <= 1/10). The one-by-one time is measured on a
    sample of runs (--one-by-one-sample per window) and scaled to all of them, stated as such. The sweep's
@@ -41,28 +42,28 @@ def single_rate(cfg, steps: int) -> float:
     tr = OnlineTrainer(cfg)
     for _ in range(50):
         tr.step()
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     for _ in range(steps):
         tr.step()
-    return steps / (time.perf_counter() - t0)
+    return steps / (time.process_time() - t0)
 
 
 def batched_rate(cfg, S: int, steps: int) -> float:
     bl = BatchedLearners([cfg.replace(seed=s) for s in range(S)])
     for _ in bl.train(steps=20):
         pass
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     for _ in bl.train(steps=steps):
         pass
-    return S * steps / (time.perf_counter() - t0)
+    return S * steps / (time.process_time() - t0)
 
 
 def engines(args) -> None:
     base = preset("question-fixed")
     rows = [("TBPTT(1), 16 units", base, 256, 20.0), ("RTRL, 16 units", base.replace(rule="rtrl"), 64, 5.0)]
     b_steps = max(100, args.steps // 5)
-    print(f"learner-steps/s, median of {args.rounds} interleaved rounds (single: {args.steps} steps, batched: "
-          f"{b_steps} steps of all S learners); one thread each (NumPy/BLAS and torch); load average before: "
+    print(f"learner-steps per CPU second, median of {args.rounds} interleaved rounds (single: {args.steps} steps, "
+          f"batched: {b_steps} steps of all S learners); one thread each (NumPy/BLAS and torch); load average before: "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print("| rule | single fast engine | batched | S | x single | goal |")
     print("|---|---|---|---|---|---|")

@@ -132,14 +132,23 @@ class BatchedEngine:
     def _cell(self, xv, h):
         """core.gru_math.cell_forward row by row: (r, z, n, hn, h_new), each (S, H)."""
         H = self.H
-        gi = self.w_ih * xv + self.b_ih
+        gi = self.w_ih * xv
+        gi += self.b_ih
         gh = np.matmul(self.w_hh, h[:, :, None])[:, :, 0]
         gh += self.b_hh
-        rz = _sigmoid(gi[:, : 2 * H] + gh[:, : 2 * H])
+        rz = np.add(gi[:, : 2 * H], gh[:, : 2 * H])
+        np.negative(rz, out=rz)  # 1 / (1 + exp(-a)) in place
+        np.exp(rz, out=rz)
+        rz += 1.0
+        np.divide(1.0, rz, out=rz)
         r, z = rz[:, :H], rz[:, H:]
         hn = gh[:, 2 * H:]
-        n = np.tanh(gi[:, 2 * H:] + r * hn)
-        h_new = (1 - z) * n + z * h
+        n = r * hn
+        n += gi[:, 2 * H:]
+        np.tanh(n, out=n)
+        h_new = 1 - z
+        h_new *= n
+        h_new += z * h
         return r, z, n, hn, h_new
 
     def _readout_loss(self, h, y):
@@ -205,14 +214,23 @@ class BatchedTBPTT(BatchedEngine):
             for s in range(last, -1, -1):
                 xs, hs, rs, zs, ns, hns = cache[s]
                 omz = 1 - zs
-                dan = dh * omz * (1 - ns * ns)
-                daz = dh * (hs - ns) * zs * omz
-                dar = dan * hns * rs * (1 - rs)
+                dho = dh * omz
+                if s == last:  # write the gradient buffer directly, no zeroing needed
+                    dar, daz, dan = g_bih[:, :H], g_bih[:, H:2 * H], g_bih[:, 2 * H:]
+                else:
+                    dar, daz, dan = (np.empty_like(dh) for _ in range(3))
+                t = ns * ns
+                np.subtract(1, t, out=t)
+                np.multiply(dho, t, out=dan)
+                np.subtract(hs, ns, out=t)
+                t *= dh
+                t *= zs
+                np.multiply(t, omz, out=daz)
+                np.multiply(dan, hns, out=t)
+                t *= rs
+                np.multiply(t, 1 - rs, out=dar)
                 dhn = dan * rs
                 if s == last:
-                    g_bih[:, :H] = dar
-                    g_bih[:, H:2 * H] = daz
-                    g_bih[:, 2 * H:] = dan
                     g_bhh[:, :2 * H] = g_bih[:, :2 * H]
                     g_bhh[:, 2 * H:] = dhn
                     np.multiply(g_bih, xs, out=g_wih)
