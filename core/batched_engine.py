@@ -250,21 +250,20 @@ class BatchedTBPTT(BatchedEngine):
         return y_hat, lv
 
 
-def _batched_diagonal_views(S: np.ndarray, layout: Layout):
-    """core.gru_math.diagonal_views with a leading learner axis: S (N, H, n_rec), each learner's (H, n_rec) block
-    C-contiguous (the learner stride may be larger) -> (N, 3, H, 1), (N, 3, H, H), (N, 3, H), (N, 3, H) writable
-    views of the entries where unit i meets its own gate rows."""
-    N, H, P = S.shape
-    e = S.itemsize
-    st = np.lib.stride_tricks.as_strided
-    sl = layout.slices
-    ls = S.strides[0]
-    w_ih = st(S[:, :, sl["W_ih"].start:], shape=(N, 3, H, 1), strides=(ls, H * e, (P + 1) * e, e), writeable=True)
-    w_hh = st(S[:, :, sl["W_hh"].start:], shape=(N, 3, H, H), strides=(ls, H * H * e, (P + H) * e, e),
-              writeable=True)
-    b_ih = st(S[:, :, sl["b_ih"].start:], shape=(N, 3, H), strides=(ls, H * e, (P + 1) * e), writeable=True)
-    b_hh = st(S[:, :, sl["b_hh"].start:], shape=(N, 3, H), strides=(ls, H * e, (P + 1) * e), writeable=True)
-    return w_ih, w_hh, b_ih, b_hh
+def unit_major_order(layout: Layout) -> np.ndarray:
+    """The recurrent parameters (flat indices < n_rec) regrouped unit by unit: unit i's block holds, for each gate
+    g, W_ih[g,i], then W_hh[g,i,:] for each g, then b_ih[g,i], then b_hh[g,i] (3 + 3H + 3 + 3 entries), the
+    only parameters whose one-step effect reaches h_i. Returns perm: column c of the regrouped order is flat
+    parameter perm[c]."""
+    H, sl = layout.units, layout.slices
+    w_ih, w_hh, b_ih, b_hh = (sl[k].start for k in ("W_ih", "W_hh", "b_ih", "b_hh"))
+    out = []
+    for i in range(H):
+        rows = [g * H + i for g in range(3)]
+        out += [w_ih + r for r in rows]
+        out += [w_hh + r * H + j for r in rows for j in range(H)]
+        out += [b_ih + r for r in rows] + [b_hh + r for r in rows]
+    return np.array(out, np.intp)
 
 
 @register_rule("rtrl")
@@ -273,29 +272,49 @@ class BatchedRTRL(BatchedEngine):
 
     One batched product per step does both jobs: [J; dL/dh J] (H+1 x H) times S[t-1] gives J S[t-1] in rows
     0..H-1 (the new sensitivity, before its immediate term) and dL/dh J S[t-1] in row H (the recurrent
-    gradient, before dL/dh times the immediate term, an outer product added in the gradient buffer). The
-    single engine's dL/dh S[t] would read S[t] a second time; the sums are the same up to float32 rounding."""
+    gradient, before dL/dh times the immediate term). The single engine's dL/dh S[t] would read S[t] a second
+    time; the sums are the same up to float32 rounding. The sensitivity's columns are kept in
+    `unit_major_order`, so the immediate term (nonzero only where unit i meets its own parameters) is one
+    contiguous block of 3H + 9 entries per row, added in one pass; the gradient is put back in flat order."""
 
     def __init__(self, shape, theta, lr):
         super().__init__(shape, theta, lr)
         N, H, P = self.S, self.H, self.layout.n_rec
+        self.B = B = 3 * H + 9
+        self._perm = unit_major_order(self.layout)
+        self._inv = np.argsort(self._perm)
         self._buf = np.zeros((N, H + 1, P), F32)  # rows 0..H-1: the sensitivity; row H: the gradient's part
         self._buf2 = np.zeros((N, H + 1, P), F32)
-        # torch views of the same memory: its broadcast kernels beat NumPy's on these strided views
-        self._diag = [torch.from_numpy(v) for v in _batched_diagonal_views(self._buf[:, :H], self.layout)]
-        self._diag2 = [torch.from_numpy(v) for v in _batched_diagonal_views(self._buf2[:, :H], self.layout)]
+        self._diag = self._diag_view(self._buf)
+        self._diag2 = self._diag_view(self._buf2)
         self._JD = np.empty((N, H + 1, H), F32)
         self._wh4 = self.w_hh.reshape(N, 3, H, H)
         self._eye = np.arange(H)
         self._d = np.empty((N, 3, H), F32)
+        self._blk = np.empty((N, H, B), F32)  # each unit's immediate block, unit-major order
+
+    def _diag_view(self, buf):
+        """(N, H, B) writable view: row i's columns i*B .. i*B + B - 1 of each learner's sensitivity."""
+        e = buf.itemsize
+        return np.lib.stride_tricks.as_strided(buf, shape=(self.S, self.H, self.B),
+                                               strides=(buf.strides[0], (self.layout.n_rec + self.B) * e, e),
+                                               writeable=True)
+
+    def _to_flat(self, g) -> None:
+        """Copy the recurrent gradient g (N, H, B), unit-major, into the flat gradient buffer."""
+        N, H = self.S, self.H
+        self.g_wih.reshape(N, 3, H)[:] = g[:, :, :3].transpose(0, 2, 1)
+        self.g_whh.reshape(N, 3, H, H)[:] = g[:, :, 3:3 + 3 * H].reshape(N, H, 3, H).transpose(0, 2, 1, 3)
+        self.g_bih.reshape(N, 3, H)[:] = g[:, :, 3 + 3 * H:6 + 3 * H].transpose(0, 2, 1)
+        self.g_bhh.reshape(N, 3, H)[:] = g[:, :, 6 + 3 * H:].transpose(0, 2, 1)
 
     @property
     def sens(self) -> np.ndarray:
-        """(S, H, n_rec): each learner's current sensitivity dh/dtheta."""
-        return self._buf[:, : self.H]
+        """(S, H, n_rec): each learner's current sensitivity dh/dtheta, columns in flat parameter order."""
+        return self._buf[:, : self.H][:, :, self._inv]
 
     def _advance(self, xv, y, train):
-        H, n_rec = self.H, self.layout.n_rec
+        H, N = self.H, self.S
         h_prev = self.h
         r, z, n, hn, h = self._cell(xv, h_prev)
         y_hat, lv, dh, dout = self._readout_loss(h, y)
@@ -316,23 +335,20 @@ class BatchedRTRL(BatchedEngine):
         np.matmul(dh[:, None, :], J, out=JD[:, H:])
         new = self._buf2
         np.matmul(JD, self._buf[:, :H], out=new)
-        dw_ih, dw_hh, db_ih, db_hh = self._diag2
-        t_ih, t_hh = torch.from_numpy(d_ih), torch.from_numpy(d_hh)
-        dw_ih.addcmul_(t_ih[:, :, :, None], torch.from_numpy(xv)[:, :, None, None])
-        dw_hh.addcmul_(t_hh[:, :, :, None], torch.from_numpy(h_prev)[:, None, None, :])
-        db_ih += t_ih
-        db_hh += t_hh
+        blk = self._blk
+        a_ih, a_hh = d_ih.transpose(0, 2, 1), d_hh.transpose(0, 2, 1)  # (N, H, 3): unit i's own coefficients
+        np.multiply(a_ih, xv[:, :, None], out=blk[:, :, :3])
+        np.multiply(a_hh[:, :, :, None], h_prev[:, None, None, :], out=blk[:, :, 3:3 + 3 * H].reshape(N, H, 3, H))
+        blk[:, :, 3 + 3 * H:6 + 3 * H] = a_ih
+        blk[:, :, 6 + 3 * H:] = a_hh
+        self._diag2 += blk
         self._buf2, self._buf = self._buf, new
         self._diag2, self._diag = self._diag, self._diag2
         if train:
-            S = self.S
-            e_ih = (d_ih * dh[:, None, :]).reshape(S, 3 * H)
-            e_hh = (d_hh * dh[:, None, :]).reshape(S, 3 * H)
-            self.g_bih[:] = e_ih
-            self.g_bhh[:] = e_hh
-            np.multiply(e_ih, xv, out=self.g_wih)
-            torch.mul(torch.from_numpy(e_hh)[:, :, None], torch.from_numpy(h_prev)[:, None, :], out=self._t_gwhh)
-            self.grad[:, :n_rec] += new[:, H]
+            g = new[:, H].reshape(N, H, self.B)
+            blk *= dh[:, :, None]
+            g += blk
+            self._to_flat(g)
             self._readout_grads(h, dout)
             self._update()
         self.h = h
