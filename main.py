@@ -1,5 +1,6 @@
 """GRU Memory Lab's entry point: `python main.py` opens the window; `python main.py train ...` runs headless;
-`python main.py claims ...` reproduces the seed thread's claims with verdicts."""
+`python main.py claims ...` reproduces the seed thread's claims with verdicts; `python main.py sweep ...` maps
+seeds x settings headless."""
 
 from __future__ import annotations
 
@@ -16,6 +17,10 @@ def main(argv: list[str] | None = None) -> int:
         from core.claims_report import main as claims_main
 
         return claims_main(argv[1:])
+    if argv and argv[0] == "sweep":
+        from core.sweep import main as sweep_main
+
+        return sweep_main(argv[1:])
     from gui.app import main as gui_main
 
     return gui_main(argv)

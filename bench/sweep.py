@@ -1,0 +1,149 @@
+"""Seed-batched learners vs the single fast engine, side by side in one run, one thread:
+
+    python bench/sweep.py [--steps 2000] [--rounds 3] [--map-steps 30000] [--map-seeds 16] [--skip-map]
+
+1. Aggregate learner-steps/s: batched TBPTT(1), 16 units, S = 256 vs the single fast engine (goal >= 20x);
+   batched RTRL, S = 64 vs the single RTRL engine (goal >= 5x). Both run on one thread (NumPy/BLAS and
+   torch) and are timed in CPU seconds of this process (time.process_time), so time spent descheduled on a
+   shared machine does not count; rounds interleave the contenders (memory contention slows all alike); the
+   table gives medians, the ratio and the load average.
+2. The README map (lag 1-6 x window 1-7 x --map-seeds seeds x --map-steps steps): the sweep's wall time vs
+   the same runs one by one with the single fast engine (goal <= 1/10). The one-by-one time is measured on a
+   sample of runs (--one-by-one-sample per window) and scaled to all of them, stated as such. The sweep's
+   peak RSS is measured in a child process at --map-steps and at a tenth of it (it must not grow with steps).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import torch  # noqa: E402
+
+from core.batched_learners import BatchedLearners  # noqa: E402
+from core.config import preset  # noqa: E402
+from core.online import OnlineTrainer  # noqa: E402
+
+
+def single_rate(cfg, steps: int) -> float:
+    tr = OnlineTrainer(cfg)
+    for _ in range(50):
+        tr.step()
+    t0 = time.process_time()
+    for _ in range(steps):
+        tr.step()
+    return steps / (time.process_time() - t0)
+
+
+def batched_rate(cfg, S: int, steps: int) -> float:
+    bl = BatchedLearners([cfg.replace(seed=s) for s in range(S)])
+    for _ in bl.train(steps=20):
+        pass
+    t0 = time.process_time()
+    for _ in bl.train(steps=steps):
+        pass
+    return S * steps / (time.process_time() - t0)
+
+
+def engines(args) -> None:
+    base = preset("question-fixed")
+    rows = [("TBPTT(1), 16 units", base, 256, 20.0), ("RTRL, 16 units", base.replace(rule="rtrl"), 64, 5.0)]
+    b_steps = max(100, args.steps // 5)
+    print(f"learner-steps per CPU second, median of {args.rounds} interleaved rounds (single: {args.steps} steps, "
+          f"batched: {b_steps} steps of all S learners); one thread each (NumPy/BLAS and torch); load average before: "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print("| rule | single fast engine | batched | S | x single | goal |")
+    print("|---|---|---|---|---|---|")
+    for name, cfg, S, goal in rows:
+        singles, batched = [], []
+        for _ in range(args.rounds):
+            singles.append(single_rate(cfg, args.steps))
+            batched.append(batched_rate(cfg, S, b_steps))
+        s, b = statistics.median(singles), statistics.median(batched)
+        print(f"| {name} | {s:,.0f} | {b:,.0f} | {S} | {b / s:.1f} | >= {goal:g} |", flush=True)
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def sweep_cmd(steps: int, seeds: int, out: Path) -> list[str]:
+    return [sys.executable, str(ROOT / "main.py"), "sweep", "--x", "lag=1:6", "--y", "window=1:7", "--seeds",
+            str(seeds), "--steps", str(steps), "--quiet", "--report", str(out)]
+
+
+def run_sweep(steps: int, seeds: int, tmp: Path) -> dict:
+    out = tmp / f"bench-sweep-{steps}.json"
+    t0 = time.perf_counter()
+    subprocess.run(sweep_cmd(steps, seeds, out), check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - t0
+    rep = json.loads(out.read_text())
+    out.unlink()
+    return {"wall_s": wall, "peak_rss_mb": rep["peak_rss_mb"], "elapsed_s": rep["elapsed_s"]}
+
+
+def one_by_one(steps: int, seeds: int, sample: int) -> tuple[float, int]:
+    """Seconds the map's runs take one by one with the single fast engine, from `sample` runs per window."""
+    base = preset("question-fixed").replace(steps=steps)
+    total, n_meas = 0.0, 0
+    for window in range(1, 8):
+        times = []
+        for i in range(sample):
+            cfg = base.replace(window=window, lag=1 + i % 6, seed=i)
+            tr = OnlineTrainer(cfg)
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                tr.step()
+            tr.evaluate(cfg.train.eval_steps)
+            times.append(time.perf_counter() - t0)
+        n_meas += sample
+        total += statistics.mean(times) * 6 * seeds  # 6 lags x seeds runs per window
+    return total, n_meas
+
+
+def map_timing(args) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as td:
+        tmp = Path(td)
+        small = run_sweep(max(1, args.map_steps // 10), args.map_seeds, tmp)
+        full = run_sweep(args.map_steps, args.map_seeds, tmp)
+    serial, n = one_by_one(args.map_steps, args.map_seeds, args.one_by_one_sample)
+    print(f"\nmap lag 1-6 x window 1-7 x {args.map_seeds} seeds x {args.map_steps:,} steps "
+          f"(+ {preset('question-fixed').train.eval_steps} held-out):")
+    print("| | wall s | peak RSS MB |")
+    print("|---|---|---|")
+    print(f"| sweep, {args.map_steps // 10:,} steps | {small['wall_s']:.1f} | {small['peak_rss_mb']:.0f} |")
+    print(f"| sweep, {args.map_steps:,} steps | {full['wall_s']:.1f} | {full['peak_rss_mb']:.0f} |")
+    print(f"| one by one, single fast engine (from {n} timed runs, scaled) | {serial:.1f} | |")
+    print(f"sweep / one-by-one = {full['wall_s'] / serial:.3f} (goal <= 0.1)")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--steps", type=int, default=2000, help="single-engine steps per round (batched: steps/5)")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--map-steps", type=int, default=30000)
+    p.add_argument("--map-seeds", type=int, default=16)
+    p.add_argument("--one-by-one-sample", type=int, default=2, help="timed single runs per window (2)")
+    p.add_argument("--skip-map", action="store_true")
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    engines(args)
+    if not args.skip_map:
+        map_timing(args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
