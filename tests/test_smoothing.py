@@ -7,8 +7,8 @@ import pytest
 
 from core.config import preset
 from core.history import DecimatingSeries, SeriesMirror
-from core.live import _SeriesSender
 from core.smoothing import Ema, default_window, point_weight, smooth, window_of_weight
+from core.snapshot import SeriesSender
 
 
 def _reference(values, w):
@@ -61,7 +61,7 @@ def test_smoothing_is_the_same_when_the_series_is_decimated():
     raw = 0.2 * np.exp(-np.arange(20000) / 4000) + rng.uniform(0, 0.1, 20000)  # a falling, noisy loss
     fine, coarse = DecimatingSeries(1 << 16), DecimatingSeries(2048)  # coarse: stride 16 after 20k steps
     mf, mc = SeriesMirror(1 << 16, window_steps=500), SeriesMirror(2048, window_steps=500)
-    sf, sc = _SeriesSender(fine), _SeriesSender(coarse)
+    sf, sc = SeriesSender(fine), SeriesSender(coarse)
     for i, v in enumerate(raw):
         fine.append(v)
         coarse.append(v)
