@@ -41,6 +41,11 @@ TITLE = "GRU Memory Lab"
 VIEW_TITLES = (("bits", "Bits"), ("hidden", "Hidden units"), ("loss", "Loss"), ("accuracy", "Accuracy"))
 
 
+def dock_width(window_width: int) -> int:
+    """The Inspect dock's width: 30% of the window, 360-520 px (at 1280 px the bits legend still fits)."""
+    return int(min(520, max(360, 0.3 * window_width)))
+
+
 class MainWindow(QMainWindow):
     frame_shown = Signal(object)  # emitted after a snapshot was drawn (tests and automation hook here)
 
@@ -54,6 +59,7 @@ class MainWindow(QMainWindow):
         cfg = self.settings.opening_config(cfg, restore)
         self.state = AppState(cfg, self)
         self._closing = False
+        self._dock_sized = False
         if handle is None:
             handle = WorkerHandle(cfg.to_dict(), max_fps=max_fps, listen=False)
         handle.setParent(self)
@@ -319,6 +325,12 @@ class MainWindow(QMainWindow):
         tb = self.toolbar
         self.settings.save(cfg or self.state.applied, self.saveGeometry(), tb.smoothing.value(),
                            tb.window_spin.value())
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._dock_sized:  # at its first showing, at its real size: the plots keep most of the width
+            self._dock_sized = True
+            self.resizeDocks([self.inspect_dock], [dock_width(self.width())], Qt.Horizontal)
 
     def closeEvent(self, event) -> None:
         if not self._closing:
