@@ -122,3 +122,18 @@ def test_the_screenshot_folder_is_the_pictures_folder_unless_chosen(win, tmp_pat
     assert win.settings.screenshot_dir() == tmp_path / "chosen"
     monkeypatch.setenv("GML_SCREENSHOT_DIR", str(tmp_path / "env"))
     assert win.settings.screenshot_dir() == tmp_path / "env"
+
+
+def test_seeds_table_names_the_accuracy_and_shows_it_whole(qtbot, win):
+    from core.messages import SeedDone
+    from core.multiseed import SeedResult
+
+    seeds = win.inspect.seeds
+    seeds.n = 2
+    seeds.link.message.emit(SeedDone(SeedResult(0, True, "heldout_accuracy", 1.0, {}, 2.5, None, 33)))
+    seeds.link.message.emit(SeedDone(SeedResult(1, False, "heldout_accuracy", 0.9896, {}, 2.4, None, 33)))
+    t = seeds.table
+    assert t.horizontalHeaderItem(2).text() == "held-out accuracy"
+    assert [t.item(r, 2).text() for r in range(2)] == ["1.000", "0.9896"]
+    fm = t.horizontalHeader().fontMetrics()
+    assert t.columnWidth(2) >= fm.horizontalAdvance("held-out accuracy")  # the header is not cut
