@@ -1,9 +1,25 @@
-"""The one helper that makes a QAction: text, slot, shortcuts, and a tooltip that names the shortcuts."""
+"""Actions and keys: `make_action` (a QAction with its shortcuts named in its tooltip) and `FieldKeys`, which keeps
+the window's shortcuts working while a number field has focus.
+
+A spin box's line edit claims every printable key, so Space, R, S or P typed in a config field would never reach
+the window. `FieldKeys` gives those keys back to the window (after the field took in what was typed, so R
+resets with the value just typed); the field keeps what it needs to edit a number: digits, sign and decimal
+point, Backspace/Delete, Home/End, Up/Down (its value) and Left/Right (the cursor; → steps when no text field
+has focus, S always does). Enter or Escape in a field applies it and leaves it: focus goes back to the plots.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject
+from collections.abc import Callable, Iterable
+
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QAbstractSpinBox, QLineEdit, QWidget
+
+FIELD_KEYS = {Qt.Key_Left, Qt.Key_Right, Qt.Key_Up, Qt.Key_Down, Qt.Key_Home, Qt.Key_End, Qt.Key_PageUp,
+              Qt.Key_PageDown, Qt.Key_Backspace, Qt.Key_Delete, Qt.Key_Tab, Qt.Key_Backtab,
+              Qt.Key_Minus, Qt.Key_Plus, Qt.Key_Period, Qt.Key_Comma, *range(Qt.Key_0, Qt.Key_9 + 1)}
+LEAVE_KEYS = {Qt.Key_Return, Qt.Key_Enter, Qt.Key_Escape}
 
 
 def make_action(parent: QObject, text: str, slot, keys=(), tip: str = "") -> QAction:
@@ -16,3 +32,55 @@ def make_action(parent: QObject, text: str, slot, keys=(), tip: str = "") -> QAc
     a.setStatusTip(tip.strip())
     a.triggered.connect(slot)
     return a
+
+
+def _spin_box(obj) -> QAbstractSpinBox | None:
+    """The spin box `obj` is, or whose line edit it is."""
+    if isinstance(obj, QAbstractSpinBox):
+        return obj
+    parent = obj.parent() if isinstance(obj, QLineEdit) else None
+    return parent if isinstance(parent, QAbstractSpinBox) else None
+
+
+class FieldKeys(QObject):
+    """Watches number fields (`watch_all(root)`); `shortcuts()` gives the window's shortcut key sequences, and
+    `leave()` moves the focus out of a field (to the plots)."""
+
+    def __init__(self, shortcuts: Callable[[], Iterable[QKeySequence]], leave: Callable[[], None], parent=None):
+        super().__init__(parent)
+        self.shortcuts, self.leave = shortcuts, leave
+        self._watched: set[int] = set()
+
+    def watch_all(self, root: QWidget) -> None:
+        """Watch every spin box under `root` (and its line edit, which holds the focus while editing)."""
+        for spin in root.findChildren(QAbstractSpinBox):
+            for w in (spin, *spin.findChildren(QLineEdit)):
+                if id(w) not in self._watched:
+                    self._watched.add(id(w))
+                    w.installEventFilter(self)
+
+    def _window_key(self, event) -> bool:
+        """A shortcut of the window that a number field does not need."""
+        if event.key() in FIELD_KEYS and not (event.modifiers() & (Qt.ControlModifier | Qt.AltModifier)):
+            return False
+        pressed = QKeySequence(event.keyCombination())
+        return any(seq.matches(pressed) == QKeySequence.ExactMatch for seq in self.shortcuts())
+
+    def eventFilter(self, obj, event) -> bool:
+        t = event.type()
+        if t not in (QEvent.ShortcutOverride, QEvent.KeyPress):
+            return False
+        spin = _spin_box(obj)
+        if spin is None:
+            return False
+        if t == QEvent.ShortcutOverride:
+            if self._window_key(event):
+                spin.interpretText()  # what was typed counts: R then resets with it
+                event.ignore()        # not claimed by the field: the window's shortcut fires
+                return True
+            return False
+        if event.key() in LEAVE_KEYS and not (event.modifiers() & ~Qt.KeypadModifier):
+            spin.interpretText()
+            self.leave()
+            return True
+        return False

@@ -1,5 +1,9 @@
 """Launching the window: `python main.py [--preset NAME] [config flags] [--open FILE.gmlab] [--autostart]
 [--screenshot FILE] [--quit-after-steps N]`. The automation flags let docs and tests make screenshots without a person.
+
+Start-up order: the training child is spawned first (a WorkerHandle, which needs only QtCore), so that it loads
+torch and builds its model while this process imports the views and builds the window; GML_TIMING=1 prints
+when the window first painted and when the trainer is ready (gui/startup.py, read by bench/launch.py).
 """
 
 from __future__ import annotations
@@ -9,8 +13,6 @@ import os
 import sys
 
 from core.config import Config, ConfigError
-from core.runner import build_parser as train_parser
-from core.runner import config_from_args
 
 from . import INSPECT_TABS as TABS  # Qt-free: the parser must not import Qt
 
@@ -38,10 +40,13 @@ def build_parser() -> argparse.ArgumentParser:
 def parse(argv):
     """(gui args, Config or None): config flags go through the headless runner's parser and checks."""
     gui_args, rest = build_parser().parse_known_args(argv)
-    targs = train_parser().parse_args(rest)  # exits 2 with one line on a bad flag
-    given = targs.preset is not None or any(
-        getattr(targs, k) is not None for k in Config().flat())
-    cfg = None
+    cfg, given = None, False
+    if rest:  # config flags: the headless runner's parser (it imports torch, so only when there are any)
+        from core.runner import build_parser as train_parser
+        from core.runner import config_from_args
+
+        targs = train_parser().parse_args(rest)  # exits 2 with one line on a bad flag
+        given = targs.preset is not None or any(getattr(targs, k) is not None for k in Config().flat())
     if given:
         try:
             cfg = config_from_args(targs)
@@ -115,16 +120,23 @@ def main(argv=None) -> int:
               "or train without a window: python main.py train --help", file=sys.stderr)
         return 1
     # Qt is loaded only after the checks above, so a bad flag or a missing display answers without loading it
-    import pyqtgraph as pg
     from PySide6.QtWidgets import QApplication
-
-    from .main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("GRU Memory Lab")
     app.setOrganizationName("GRU Memory Lab")
+    # the trainer first: the child starts (torch, the model) while this process builds the window
+    from .settings import WindowSettings
+    from .worker import WorkerHandle
+
+    cfg = WindowSettings().opening_config(cfg, restore=not args.no_restore)
+    handle = WorkerHandle(cfg.to_dict(), max_fps=args.fps, listen=False)
+    import pyqtgraph as pg
+
+    from .main_window import MainWindow
+
     pg.setConfigOptions(background="w", foreground="k", antialias=False)
-    win = MainWindow(cfg, restore=not args.no_restore, max_fps=args.fps)
+    win = MainWindow(cfg, restore=not args.no_restore, max_fps=args.fps, handle=handle)
     if args.speed:
         win.toolbar.set_speed_nearest(args.speed)
     if args.size:

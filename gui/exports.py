@@ -1,7 +1,8 @@
 """Pictures out of the window: PNG screenshots of the whole window and one view as PNG or SVG.
 
 Every failure (an unwritable folder, an unknown format, an exporter error) is one message and returns None;
-nothing is lost and the run goes on.
+nothing is lost and the run goes on. Ctrl+S saves into the folder `folder()` gives (gui.settings:
+GML_SCREENSHOT_DIR, a setting, or the user's pictures folder), and every message names the full path.
 """
 
 from __future__ import annotations
@@ -21,14 +22,16 @@ EXPORTERS = {"png": pg.exporters.ImageExporter, "svg": pg.exporters.SVGExporter}
 class Exporter:
     """Screenshots of `window` (grabbed as a widget) and exports of the named `views`."""
 
-    def __init__(self, window: QWidget, views: dict, report_error, show_status):
+    def __init__(self, window: QWidget, views: dict, report_error, show_status, folder=None):
+        """`folder()` is the screenshot folder (default: ./screenshots)."""
         self.window, self.views = window, views
         self.report_error, self.show_status = report_error, show_status
+        self.folder = folder or (lambda: Path("screenshots").absolute())
 
     # -- screenshots -------------------------------------------------------------------------------------
     def save_screenshot(self, path: str | Path) -> Path | None:
-        """Write a PNG of the whole window; on failure show a message and return None."""
-        path = Path(path)
+        """Write a PNG of the whole window; on failure show a message and return None (else the full path)."""
+        path = Path(path).expanduser().absolute()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -42,9 +45,8 @@ class Exporter:
         self.show_status(f"Screenshot saved: {path}", 5000)
         return path
 
-    @staticmethod
-    def default_screenshot_path() -> Path:
-        return Path("screenshots") / time.strftime("gml-%Y%m%d-%H%M%S.png")
+    def default_screenshot_path(self) -> Path:
+        return self.folder() / time.strftime("gml-%Y%m%d-%H%M%S.png")
 
     def save_screenshot_default(self) -> Path | None:
         return self.save_screenshot(self.default_screenshot_path())
@@ -61,7 +63,7 @@ class Exporter:
 
     def export_view(self, key: str, path: str | Path) -> Path | None:
         """Export one view as PNG or SVG (by the path's suffix); on failure a message, and None."""
-        path = Path(path)
+        path = Path(path).expanduser().absolute()
         fmt = path.suffix.lower().lstrip(".")
         exporter_cls = EXPORTERS.get(fmt)
         if exporter_cls is None:
@@ -83,7 +85,7 @@ class Exporter:
         return path
 
     def export_view_dialog(self, key: str, fmt: str) -> None:
-        default = Path("screenshots") / time.strftime(f"gml-{key}-%Y%m%d-%H%M%S.{fmt}")
+        default = self.folder() / time.strftime(f"gml-{key}-%Y%m%d-%H%M%S.{fmt}")
         path, _ = QFileDialog.getSaveFileName(self.window, f"Export {key} view", str(default),
                                               f"{fmt.upper()} (*.{fmt})")
         if path:

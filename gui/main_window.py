@@ -1,7 +1,11 @@
 """The main window: it builds the layout (config panel left, live views right, the Inspect dock), the menus,
 actions and shortcuts, and wires its parts together. The parts do the work: AppState (the state), RunCommands
 (start/pause/step/reset, live settings), FramePresenter (snapshot → views, frame pacing), Exporter
-(screenshots, view exports), MessageBar, WindowSettings, SessionUI; panels get a WindowServices, never this.
+(screenshots, view exports), MessageBar, WindowSettings, SessionUI, Startup (the first seconds); panels get a
+WindowServices, never this.
+
+Keys: the run's shortcuts (Space, S/→, R, P, Ctrl+S, Alt+←/→ …) are application-wide, and FieldKeys lets them
+through a number field that has focus (the field keeps the keys it edits with; Enter leaves it).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QScrollArea, QSpl
 from core.config import Config, ConfigError
 
 from . import help_dialogs
-from .actions import make_action
+from .actions import FieldKeys, make_action
 from .app_state import AppState
 from .commands import RunCommands
 from .compare_panel import PinOverlay
@@ -28,6 +32,7 @@ from .run_toolbar import RunToolbar
 from .services import WindowServices
 from .session_ui import SessionUI
 from .settings import WindowSettings
+from .startup import Startup
 from .status_line import StatusLine
 from .views import BitsView, CurveView, HiddenView
 from .worker import WorkerHandle
@@ -36,18 +41,29 @@ TITLE = "GRU Memory Lab"
 VIEW_TITLES = (("bits", "Bits"), ("hidden", "Hidden units"), ("loss", "Loss"), ("accuracy", "Accuracy"))
 
 
+def dock_width(window_width: int) -> int:
+    """The Inspect dock's width: 30% of the window, 360-520 px (at 1280 px the bits legend still fits)."""
+    return int(min(520, max(360, 0.3 * window_width)))
+
+
 class MainWindow(QMainWindow):
     frame_shown = Signal(object)  # emitted after a snapshot was drawn (tests and automation hook here)
 
-    def __init__(self, cfg: Config | None = None, restore: bool = True, max_fps: float = 60.0):
+    def __init__(self, cfg: Config | None = None, restore: bool = True, max_fps: float = 60.0,
+                 handle: WorkerHandle | None = None):
+        """`handle`: a WorkerHandle made (listen=False) from the same config before the window, so that the
+        trainer starts while the window is built (gui.app does this); by default the window makes its own."""
         super().__init__()
         self.setWindowTitle(TITLE)
         self.settings = WindowSettings()
-        saved = self.settings.saved_config() if restore and cfg is None else None
-        cfg = cfg or saved or Config()
+        cfg = self.settings.opening_config(cfg, restore)
         self.state = AppState(cfg, self)
         self._closing = False
-        self.handle = WorkerHandle(cfg.to_dict(), max_fps=max_fps, parent=self)
+        self._dock_sized = False
+        if handle is None:
+            handle = WorkerHandle(cfg.to_dict(), max_fps=max_fps, listen=False)
+        handle.setParent(self)
+        self.handle = handle
         self.message = MessageBar()
         self.panel = ConfigPanel(self.state)
         self.panel.set_config(cfg)
@@ -75,12 +91,17 @@ class MainWindow(QMainWindow):
         self.inspect = InspectTabs(self.services)
         self.presenter = FramePresenter(self.state, self.handle, self.views, self.inspect, self.status,
                                         self.message.error, self)
-        self.exports = Exporter(self, self.views, self.message.error, self.statusBar().showMessage)
+        self.exports = Exporter(self, self.views, self.message.error, self.statusBar().showMessage,
+                                folder=self.settings.screenshot_dir)
+        self.startup = Startup(self, self.status, [self.bits.getPlotItem(), self.hidden.plot,
+                                                   self.loss.getPlotItem(), self.acc.getPlotItem()], self)
         self.pin_overlay = PinOverlay(self.state, self.loss, self.acc)
         self.session_ui = SessionUI(self.services, self)
         self._build_layout()
         self._build_actions()
         self._build_menus()
+        self.field_keys = FieldKeys(self._shortcut_keys, self._leave_field, self)
+        self.field_keys.watch_all(self)
         self._wire()
         if restore:
             geo = self.settings.geometry()
@@ -94,6 +115,7 @@ class MainWindow(QMainWindow):
         self.commands.set_window(self.toolbar.window_spin.value())
         self.presenter.set_smoothing(self.toolbar.smoothing_weight())
         self.commands.set_speed(self.toolbar.steps_per_second())
+        self.handle.listen()  # every reply is wired: the child's Ready and the first snapshot may come
 
     # -- what the tests, the command line and the benches drive ------------------------------------------
     @property
@@ -105,6 +127,8 @@ class MainWindow(QMainWindow):
         self.commands.toggle_run()
 
     def start(self) -> None:
+        if not self.startup.is_ready:
+            self.status.show_queued_start()  # the command waits in the pipe until the trainer reads it
         self.commands.start()
 
     def pause(self) -> None:
@@ -152,26 +176,40 @@ class MainWindow(QMainWindow):
     def _build_actions(self) -> None:
         ex = self.exports
         self.act_start = make_action(self, "&Start", self.toggle_run, ["Space"], "Start or pause training")
-        self.act_step = make_action(self, "S&tep", self.step, ["Right", "S"],
-                                    "One timestep online, one minibatch in batch mode")
+        self.act_step = make_action(self, "S&tep", self.step, ["S", "Right"],
+                                    "One timestep online, one minibatch in batch mode; → moves the cursor "
+                                    "instead while a number field has focus")
         self.act_reset = make_action(self, "&Reset", self.reset, ["R"],
                                      "Build a new model from the config and start over")
         self.act_shot = make_action(self, "Save &screenshot…", ex.save_screenshot_default, ["Ctrl+S"],
-                                    "Save a PNG of the whole window into screenshots/")
+                                    f"Save a PNG of the whole window into {ex.folder()}")
         self.act_shot_as = make_action(self, "Save screenshot &as…", ex.save_screenshot_as, ["Ctrl+Shift+S"],
                                        "Save a PNG of the whole window, choosing the path")
         self.act_quit = make_action(self, "&Quit", self.close, ["Ctrl+Q"], "Close the window")
         self.act_pin = make_action(self, "&Pin this run", self.inspect.compare.pin, ["P"],
                                    "Overlay this run's loss and accuracy on later runs")
-        for a in (self.act_start, self.act_step, self.act_reset, self.act_pin):
-            a.setShortcutContext(Qt.ApplicationShortcut)
+        for a in (self.act_start, self.act_step, self.act_reset, self.act_pin, self.act_shot, self.act_shot_as):
+            a.setShortcutContext(Qt.ApplicationShortcut)  # also from the floating Inspect dock
         self.act_log = QAction("Log-scale loss", self, checkable=True)
         self.toolbar.set_tooltips(self.act_start.toolTip(), self.act_step.toolTip(), self.act_reset.toolTip())
         self.addActions([self.act_start, self.act_step, self.act_reset, self.act_shot, self.act_shot_as])
         self.addActions(self.session_ui.shortcut_actions)
+        self.scrub_keys = []
         for key, d in (("Alt+Left", -1), ("Alt+Right", 1)):  # scrub the inspector
             sc = QShortcut(QKeySequence(key), self)
+            sc.setContext(Qt.ApplicationShortcut)
             sc.activated.connect(lambda d=d: self.inspect.inspector.step_by(d))
+            self.scrub_keys.append(sc)
+
+    def _shortcut_keys(self) -> list[QKeySequence]:
+        """Every shortcut of the window (its actions' and the scrub keys)."""
+        actions = {id(a): a for a in (*self.actions(), *self.findChildren(QAction))}
+        keys = [k for a in actions.values() for k in a.shortcuts()]
+        return keys + [sc.key() for sc in self.scrub_keys]
+
+    def _leave_field(self) -> None:
+        """Enter in a number field: it was applied; the focus goes back to the plots."""
+        self.bits.setFocus(Qt.ShortcutFocusReason)
 
     def _build_menus(self) -> None:
         mb = self.menuBar()
@@ -230,11 +268,14 @@ class MainWindow(QMainWindow):
         st.running_changed.connect(self._show_running)
         st.current_path_changed.connect(self._show_title)
         self.presenter.frame_shown.connect(self.frame_shown)
+        self.presenter.frame_shown.connect(lambda s: self.toolbar.show_mode(s.mode))
         w = self.handle.worker
         w.snapshot.connect(self.presenter.show)
         w.notice.connect(self.message.notice)
         w.error.connect(self._child_error)
-        w.ready.connect(self.status.show_device)
+        w.ready.connect(self.startup.ready)
+        if self.handle.ready_info is not None:
+            self.startup.ready(self.handle.ready_info)
 
     def _child_error(self, text: str) -> None:
         """The child (or the worker) reports an error: training has stopped."""
@@ -284,6 +325,12 @@ class MainWindow(QMainWindow):
         tb = self.toolbar
         self.settings.save(cfg or self.state.applied, self.saveGeometry(), tb.smoothing.value(),
                            tb.window_spin.value())
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._dock_sized:  # at its first showing, at its real size: the plots keep most of the width
+            self._dock_sized = True
+            self.resizeDocks([self.inspect_dock], [dock_width(self.width())], Qt.Horizontal)
 
     def closeEvent(self, event) -> None:
         if not self._closing:

@@ -1,14 +1,17 @@
 """The run toolbar: Start/Pause, Step, Reset buttons and the live settings — speed, the view window W, curve
 smoothing, log-y loss. It only says what the user chose (signals); the window wires them to the commands and
-the views."""
+the views. Start/Pause carry the style's play/pause icons (a font's ⏸ glyph is an empty box on some systems)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QLabel, QPushButton, QSlider, QSpinBox, QToolBar
+from PySide6.QtWidgets import QCheckBox, QLabel, QPushButton, QSlider, QSpinBox, QStyle, QToolBar
 
 SPEEDS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 0]  # steps/s; 0 = as fast as it goes
 SMOOTHING_MAX = 0.999
+WINDOW_TIP = "How many recent timesteps the bits and hidden views show (20–2000)"
+WINDOW_BATCH_TIP = ("In batch mode the bits and hidden views show the whole probe sequence, so the window W "
+                    "does not apply (it applies again in online mode)")
 
 
 class RunToolbar(QToolBar):
@@ -19,8 +22,9 @@ class RunToolbar(QToolBar):
     def __init__(self, parent=None):
         super().__init__("Run", parent)
         self.setMovable(False)
-        self.btn_start = QPushButton("▶  Start")
+        self.btn_start = QPushButton()
         self.btn_start.setMinimumWidth(96)
+        self.show_running(False)
         self.btn_step = QPushButton("Step")
         self.btn_reset = QPushButton("Reset")
         for b in (self.btn_start, self.btn_step, self.btn_reset):
@@ -44,7 +48,7 @@ class RunToolbar(QToolBar):
         self.window_spin.setRange(20, 2000)
         self.window_spin.setSingleStep(50)
         self.window_spin.setValue(200)
-        self.window_spin.setToolTip("How many recent timesteps the bits and hidden views show (20–2000)")
+        self.window_spin.setToolTip(WINDOW_TIP)
         self.window_spin.valueChanged.connect(self.window_changed)
         self.addWidget(self.window_spin)
         self.addSeparator()
@@ -70,7 +74,15 @@ class RunToolbar(QToolBar):
             b.setToolTip(tip)
 
     def show_running(self, on: bool) -> None:
-        self.btn_start.setText("⏸  Pause" if on else "▶  Start")
+        icon = QStyle.SP_MediaPause if on else QStyle.SP_MediaPlay
+        self.btn_start.setIcon(self.style().standardIcon(icon))
+        self.btn_start.setText("Pause" if on else "Start")
+
+    def show_mode(self, mode: str) -> None:
+        """The window W applies online only: in batch mode its box is disabled and says why."""
+        batch = mode == "batch"
+        self.window_spin.setEnabled(not batch)
+        self.window_spin.setToolTip(WINDOW_BATCH_TIP if batch else WINDOW_TIP)
 
     # -- values ------------------------------------------------------------------------------------------
     def steps_per_second(self) -> float:

@@ -1,11 +1,14 @@
 """The multi-seed mode in the window: run the current config over S seeds in a separate process and show how
-many learned — reliability is part of the story (the 2-unit `answer` setup stalls on some seeds)."""
+many learned — reliability is part of the story (the 2-unit `answer` setup stalls on some seeds). The score
+column is named after the figure that decides (held-out, validation or training accuracy) and shows it as a
+number, each column as wide as its contents."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPushButton,
     QSpinBox,
@@ -16,8 +19,10 @@ from PySide6.QtWidgets import (
 )
 
 from core.config import ConfigError
+from core.formatting import accuracy_text
 from core.messages import Error, SeedDone, SeedsDone
 from core.multiseed import seeds_child
+from core.verdict import metric_words
 
 from .child_link import ChildLink
 
@@ -56,8 +61,11 @@ class SeedsPanel(QWidget):
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
         self.table = QTableWidget(0, 4)
-        self.table.setHorizontalHeaderLabels(["seed", "learned", "score", "time (s)"])
-        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.setHorizontalHeaderLabels(["seed", "learned", "accuracy", "time (s)"])
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         lay.addWidget(self.table, 1)
 
@@ -113,9 +121,11 @@ class SeedsPanel(QWidget):
         self.results.append(r)
         row = self.table.rowCount()
         self.table.insertRow(row)
-        value = r.get("value")
+        value, metric = r.get("value"), r.get("metric", "")
+        if metric:
+            self._name_score(metric)
         cells = [str(r["seed"]), "yes" if r["learned"] else "no",
-                 f"{r.get('metric', '')} {value:.4f}" if isinstance(value, float) else str(value),
+                 accuracy_text(value) if isinstance(value, (int, float)) else str(value),
                  f"{r.get('elapsed_s', 0):.1f}"]
         for c, text in enumerate(cells):
             item = QTableWidgetItem(text)
@@ -125,3 +135,11 @@ class SeedsPanel(QWidget):
             self.table.setItem(row, c, item)
         k = sum(x["learned"] for x in self.results)
         self.status.setText(f"{len(self.results)}/{self.n} done; learned {k} so far.")
+
+    def _name_score(self, metric: str) -> None:
+        """The score column's header says which accuracy decided (the words, not the field name)."""
+        words = metric_words(metric)
+        item = self.table.horizontalHeaderItem(2)
+        if item is None or item.text() != words:
+            self.table.setHorizontalHeaderItem(2, QTableWidgetItem(words))
+            self.table.horizontalHeaderItem(2).setToolTip(f"{words} ({metric}); a seed has learned at ≥ 0.99")

@@ -1,12 +1,17 @@
 """Remembered settings: the last applied config, the window's geometry and the view settings, in a QSettings
-INI file (GML_SETTINGS names one, for tests and automation). A stale or damaged value means "not remembered"."""
+INI file (GML_SETTINGS names one, for tests and automation). A stale or damaged value means "not remembered".
+
+Screenshots (Ctrl+S) go to `screenshot_dir()`: the folder GML_SCREENSHOT_DIR names, else the setting
+`files/screenshot_dir` in that INI file, else the user's pictures folder + "GRU Memory Lab" (Qt's
+QStandardPaths.PicturesLocation, e.g. ~/Pictures/GRU Memory Lab)."""
 
 from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
 from core.config import Config, ConfigError
 
@@ -14,6 +19,9 @@ CONFIG_KEY = "config/last"
 GEOMETRY_KEY = "window/geometry"
 SMOOTHING_KEY = "view/smoothing"
 WINDOW_KEY = "view/window"
+SCREENSHOT_DIR_KEY = "files/screenshot_dir"
+SCREENSHOT_DIR_ENV = "GML_SCREENSHOT_DIR"
+APP_FOLDER = "GRU Memory Lab"
 
 
 def settings_store() -> QSettings:
@@ -50,6 +58,19 @@ class WindowSettings:
                 return default
 
         return as_int(SMOOTHING_KEY, 60), as_int(WINDOW_KEY, 200)
+
+    def opening_config(self, cfg: Config | None, restore: bool) -> Config:
+        """The config a window opens with: `cfg`, else the remembered one (when restoring), else defaults."""
+        saved = self.saved_config() if restore and cfg is None else None
+        return cfg or saved or Config()
+
+    def screenshot_dir(self) -> Path:
+        """Where Ctrl+S saves (an absolute path; the folder is made when the first screenshot is saved)."""
+        chosen = os.environ.get(SCREENSHOT_DIR_ENV) or self.store.value(SCREENSHOT_DIR_KEY)
+        if chosen:
+            return Path(str(chosen)).expanduser().absolute()
+        pictures = QStandardPaths.writableLocation(QStandardPaths.PicturesLocation)
+        return (Path(pictures) if pictures else Path.home() / "Pictures").absolute() / APP_FOLDER
 
     def save(self, applied: Config, geometry: QByteArray, smoothing: int, window: int) -> None:
         self.store.setValue(CONFIG_KEY, json.dumps(applied.to_dict()))

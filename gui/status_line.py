@@ -1,5 +1,8 @@
-"""The status bar's permanent fields: mode, device, step (and epoch progress in batch mode), speed, loss and
-accuracy, all from the latest snapshot; a missing or non-finite value shows as "–"."""
+"""The status bar's fields: on the left what the run has to say (while the trainer starts, "starting the
+trainer…"; once a run has reached its end, its verdict in words); on the right mode, device, progress (online
+"step 13,454 / 20,000 · about 2 s left" with a bar, batch "epoch 3 · minibatch 1,200" with the epoch bar), speed,
+loss and accuracy, all from the latest snapshot. Numbers go through core.formatting (significant digits, one
+step numbering); a missing or non-finite value shows as "–"."""
 
 from __future__ import annotations
 
@@ -7,11 +10,14 @@ import math
 
 from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
+from core.formatting import accuracy_text, count_text, loss_text, progress_text
+
 FIELDS = ("mode", "device", "step", "rate", "loss", "acc")
+STARTING = "starting the trainer…"
 
 
-def _fmt(v, spec=".4f") -> str:
-    return "–" if v is None or (isinstance(v, float) and not math.isfinite(v)) else format(v, spec)
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v)
 
 
 class StatusLine:
@@ -19,31 +25,73 @@ class StatusLine:
 
     def __init__(self, bar: QStatusBar):
         self.bar = bar
+        self.phase = QLabel()  # "starting the trainer…", then the verdict of a finished run
+        self.phase.setObjectName("status-phase")
+        bar.addWidget(self.phase, 1)
         self.fields = {k: QLabel() for k in FIELDS}
         for k in FIELDS:
-            self.fields[k].setMinimumWidth(90)
+            self.fields[k].setMinimumWidth(70)
             bar.addPermanentWidget(self.fields[k])
+        self.fields["step"].setMinimumWidth(150)
         self.progress = QProgressBar()
-        self.progress.setMaximumWidth(200)
-        self.progress.setFormat("epoch %v / %m")
+        self.progress.setMaximumWidth(160)
+        self.progress.setTextVisible(False)  # the step field says the numbers
         self.progress.setVisible(False)
         bar.addPermanentWidget(self.progress)
+        self._starting = False
+        self._queued = ""
+
+    # -- the first seconds ---------------------------------------------------------------------------------
+    def show_starting(self) -> None:
+        """The trainer has not said it is ready yet."""
+        self._starting = True
+        self.phase.setText(STARTING)
+
+    def show_queued_start(self) -> None:
+        """Start was pressed before the trainer was ready: it is queued, and the bar says so."""
+        self._queued = " Start is queued: training begins when it is ready."
+        if self._starting:
+            self.phase.setText(STARTING + self._queued)
+
+    @property
+    def starting(self) -> bool:
+        return self._starting
 
     def show_device(self, info: dict) -> None:
+        """The trainer is ready (its Ready message)."""
         self.fields["device"].setText(f"device: {info.get('device', '?')}")
+        if self._starting:
+            self._starting = False
+            self._queued = ""
+            self.phase.setText("")
 
+    # -- a snapshot ----------------------------------------------------------------------------------------
     def show_snapshot(self, s) -> None:
         f = self.fields
         f["mode"].setText(f"mode: {s.mode}")
         f["device"].setText(f"device: {s.device}")
         if s.mode == "batch":
-            f["step"].setText(f"epoch {s.epoch} · batch {s.step:,}")
-            self.progress.setVisible(True)
-            self.progress.setMaximum(s.config["train"]["epochs"])
-            self.progress.setValue(s.epoch)
+            epochs = int(s.config["train"]["epochs"])
+            f["step"].setText(f"epoch {count_text(s.epoch)} / {count_text(epochs)} · minibatch {count_text(s.step)}")
+            self._show_bar(s.epoch, epochs)
         else:
-            f["step"].setText(f"step {s.step:,}")
-            self.progress.setVisible(False)
-        f["rate"].setText(f"{s.steps_per_second:,.0f} steps/s" if s.running else "paused")
-        f["loss"].setText(f"loss {_fmt(s.loss)}")
-        f["acc"].setText(f"{s.accuracy_label} {_fmt(s.accuracy, '.3f')}")
+            total = int(s.config["train"]["steps"])
+            rate = s.steps_per_second if s.running and _finite(s.steps_per_second) else math.nan
+            f["step"].setText(progress_text(s.step, total, rate))
+            self._show_bar(s.step, total)
+        f["rate"].setText(f"{s.steps_per_second:,.0f} steps/s" if s.running and _finite(s.steps_per_second)
+                          else "paused")
+        f["loss"].setText(f"loss {loss_text(s.loss) if _finite(s.loss) else '–'}")
+        f["acc"].setText(f"{s.accuracy_label} {accuracy_text(s.accuracy) if _finite(s.accuracy) else '–'}")
+        verdict = getattr(s, "verdict", None)
+        if not self._starting:
+            self.phase.setText(verdict.text if verdict is not None else "")
+            self.phase.setToolTip(verdict.text if verdict is not None else "")
+
+    def _show_bar(self, done: int, total: int) -> None:
+        """The progress bar in permille, so that totals past 2**31 and a step past the total both draw."""
+        self.progress.setVisible(total > 0)
+        if total > 0:
+            self.progress.setRange(0, 1000)
+            self.progress.setValue(int(1000 * min(1.0, max(0, done) / total)))
+            self.progress.setToolTip(f"{count_text(done)} of {count_text(total)}")

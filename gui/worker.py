@@ -5,7 +5,11 @@ The GUI calls WorkerHandle's methods (start, pause, step, reset, set_lr, set_spe
 export_csv, set_window, frame_drawn, stop); each becomes a typed command (core.messages) queued to the worker
 thread and sent to the child, which applies it between steps. The child's replies come back as the worker's
 Qt signals. Frames are paced: a snapshot is requested only after the last one was drawn (`frame_drawn`) and
-at most `max_fps` times a second.
+at most `max_fps` times a second, and only while something changes: while the run trains, or once after each
+command or view setting. A paused or idle window asks for nothing (and reads the pipe less often), so it rests.
+
+The child is spawned as soon as the handle exists (the app makes the handle before it builds the window);
+its replies are read only once `listen()` was called, so none is emitted before the window is wired to them.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from dataclasses import asdict
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
 
-from core.child import child_main
 from core.messages import (
     Command,
     Error,
@@ -36,8 +39,10 @@ from core.messages import (
 from core.snapshot import Snapshot
 
 from .child_link import ChildLink
+from .trainer_entry import trainer_main
 
-PUMP_MS = 4  # how often the worker reads the child's pipe
+PUMP_MS = 4        # how often the worker reads the child's pipe while frames flow
+IDLE_PUMP_MS = 50  # ... and while nothing trains and no snapshot is wanted (notices, file results)
 
 
 class TrainingWorker(QObject):
@@ -58,6 +63,12 @@ class TrainingWorker(QObject):
         self._awaiting_draw = False
         self._requested = False
         self._last_request = 0.0
+        self._listening = False
+        # snapshots still owed since something changed. The first reply after a command may have been asked
+        # for before it (AppState then skips it), so a command is owed two replies, the last asked after it
+        self._owed = 0
+        self._live = False    # the last snapshot said the run trains: keep asking
+        self.requests = 0     # snapshots asked for so far (tests count them)
 
     @property
     def child_pid(self) -> int | None:
@@ -66,19 +77,30 @@ class TrainingWorker(QObject):
     # -- life cycle (run in the worker thread) --------------------------------------------------------------
     @Slot()
     def begin(self) -> None:
-        self.link = ChildLink(child_main, name="gml-trainer", parent=self)
+        self.link = ChildLink(trainer_main, name="gml-trainer", parent=self)
         self.link.message.connect(self._on_message)
         self.link.died.connect(self._on_died)
         self._spawn()
         self._timer = QTimer(self)
         self._timer.setInterval(PUMP_MS)
         self._timer.timeout.connect(self._pump)
-        self._timer.start()
+        if self._listening:
+            self._timer.start()
+
+    @Slot()
+    def listen(self) -> None:
+        """Start reading the child's replies (and ask for a first snapshot)."""
+        self._listening = True
+        self._owed = max(self._owed, 1)
+        if self._timer is not None and not self._timer.isActive():
+            self._timer.start(PUMP_MS)
 
     def _spawn(self) -> None:
         self.link.start(self._cfg)
         self._awaiting_draw = False
         self._requested = False
+        self._owed = 2  # the first snapshot, and one to confirm the run state after it
+        self._live = False
 
     @Slot()
     def shutdown(self) -> None:
@@ -104,10 +126,22 @@ class TrainingWorker(QObject):
                 self._spawn()
                 return
         self._send(msg)
+        self._want(1 if self._requested else 2)  # a reply in flight is the first (it may predate the command)
 
     @Slot(int)
     def set_window(self, w: int) -> None:
         self.window = int(w)
+        self._want(1)
+
+    @Slot()
+    def request_snapshot(self) -> None:
+        """Something the snapshot shows may have changed: ask for one (once the last one was drawn)."""
+        self._want(1)
+
+    def _want(self, n: int) -> None:
+        self._owed = max(self._owed, n)
+        if self._listening:
+            self._pump()
 
     @Slot()
     def frame_drawn(self) -> None:
@@ -118,6 +152,7 @@ class TrainingWorker(QObject):
         if isinstance(msg, Snapshot):
             self._requested = False
             self._awaiting_draw = True
+            self._live = bool(msg.running)
             self.snapshot.emit(msg)
         elif isinstance(msg, Notice):
             self.notice.emit(msg.text)
@@ -140,11 +175,17 @@ class TrainingWorker(QObject):
             return
         self.link.poll()
         now = time.perf_counter()
-        if (self.link.alive and not self._requested and not self._awaiting_draw
+        if (self.link.alive and (self._owed or self._live) and not self._requested and not self._awaiting_draw
                 and now - self._last_request >= 1.0 / self.max_fps):
             self._send(SnapshotRequest(self.window))
             self._requested = True
+            self._owed = max(0, self._owed - 1)
             self._last_request = now
+            self.requests += 1
+        busy = self._requested or self._awaiting_draw or self._owed or self._live
+        interval = PUMP_MS if busy else IDLE_PUMP_MS
+        if self._timer is not None and self._timer.interval() != interval:
+            self._timer.setInterval(interval)
 
 
 class WorkerHandle(QObject):
@@ -154,20 +195,41 @@ class WorkerHandle(QObject):
     _command = Signal(object)
     _window = Signal(int)
     _drawn = Signal()
+    _refresh = Signal()
+    _listen = Signal()
     _shutdown = Signal()
 
-    def __init__(self, cfg_dict: dict, max_fps: float = 60.0, parent=None):
+    def __init__(self, cfg_dict: dict, max_fps: float = 60.0, parent=None, listen: bool = True):
+        """Spawns the child at once; with listen=False its replies wait (in the pipe) until `listen()`."""
         super().__init__(parent)
+        self.ready_info: dict | None = None  # the child's Ready, once it came ({"device": ...})
         self.thread = QThread()
         self.thread.setObjectName("gml-worker")
         self.worker = TrainingWorker(cfg_dict, max_fps=max_fps)
         self.worker.moveToThread(self.thread)
+        self.worker.ready.connect(self._note_ready)
         self.thread.started.connect(self.worker.begin)
         self._command.connect(self.worker.command)
         self._window.connect(self.worker.set_window)
         self._drawn.connect(self.worker.frame_drawn)
+        self._refresh.connect(self.worker.request_snapshot)
+        self._listen.connect(self.worker.listen)
         self._shutdown.connect(self.worker.shutdown)
+        if listen:
+            self.worker.listen()  # before the thread runs: begin() starts reading at once
         self.thread.start()
+
+    def listen(self) -> None:
+        """Start delivering the child's replies as the worker's signals (connect to them first)."""
+        self._listen.emit()
+
+    def _note_ready(self, info: dict) -> None:
+        self.ready_info = dict(info)
+
+    @property
+    def ready(self) -> bool:
+        """The child said it is ready to train."""
+        return self.ready_info is not None
 
     # -- training -------------------------------------------------------------------------------------------
     def start(self) -> None:
@@ -206,6 +268,10 @@ class WorkerHandle(QObject):
 
     def frame_drawn(self) -> None:
         self._drawn.emit()
+
+    def request_snapshot(self) -> None:
+        """Ask for one fresh snapshot (something it shows changed); while training runs they flow anyway."""
+        self._refresh.emit()
 
     def stop(self, timeout_ms: int = 1000) -> bool:
         """Stop the child and the thread; True when the thread ended within the timeout."""

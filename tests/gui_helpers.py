@@ -12,6 +12,7 @@ from gui.main_window import MainWindow
 def make_window(qtbot, tmp_path, monkeypatch, cfg=None, **kw):
     monkeypatch.setenv("GML_SETTINGS", str(tmp_path / "settings.ini"))
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GML_SCREENSHOT_DIR", str(tmp_path / "screenshots"))  # never the user's pictures folder
     pg.setConfigOptions(background="w", foreground="k", antialias=False)
     win = MainWindow(cfg, restore=False, **kw)
     qtbot.addWidget(win)

@@ -152,6 +152,7 @@ class Walk:
             app.processEvents()
             if i % 25 == 24:  # now and then: the pipeline still delivers frames
                 f0 = self.win.presenter.frames
+                self.win.handle.request_snapshot()  # a paused window asks for none by itself
                 self.qtbot.waitUntil(lambda f0=f0: self.win.presenter.frames > f0, timeout=30000)
 
 
