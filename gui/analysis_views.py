@@ -114,7 +114,12 @@ class MemoryProbeView(pg.PlotWidget):
                                     f"</b></span> <span style='font-size:9pt;color:#d62728'>(red: the task's lag, "
                                     f"k = {lag})</span>")
         self.getPlotItem().setXRange(-0.6, pr.lags[-1] + 0.6, padding=0)
-        self._say(PROBE_EMPTY if float(np.max(sc, initial=0.0)) < PROBE_FLOOR else "")
+        if float(np.max(sc, initial=0.0)) >= PROBE_FLOOR:
+            self._say("")
+        elif np.isnan(pr.score).all() and pr.reason:  # nothing could be scored: say why
+            self._say(f"No probe: {pr.reason}")
+        else:
+            self._say(PROBE_EMPTY)
 
 
 class HintsView(QLabel):
