@@ -6,6 +6,8 @@ Each view takes a core.live.Snapshot and draws it; none of them touches the trai
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
@@ -20,6 +22,13 @@ LAYERS = {"h": ("hidden state h", (-1.0, 1.0), "CET-D1"),
           "n": ("candidate n", (-1.0, 1.0), "CET-D1"),
           "z": ("update gate z", (0.0, 1.0), "viridis"),
           "r": ("reset gate r", (0.0, 1.0), "viridis")}
+
+
+def crisp_svg(text: str) -> str:
+    """An exported SVG whose embedded images (the heatmap: one pixel per cell) every viewer draws cell by cell,
+    never smoothed: Qt writes only SVG 1.1's image-rendering="optimizeSpeed", which browsers ignore."""
+    return re.sub(r"<image ([^>]*?)image-rendering=\"optimizeSpeed\"",
+                  r'<image \1image-rendering="optimizeSpeed" style="image-rendering:pixelated"', text)
 
 
 def heatmap_title(layer: str) -> str:
@@ -41,7 +50,7 @@ def outside_legend(plot: pg.PlotItem, cols: int) -> pg.LegendItem:
     with an exported picture like the rest of the plot."""
     from .curve_view import OutsideLegend
 
-    legend = OutsideLegend(colCount=cols, labelTextSize="9pt", frame=False, verSpacing=-6)
+    legend = OutsideLegend(colCount=cols, labelTextSize="8pt", frame=False, verSpacing=-8)
     legend.setFlag(legend.GraphicsItemFlag.ItemIgnoresTransformations, False)
     plot.layout.addItem(legend, 4, 1)
     plot.legend = legend  # PlotItem.plot(name=...) adds its entries here
@@ -101,7 +110,7 @@ class BitsView(pg.PlotWidget):
         self.c_y = p.plot(stepMode="center", pen=pg.mkPen(COL_Y, width=2), name="target y")
         self.c_p = p.plot(stepMode="center", pen=pg.mkPen(COL_P, width=2), name="prediction ŷ")
         self.bad = pg.ScatterPlotItem(symbol="x", size=9, pen=pg.mkPen(COL_BAD, width=2), brush=COL_BAD,
-                                      name="wrong: round(ŷ) ≠ y")
+                                      name="wrong (round ŷ ≠ y)")
         p.addItem(self.bad)
         for base in (ROW_X, ROW_Y, ROW_P):
             p.addItem(pg.InfiniteLine(base, angle=0, pen=pg.mkPen((150, 150, 150), width=1, style=Qt.DotLine)))
@@ -136,7 +145,7 @@ class BitsView(pg.PlotWidget):
 
     def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt naming)
         super().resizeEvent(ev)
-        cols = 4 if self.width() >= 620 else 2  # a narrow view gets two rows of entries, none cut off
+        cols = 4 if self.width() >= 500 else 2  # a narrow view gets two rows of entries, none cut off
         legend = self.__dict__.get("legend")  # None while the view is still being built
         if legend is not None and legend.columnCount != cols:
             legend.setColumnCount(cols)
@@ -167,7 +176,6 @@ class HiddenView(QWidget):
         p.setTitle(heatmap_title("h"))
         p.setMouseEnabled(x=True, y=False)
         self.img = pg.ImageItem(axisOrder="col-major")
-        self._scale = 1  # export: each cell drawn as scale x scale pixels, so no viewer blurs it
         p.addItem(self.img)
         label, levels, cmap = LAYERS["h"]
         self.cbar = pg.ColorBarItem(values=levels, colorMap=pg.colormap.get(cmap), interactive=False, width=14,
@@ -205,9 +213,7 @@ class HiddenView(QWidget):
         if W == 0 or H == 0:
             self.img.clear()
             return
-        k = self._scale
-        img = np.kron(data, np.ones((k, k), dtype=data.dtype)) if k > 1 else data
-        self.img.setImage(img, autoLevels=False, levels=LAYERS[self.layer][1])
+        self.img.setImage(data, autoLevels=False, levels=LAYERS[self.layer][1])
         self.img.setRect(QRectF(s.t0 + 0.5, 0, W, H))  # column t spans step_number(t) ± 0.5
         p = self.plot
         set_time_axis(p, s.mode)
@@ -220,13 +226,6 @@ class HiddenView(QWidget):
         self.marker.setVisible(t is not None)
         if t is not None:
             self.marker.setValue(step_number(t))
-
-    def set_export_scale(self, k: int) -> None:
-        """Draw each cell as k x k image pixels (k > 1 while exporting, so an SVG's embedded image is crisp
-        at any zoom; 1 on screen)."""
-        self._scale = max(1, int(k))
-        if self._last is not None:
-            self.show_snapshot(self._last)
 
 
 from .curve_view import CurveView  # noqa: E402,F401  (re-exported: the window builds its curves here)
