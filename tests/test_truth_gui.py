@@ -49,6 +49,18 @@ def test_an_empty_memory_probe_says_nothing_is_decodable(qtbot):
     assert view.message() == ""
 
 
+def test_bits_legend_wraps_in_a_narrow_view(qtbot):
+    from gui.views import BitsView
+
+    view = BitsView()
+    qtbot.addWidget(view)
+    view.resize(440, 200)  # the bits view of a 1280x720 window: two rows of entries, none cut off ("wro…")
+    view.show()
+    assert view.legend.columnCount == 2
+    view.resize(900, 200)
+    assert view.legend.columnCount == 4
+
+
 def test_hints_show_the_verdict_first_and_hints_by_level(qtbot):
     view = HintsView()
     qtbot.addWidget(view)
