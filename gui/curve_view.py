@@ -32,17 +32,17 @@ def smoothing_window(weight: float, default_steps: float) -> float:
     return float(default_steps) * 10.0 ** ((float(weight) - DEFAULT_WEIGHT) / 0.4)
 
 
-def loss_references(cfg) -> list[tuple[float, str, str, bool]]:
+def loss_references(cfg) -> list[tuple[float, str, str, bool, bool]]:
     """The loss plot's line: the constant-predictor loss (always predicting the mean target)."""
     ref = references(cfg)
-    return [(ref.constant_loss, f"constant predictor {sig(ref.constant_loss, 3)}", "#606060", False)]
+    return [(ref.constant_loss, f"constant predictor {sig(ref.constant_loss, 3)}", "#606060", False, True)]
 
 
-def accuracy_references(cfg) -> list[tuple[float, str, str, bool]]:
+def accuracy_references(cfg) -> list[tuple[float, str, str, bool, bool]]:
     """The accuracy plot's lines: the base rate (always answering the majority class) and the solved line."""
     ref = references(cfg)
-    return [(ref.base_rate, f"base rate {ref.base_rate:.2f} (always {ref.majority})", "#606060", True),
-            (ref.solved, f"solved {ref.solved:.2f}", "#1a7a1a", True)]
+    return [(ref.base_rate, f"base rate {ref.base_rate:.2f} (always {ref.majority})", "#606060", True, True),
+            (ref.solved, f"solved {ref.solved:.2f}", "#1a7a1a", True, True)]
 
 
 class OutsideLegend(pg.LegendItem):
@@ -70,6 +70,7 @@ class CurveView(pg.PlotWidget):
         p = self.getPlotItem()
         style_plot(p, title, ylabel, "step")
         self.legend = outside_legend(p, 4)
+        self.setMinimumHeight(190)  # title, axis, legend and a plot area that still shows its lines
         c = pg.mkColor(color)  # the raw curve in a light tint of the colour, opaque: alpha blending is slow
         raw_col = pg.mkColor(*(int(255 - 0.22 * (255 - v)) for v in (c.red(), c.green(), c.blue())))
         self.raw_name, self.smooth_name = raw_name, smooth_name
@@ -133,16 +134,16 @@ class CurveView(pg.PlotWidget):
 
     # -- reference lines and the scrub marker -------------------------------------------------------------
     def set_references(self, lines) -> None:
-        """Horizontal reference lines: an iterable of (value, label, colour, label_below); replaces the ones
-        drawn. Labels sit at the right end, where a run's curve has settled (above or below their line)."""
+        """Horizontal reference lines: an iterable of (value, label, colour, label_below, label_right); replaces
+        the ones drawn. Each label sits at an end of its line, above or below it, where the curve seldom is."""
         p = self.getPlotItem()
         for _v, line in self.ref_lines:
             p.removeItem(line)
         self.ref_lines = []
-        for value, label, color, below in lines:
-            anchor = (1, 0) if below else (1, 1)
+        for value, label, color, below, right in lines:
+            anchor = (int(right), 0 if below else 1)
             line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(color, width=1, style=Qt.DashLine),
-                                   label=label, labelOpts={"position": 0.98, "color": color,
+                                   label=label, labelOpts={"position": 0.98 if right else 0.02, "color": color,
                                                            "anchors": [anchor, anchor]})
             line.setZValue(-5)
             p.addItem(line)
