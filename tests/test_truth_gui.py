@@ -128,3 +128,21 @@ def test_verdict_in_the_hints_tab_when_the_run_reaches_its_steps(qtbot, tmp_path
     qtbot.waitUntil(lambda: "learned: held-out accuracy 1.000" in win.inspect.hints.text(), timeout=10000)
     assert not {"warning", "error"} & set(win.inspect.hints.levels.values())
     win.close()
+
+
+def test_smoothing_control_means_a_window_in_steps_and_0_is_off(qtbot):
+    from gui.curve_view import smoothing_window
+
+    assert smoothing_window(0.0, 500) == 0.0
+    assert smoothing_window(0.6, 500) == pytest.approx(500)  # the default position: the run's default window
+    ws = [smoothing_window(w / 100, 500) for w in range(1, 100)]
+    assert ws == sorted(ws) and ws[0] < 20 and ws[-1] > 4000
+    view = CurveView("Loss", "loss", "loss (raw)", "loss (smoothed)", "val_loss (epoch)", "#1f77b4")
+    qtbot.addWidget(view)
+    rng = np.random.default_rng(0)
+    noisy = (rng.random(20000) < 0.25).astype(np.float32)  # an online run's per-step 0/1-like loss
+    view.set_smoothing_window(500)
+    view.show_snapshot(*_snap(1, noisy))
+    tail = view.mirror.smoothed()[2000:]
+    assert tail.std() < 0.05  # reads as a line, not a band
+    assert "mean over ~500 steps" in [label.text for _s, label in view.legend.items][1]
