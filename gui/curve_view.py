@@ -42,7 +42,7 @@ def accuracy_references(cfg) -> list[tuple[float, str, str, bool, bool]]:
     """The accuracy plot's lines: the base rate (always answering the majority class) and the solved line."""
     ref = references(cfg)
     return [(ref.base_rate, f"base rate {ref.base_rate:.2f} (always {ref.majority})", "#606060", True, True),
-            (ref.solved, f"solved {ref.solved:.2f}", "#1a7a1a", True, True)]
+            (ref.solved, f"solved {ref.solved:.2f}", "#1a7a1a", True, False)]
 
 
 class OutsideLegend(pg.LegendItem):
@@ -68,7 +68,10 @@ class CurveView(pg.PlotWidget):
                  color: str, parent=None, capacity: int = 1 << 20):
         super().__init__(parent)
         p = self.getPlotItem()
-        style_plot(p, title, ylabel, "step")
+        style_plot(p, title, ylabel, "")
+        self.title = title
+        self.unit = ""
+        self.set_unit("step")
         self.legend = outside_legend(p, 4)
         self.setMinimumHeight(190)  # title, axis, legend and a plot area that still shows its lines
         c = pg.mkColor(color)  # the raw curve in a light tint of the colour, opaque: alpha blending is slow
@@ -106,6 +109,15 @@ class CurveView(pg.PlotWidget):
         vb.sigRangeChangedManually.connect(self._manual_range)
 
     # -- settings -----------------------------------------------------------------------------------------
+    def set_unit(self, unit: str) -> None:
+        """What the x axis counts ("step" online, "minibatch" in batch mode): said in the title, which leaves
+        the plot area the height an axis label would take."""
+        if unit != self.unit:
+            self.unit = unit
+            self.getPlotItem().setTitle(f"<span style='font-size:11pt'><b>{self.title}</b></span> "
+                                        f"<span style='font-size:9pt'>by {unit}</span>")
+            self.getPlotItem().showLabel("bottom", False)
+
     def set_show_raw(self, on: bool) -> None:
         self.show_raw = bool(on)
         if not on:
@@ -144,6 +156,7 @@ class CurveView(pg.PlotWidget):
             anchor = (int(right), 0 if below else 1)
             line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(color, width=1, style=Qt.DashLine),
                                    label=label, labelOpts={"position": 0.98 if right else 0.02, "color": color,
+                                                           "fill": (255, 255, 255, 210),
                                                            "anchors": [anchor, anchor]})
             line.setZValue(-5)
             p.addItem(line)

@@ -60,7 +60,7 @@ class FramePresenter(QObject):
         self.mode = self._cfg.train.mode
         unit = "minibatch" if self.mode == "batch" else "step"
         for v in (self.loss, self.acc):
-            v.getPlotItem().setLabel("bottom", unit)
+            v.set_unit(unit)
         self.set_smoothing(self._smoothing)
         self.loss.set_references(loss_references(self._cfg))
         self.acc.set_references(accuracy_references(self._cfg))
