@@ -37,7 +37,7 @@ def readout_text(readout: str, loss: str, h, w=None, b: float = 0.0, y_hat: floa
     if loss == "bce":
         value = 1.0 / (1.0 + math.exp(-value)) if math.isfinite(value) else value
         text += f"; ŷ = σ({name}) = {value:.3f}"
-    if math.isfinite(y_hat) and math.isfinite(value) and abs(value - y_hat) >= 5e-4:
+    if math.isfinite(y_hat) and math.isfinite(value) and f"{value:.3f}" != f"{y_hat:.3f}":
         text += f" with the current weights (the step itself predicted {y_hat:.3f}, before its update)"
     return text
 

@@ -32,17 +32,17 @@ def smoothing_window(weight: float, default_steps: float) -> float:
     return float(default_steps) * 10.0 ** ((float(weight) - DEFAULT_WEIGHT) / 0.4)
 
 
-def loss_references(cfg) -> list[tuple[float, str, str, bool, bool]]:
+def loss_references(cfg) -> list[tuple[float, str, str, bool, float]]:
     """The loss plot's line: the constant-predictor loss (always predicting the mean target)."""
     ref = references(cfg)
-    return [(ref.constant_loss, f"constant predictor {sig(ref.constant_loss, 3)}", "#606060", False, True)]
+    return [(ref.constant_loss, f"constant predictor {sig(ref.constant_loss, 3)}", "#606060", False, 1.0)]
 
 
-def accuracy_references(cfg) -> list[tuple[float, str, str, bool, bool]]:
+def accuracy_references(cfg) -> list[tuple[float, str, str, bool, float]]:
     """The accuracy plot's lines: the base rate (always answering the majority class) and the solved line."""
     ref = references(cfg)
-    return [(ref.base_rate, f"base rate {ref.base_rate:.2f} (always {ref.majority})", "#606060", True, True),
-            (ref.solved, f"solved {ref.solved:.2f}", "#1a7a1a", True, False)]
+    return [(ref.base_rate, f"base rate {ref.base_rate:.2f} (always {ref.majority})", "#606060", False, 0.5),
+            (ref.solved, f"solved {ref.solved:.2f}", "#1a7a1a", True, 1.0)]
 
 
 class OutsideLegend(pg.LegendItem):
@@ -146,16 +146,17 @@ class CurveView(pg.PlotWidget):
 
     # -- reference lines and the scrub marker -------------------------------------------------------------
     def set_references(self, lines) -> None:
-        """Horizontal reference lines: an iterable of (value, label, colour, label_below, label_right); replaces
-        the ones drawn. Each label sits at an end of its line, above or below it, where the curve seldom is."""
+        """Horizontal reference lines: an iterable of (value, label, colour, label_below, label_at); replaces
+        the ones drawn. label_at: where along the line (0 left, 1 right) its label sits, above or below it, where
+        the curve seldom is; the label has a light fill, so a curve under it does not make it unreadable."""
         p = self.getPlotItem()
         for _v, line in self.ref_lines:
             p.removeItem(line)
         self.ref_lines = []
-        for value, label, color, below, right in lines:
-            anchor = (int(right), 0 if below else 1)
+        for value, label, color, below, at in lines:
+            anchor = (round(at), 0 if below else 1)
             line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(color, width=1, style=Qt.DashLine),
-                                   label=label, labelOpts={"position": 0.98 if right else 0.02, "color": color,
+                                   label=label, labelOpts={"position": min(max(at, 0.02), 0.98), "color": color,
                                                            "fill": (255, 255, 255, 210),
                                                            "anchors": [anchor, anchor]})
             line.setZValue(-5)
