@@ -56,10 +56,6 @@ class Hint:
     title: str
     text: str
 
-    @property
-    def severity(self) -> str:  # the name the window read before the GUI round; same value as level
-        return self.level
-
     def to_dict(self) -> dict:
         return asdict(self)
 

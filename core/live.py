@@ -26,6 +26,7 @@ from .live_state import Run
 from .snapshot import Snapshot
 from .trainer_views import Finish
 from .trainers import Trainer, make_trainer
+from .verdict import Verdict, heldout_verdict, judge
 
 MAX_NOTICES = 50          # notices kept until the child sends them; older ones are dropped
 MAX_STEPS_PER_COMMAND = 1_000_000
@@ -184,7 +185,21 @@ class LiveEngine:
         if end is not None:
             self.running = False
             self.note(end.notice)
+            self._judge()
         return loss
+
+    def _judge(self) -> None:
+        """The run reached its step total (online) or its last epoch (batch): its verdict, measured as the
+        headless runner does (online: the held-out steps, the trainer's position restored so Start continues;
+        batch: val_accuracy, else the last training accuracy), and the hints recomputed with it."""
+        run, tr = self.run, self.run.trainer
+        ev, verdict = heldout_verdict(run.cfg, tr)
+        if verdict.code == "not-run" and tr.mode == "batch" and len(run.acc_series):  # no validation split
+            n_train = run.cfg.train.n_sequences - int(run.cfg.train.n_sequences * run.cfg.train.validation_split)
+            verdict = judge(run.cfg, float(run.acc_series.values(-1)[-1]), n_train * run.cfg.train.seq_len,
+                            "accuracy", run.last_loss)
+        run.verdict = verdict
+        run.analysis = None  # the hints rest on the verdict from now on
 
     def advance(self, budget_s: float = 0.02, max_steps: int | None = None) -> int:
         """Train for up to budget_s seconds (or max_steps), honouring the speed limit; returns steps done."""
@@ -219,6 +234,11 @@ class LiveEngine:
         return max(0.0, due / self.speed)
 
     # -- views ------------------------------------------------------------------------------------------------
+    @property
+    def verdict(self) -> Verdict | None:
+        """The run's verdict once it reached its end (None before, and for a new or opened run)."""
+        return self.run.verdict
+
     def analysis(self) -> Analysis:
         """Portrait, memory probe and hints of this run; recomputed when the step moved, at most 4 times a
         second while running, and only then is the analysis window gathered."""
@@ -227,7 +247,7 @@ class LiveEngine:
         if stale and (not self.running or now - run.analysis_at > REFRESH_S):
             w = run.trainer.analysis_window(run.loss_series.values(-200), run.acc_series.values(-200))
             run.analysis = analyze(run.cfg, run.steps, w.x, w.h, w.losses, w.correct, run.update_ratio,
-                                   w.pred_ones, w.t0)
+                                   w.pred_ones, w.t0, run.verdict)
             run.analysis_at = now
             run.analysis_step = run.steps
         return run.analysis
@@ -249,4 +269,12 @@ class LiveEngine:
             n=v.n, h_prev=v.h_prev, step_loss=v.step_loss, loss_chunk=run.senders[0].chunk(),
             acc_chunk=run.senders[1].chunk(), epoch_logs=v.epoch_logs, accuracy_label=v.accuracy_label,
             finished_reason=end.reason if end is not None else None, analysis=self.analysis(),
-            sensitivity_norms=tr.sensitivity_norms())
+            sensitivity_norms=tr.sensitivity_norms(), verdict=run.verdict, readout=readout_weights(tr.model))
+
+
+def readout_weights(model) -> tuple[np.ndarray, float] | None:
+    """The linear readout's current (w, b) as numpy (the Inspector fills ŷ = w·h + b in); None for raw."""
+    ro = getattr(model, "readout", None)
+    if ro is None:
+        return None
+    return ro.weight.detach().cpu().numpy().astype(np.float64).ravel(), float(ro.bias.detach().cpu().reshape(-1)[0])

@@ -14,6 +14,7 @@ from .history import DecimatingSeries
 from .snapshot import SeriesSender
 from .trainer_views import Finish
 from .trainers import RateMeter, Trainer
+from .verdict import Verdict
 
 
 @dataclass(eq=False)
@@ -34,6 +35,7 @@ class Run:
     analysis_at: float = -math.inf
     view_at: float = -math.inf              # when the trainer's view was last refreshed (batch: the probe)
     senders: tuple[SeriesSender, SeriesSender] = ()
+    verdict: Verdict | None = None          # core.verdict: set when the run reaches its end (core.live)
 
     def __post_init__(self):
         self.senders = (SeriesSender(self.loss_series), SeriesSender(self.acc_series))

@@ -60,7 +60,8 @@ class Snapshot:
     finished_reason: str | None = None  # None while not finished; else a core.trainer_views.FINISHED_* value
     analysis: object = None         # core.analysis.Analysis of the recent steps (portrait, probe, hints) or None
     sensitivity_norms: dict | None = None  # RTRL: |dh/dtheta| per parameter group; None in batch mode
-    verdict: object = None          # core.verdict.Verdict once the run reached its end (step total / epochs)
+    verdict: object = None          # core.verdict.Verdict once the run reached its end (step total / last epoch)
+    readout: tuple | None = None    # linear readout's current (w (H,), b); None for the raw readout
 
 
 class SeriesSender:

@@ -13,6 +13,11 @@ from PySide6.QtWidgets import QLabel
 from .views import style_plot
 
 LABEL_COLORS = {0: "#1f77b4", 1: "#d62728", -1: "#b0b0b0"}
+PROBE_FLOOR = 0.01  # a probe whose best R² is below this decodes nothing
+PROBE_EMPTY = "nothing decodable: no memory of x[t−k] in h[t]\n(held-out R² below 0.01 at every k)"
+PROBE_NONE = "No probe yet: train a few steps (Step or Start)."
+VERDICT_COLOR = {"learned": "#2ca02c", "partly": "#8a5a00", "base-rate": "#8a1111", "diverged": "#8a1111",
+                 "not-run": "#555"}
 
 
 class PortraitView(pg.PlotWidget):
@@ -78,13 +83,28 @@ class MemoryProbeView(pg.PlotWidget):
         p.addItem(self.bars)
         self.lag_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#d62728", width=1, style=Qt.DashLine))
         p.addItem(self.lag_line)
+        self.empty = pg.TextItem("", color="#555", anchor=(0.5, 0.5))
+        p.addItem(self.empty)
         self.probe = None
+        self._say(PROBE_NONE)
+
+    def _say(self, text: str) -> None:
+        """A line in the middle of the chart when there is nothing to draw ('' hides it)."""
+        self.empty.setText(text)
+        self.empty.setVisible(bool(text))
+        x0, x1 = self.getPlotItem().getViewBox().viewRange()[0]
+        self.empty.setPos((x0 + x1) / 2, 0.5)
+
+    def message(self) -> str:
+        """What the chart says instead of bars ('' when it draws bars)."""
+        return self.empty.toPlainText() if self.empty.isVisible() else ""
 
     def show_analysis(self, a, lag: int) -> None:
         pr = a.probe if a is not None else None
         self.probe = pr
         if pr is None:
             self.bars.setOpts(x=[], height=[])
+            self._say(PROBE_NONE)
             return
         sc = np.nan_to_num(pr.score, nan=0.0)
         brushes = ["#d62728" if k == lag else "#1f77b4" for k in pr.lags]
@@ -94,13 +114,20 @@ class MemoryProbeView(pg.PlotWidget):
                                     f"</b></span> <span style='font-size:9pt;color:#d62728'>(red: the task's lag, "
                                     f"k = {lag})</span>")
         self.getPlotItem().setXRange(-0.6, pr.lags[-1] + 0.6, padding=0)
+        if float(np.max(sc, initial=0.0)) >= PROBE_FLOOR:
+            self._say("")
+        elif np.isnan(pr.score).all() and pr.reason:  # nothing could be scored: say why
+            self._say(f"No probe: {pr.reason}")
+        else:
+            self._say(PROBE_EMPTY)
 
 
 class HintsView(QLabel):
-    """The diagnosis hints in plain words."""
+    """The run's verdict (once it reached its end) and the diagnosis hints in plain words, errors first."""
 
     ICON = {"error": "✖", "warning": "⚠", "info": "ℹ"}
     COLOR = {"error": "#8a1111", "warning": "#8a5a00", "info": "#0b4f8a"}
+    ORDER = ("error", "warning", "info")
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -109,21 +136,29 @@ class HintsView(QLabel):
         self.setAlignment(Qt.AlignTop | Qt.AlignLeft)
         self.setStyleSheet("QLabel { padding: 6px; }")
         self.codes: set[str] = set()
+        self.levels: dict[str, str] = {}  # code -> level of the hints shown
+        self.verdict = None
         self.show_hints(())
 
-    def show_hints(self, hints) -> None:
+    def show_hints(self, hints, verdict=None) -> None:
         self.codes = {h.code for h in hints}
+        self.levels = {h.code: h.level for h in hints}
+        self.verdict = verdict
+        parts = []
+        if verdict is not None:
+            c = VERDICT_COLOR.get(verdict.code, "#333")
+            parts.append(f"<p style='font-size:11pt'><b style='color:{c}'>Verdict: {html.escape(verdict.text)}"
+                         "</b></p>")
         if not hints:
-            self.setText("<p style='color:#2ca02c'><b>✓ No problems detected.</b></p>"
+            parts.append("<p style='color:#2ca02c'><b>✓ No problems detected.</b></p>"
                          "<p style='color:#555'>Hints appear here when the setup or the live numbers show a "
                          "known failure: a raw readout, a truncation window shorter than the lag, accuracy at "
                          "the base rate, a rising or non-finite loss, vanishing updates.</p>")
-            return
-        parts = []
-        for h in hints:
-            c = self.COLOR.get(h.severity, "#333")
-            parts.append(f"<p><b style='color:{c}'>{self.ICON.get(h.severity, '')} {html.escape(h.title)}</b>"
-                         f"<br>{html.escape(h.text)}</p>")
+        for level in self.ORDER:
+            for h in (h for h in hints if h.level == level):
+                c = self.COLOR.get(level, "#333")
+                parts.append(f"<p><b style='color:{c}'>{self.ICON.get(level, '')} {html.escape(h.title)}</b>"
+                             f"<br>{html.escape(h.text)}</p>")
         self.setText("".join(parts))
 
 

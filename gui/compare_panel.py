@@ -1,5 +1,6 @@
-"""Comparing runs: pin a run's loss and accuracy curves (kept in the AppState), overlay them dashed on the
-live curves, and label each by how its config differs from the run now applied."""
+"""Comparing runs: pin a run's loss and accuracy curves (kept in the AppState, smoothed over at least the run's
+default window), overlay them thin and dashed under the live curves, and label each by how its config differs
+from the run now applied."""
 
 from __future__ import annotations
 
@@ -43,7 +44,7 @@ class PinOverlay:
             self.acc.remove_overlay(c_acc)
         for pin in pins:
             if pin not in self.items:
-                pen = pg.mkPen(pin.color, width=2, style=Qt.DashLine)
+                pen = pg.mkPen(pin.color, width=1, style=Qt.DashLine)  # thin: the current run stays on top
                 c = pin.curves
                 self.items[pin] = (self.loss.add_overlay(c.x, c.loss, pen), self.acc.add_overlay(c.xa, c.acc, pen))
         for pin, text in zip(pins, pin_labels(pins, self.state.applied)):

@@ -14,7 +14,9 @@ import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (registers the exporters)
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from .views import HiddenView
+from core.atomic_io import write_bytes
+
+from .views import HiddenView, crisp_svg
 
 EXPORTERS = {"png": pg.exporters.ImageExporter, "svg": pg.exporters.SVGExporter}
 
@@ -75,6 +77,8 @@ class Exporter:
             if fmt == "png":
                 exp.parameters()["width"] = max(800, int(self.views[key].width() * 2))
             exp.export(str(path))
+            if fmt == "svg":  # the heatmap's cells stay sharp in any viewer (gui.views.crisp_svg)
+                write_bytes(path, crisp_svg(path.read_text(encoding="utf-8")).encode("utf-8"))
         except Exception as e:  # an exporter or file-system failure is a message, never a crash
             self.report_error(f"Could not export the {key} view to {path}: {e}. Nothing was lost.")
             return None

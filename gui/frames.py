@@ -12,8 +12,10 @@ import traceback
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.config import Config
+from core.smoothing import default_window, smooth
 
 from .app_state import AppState, RunCurves
+from .curve_view import accuracy_references, loss_references, smoothing_window
 
 GUI_CPU_BUDGET = 0.5  # cores the window may use for drawing while training runs (the trainer keeps its own)
 MAX_FRAME_DELAY = 0.25  # s: the budget never drops the live view below 4 frames a second
@@ -33,31 +35,50 @@ class FramePresenter(QObject):
         self.snap = None
         self.frames = 0
         self.mode = "online"
+        self._config, self._cfg = None, Config()
         self._smoothing = 0.6
+        inspect.inspector.selected.connect(self.mark)
         self._pace = None
         self._draw_errors: set[str] = set()
 
     # -- settings the frames follow ----------------------------------------------------------------------
     def set_smoothing(self, w: float) -> None:
+        """The smoothing control's position (0 = off, 0.60 = the run's default window, see
+        gui.curve_view.smoothing_window), as a window in steps for both curves."""
         self._smoothing = w
-        self.loss.set_smoothing(w)
-        # online accuracy is one 0/1 per step, so it needs a long average; batch accuracy is per minibatch
-        self.acc.set_smoothing(max(w, 0.99) if self.mode == "online" else w)
+        window = smoothing_window(w, default_window(self._cfg))
+        unit = "minibatches" if self.mode == "batch" else "steps"
+        self.loss.set_smoothing_window(window, unit)
+        # online accuracy is one 0/1 per step: never less than the default window; batch's is per minibatch
+        default = default_window(self._cfg)
+        self.acc.set_smoothing_window(max(window, default) if self.mode == "online" else window, unit)
 
-    def _mode_changed(self, mode: str) -> None:
-        self.mode = mode
-        unit = "minibatch" if mode == "batch" else "step"
+    def _config_changed(self, config: dict) -> None:
+        """A new run (or its config changed): its mode, smoothing window, and the plots' reference lines."""
+        self._config = config
+        self._cfg = Config.from_dict(config)
+        self.mode = self._cfg.train.mode
+        unit = "minibatch" if self.mode == "batch" else "step"
         for v in (self.loss, self.acc):
-            v.getPlotItem().setLabel("bottom", unit)
+            v.set_unit(unit)
         self.set_smoothing(self._smoothing)
+        self.loss.set_references(loss_references(self._cfg))
+        self.acc.set_references(accuracy_references(self._cfg))
+
+    def mark(self, t) -> None:
+        """The Inspector's step (None: following the newest), marked on the curves (online: a step of the run;
+        batch's inspector shows the probe sequence, which is no point of the curves)."""
+        show = t if (self.mode == "online" and not self.inspect.inspector.follow.isChecked()) else None
+        self.loss.mark(show)
+        self.acc.mark(show)
 
     # -- a frame -----------------------------------------------------------------------------------------
     def show(self, s) -> None:
         """Draw snapshot `s`, take the run state from it, and pace the request for the next one."""
         self.snap = s
         try:
-            if s.mode != self.mode:
-                self._mode_changed(s.mode)
+            if s.config != self._config:
+                self._config_changed(s.config)
             self.bits.show_snapshot(s)
             self.hidden.show_snapshot(s)
             batch = s.mode == "batch"
@@ -98,6 +119,8 @@ class FramePresenter(QObject):
             return None
         lm, am = self.loss.mirror, self.acc.mirror
         stride = max(1, lm.n // PIN_POINTS)
+        # a pin is drawn thin and always smoothed, at least over the run's default window
+        window = max(smoothing_window(self._smoothing, default_window(self._cfg)), default_window(self._cfg))
         return RunCurves(config=Config.from_dict(s.config), step=s.step, run_id=s.run_id,
-                         x=lm.x()[::stride].copy(), loss=lm.smoothed()[::stride].copy(),
-                         xa=am.x()[::stride].copy(), acc=am.smoothed()[::stride].copy())
+                         x=lm.x()[::stride].copy(), loss=smooth(lm.values(), window, lm.stride)[::stride].copy(),
+                         xa=am.x()[::stride].copy(), acc=smooth(am.values(), window, am.stride)[::stride].copy())

@@ -1,6 +1,7 @@
 """The Inspect dock: tabs for the step inspector, the hidden-state portrait, the memory probe, the diagnosis
-hints, RTRL's sensitivities, pinned runs to compare, and the multi-seed mode. Tabs are named by the keys in
-gui.INSPECT_TABS. A snapshot is drawn into the visible tab only; the others catch up when shown."""
+hints (with the run's verdict), RTRL's sensitivities, pinned runs to compare, and the multi-seed mode. Tabs are
+registered in TABS and named by the keys in gui.INSPECT_TABS. A snapshot is drawn into the visible tab only; the
+others catch up when shown."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import time
 
 from PySide6.QtWidgets import QTabWidget, QWidget
 
-from . import INSPECT_TABS
 from .analysis_views import HintsView, MemoryProbeView, PortraitView, SensitivityView
 from .compare_panel import ComparePanel
 from .inspector import Inspector
@@ -17,24 +17,31 @@ from .seeds_panel import SeedsPanel
 INSPECTOR_EVERY = 0.2  # s: the inspector redraws at most 5 times a second while training runs
 
 
+# The tabs in order: (name, title, factory(services) -> widget). A new tab adds one line here and its name to
+# gui.INSPECT_TABS (which the command line reads without importing Qt); InspectTabs sets an attribute per name.
+TABS = [
+    ("inspector", "Inspector", lambda services: Inspector()),
+    ("portrait", "Portrait", lambda services: PortraitView()),
+    ("probe", "Memory probe", lambda services: MemoryProbeView()),
+    ("hints", "Hints", lambda services: HintsView()),
+    ("sensitivity", "Sensitivity", lambda services: SensitivityView()),
+    ("compare", "Compare", lambda services: ComparePanel(services)),
+    ("seeds", "Seeds", lambda services: SeedsPanel(services)),
+]
+ATTRIBUTES = {"sensitivity": "sens"}  # attribute names that differ from the tab's name
+
+
 class InspectTabs(QTabWidget):
     """`services` is the window's WindowServices (for the compare and seeds tabs)."""
 
     def __init__(self, services, parent=None):
         super().__init__(parent)
-        self.inspector = Inspector()
-        self.portrait = PortraitView()
-        self.probe = MemoryProbeView()
-        self.hints = HintsView()
-        self.sens = SensitivityView()
-        self.compare = ComparePanel(services)
-        self.seeds = SeedsPanel(services)
-        self.tabs: dict[str, QWidget] = dict(zip(INSPECT_TABS, (
-            self.inspector, self.portrait, self.probe, self.hints, self.sens, self.compare, self.seeds)))
-        titles = {"inspector": "Inspector", "portrait": "Portrait", "probe": "Memory probe", "hints": "Hints",
-                  "sensitivity": "Sensitivity", "compare": "Compare", "seeds": "Seeds"}
-        for key, widget in self.tabs.items():
-            self.addTab(widget, titles[key])
+        self.tabs: dict[str, QWidget] = {}
+        for name, title, factory in TABS:
+            widget = factory(services)
+            self.tabs[name] = widget
+            setattr(self, ATTRIBUTES.get(name, name), widget)
+            self.addTab(widget, title)
         self._snap = None
         self._ins_at = 0.0
         self.currentChanged.connect(lambda _i: self._draw_current())
@@ -74,6 +81,6 @@ class InspectTabs(QTabWidget):
         elif w is self.probe:
             self.probe.show_analysis(a, lag)
         elif w is self.hints:
-            self.hints.show_hints(a.hints if a is not None else ())
+            self.hints.show_hints(a.hints if a is not None else (), s.verdict)
         elif w is self.sens:
             self.sens.show_norms(s.sensitivity_norms or {})

@@ -1,8 +1,11 @@
 """The step inspector: one step of the recorded window — x, y, ŷ, loss, and per unit h[t−1], r, z, n, h[t] —
-with the GRU's equations filled in; a slider (and Alt+←/→) scrubs over the window, the selection is emitted
-so the views can mark it."""
+with the GRU's equations filled in, the readout (ŷ from h[t]) and where the target came from (core.step_story);
+steps are numbered from 1 as everywhere (core.formatting.step_number); a slider (and Alt+←/→) scrubs over the
+window, the selection is emitted so the views can mark it."""
 
 from __future__ import annotations
+
+import html
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
@@ -19,6 +22,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from core.formatting import sig, step_number
+from core.step_story import readout_text, target_text
 
 
 def _par(v: float) -> str:
@@ -131,11 +137,18 @@ class Inspector(QWidget):
         r, z, n, h = s.r[i], s.z[i], s.n[i], s.h[i]
         y_hat = float(s.y_hat[i])
         ok = (y_hat >= 0.5) == (s.y[i] >= 0.5)
-        where = "probe sequence" if s.mode == "batch" else "stream"
         verdict = "<span style='color:#2ca02c'>right</span>" if ok else "<span style='color:#d62728'>wrong</span>"
+        if s.mode == "batch":  # the probe sequence's timesteps, numbered from 1 like the steps
+            where = f"<b>timestep {step_number(i):,}</b> of the probe sequence"
+        else:
+            where = f"<b>step {step_number(s.t0 + i):,}</b> (stream index t = {s.t0 + i:,})"
         self.head.setText(
-            f"<b>t = {s.t0 + i:,}</b> ({where}) &nbsp; x = <b>{int(s.x[i])}</b> &nbsp; y = <b>{int(s.y[i])}</b>"
-            f" &nbsp; ŷ = <b>{y_hat:.3f}</b> ({verdict}) &nbsp; loss = {float(s.step_loss[i]):.4g}")
+            f"{where} &nbsp; x = <b>{int(s.x[i])}</b> &nbsp; y = <b>{int(s.y[i])}</b>"
+            f" &nbsp; ŷ = <b>{y_hat:.3f}</b> ({verdict}) &nbsp; loss = {sig(float(s.step_loss[i]), 3)}")
+        cfg = s.config
+        w_b = s.readout if s.readout is not None else (None, 0.0)
+        rest = (readout_text(cfg["model"]["readout"], cfg["train"]["loss"], h, w_b[0], w_b[1], y_hat),
+                target_text(cfg["task"]["kind"], int(cfg["task"]["lag"]), s.x, s.t0, i, int(s.y[i])))
         u = min(self.unit.value(), len(h) - 1)
         self.eq.setText(
             "<table cellspacing='2'>"
@@ -147,7 +160,8 @@ class Inspector(QWidget):
             f"<td>n<sub>{u}</sub> = {n[u]:.3f}</td></tr>"
             f"<tr><td>h[t] = (1 − z) ⊙ n + z ⊙ h[t−1]</td>"
             f"<td>h<sub>{u}</sub> = (1 − {z[u]:.3f})·{_par(n[u])} + {z[u]:.3f}·{_par(h_prev[u])} = "
-            f"<b>{h[u]:.3f}</b></td></tr></table>")
+            f"<b>{h[u]:.3f}</b></td></tr></table>"
+            f"<p style='margin-top:4px'>{html.escape(rest[0])}<br>{html.escape(rest[1])}</p>")
         cols = (h_prev, r, z, n, h)
         H = len(h)
         if self.table.rowCount() != H:  # items are made once per size and then updated in place

@@ -6,7 +6,7 @@ Each view takes a core.live.Snapshot and draws it; none of them touches the trai
 
 from __future__ import annotations
 
-import math
+import re
 
 import numpy as np
 import pyqtgraph as pg
@@ -14,7 +14,7 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from core.history import SeriesMirror
+from core.formatting import step_number
 
 ROW_X, ROW_Y, ROW_P = 2.8, 1.4, 0.0  # baselines of the x, y and ŷ rows in the bits view
 COL_X, COL_Y, COL_P, COL_BAD = "#1f77b4", "#2ca02c", "#ff7f0e", "#d62728"
@@ -22,6 +22,39 @@ LAYERS = {"h": ("hidden state h", (-1.0, 1.0), "CET-D1"),
           "n": ("candidate n", (-1.0, 1.0), "CET-D1"),
           "z": ("update gate z", (0.0, 1.0), "viridis"),
           "r": ("reset gate r", (0.0, 1.0), "viridis")}
+
+
+def crisp_svg(text: str) -> str:
+    """An exported SVG whose embedded images (the heatmap: one pixel per cell) every viewer draws cell by cell,
+    never smoothed: Qt writes only SVG 1.1's image-rendering="optimizeSpeed", which browsers ignore."""
+    return re.sub(r"<image ([^>]*?)image-rendering=\"optimizeSpeed\"",
+                  r'<image \1image-rendering="optimizeSpeed" style="image-rendering:pixelated"', text)
+
+
+def heatmap_title(layer: str) -> str:
+    """The heatmap's title, naming the layer shown: "Units over time: update gate z"."""
+    return f"<span style='font-size:11pt'><b>Units over time: {LAYERS[layer][0]}</b></span>"
+
+
+def set_time_axis(plot: pg.PlotItem, mode: str) -> None:
+    """The window views' x axis: steps of the stream online (numbered from 1), the probe sequence's
+    timesteps (also from 1) in batch mode."""
+    text = "timestep of the probe sequence" if mode == "batch" else "step"
+    ax = plot.getAxis("bottom")
+    if ax.labelText != text:
+        plot.setLabel("bottom", text)
+
+
+def outside_legend(plot: pg.PlotItem, cols: int) -> pg.LegendItem:
+    """A legend in its own row under the plot (below the x axis) (it never covers the data); it scales
+    with an exported picture like the rest of the plot."""
+    from .curve_view import OutsideLegend
+
+    legend = OutsideLegend(colCount=cols, labelTextSize="8pt", frame=False, verSpacing=-8)
+    legend.setFlag(legend.GraphicsItemFlag.ItemIgnoresTransformations, False)
+    plot.layout.addItem(legend, 4, 1)
+    plot.legend = legend  # PlotItem.plot(name=...) adds its entries here
+    return legend
 
 
 class CachedGrid(pg.GridItem):
@@ -69,22 +102,22 @@ class BitsView(pg.PlotWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         p = self.getPlotItem()
-        style_plot(p, "Bits: input, target, prediction", "", "timestep t", grid=False)
+        style_plot(p, "Bits: input, target, prediction", "", "step", grid=False)
         p.setMenuEnabled(True)
         p.setMouseEnabled(x=True, y=False)
-        self.legend = p.addLegend(offset=(4, 2), colCount=4, labelTextSize="9pt")
+        self.legend = outside_legend(p, 4)
         self.c_x = p.plot(stepMode="center", pen=pg.mkPen(COL_X, width=2), name="input x")
         self.c_y = p.plot(stepMode="center", pen=pg.mkPen(COL_Y, width=2), name="target y")
         self.c_p = p.plot(stepMode="center", pen=pg.mkPen(COL_P, width=2), name="prediction ŷ")
         self.bad = pg.ScatterPlotItem(symbol="x", size=9, pen=pg.mkPen(COL_BAD, width=2), brush=COL_BAD,
-                                      name="wrong: round(ŷ) ≠ y")
+                                      name="wrong (round ŷ ≠ y)")
         p.addItem(self.bad)
         for base in (ROW_X, ROW_Y, ROW_P):
             p.addItem(pg.InfiniteLine(base, angle=0, pen=pg.mkPen((150, 150, 150), width=1, style=Qt.DotLine)))
         ax = p.getAxis("left")
         ax.setTicks([[(ROW_P + 0.5, "ŷ"), (ROW_Y + 0.5, "y"), (ROW_X + 0.5, "x")]])
         ax.setWidth(36)
-        p.setYRange(-0.25, ROW_X + 2.6, padding=0)  # headroom above the x row for the legend
+        p.setYRange(-0.25, ROW_X + 1.3, padding=0)
         self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#9467bd", width=2))
         self.marker.setVisible(False)
         p.addItem(self.marker)
@@ -96,18 +129,26 @@ class BitsView(pg.PlotWidget):
                 c.setData([], [])
             self.bad.setData([], [])
             return
-        edges = np.arange(s.t0, s.t0 + W + 1, dtype=np.float64)
+        set_time_axis(self.getPlotItem(), s.mode)
+        edges = np.arange(s.t0, s.t0 + W + 1, dtype=np.float64) + 0.5  # row t spans step_number(t) ± 0.5
         self.c_x.setData(edges, ROW_X + s.x * 0.9)
         self.c_y.setData(edges, ROW_Y + s.y * 0.9)
         self.c_p.setData(edges, ROW_P + np.clip(s.y_hat, -0.15, 1.15) * 0.9)
         wrong = np.flatnonzero((s.y_hat >= 0.5) != (s.y >= 0.5))
-        self.bad.setData(s.t0 + wrong + 0.5, np.full(len(wrong), ROW_P + 1.2))
-        self.getPlotItem().setXRange(s.t0, s.t0 + max(W, 10), padding=0.01)
+        self.bad.setData(step_number(s.t0) + wrong, np.full(len(wrong), ROW_P + 1.2))
+        self.getPlotItem().setXRange(s.t0 + 0.5, s.t0 + 0.5 + max(W, 10), padding=0.01)
 
     def mark(self, t: float | None) -> None:
         self.marker.setVisible(t is not None)
         if t is not None:
-            self.marker.setValue(t + 0.5)
+            self.marker.setValue(step_number(t))
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(ev)
+        cols = 4 if self.width() >= 500 else 2  # a narrow view gets two rows of entries, none cut off
+        legend = self.__dict__.get("legend")  # None while the view is still being built
+        if legend is not None and legend.columnCount != cols:
+            legend.setColumnCount(cols)
 
 
 class HiddenView(QWidget):
@@ -131,7 +172,8 @@ class HiddenView(QWidget):
         self.plot_widget = pg.PlotWidget()
         lay.addWidget(self.plot_widget, 1)
         p = self.plot_widget.getPlotItem()
-        style_plot(p, "Hidden units over time", "unit", "timestep t", grid=False)
+        style_plot(p, "Hidden units over time", "unit", "step", grid=False)
+        p.setTitle(heatmap_title("h"))
         p.setMouseEnabled(x=True, y=False)
         self.img = pg.ImageItem(axisOrder="col-major")
         p.addItem(self.img)
@@ -158,7 +200,8 @@ class HiddenView(QWidget):
         label, levels, cmap = LAYERS[self.layer]
         self.cbar.setColorMap(pg.colormap.get(cmap))
         self.cbar.setLevels(levels)
-        self.cbar.setLabel("right", label)  # a ColorBarItem is a PlotItem: its axis carries the label
+        self.cbar.getAxis("left").setLabel(label)  # where ColorBarItem put the first label: one label, replaced
+        self.plot.setTitle(heatmap_title(self.layer))
         if self._last is not None:
             self.show_snapshot(self._last)
 
@@ -171,9 +214,10 @@ class HiddenView(QWidget):
             self.img.clear()
             return
         self.img.setImage(data, autoLevels=False, levels=LAYERS[self.layer][1])
-        self.img.setRect(QRectF(s.t0, 0, W, H))
+        self.img.setRect(QRectF(s.t0 + 0.5, 0, W, H))  # column t spans step_number(t) ± 0.5
         p = self.plot
-        p.setXRange(s.t0, s.t0 + max(W, 10), padding=0.01)
+        set_time_axis(p, s.mode)
+        p.setXRange(s.t0 + 0.5, s.t0 + 0.5 + max(W, 10), padding=0.01)
         p.setYRange(0, H, padding=0)
         step = max(1, H // 8)
         p.getAxis("left").setTicks([[(u + 0.5, str(u)) for u in range(0, H, step)]])
@@ -181,141 +225,7 @@ class HiddenView(QWidget):
     def mark(self, t: float | None) -> None:
         self.marker.setVisible(t is not None)
         if t is not None:
-            self.marker.setValue(t + 0.5)
+            self.marker.setValue(step_number(t))
 
 
-class CurveView(pg.PlotWidget):
-    """A whole-run curve: raw (light) and smoothed (bold), plus per-epoch points in batch mode."""
-
-    def __init__(self, title: str, ylabel: str, raw_name: str, smooth_name: str, epoch_name: str,
-                 color: str, parent=None, capacity: int = 1 << 20):
-        super().__init__(parent)
-        p = self.getPlotItem()
-        style_plot(p, title, ylabel, "step")
-        self.legend = p.addLegend(offset=(-6, 4), labelTextSize="9pt")
-        c = pg.mkColor(color)  # the raw curve in a light tint of the colour, opaque: alpha blending is slow
-        raw_col = pg.mkColor(*(int(255 - 0.3 * (255 - v)) for v in (c.red(), c.green(), c.blue())))
-        self.raw = p.plot(pen=pg.mkPen(raw_col, width=1), name=raw_name)
-        self.smooth = p.plot(pen=pg.mkPen(color, width=2), name=smooth_name)
-        self.epochs = pg.PlotDataItem(pen=pg.mkPen("#d62728", width=2), symbol="o", symbolSize=6,
-                                      symbolBrush="#d62728")
-        p.addItem(self.epochs)
-        self.epoch_name = epoch_name
-        self._epoch_in_legend = False
-        # The curves get only what can be seen: the visible span as a min/max envelope of ~2 points per pixel
-        # (SeriesMirror.envelope), so a frame costs O(visible points) in NumPy, never pyqtgraph's per-point
-        # work on a million points (its downsampling, clipping and bounds run on the few points we pass).
-        self.mirror = SeriesMirror(capacity)
-        self.log_y = False
-        self._run = None
-        self.show_raw = True
-        self._drawn_span = None
-        p.getViewBox().sigXRangeChanged.connect(self._range_changed)
-        # The x range follows the run with 25% headroom, so it stays the same for many frames and the axis and
-        # grid are not re-laid out on every frame as the run grows; a zoom or pan by hand stops the following,
-        # and the auto-range button ("A") resumes it.
-        self._follow_x = True
-        self._extent_x = 0.0
-        vb = p.getViewBox()
-        vb.enableAutoRange(x=False)
-        vb.sigRangeChangedManually.connect(self._manual_range)
-
-    def set_show_raw(self, on: bool) -> None:
-        self.show_raw = bool(on)
-        if not on:
-            self.legend.removeItem(self.raw)
-        self._redraw()
-
-    def set_smoothing(self, w: float) -> None:
-        self.mirror.set_smoothing(w)
-        self._redraw()
-
-    def set_log(self, on: bool) -> None:
-        self.log_y = bool(on)
-        self.getPlotItem().setLogMode(y=self.log_y)
-        self._redraw()
-
-    # -- overlays: fixed curves drawn over the view (pinned runs) -----------------------------------------
-    def add_overlay(self, x: np.ndarray, y: np.ndarray, pen) -> pg.PlotDataItem:
-        return self.getPlotItem().plot(x, self._y(y), pen=pen)
-
-    def remove_overlay(self, item: pg.PlotDataItem) -> None:
-        self.legend.removeItem(item)
-        self.getPlotItem().removeItem(item)
-
-    def name_overlay(self, item: pg.PlotDataItem, text: str) -> None:
-        self.legend.removeItem(item)
-        self.legend.addItem(item, text)
-
-    def _y(self, v: np.ndarray) -> np.ndarray:
-        return np.maximum(v, 1e-8) if self.log_y else v
-
-    def _span(self) -> tuple[int, int] | None:
-        """The mirror's index range in view (with a point of margin each side); None when all of it is."""
-        m = self.mirror
-        vb = self.getPlotItem().getViewBox()
-        if vb.autoRangeEnabled()[0]:
-            return None
-        x0, x1 = vb.viewRange()[0]
-        i0, i1 = int(math.floor(x0 / m.stride)) - 1, int(math.ceil(x1 / m.stride)) + 1
-        return None if i0 <= 0 and i1 >= m.n else (max(i0, 0), min(max(i1, 0), m.n))
-
-    def _bins(self) -> int:
-        w = self.getPlotItem().getViewBox().width()
-        return max(256, 2 * int(w)) if w > 0 else 4096  # bins of at most one pixel: the envelope is exact
-
-    def _range_changed(self, *_a) -> None:
-        span = self._span()
-        if span is None and self._drawn_span is None:
-            return  # all of it was drawn already (auto range following the data)
-        self._redraw()
-
-    def _redraw(self) -> None:
-        m = self.mirror
-        span = self._span()
-        i0, i1 = span if span is not None else (0, m.n)
-        bins = self._bins()
-        if self.show_raw:
-            x, y = m.envelope(i0, i1, bins)
-            self.raw.setData(x, self._y(y))
-        else:
-            self.raw.setData([], [])
-        self.raw.setVisible(self.show_raw)
-        x, y = m.envelope(i0, i1, bins, smoothed=True)
-        self.smooth.setData(x, self._y(y))
-        self._drawn_span = span
-        self._follow(float(m.n * m.stride))
-
-    def _manual_range(self, *_a) -> None:
-        self._follow_x = False
-
-    def _follow(self, end: float) -> None:
-        vb = self.getPlotItem().getViewBox()
-        if vb.autoRangeEnabled()[0]:  # the user pressed auto-range: follow the run again, with headroom
-            self._follow_x = True
-            self._extent_x = 0.0
-            vb.enableAutoRange(x=False)
-        if not self._follow_x:
-            return
-        if end > self._extent_x or end < 0.5 * self._extent_x:  # past the headroom, or a new, shorter run
-            self._extent_x = max(end * 1.25, 10.0)
-            vb.setXRange(0.0, self._extent_x, padding=0.02)
-
-    def show_snapshot(self, s, chunk, epoch_values=None) -> None:
-        if self._run != s.run_id:
-            self._run = s.run_id
-            self.mirror.clear()
-        self.mirror.apply(chunk)
-        self._redraw()
-        batch = s.mode == "batch"
-        if batch != self._epoch_in_legend:  # the per-epoch entry is in the legend in batch mode only
-            if batch:
-                self.legend.addItem(self.epochs, self.epoch_name)
-            else:
-                self.legend.removeItem(self.epochs)
-            self._epoch_in_legend = batch
-        if epoch_values is not None and len(epoch_values):
-            xs = np.arange(1, len(epoch_values) + 1) * max(s.batches_per_epoch, 1)
-            self.epochs.setData(xs, self._y(np.asarray(epoch_values, dtype=np.float64)))
-        else:
-            self.epochs.setData([], [])
+from .curve_view import CurveView  # noqa: E402,F401  (re-exported: the window builds its curves here)
