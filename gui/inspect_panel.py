@@ -13,6 +13,8 @@ from .analysis_views import HintsView, MemoryProbeView, PortraitView, Sensitivit
 from .compare_panel import ComparePanel
 from .inspector import Inspector
 from .seeds_panel import SeedsPanel
+from .sweep_panel import SweepPanel
+from .thread_panel import ThreadPanel
 
 INSPECTOR_EVERY = 0.2  # s: the inspector redraws at most 5 times a second while training runs
 
@@ -29,10 +31,13 @@ class InspectTabs(QTabWidget):
         self.sens = SensitivityView()
         self.compare = ComparePanel(services)
         self.seeds = SeedsPanel(services)
+        self.thread, self.sweep = ThreadPanel(services), SweepPanel(services)
         self.tabs: dict[str, QWidget] = dict(zip(INSPECT_TABS, (
-            self.inspector, self.portrait, self.probe, self.hints, self.sens, self.compare, self.seeds)))
+            self.inspector, self.portrait, self.probe, self.hints, self.sens, self.compare, self.seeds,
+            self.thread, self.sweep)))
         titles = {"inspector": "Inspector", "portrait": "Portrait", "probe": "Memory probe", "hints": "Hints",
-                  "sensitivity": "Sensitivity", "compare": "Compare", "seeds": "Seeds"}
+                  "sensitivity": "Sensitivity", "compare": "Compare", "seeds": "Seeds", "thread": "Thread",
+                  "sweep": "Sweep"}
         for key, widget in self.tabs.items():
             self.addTab(widget, titles[key])
         self._snap = None
