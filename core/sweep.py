@@ -316,8 +316,11 @@ def sweep_child(conn, request: dict) -> None:
     current chunk, keeping finished cells."""
     import os
 
+    import torch
+
     from .messages import Error, Quit, StopSweep, SweepDone, SweepEvent
 
+    torch.set_num_threads(1)  # as the command line: the window's trainer keeps a core
     try:
         base = Config.from_dict(request["config"])
         axes = [parse_axis(s, base) for s in request["axes"]]

@@ -63,8 +63,7 @@ class SweepMap(QWidget):
 
     def cell_rect(self, ix: int, iy: int) -> QRectF:
         left, top, w, h, _ = self._frame()
-        row = len(self.ys) - 1 - iy  # the first y value at the bottom
-        return QRectF(left + ix * w, top + row * h, w, h)
+        return QRectF(left + ix * w, top + iy * h, w, h)  # the first y value on top, as in the PNG
 
     def cell_at(self, x: float, y: float) -> int | None:
         for (ix, iy), c in self.cells.items():
@@ -115,8 +114,7 @@ class SweepMap(QWidget):
         p.drawText(QRectF(left, top + n_rows * h + 18, w * len(self.xs), 16), Qt.AlignCenter, self.x_field)
         if self.y_field:
             for iy, lab in enumerate(self.ys):
-                p.drawText(QRectF(left - 34, top + (n_rows - 1 - iy) * h, 30, h), Qt.AlignRight | Qt.AlignVCenter,
-                           lab)
+                p.drawText(QRectF(left - 34, top + iy * h, 30, h), Qt.AlignRight | Qt.AlignVCenter, lab)
             p.save()
             p.translate(12, top + n_rows * h / 2)
             p.rotate(-90)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from html import escape as _escape
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from core.claims_report import load_shipped, thread_items
 from core.config import Config, ConfigError
@@ -71,20 +71,20 @@ class ClaimCard(QFrame):
         if item.get("why"):
             self.why = self._label(f"<span style='color:#444'><b>Why:</b> {escape(item['why'])}</span>")
             lay.addWidget(self.why)
-        row = QHBoxLayout()
-        row.setSpacing(4)
+        rows = QGridLayout()  # two buttons a row, so a claim with many runs still fits a narrow dock
+        rows.setSpacing(4)
         self.buttons: list[QPushButton] = []
         runs = [("Run", item["config"])] + [(f"Run: {c['label']}", c["config"]) for c in item.get("compare", [])]
         if item["key"] == "window-vs-rtrl":  # the guided path compares window 1 against RTRL: window 1 first
             runs = runs[1:2] + [("Run: RTRL", item["config"])] + runs[2:]
-        for text, cfg in runs:
+        for i, (text, cfg) in enumerate(runs):
             b = QPushButton(text)
             b.setToolTip(f"Load {config_label(cfg)} into the window and start it")
             b.clicked.connect(lambda _c=False, cfg=cfg, text=text: on_run(cfg, text, item))
-            row.addWidget(b)
+            rows.addWidget(b, i // 2, i % 2)
             self.buttons.append(b)
-        row.addStretch(1)
-        lay.addLayout(row)
+        rows.setColumnStretch(2, 1)
+        lay.addLayout(rows)
 
     @staticmethod
     def _label(html: str) -> QLabel:
@@ -92,6 +92,7 @@ class ClaimCard(QFrame):
         lab.setWordWrap(True)
         lab.setTextFormat(Qt.RichText)
         lab.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        lab.setMinimumWidth(120)  # else a wrapped label's size hint widens the card past the scroll area
         return lab
 
 
@@ -139,7 +140,10 @@ class ThreadPanel(QWidget):
             return ("No measured verdicts (resources/claims.json is missing): run "
                     "<code>python main.py claims --report resources/claims.json</code>.")
         when = str(report.get("created", ""))[:16].replace("T", " ")
-        return (f"Verdicts from the last <code>main.py claims</code> run ({report.get('seeds', '?')} seeds"
+        seeds = report.get("seeds", "?")
+        if isinstance(seeds, list) and seeds:
+            seeds = f"{len(seeds)}" + (f" ({seeds[0]}–{seeds[-1]})" if len(seeds) > 1 else f" ({seeds[0]})")
+        return (f"Verdicts from the last <code>main.py claims</code> run ({seeds} seeds"
                 + (f", {escape(when)}" if when else "") + (", interrupted" if report.get("interrupted") else "")
                 + "); refresh with <code>python main.py claims --report resources/claims.json</code>.")
 
