@@ -56,7 +56,7 @@ class SweepMap(QWidget):
     # -- geometry ---------------------------------------------------------------------------------------------
     def _frame(self) -> tuple[float, float, float, float, float]:
         """left, top, cell width, cell height, colour bar x."""
-        left, top, right, bottom = 52.0, 8.0, 58.0, 40.0
+        left, top, right, bottom = 52.0, 8.0, 66.0, 40.0
         w = max(1.0, (self.width() - left - right) / max(1, len(self.xs)))
         h = max(1.0, (self.height() - top - bottom) / max(1, len(self.ys)))
         return left, top, w, h, left + w * len(self.xs) + 12
@@ -135,7 +135,7 @@ class SweepMap(QWidget):
             y = top + height * (1 - v)
             p.drawText(QRectF(x + 15, y - 8, 30, 16), Qt.AlignLeft | Qt.AlignVCenter, f"{v:g}")
         p.save()
-        p.translate(x + 44, top + height / 2)
+        p.translate(x + 46, top + height / 2)
         p.rotate(90)
         p.drawText(QRectF(-60, -8, 120, 16), Qt.AlignCenter, "fraction learned")
         p.restore()

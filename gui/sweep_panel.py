@@ -29,6 +29,7 @@ from core.config import ConfigError
 from core.formatting import progress_text
 from core.messages import Error, StopSweep, SweepDone, SweepEvent
 from core.sweep import AxisError, SweepCollector, parse_axis, plan_sweep, sweep_child
+from core.sweep_render import title
 
 from .child_link import ChildLink
 from .sweep_map import SweepMap
@@ -113,6 +114,10 @@ class SweepPanel(QWidget):
                              "S seeds and counts those whose held-out accuracy reaches 0.99.")
         self.status.setWordWrap(True)
         lay.addWidget(self.status)
+        self.map_title = QLabel("")
+        self.map_title.setWordWrap(True)
+        self.map_title.setStyleSheet("font-weight: bold")
+        lay.addWidget(self.map_title)
         self.map = SweepMap()
         self.map.cell_clicked.connect(self.load_cell)
         lay.addWidget(self.map, 1)
@@ -154,6 +159,7 @@ class SweepPanel(QWidget):
         ys = axes[1] if len(axes) > 1 else None
         self.map.set_grid(axes[0].field, axes[0].labels, ys.field if ys else "", ys.labels if ys else [],
                           [(c.index, c.ix, c.iy, plan.seeds) for c in plan.cells])
+        self.map_title.setText(title({**self.collector.report(False), "partial": False}))
         request = {"config": base.to_dict(), "axes": specs, "seeds": plan.seeds}
         self.link.start(request, poll_ms=100)
         self.progress.setValue(0)
@@ -250,6 +256,7 @@ class SweepPanel(QWidget):
 
     def _finish(self, report: dict, stopped: bool) -> None:
         self.report = report
+        self.map_title.setText(title(report))
         k = sum(c["learned"] for c in report["cells"] if c["done"])
         n = sum(c["n_seeds"] for c in report["cells"] if c["done"])
         head = (f"Stopped: kept {report['cells_done']}/{report['cells_total']} finished cells (partial)" if stopped
@@ -278,8 +285,7 @@ class SweepPanel(QWidget):
             self._say("This window cannot load a config from the Sweep tab.", error=True)
             return False
         text = f"Loaded {where}, seed {seed} ({why}) into the window: press Start to watch it."
-        self.services.notify(text)
-        self._say(text)
+        self.services.notify(text)  # the status line keeps the sweep's summary
         return True
 
     # -- export -----------------------------------------------------------------------------------------------

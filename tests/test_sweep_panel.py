@@ -61,6 +61,7 @@ def test_small_sweep_fills_the_map_and_a_cell_click_loads_its_seed(qtbot, tmp_pa
         assert panel.map.cell_text(c["ix"], c["iy"]) == f"{c['learned']}/2"
         assert panel.map.fraction(c["ix"], c["iy"]) == c["learned"] / 2
     assert panel.btn_run.isEnabled() and panel.btn_export.isEnabled()
+    assert "2 seeds" in panel.map_title.text() and "300 steps" in panel.map_title.text()  # what the map shows
     # 300 steps are too few to learn: the cell's first failing seed is loaded, not started
     cell = rep["cells"][1]
     expect = cell["first_failing_seed"] if cell["first_failing_seed"] is not None else 0
@@ -104,5 +105,5 @@ def test_stop_keeps_what_finished(qtbot):
     panel.btn_stop.click()
     qtbot.waitUntil(lambda: panel.report is not None, timeout=20000)
     assert panel.report["partial"] is True and panel.report["cells_done"] == 1
-    assert "partial" in panel.status.text() and not panel.busy
+    assert "partial" in panel.status.text() and "PARTIAL" in panel.map_title.text() and not panel.busy
     assert panel.map.cell_text(0, 0) == f"{panel.report['cells'][0]['learned']}/2"
