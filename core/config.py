@@ -214,7 +214,7 @@ PRESETS: dict[str, dict] = {
 
 PRESET_HELP = {
     "answer": "the answer's script: batch GRU, 2 units, P(x=1) 0.5, target 1 - x, 10,000 sequences of 32, "
-              "batch 512, 50 epochs, last 10% validation, Keras initialisation",
+              "batch 512, 50 epochs, the last tenth for validation, Keras initialisation",
     "question": "the question's script: online GRU, 16 units, loss on the raw state, P(x=1) 1/4, "
                 "target NOT x[t-1], window 1, Keras initialisation",
     "question-fixed": "the question with a linear readout",

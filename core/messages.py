@@ -8,6 +8,8 @@ Training child -> GUI (`REPLIES`):
     SaveResult, OpenResult, ExportResult (each with ok, path, error)
 Seeds child (core.multiseed.seeds_child) -> GUI (`SEEDS_REPLIES`):
     SeedDone(result), SeedsDone(summary), Error(text)
+Sweep child (core.sweep.sweep_child) <-> GUI: StopSweep (or Quit) in; `SWEEP_REPLIES` out:
+    SweepEvent(event), SweepDone(report), Error(text)
 
 Messages are pickled by multiprocessing, which does not run `__init__`: the child therefore asks each command
 `problem()` before acting on it, and refuses it with one `Error` naming the problem.
@@ -221,3 +223,26 @@ class SeedsDone:
 
 
 SEEDS_REPLIES: tuple[type, ...] = (SeedDone, SeedsDone, Error)
+
+
+# -- the sweep child <-> GUI -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class StopSweep(Command):
+    """End the sweep after the current chunk; the child then sends SweepDone with the finished cells (partial)."""
+
+
+@dataclass(frozen=True)
+class SweepEvent:
+    """One event of core.sweep.run_sweep: a plain dict, {"type": "progress", ...} or {"type": "cell", ...}."""
+
+    event: dict
+
+
+@dataclass(frozen=True)
+class SweepDone:
+    """The sweep's report (core.sweep.SweepCollector.report; `partial` when stopped); the child exits after it."""
+
+    report: dict
+
+
+SWEEP_REPLIES: tuple[type, ...] = (SweepEvent, SweepDone, Error)

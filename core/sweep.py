@@ -9,8 +9,9 @@
 The learners of all cells are grouped into batches of one BatchShape (core.batched_engine): cells that differ
 in the task, lr or seed share a batch; units, window, rule, readout, loss, optimizer, steps or eval_steps make
 separate batches. Learner s of a cell is exactly the single run `main.py train` with seed base.seed + s.
-Events are plain dicts (picklable, JSON-able), so a GUI can run `sweep_child` in a child process and
-receive them through a Pipe; sending "stop" ends the sweep after the current chunk, keeping finished cells.
+Events are plain dicts (picklable, JSON-able); a GUI runs `sweep_child` in a child process and receives them
+as typed messages (core.messages.SweepEvent / SweepDone / Error); StopSweep ends the sweep after the current
+chunk, keeping finished cells.
 """
 
 from __future__ import annotations
@@ -310,11 +311,16 @@ def run_sweep(plan: SweepPlan, collector: SweepCollector | None = None, *, stop:
 
 def sweep_child(conn, request: dict) -> None:
     """Child-process entry for a GUI: request {"config": Config dict, "axes": [spec, ...], "seeds": S, optional
-    "reach_window", "max_batch"}. Sends ("event", event dict) per event, then ("done", report dict) (partial when
-    stopped), or ("error", one line). Send "stop" to the child to end early keeping finished cells."""
+    "reach_window", "max_batch"}. Sends core.messages.SweepEvent(event) per event, then SweepDone(report)
+    (partial when stopped), or one Error(line). Sending StopSweep (or Quit, or "stop") ends the sweep after the
+    current chunk, keeping finished cells."""
     import os
 
-    col = None
+    import torch
+
+    from .messages import Error, Quit, StopSweep, SweepDone, SweepEvent
+
+    torch.set_num_threads(1)  # as the command line: the window's trainer keeps a core
     try:
         base = Config.from_dict(request["config"])
         axes = [parse_axis(s, base) for s in request["axes"]]
@@ -325,18 +331,18 @@ def sweep_child(conn, request: dict) -> None:
 
         def stop() -> bool:
             while conn.poll():
-                if conn.recv() == "stop":
+                if isinstance(msg := conn.recv(), (StopSweep, Quit)) or msg == "stop":
                     stopped[0] = True
             return stopped[0]
 
         for ev in run_sweep(plan, col, stop=stop):
-            conn.send(("event", ev))
-        conn.send(("done", col.report(partial=stopped[0])))
+            conn.send(SweepEvent(ev))
+        conn.send(SweepDone(col.report(partial=stopped[0])))
     except (BrokenPipeError, EOFError):
         pass
     except Exception as e:  # reported to the window, never a traceback on the console
         try:
-            conn.send(("error", f"{type(e).__name__}: {e}".splitlines()[0]))
+            conn.send(Error(f"{type(e).__name__}: {e}".splitlines()[0]))
         except (BrokenPipeError, OSError):
             pass
     finally:

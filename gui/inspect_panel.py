@@ -13,6 +13,8 @@ from .analysis_views import HintsView, MemoryProbeView, PortraitView, Sensitivit
 from .compare_panel import ComparePanel
 from .inspector import Inspector
 from .seeds_panel import SeedsPanel
+from .sweep_panel import SweepPanel
+from .thread_panel import ThreadPanel
 
 INSPECTOR_EVERY = 0.2  # s: the inspector redraws at most 5 times a second while training runs
 
@@ -27,6 +29,8 @@ TABS = [
     ("sensitivity", "Sensitivity", lambda services: SensitivityView()),
     ("compare", "Compare", lambda services: ComparePanel(services)),
     ("seeds", "Seeds", lambda services: SeedsPanel(services)),
+    ("thread", "Thread", lambda services: ThreadPanel(services)),
+    ("sweep", "Sweep", lambda services: SweepPanel(services)),
 ]
 ATTRIBUTES = {"sensitivity": "sens"}  # attribute names that differ from the tab's name
 

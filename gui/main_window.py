@@ -87,7 +87,7 @@ class MainWindow(QMainWindow):
             messages=self.message, show_status=self.statusBar().showMessage, config_panel=self.panel,
             save_settings=self.save_settings, pause=self.commands.pause,
             current_curves=lambda: self.presenter.current_curves(), view_settings=self.view_settings,
-            restore_view_settings=self.restore_view_settings)
+            restore_view_settings=self.restore_view_settings, reset=self.commands.reset, start=self.commands.start)
         self.inspect = InspectTabs(self.services)
         self.presenter = FramePresenter(self.state, self.handle, self.views, self.inspect, self.status,
                                         self.message.error, self)
@@ -341,5 +341,6 @@ class MainWindow(QMainWindow):
                 edited = None
             self.save_settings(edited)
             self.inspect.seeds.stop()
+            self.inspect.sweep.stop()
             self.handle.stop(1000)
         super().closeEvent(event)

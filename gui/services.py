@@ -1,6 +1,7 @@
 """What a panel may ask of the window. Panels (session UI, compare, seeds) get a WindowServices, never the
 window itself: the state (AppState), the worker handle, the settings store, messages, the config panel's
-config, applying a config, the current curves, the view settings, and pausing.
+config, applying a config, loading a config as a new run (and starting it), the current curves, the view
+settings, and pausing.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ class WindowServices:
     def __init__(self, *, state: AppState, handle, settings: QSettings, dialog_parent: QWidget, messages,
                  show_status: Callable[[str, int], None], config_panel, save_settings: Callable[[], None],
                  pause: Callable[[], None], current_curves: Callable[[], RunCurves | None],
-                 view_settings: Callable[[], dict], restore_view_settings: Callable[[dict], None]):
+                 view_settings: Callable[[], dict], restore_view_settings: Callable[[dict], None],
+                 reset: Callable[[], None] | None = None, start: Callable[[], None] | None = None):
         self.state = state
         self.handle = handle
         self.settings = settings
@@ -34,6 +36,7 @@ class WindowServices:
         self._current_curves = current_curves
         self._view_settings = view_settings
         self._restore_view_settings = restore_view_settings
+        self._reset, self._start = reset, start
 
     # -- messages ----------------------------------------------------------------------------------------
     def notify(self, text: str) -> None:
@@ -62,6 +65,17 @@ class WindowServices:
         self._panel.set_config(cfg)
         self.state.set_applied(cfg)
         self._save_settings()
+
+    def load_config(self, cfg: Config, start: bool = False) -> bool:
+        """A new run of `cfg`: the panel shows it, Reset builds it (paused, ready to Start), and with `start`
+        it starts. False (and nothing changes) when the window offers no reset."""
+        if self._reset is None:
+            return False
+        self._panel.set_config(cfg)
+        self._reset()
+        if start and self._start is not None:
+            self._start()
+        return True
 
     # -- the run and its views ---------------------------------------------------------------------------
     def pause(self) -> None:

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 
 from core.config import Config, preset
+from core.messages import Error, StopSweep, SweepDone, SweepEvent
 from core.multiseed import iter_seeds
 from core.sweep import AxisError, SweepCollector, parse_axis, plan_sweep, run_sweep, sweep_child
 from core.sweep_cli import main as sweep_main
@@ -161,16 +162,17 @@ def test_sweep_child_streams_events_and_stops():
     try:
         while True:
             assert parent.poll(60)
-            kind, payload = parent.recv()
-            kinds.append(kind)
-            if kind == "event" and payload["type"] == "cell":
-                parent.send("stop")
-            if kind in ("done", "error"):
+            msg = parent.recv()
+            kinds.append(type(msg))
+            if isinstance(msg, SweepEvent) and msg.event["type"] == "cell":
+                parent.send(StopSweep())
+            if isinstance(msg, (SweepDone, Error)):
                 break
     finally:
         proc.join(30)
-    assert kind == "done" and payload["partial"] is True and payload["cells_done"] == 1, payload
-    assert kinds.count("event") >= 2
+    assert isinstance(msg, SweepDone), msg
+    assert msg.report["partial"] is True and msg.report["cells_done"] == 1, msg.report
+    assert kinds.count(SweepEvent) >= 2
 
 
 def test_sweep_child_reports_a_bad_spec_as_one_line():
@@ -180,6 +182,6 @@ def test_sweep_child_reports_a_bad_spec_as_one_line():
     proc.start()
     child.close()
     assert parent.poll(60)
-    kind, text = parent.recv()
+    msg = parent.recv()
     proc.join(30)
-    assert kind == "error" and "lag=7:1" in text and "\n" not in text
+    assert isinstance(msg, Error) and "lag=7:1" in msg.text and "\n" not in msg.text
