@@ -38,7 +38,8 @@ def test_axis_forms():
     ("lag=1:100", "value 65 is out of range"), ("window=0,1", "value 0 is out of range"),
     ("lr=log:1e-4:1e3:3", "value 1e+03 is out of range"), ("seed=0:3", "use --seeds"),
     ("epochs=1:3", "cannot be an axis"), ("p=0.1:0.5", "integer range"), ("lag=1,1", "repeats"),
-    ("rule=tbptt,bptt", "out of range"), ("lag", "expected FIELD=VALUES"), ("lag=x:3", "not an integer")])
+    ("rule=tbptt,bptt", "value bptt is out of range"), ("rule=tbptt+x", "tbpttK"), ("lag", "expected FIELD=VALUES"),
+    ("lag=x:3", "not an integer")])
 def test_bad_axis_specs_exit_2_with_one_line(spec, text, capsys):
     with pytest.raises(AxisError, match=text.replace("+", r"\+")):
         parse_axis(spec)
