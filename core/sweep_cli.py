@@ -38,7 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--y", metavar="FIELD=VALUES", help="optional second axis, same forms")
     p.add_argument("--seeds", type=int, default=16, metavar="S", help="seeds per cell: seed .. seed+S-1 (16)")
     p.add_argument("--preset", choices=list(PRESETS), default=None,
-                   help="start from a preset: " + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()))
+                   help=("start from a preset: " + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()))
+                   .replace("%", "%%"))  # argparse formats help with %
     p.add_argument("--report", metavar="FILE.json", help="write the JSON report here")
     p.add_argument("--png", metavar="FILE.png", help="draw the map here")
     p.add_argument("--csv", metavar="FILE.csv", help="one row per cell here")
@@ -49,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     for section, f in all_fields():
         if f.name in ("mode", "device", "n_sequences", "seq_len", "batch_size", "epochs", "shuffle",
-                      "validation_split"):
+                      "validation_split", "fidelity"):  # fidelity: the batched engines do not measure it
             continue
         meta, typ = f.metadata, type(f.default)
         text = f"{meta['help']} [{section}; default {f.default}; allowed {range_text(meta)}]"

@@ -48,6 +48,14 @@ def test_bad_axis_specs_exit_2_with_one_line(spec, text, capsys):
     assert err.count("\n") == 1 and err.startswith(f"error: --x {spec}:") and text in err
 
 
+def test_help_shows_the_rule_forms(capsys):
+    with pytest.raises(SystemExit) as e:
+        sweep_main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "tbptt+D is tbptt with window lag+D" in " ".join(out.split()) and "--fidelity" not in out
+
+
 def test_bad_y_axis_and_flags_exit_2(capsys):
     assert sweep_main(["--x", "lag=1:2", "--y", "window=0:2"]) == 2
     assert capsys.readouterr().err.startswith("error: --y window=0:2:")
