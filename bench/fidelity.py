@@ -45,7 +45,7 @@ def run_one(job: tuple) -> dict:
 
     torch.set_num_threads(1)
     from core.online import OnlineTrainer
-    from core.sweep import rule_changes
+    from core.sweep_rules import rule_changes
 
     name, lag, rule, seed, steps = job
     cfg = preset(name).replace(lag=lag, seed=seed, steps=steps, fidelity=True, **rule_changes(rule, lag))

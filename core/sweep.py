@@ -29,6 +29,7 @@ import numpy as np
 from .batched_engine import RULES, batch_shape
 from .config import Config, ConfigError, all_fields
 from .multiseed import LEARNED_THRESHOLD
+from .sweep_rules import RULE_FORMS, derived_rule, rule_changes, rule_label
 
 SWEEP_FIELDS = ("kind", "p", "lag", "units", "readout", "rule", "window", "rtrl_decay", "optimizer", "lr", "loss",
                 "steps", "eval_steps")
@@ -59,37 +60,6 @@ def format_value(v) -> str:
     if isinstance(v, float):
         return f"{v:.3g}"
     return str(v)
-
-
-RULE_FORMS = ("tbptt, rtrl, uoro or snap1, or tbpttK (tbptt with window K) or tbptt+D (tbptt with window lag+D)")
-
-
-def _derived_rule(v: str) -> tuple[str, int] | None:
-    """('K', K) for 'tbpttK', ('+', D) for 'tbptt+D', None for anything else."""
-    if v.startswith("tbptt") and len(v) > 5:
-        rest = v[5:]
-        if rest.isdigit():
-            return "K", int(rest)
-        if rest[0] == "+" and rest[1:].isdigit():
-            return "+", int(rest[1:])
-    return None
-
-
-def rule_changes(value: str, lag: int) -> dict:
-    """The config fields a rule axis value sets: {'rule': value}, or for tbpttK {'rule': 'tbptt', 'window': K} and
-    for tbptt+D {'rule': 'tbptt', 'window': lag + D}."""
-    d = _derived_rule(value)
-    if d is None:
-        return {"rule": value}
-    return {"rule": "tbptt", "window": d[1] if d[0] == "K" else lag + d[1]}
-
-
-def rule_label(value: str) -> str:
-    """The map's label of a rule axis value: 'tbptt k=1', 'tbptt k=lag+1', or the rule's name."""
-    d = _derived_rule(value)
-    if d is None:
-        return value
-    return f"tbptt k={d[1]}" if d[0] == "K" else f"tbptt k=lag+{d[1]}"
 
 
 def _field_type(name: str):
@@ -158,7 +128,7 @@ def parse_axis(spec: str, base: Config | None = None) -> Axis:
         raise AxisError(f"{spec}: {len(values)} values; at most {MAX_CELLS}")
     if name == "rule":
         for v in values:
-            d = _derived_rule(v)
+            d = derived_rule(v)
             if d is None and v not in RULES:
                 raise AxisError(f"{spec}: value {v} is out of range (a rule value is {RULE_FORMS})")
             try:  # tbptt+D: the window depends on the cell's lag, checked again when the cells are planned
@@ -220,7 +190,7 @@ def plan_sweep(base: Config, axes: list[Axis], seeds: int, *, max_batch: int = 2
     if len(axes) == 2 and axes[0].field == axes[1].field:
         raise AxisError(f"--x and --y both sweep {axes[0].field}")
     fields = {a.field for a in axes}
-    if {"rule", "window"} <= fields and any(_derived_rule(v) for a in axes if a.field == "rule" for v in a.values):
+    if {"rule", "window"} <= fields and any(derived_rule(v) for a in axes if a.field == "rule" for v in a.values):
         raise AxisError("the rule axis sets the window (tbpttK, tbptt+D); it cannot be combined with a window axis")
     if seeds < 1 or base.train.seed + seeds - 1 > 2**31 - 1:
         raise AxisError("--seeds: must be >= 1, with seed + S - 1 <= 2147483647")
