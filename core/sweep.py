@@ -11,7 +11,7 @@ in the task, lr or seed share a batch; units, window, rule, readout, loss, optim
 separate batches. Learner s of a cell is exactly the single run `main.py train` with seed base.seed + s.
 The rule axis also takes TBPTT with its window: `tbpttK` is tbptt with window K, `tbptt+D` tbptt with window
 lag + D (the cell's lag), so `rule=tbptt1,tbptt+1,rtrl,uoro,snap1` maps truncation at one step, truncation just
-long enough for the lag, and the three untruncated rules in one sweep (`rule_changes` says what each means).
+long enough for the lag, and the three untruncated rules in one sweep (core/sweep_rules.py).
 Events are plain dicts (picklable, JSON-able), so a GUI can run `sweep_child` in a child process and
 receive them through a Pipe; sending "stop" ends the sweep after the current chunk, keeping finished cells.
 """
