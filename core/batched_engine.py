@@ -12,6 +12,7 @@ regroupings for speed that change only the rounding: Adam is torch's fused kerne
 gradient comes out of the sensitivity product itself. Learner s therefore reproduces the single run of its
 config to float32 rounding (the tests hold its losses and verdict to it). Rules are looked up by name in
 `RULES`; another rule registers itself with `@register_rule("name")` and implements `_advance(xv, y, train)`.
+Here: tbptt and rtrl; core/batched_rules.py adds uoro and snap1 (imported at the end of this module).
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ F32 = np.float32
 
 @dataclass(frozen=True)
 class BatchShape:
-    """What every learner of one batch shares. window: TBPTT's k (1 under rtrl); decay: RTRL's (1 under tbptt)."""
+    """What every learner of one batch shares. window: TBPTT's k (1 under other rules); decay: RTRL's (1 under
+    other rules)."""
 
     rule: str
     units: int
@@ -50,9 +52,9 @@ class BatchShape:
 def batch_shape(cfg) -> BatchShape:
     """The BatchShape of a Config (learners whose shapes are equal can share a batch)."""
     t = cfg.train
-    tb = t.rule == "tbptt"
     return BatchShape(t.rule, cfg.model.units, cfg.model.readout, t.loss, t.optimizer,
-                      t.window if tb else 1, 1.0 if tb else float(t.rtrl_decay), float(t.adam_eps))
+                      t.window if t.rule == "tbptt" else 1, float(t.rtrl_decay) if t.rule == "rtrl" else 1.0,
+                      float(t.adam_eps))
 
 
 # -- optimizers on (S, P), torch.optim's single-tensor arithmetic row by row (as core.gru_math's Flat*) -------
@@ -80,12 +82,13 @@ def register_rule(name: str) -> Callable[[type], type]:
     return deco
 
 
-def make_batched_engine(shape: BatchShape, theta: np.ndarray, lr) -> BatchedEngine:
-    """The engine for shape.rule over initial weights theta (S, P) and learning rates lr (S,)."""
+def make_batched_engine(shape: BatchShape, theta: np.ndarray, lr, seeds=None) -> BatchedEngine:
+    """The engine for shape.rule over initial weights theta (S, P), learning rates lr (S,) and the learners'
+    seeds (S,) (only rules that draw random numbers, uoro, need them)."""
     cls = RULES.get(shape.rule)
     if cls is None:
         raise ValueError(f"no batched engine for rule {shape.rule!r}; known: {', '.join(sorted(RULES))}")
-    return cls(shape, theta, lr)
+    return cls(shape, theta, lr, seeds=seeds)
 
 
 def _sigmoid(a):
@@ -100,7 +103,7 @@ class BatchedEngine:
 
     rule = "?"
 
-    def __init__(self, shape: BatchShape, theta: np.ndarray, lr):
+    def __init__(self, shape: BatchShape, theta: np.ndarray, lr, seeds=None):
         theta = np.ascontiguousarray(theta, dtype=F32)
         lay = shape.layout
         if theta.ndim != 2 or theta.shape[1] != lay.size:
@@ -109,6 +112,9 @@ class BatchedEngine:
         self.shape, self.layout, self.S, self.H = shape, lay, S, H
         self.theta = theta.copy()
         self.lr = np.broadcast_to(np.asarray(lr, np.float64), (S,)).copy()
+        self.seeds = None if seeds is None else [int(v) for v in seeds]
+        if self.seeds is not None and len(self.seeds) != S:
+            raise ValueError(f"{len(self.seeds)} seeds for {S} learners")
         self.grad = np.zeros_like(self.theta)
         self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.w_out, self.b_out = self._views(self.theta)
         (self.g_wih, self.g_whh, self.g_bih, self.g_bhh, self.g_wout, self.g_bout) = self._views(self.grad)
@@ -194,8 +200,8 @@ class BatchedEngine:
 class BatchedTBPTT(BatchedEngine):
     """Truncated BPTT over the last k steps, recomputed from the state k steps back with the current weights."""
 
-    def __init__(self, shape, theta, lr):
-        super().__init__(shape, theta, lr)
+    def __init__(self, shape, theta, lr, seeds=None):
+        super().__init__(shape, theta, lr, seeds)
         self.k = shape.window
         self.window: deque = deque(maxlen=self.k)  # (xv (S, 1), state before it (S, H))
 
@@ -279,8 +285,8 @@ class BatchedRTRL(BatchedEngine):
     `unit_major_order`, so the immediate term (nonzero only where unit i meets its own parameters) is one
     contiguous block of 3H + 9 entries per row, added in one pass; the gradient is put back in flat order."""
 
-    def __init__(self, shape, theta, lr):
-        super().__init__(shape, theta, lr)
+    def __init__(self, shape, theta, lr, seeds=None):
+        super().__init__(shape, theta, lr, seeds)
         N, H, P = self.S, self.H, self.layout.n_rec
         self.B = B = 3 * H + 9
         self._perm = unit_major_order(self.layout)
@@ -355,3 +361,6 @@ class BatchedRTRL(BatchedEngine):
             self._update()
         self.h = h
         return y_hat, lv
+
+
+from . import batched_rules  # noqa: E402, F401  (registers uoro and snap1; it imports this module's names)

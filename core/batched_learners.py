@@ -92,7 +92,8 @@ class BatchedLearners:
         self.steps, self.eval_steps = cfgs[0].train.steps, cfgs[0].train.eval_steps
         self.S = len(cfgs)
         theta = np.stack([initial_theta(c) for c in cfgs])
-        self.engine = engine_factory(shape, theta, np.array([c.train.lr for c in cfgs], np.float64))
+        self.engine = engine_factory(shape, theta, np.array([c.train.lr for c in cfgs], np.float64),
+                                     seeds=[c.train.seed for c in cfgs])
         self.streams = BatchStreams([c.task for c in cfgs], [c.train.seed for c in cfgs])
         self.t = 0
         W = int(reach_window)

@@ -1,8 +1,9 @@
 """One whole training run without a window: `train(cfg)` trains as the config says, prints progress through
 `out` (per epoch in batch mode, as Keras does; every `log_every` steps online) and returns the report dict
 {config, params, history, final, hints, steps_per_second, elapsed_s, device}; the fields are
-described in core/runner.py's docstring. Used by the command line
-(core/runner.py) and by multi-seed runs (core/multiseed.py).
+described in core/runner.py's docstring. An online run with train.fidelity also reports `fidelity`
+(`FidelitySummary.to_dict`): the median over the run of each step's cos(g, g*) and |g|/|g*|, per group.
+Used by the command line (core/runner.py) and by multi-seed runs (core/multiseed.py).
 """
 
 from __future__ import annotations
@@ -15,6 +16,50 @@ from .config import Config
 from .diagnostics import RecentSteps, diagnose, live_stats_from
 from .trainers import BatchTrainer, OnlineTrainer, RateMeter
 from .verdict import heldout, verdict_of_report
+
+
+class FidelitySummary:
+    """Each fidelity field's median over a run, in bounded memory: every step's row (core.fidelity.FIELDS) is
+    kept up to `cap` rows; then every second kept row is dropped and only every 2nd step is kept from then on
+    (every 4th after the next halving, ...), so the median is over evenly spaced steps of the whole run."""
+
+    def __init__(self, cap: int = 100_000):
+        from .fidelity import FIELDS
+
+        self.fields = FIELDS
+        self.rows = np.empty((max(2, int(cap)), len(FIELDS)), np.float32)
+        self.n = 0  # rows kept
+        self.seen = 0  # steps offered
+        self.every = 1
+
+    def add(self, row) -> None:
+        if row is not None and self.seen % self.every == 0:
+            if self.n == len(self.rows):
+                half = self.rows[: self.n : 2].copy()
+                self.n = len(half)
+                self.rows[: self.n] = half
+                self.every *= 2
+            if self.seen % self.every == 0:
+                self.rows[self.n] = row
+                self.n += 1
+        self.seen += 1
+
+    def to_dict(self) -> dict:
+        """{"steps", "sampled", "every", "median": {field: value or NaN}}: NaN where no step had a value (the
+        readout under readout=raw; a zero gradient)."""
+        kept = self.rows[: self.n].astype(np.float64)
+        med = {}
+        for j, k in enumerate(self.fields):
+            col = kept[:, j]
+            col = col[np.isfinite(col)]
+            med[k] = float(np.median(col)) if len(col) else float("nan")
+        return {"steps": self.seen, "sampled": self.n, "every": self.every, "median": med}
+
+    def line(self) -> str:
+        m = self.to_dict()["median"]
+        groups = ", ".join(f"{g} {m['cos_' + g]:.3f}" for g in ("input", "recurrent", "biases", "readout"))
+        return (f"fidelity: median cos(g, g*) {m['cos_all']:.3f} ({groups}); median |g|/|g*| {m['ratio_all']:.3f}"
+                f" over {self.seen:,} steps")
 
 
 def block_ends(epochs: int) -> tuple[int, ...]:
@@ -40,6 +85,7 @@ def train(cfg: Config, log_every: int = 2000, out=print, epoch_lines: bool = Tru
     Batch mode prints one Keras-style line per epoch (unless epoch_lines is False) and the answer's history
     blocks (`history_blocks`) after epoch 10 and after the last."""
     t = cfg.train
+    fid = None
     if t.mode == "batch":
         tr = BatchTrainer(cfg)
         if tr.device_warning:
@@ -76,8 +122,11 @@ def train(cfg: Config, log_every: int = 2000, out=print, epoch_lines: bool = Tru
         s_loss = s_correct = 0.0
         s_n = 0
         recent = RecentSteps()  # the last 1,000 steps: the evidence the hints rest on
+        fid = FidelitySummary() if t.fidelity else None
         for i in range(1, t.steps + 1):
             rec = recent.train_step(tr)
+            if fid is not None:
+                fid.add(tr.engine.fidelity.last)
             s_loss += rec.loss
             s_correct += rec.correct
             s_n += 1
@@ -96,6 +145,8 @@ def train(cfg: Config, log_every: int = 2000, out=print, epoch_lines: bool = Tru
         final = {"heldout_accuracy": ev["accuracy"], "heldout_loss": ev["loss"], "heldout_steps": ev["steps"]}
         out(f"held-out ({ev['steps']} steps, weights frozen, state carried): accuracy {ev['accuracy']:.4f}"
             f" - loss {ev['loss']:.4f}")
+        if fid is not None:
+            out(fid.line())
         n_params = tr.n_params
     verdict = verdict_of_report(cfg, {"final": final, "history": history})
     final["verdict"] = verdict.to_dict()
@@ -104,7 +155,10 @@ def train(cfg: Config, log_every: int = 2000, out=print, epoch_lines: bool = Tru
     out(f"verdict: {verdict.text}")
     for h in hints:
         out(f"{h.level}: {h.title}")
-    return {"config": cfg.to_dict(), "params": n_params, "history": history, "final": final,
-            "hints": [h.to_dict() for h in hints],
-            "steps_per_second": steps / elapsed if elapsed > 0 else None, "elapsed_s": elapsed,
-            "device": str(tr.device)}
+    report = {"config": cfg.to_dict(), "params": n_params, "history": history, "final": final,
+              "hints": [h.to_dict() for h in hints],
+              "steps_per_second": steps / elapsed if elapsed > 0 else None, "elapsed_s": elapsed,
+              "device": str(tr.device)}
+    if fid is not None:
+        report["fidelity"] = fid.to_dict()
+    return report

@@ -9,6 +9,9 @@
 The learners of all cells are grouped into batches of one BatchShape (core.batched_engine): cells that differ
 in the task, lr or seed share a batch; units, window, rule, readout, loss, optimizer, steps or eval_steps make
 separate batches. Learner s of a cell is exactly the single run `main.py train` with seed base.seed + s.
+The rule axis also takes TBPTT with its window: `tbpttK` is tbptt with window K, `tbptt+D` tbptt with window
+lag + D (the cell's lag), so `rule=tbptt1,tbptt+1,rtrl,uoro,snap1` maps truncation at one step, truncation just
+long enough for the lag, and the three untruncated rules in one sweep (core/sweep_rules.py).
 Events are plain dicts (picklable, JSON-able); a GUI runs `sweep_child` in a child process and receives them
 as typed messages (core.messages.SweepEvent / SweepDone / Error); StopSweep ends the sweep after the current
 chunk, keeping finished cells.
@@ -27,6 +30,7 @@ import numpy as np
 from .batched_engine import RULES, batch_shape
 from .config import Config, ConfigError, all_fields
 from .multiseed import LEARNED_THRESHOLD
+from .sweep_rules import RULE_FORMS, derived_rule, rule_changes, rule_label
 
 SWEEP_FIELDS = ("kind", "p", "lag", "units", "readout", "rule", "window", "rtrl_decay", "optimizer", "lr", "loss",
                 "steps", "eval_steps")
@@ -45,6 +49,8 @@ class Axis:
 
     @property
     def labels(self) -> list[str]:
+        if self.field == "rule":
+            return [rule_label(v) for v in self.values]
         return [format_value(v) for v in self.values]
 
     def to_dict(self) -> dict:
@@ -121,25 +127,36 @@ def parse_axis(spec: str, base: Config | None = None) -> Axis:
         raise AxisError(f"{spec}: cannot read {text!r}; use A:B, A,B,C, log:A:B:N or lin:A:B:N")
     if len(values) > MAX_CELLS:
         raise AxisError(f"{spec}: {len(values)} values; at most {MAX_CELLS}")
+    if name == "rule":
+        for v in values:
+            d = derived_rule(v)
+            if d is None and v not in RULES:
+                raise AxisError(f"{spec}: value {v} is out of range (a rule value is {RULE_FORMS})")
+            try:  # tbptt+D: the window depends on the cell's lag, checked again when the cells are planned
+                base.replace(**(rule_changes(v, base.task.lag) if not d or d[0] == "K" else
+                                {"rule": "tbptt", "window": max(1, d[1])}))
+            except ConfigError as e:
+                raise AxisError(f"{spec}: value {v} is out of range ({e.message})") from None
+        return Axis(name, tuple(values), spec)
     for v in values:
         try:
             base.replace(**{name: v})
         except ConfigError as e:
             raise AxisError(f"{spec}: value {format_value(v)} is out of range ({e.message})") from None
-    if name == "rule":
-        missing = [v for v in values if v not in RULES]
-        if missing:
-            raise AxisError(f"{spec}: no batched engine for rule {missing[0]!r}")
     return Axis(name, tuple(values), spec)
 
 
 @dataclass
 class Cell:
+    """changes: the axis values of this cell ({'lag': 3, 'rule': 'tbptt+1'}); applied: the config fields they set
+    ({'lag': 3, 'rule': 'tbptt', 'window': 4})."""
+
     index: int
     ix: int
     iy: int
     changes: dict
     cfg: Config
+    applied: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -173,6 +190,9 @@ def plan_sweep(base: Config, axes: list[Axis], seeds: int, *, max_batch: int = 2
         raise AxisError("a sweep needs one or two axes")
     if len(axes) == 2 and axes[0].field == axes[1].field:
         raise AxisError(f"--x and --y both sweep {axes[0].field}")
+    fields = {a.field for a in axes}
+    if {"rule", "window"} <= fields and any(derived_rule(v) for a in axes if a.field == "rule" for v in a.values):
+        raise AxisError("the rule axis sets the window (tbpttK, tbptt+D); it cannot be combined with a window axis")
     if seeds < 1 or base.train.seed + seeds - 1 > 2**31 - 1:
         raise AxisError("--seeds: must be >= 1, with seed + S - 1 <= 2147483647")
     if base.train.mode != "online":
@@ -183,11 +203,14 @@ def plan_sweep(base: Config, axes: list[Axis], seeds: int, *, max_batch: int = 2
         changes = {axes[0].field: xv}
         if len(axes) == 2:
             changes[axes[1].field] = yv
+        applied = dict(changes)
+        if "rule" in changes:
+            applied.update(rule_changes(changes["rule"], changes.get("lag", base.task.lag)))
         try:
-            cfg = base.replace(**changes)
+            cfg = base.replace(**applied)
         except ConfigError as e:
             raise AxisError(f"cell {changes}: {e}") from None
-        cells.append(Cell(len(cells), ix, iy, changes, cfg))
+        cells.append(Cell(len(cells), ix, iy, changes, cfg, applied))
     if len(cells) > MAX_CELLS:
         raise AxisError(f"{len(cells)} cells; at most {MAX_CELLS}")
     groups: dict = {}
@@ -236,7 +259,8 @@ class SweepCollector:
         if n and reach[(n - 1) // 2] != math.inf and reach[n // 2] != math.inf:
             med = float(np.median(reach))
         failing = [r["seed"] for r in got if not r["learned"]]
-        return {"index": i, "ix": c.ix, "iy": c.iy, "changes": c.changes, "done": n == plan.seeds,
+        return {"index": i, "ix": c.ix, "iy": c.iy, "changes": c.changes, "applied": c.applied,
+                "done": n == plan.seeds,
                 "n_seeds": n, "learned": learned, "fraction": learned / n if n else None,
                 "metric": got[0]["metric"] if got else None,
                 "heldout": {"median": _median(values), "min": min(values) if values else None, "values": values},

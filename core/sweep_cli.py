@@ -1,5 +1,6 @@
 """The sweep command line: `python main.py sweep --x lag=1:6 [--y window=1:7] --seeds 16 [config flags]
-[--report sweep.json] [--png sweep.png] [--csv sweep.csv]`.
+[--report sweep.json] [--png sweep.png] [--csv sweep.csv]`. The rule axis takes tbptt, rtrl, uoro, snap1 and
+TBPTT with its window (tbpttK: window K; tbptt+D: window lag+D), e.g. `--y rule=tbptt1,tbptt+1,rtrl,uoro,snap1`.
 
 Prints progress with an ETA on stderr and one line per finished cell; Ctrl+C stops after the current chunk,
 keeping the finished cells, and writes the outputs marked `"partial": true` (exit 130). A bad axis spec or
@@ -31,11 +32,14 @@ def build_parser() -> argparse.ArgumentParser:
                 "the fraction that learned (held-out accuracy >= 0.99).")
     p.add_argument("--x", required=True, metavar="FIELD=VALUES",
                    help="first axis: lag=1:6 (inclusive), lag=1,3,5, lr=log:1e-4:1e-1:7, p=lin:0.1:0.5:5, "
-                        "rule=tbptt,rtrl")
+                        "rule=tbptt,rtrl,uoro,snap1. A rule value may also carry TBPTT's window: tbpttK is tbptt "
+                        "with window K, tbptt+D is tbptt with window lag+D (the cell's lag), e.g. "
+                        "--x lag=1:6 --y rule=tbptt1,tbptt+1,rtrl,uoro,snap1 (then no window axis)")
     p.add_argument("--y", metavar="FIELD=VALUES", help="optional second axis, same forms")
     p.add_argument("--seeds", type=int, default=16, metavar="S", help="seeds per cell: seed .. seed+S-1 (16)")
     p.add_argument("--preset", choices=list(PRESETS), default=None,
-                   help="start from a preset: " + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()))
+                   help=("start from a preset: " + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()))
+                   .replace("%", "%%"))  # argparse formats help with %
     p.add_argument("--report", metavar="FILE.json", help="write the JSON report here")
     p.add_argument("--png", metavar="FILE.png", help="draw the map here")
     p.add_argument("--csv", metavar="FILE.csv", help="one row per cell here")
@@ -46,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     for section, f in all_fields():
         if f.name in ("mode", "device", "n_sequences", "seq_len", "batch_size", "epochs", "shuffle",
-                      "validation_split"):
+                      "validation_split", "fidelity"):  # fidelity: the batched engines do not measure it
             continue
         meta, typ = f.metadata, type(f.default)
         text = f"{meta['help']} [{section}; default {f.default}; allowed {range_text(meta)}]"

@@ -39,13 +39,22 @@ def test_axis_forms():
     ("lag=1:100", "value 65 is out of range"), ("window=0,1", "value 0 is out of range"),
     ("lr=log:1e-4:1e3:3", "value 1e+03 is out of range"), ("seed=0:3", "use --seeds"),
     ("epochs=1:3", "cannot be an axis"), ("p=0.1:0.5", "integer range"), ("lag=1,1", "repeats"),
-    ("rule=tbptt,bptt", "out of range"), ("lag", "expected FIELD=VALUES"), ("lag=x:3", "not an integer")])
+    ("rule=tbptt,bptt", "value bptt is out of range"), ("rule=tbptt+x", "tbpttK"), ("lag", "expected FIELD=VALUES"),
+    ("lag=x:3", "not an integer")])
 def test_bad_axis_specs_exit_2_with_one_line(spec, text, capsys):
     with pytest.raises(AxisError, match=text.replace("+", r"\+")):
         parse_axis(spec)
     assert sweep_main(["--x", spec, "--steps", "10"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith(f"error: --x {spec}:") and text in err
+
+
+def test_help_shows_the_rule_forms(capsys):
+    with pytest.raises(SystemExit) as e:
+        sweep_main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "tbptt+D is tbptt with window lag+D" in " ".join(out.split()) and "--fidelity" not in out
 
 
 def test_bad_y_axis_and_flags_exit_2(capsys):
@@ -55,6 +64,35 @@ def test_bad_y_axis_and_flags_exit_2(capsys):
     assert "both sweep lag" in capsys.readouterr().err
     assert sweep_main(["--x", "lag=1:2", "--units", "0"]) == 2
     assert capsys.readouterr().err.startswith("error: --units:")
+
+
+def test_rule_axis_carries_tbptts_window():
+    """rule=tbptt1,tbptt+1,rtrl,uoro,snap1: tbpttK is window K, tbptt+D window lag+D; one sweep makes the rules map."""
+    base = preset("question-fixed")
+    axis = parse_axis("rule=tbptt1,tbptt+1,rtrl,uoro,snap1", base)
+    assert axis.values == ("tbptt1", "tbptt+1", "rtrl", "uoro", "snap1")
+    assert axis.labels == ["tbptt k=1", "tbptt k=lag+1", "rtrl", "uoro", "snap1"]
+    plan = plan_sweep(base, [parse_axis("lag=1:6"), axis], 16)
+    got = {(c.changes["lag"], c.changes["rule"]): (c.cfg.train.rule, c.cfg.train.window) for c in plan.cells}
+    assert got[(3, "tbptt1")] == ("tbptt", 1) and got[(3, "tbptt+1")] == ("tbptt", 4)
+    assert got[(6, "tbptt+1")] == ("tbptt", 7) and got[(6, "uoro")][0] == "uoro"
+    assert plan.cells[1].applied == {"lag": 1, "rule": "tbptt", "window": 2}
+    # one batch per shape: tbptt k=1, k=2..7 (one lag each), rtrl, uoro, snap1
+    assert sorted(len(b.members) for b in plan.batches) == [16] * 6 + [96] * 4
+    with pytest.raises(AxisError, match="cannot be combined with a window axis"):
+        plan_sweep(base, [parse_axis("window=1,2"), axis], 2)
+    with pytest.raises(AxisError, match="tbptt\\+200'}: train.window: must be <= 256, got 260"):
+        plan_sweep(base, [parse_axis("lag=60:62"), parse_axis("rule=tbptt+200")], 2)
+
+
+def test_a_sweep_of_the_approximate_rules_runs(tmp_path):
+    out = tmp_path / "m.json"
+    rc = sweep_main(["--x", "lag=0,1", "--y", "rule=tbptt+1,uoro,snap1", "--seeds", "2", "--steps", "300",
+                     "--eval-steps", "50", "--quiet", "--report", str(out)])
+    assert rc == 0
+    rep = json.loads(out.read_text())
+    assert rep["cells_done"] == 6 and rep["axes"][1]["labels"] == ["tbptt k=lag+1", "uoro", "snap1"]
+    assert {c["applied"]["rule"] for c in rep["cells"]} == {"tbptt", "uoro", "snap1"}
 
 
 def test_planning_groups_by_shape():
