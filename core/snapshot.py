@@ -60,6 +60,9 @@ class Snapshot:
     finished_reason: str | None = None  # None while not finished; else a core.trainer_views.FINISHED_* value
     analysis: object = None         # core.analysis.Analysis of the recent steps (portrait, probe, hints) or None
     sensitivity_norms: dict | None = None  # RTRL: |dh/dtheta| per parameter group; None in batch mode
+    # train.fidelity (online): cos(g, g*) and |g|/|g*| (core.fidelity.FIELDS); None when fidelity is off
+    fidelity_chunks: dict[str, SeriesChunk] | None = None  # whole run, per field (core.fidelity_history)
+    fidelity_window: np.ndarray | None = None  # (W, len(FIELDS)) the view window's steps (NaN: not recorded)
 
 
 class SeriesSender:
