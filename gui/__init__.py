@@ -4,4 +4,4 @@
 `--tab NAME` without importing Qt.
 """
 
-INSPECT_TABS = ("inspector", "portrait", "probe", "hints", "sensitivity", "compare", "seeds")
+INSPECT_TABS = ("inspector", "portrait", "probe", "hints", "sensitivity", "gradient", "compare", "seeds")

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QTabWidget, QWidget
 from . import INSPECT_TABS
 from .analysis_views import HintsView, MemoryProbeView, PortraitView, SensitivityView
 from .compare_panel import ComparePanel
+from .gradient_view import GradientView
 from .inspector import Inspector
 from .seeds_panel import SeedsPanel
 
@@ -27,12 +28,14 @@ class InspectTabs(QTabWidget):
         self.probe = MemoryProbeView()
         self.hints = HintsView()
         self.sens = SensitivityView()
+        self.gradient = GradientView()
         self.compare = ComparePanel(services)
         self.seeds = SeedsPanel(services)
         self.tabs: dict[str, QWidget] = dict(zip(INSPECT_TABS, (
-            self.inspector, self.portrait, self.probe, self.hints, self.sens, self.compare, self.seeds)))
+            self.inspector, self.portrait, self.probe, self.hints, self.sens, self.gradient, self.compare, self.seeds)))
         titles = {"inspector": "Inspector", "portrait": "Portrait", "probe": "Memory probe", "hints": "Hints",
-                  "sensitivity": "Sensitivity", "compare": "Compare", "seeds": "Seeds"}
+                  "sensitivity": "Sensitivity", "gradient": "Gradient",
+                  "compare": "Compare", "seeds": "Seeds"}
         for key, widget in self.tabs.items():
             self.addTab(widget, titles[key])
         self._snap = None
@@ -46,6 +49,7 @@ class InspectTabs(QTabWidget):
     def show_snapshot(self, s) -> None:
         """Draw the snapshot into the visible tab only (the others catch up when shown): frames stay cheap."""
         self._snap = s
+        self.gradient.take(s)  # every snapshot: the whole-run fidelity arrives in increments
         a = s.analysis
         hints = a.hints if a is not None else ()
         self.hints.codes = {h.code for h in hints}
@@ -77,3 +81,5 @@ class InspectTabs(QTabWidget):
             self.hints.show_hints(a.hints if a is not None else ())
         elif w is self.sens:
             self.sens.show_norms(s.sensitivity_norms or {})
+        elif w is self.gradient:
+            self.gradient.draw(s.step - 1 if self.inspector.follow.isChecked() else self.inspector.selected_t())

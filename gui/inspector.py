@@ -20,6 +20,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .gradient_view import step_fidelity_html
+
 
 def _par(v: float) -> str:
     """A value for an equation: negatives in parentheses, with a true minus sign."""
@@ -135,7 +137,8 @@ class Inspector(QWidget):
         verdict = "<span style='color:#2ca02c'>right</span>" if ok else "<span style='color:#d62728'>wrong</span>"
         self.head.setText(
             f"<b>t = {s.t0 + i:,}</b> ({where}) &nbsp; x = <b>{int(s.x[i])}</b> &nbsp; y = <b>{int(s.y[i])}</b>"
-            f" &nbsp; ŷ = <b>{y_hat:.3f}</b> ({verdict}) &nbsp; loss = {float(s.step_loss[i]):.4g}")
+            f" &nbsp; ŷ = <b>{y_hat:.3f}</b> ({verdict}) &nbsp; loss = {float(s.step_loss[i]):.4g}"
+            + step_fidelity_html(s, i))
         u = min(self.unit.value(), len(h) - 1)
         self.eq.setText(
             "<table cellspacing='2'>"
