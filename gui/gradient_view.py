@@ -77,13 +77,13 @@ class GradientView(QWidget):
         self.head.setTextFormat(Qt.RichText)
         lay.addWidget(self.head)
         self.cos_plot = pg.PlotWidget()
-        style_plot(self.cos_plot.getPlotItem(), "cos(g, g*): direction of the rule's gradient vs exact RTRL's",
+        style_plot(self.cos_plot.getPlotItem(), "cos(g, g*): direction vs exact RTRL",
                    "cos", "step")
         self.cos_plot.setYRange(-1.05, 1.05, padding=0)
         self.cos_plot.getPlotItem().getViewBox().setLimits(yMin=-1.05, yMax=1.05)
         self.cos_plot.addItem(pg.InfiniteLine(0, angle=0, pen=pg.mkPen((150, 150, 150), style=Qt.DotLine)))
         self.ratio_plot = pg.PlotWidget()
-        style_plot(self.ratio_plot.getPlotItem(), "|g| / |g*|: size of the rule's gradient vs exact RTRL's",
+        style_plot(self.ratio_plot.getPlotItem(), "|g| / |g*|: size vs exact RTRL",
                    "ratio (log)", "step")
         self.ratio_plot.getPlotItem().setLogMode(y=True)
         self.ratio_plot.setXLink(self.cos_plot)

@@ -59,3 +59,17 @@ def test_approximate_rules_from_the_rule_list_run(qtbot, tmp_path, monkeypatch):
         assert math.isfinite(s.loss) and len(s.x) > 0
         win.pause()
     win.close()
+
+
+def test_gradient_view_in_batch_mode_says_online_only(qtbot):
+    from types import SimpleNamespace
+
+    from gui.gradient_view import BATCH_TEXT, EMPTY_TEXT, GradientView
+
+    view = GradientView()
+    qtbot.addWidget(view)
+    assert view.state_text() == EMPTY_TEXT
+    view.take(SimpleNamespace(run_id=1, mode="batch", running=False, config=preset("answer").to_dict(),
+                              fidelity_chunks=None, fidelity_window=None))
+    view.draw(None)
+    assert view.head.text() == BATCH_TEXT and not view.cos_plot.isVisibleTo(view)
