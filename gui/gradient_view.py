@@ -96,7 +96,6 @@ class GradientView(QWidget):
         self.ratio_plot.addItem(self.markers[1])
         self._curves: dict[tuple, pg.PlotDataItem] = {}
         self._drawn_at = -math.inf
-        self._drawn_n = -1
         self.mirror = FidelityMirror()
         self.snap = None
         self._run = None
@@ -163,7 +162,7 @@ class GradientView(QWidget):
         s, now = self.snap, time.perf_counter()
         if s is not None and s.running and now - self._drawn_at < REDRAW_S:
             return
-        self._drawn_at, self._drawn_n = now, self.mirror.n
+        self._drawn_at = now
         self.head.setText(self.state_text())
         on = s is not None and s.mode == "online" and s.fidelity_chunks is not None and self.mirror.n > 0
         self._show_plots(on)
@@ -174,6 +173,7 @@ class GradientView(QWidget):
         groups = GROUPS if choice == EVERY else (choice,)
         for c in self._curves.values():
             c.setVisible(False)
+        self.drawn_cos = np.zeros(0)
         for g in groups:
             for p, kind in ((self.cos_plot, "cos"), (self.ratio_plot, "ratio")):
                 y = m.smoothed(f"{kind}_{g}", self._window)
@@ -191,6 +191,9 @@ class GradientView(QWidget):
                 c.setPen(pg.mkPen(COLORS[g], width=1 if choice == EVERY else 2))
                 c.setData(x, y)
                 c.setVisible(True)
-                if kind == "cos" and g == groups[0]:
+                if kind == "cos" and not len(self.drawn_cos):
                     self.drawn_cos = y
+        if not len(self.drawn_cos):
+            self.head.setText(self.state_text() + f" Nothing measured for the group '{choice}' (the readout group "
+                              "exists only with readout=linear).")
         self.cos_plot.setYRange(-1.05, 1.05, padding=0)

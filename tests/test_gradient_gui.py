@@ -27,6 +27,9 @@ def test_gradient_view_draws_cos_and_inspector_shows_this_step(qtbot, tmp_path, 
     assert len(cos) > 100 and cos.min() >= -1 and cos.max() <= 1
     assert grad.cos_plot.isVisible() and "TBPTT(k=1)" in grad.head.text()
     assert grad.markers[0].isVisible() and grad.markers[0].value() == s.step - 0.5  # following: the newest step
+    grad.group.setCurrentText("every group")  # thin lines, one per group (the readout included: linear readout)
+    shown = [c for c in grad.cos_plot.getPlotItem().listDataItems() if c.isVisible()]
+    assert len(shown) == 5 and all(np.nanmax(np.abs(c.yData)) <= 1 for c in shown)
     win.inspect.show_tab("inspector")
     ins = win.inspect.inspector
     ins.slider.setValue(20)
