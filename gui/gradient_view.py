@@ -75,6 +75,7 @@ class GradientView(QWidget):
         self.head = QLabel(EMPTY_TEXT)
         self.head.setWordWrap(True)
         self.head.setTextFormat(Qt.RichText)
+        self.head.setAlignment(Qt.AlignTop | Qt.AlignLeft)  # with the plots hidden the message stays on top
         lay.addWidget(self.head)
         self.cos_plot = pg.PlotWidget()
         style_plot(self.cos_plot.getPlotItem(), "cos(g, g*): direction vs exact RTRL",
