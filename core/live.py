@@ -21,6 +21,7 @@ import torch
 from .analysis import Analysis, analyze
 from .config import Config, ConfigError
 from .diagnostics import param_snapshot, relative_update
+from .fidelity_history import FidelityRecord, meter_of
 from .history import DecimatingSeries
 from .live_state import Run
 from .snapshot import Snapshot
@@ -67,9 +68,13 @@ class LiveEngine:
         return self.run.finished is not None
 
     def _begin(self, cfg: Config, trainer: Trainer, loss_series: DecimatingSeries, acc_series: DecimatingSeries,
-               steps: int = 0, last_loss: float = math.nan, finished: Finish | None = None) -> int:
-        """The one place a run starts (Reset, an opened session): a new Run, paused; returns its run id."""
+               steps: int = 0, last_loss: float = math.nan, finished: Finish | None = None,
+               fidelity: FidelityRecord | None = None) -> int:
+        """The one place a run starts (Reset, an opened session): a new Run, paused; returns its run id.
+        With train.fidelity the run records the gradient fidelity (`fidelity`: an opened session's so far)."""
         self.run = Run(next(self._run_ids), cfg, trainer, loss_series, acc_series, steps, last_loss, finished)
+        if meter_of(trainer) is not None:
+            self.run.fidelity = fidelity if fidelity is not None else FidelityRecord()
         self.running = False
         self._pace_t0 = None
         return self.run.run_id
@@ -88,11 +93,12 @@ class LiveEngine:
         self._begin(cfg, trainer, DecimatingSeries(cap), DecimatingSeries(cap))
 
     def continue_run(self, cfg: Config, trainer: Trainer, loss_series: DecimatingSeries,
-                     acc_series: DecimatingSeries, steps: int, last_loss: float, finished: bool) -> int:
+                     acc_series: DecimatingSeries, steps: int, last_loss: float, finished: bool,
+                     fidelity: FidelityRecord | None = None) -> int:
         """Continue a saved run (see core.live_session.open_into): paused at its position; returns the run id.
         `finished` is the saved flag; the end itself is asked of the trainer."""
         end = trainer.finish() if (finished or trainer.done) else None
-        return self._begin(cfg, trainer, loss_series, acc_series, steps, last_loss, end)
+        return self._begin(cfg, trainer, loss_series, acc_series, steps, last_loss, end, fidelity)
 
     # -- commands ---------------------------------------------------------------------------------------------
     def note(self, text: str) -> None:
@@ -225,6 +231,8 @@ class LiveEngine:
             if time.perf_counter() >= t_end:
                 break
         self.run.meter.mark(self.steps)
+        if self.run.fidelity is not None:
+            self.run.fidelity.take(meter_of(self.trainer))
         return done
 
     def seconds_to_next_step(self) -> float:
@@ -269,7 +277,9 @@ class LiveEngine:
             n=v.n, h_prev=v.h_prev, step_loss=v.step_loss, loss_chunk=run.senders[0].chunk(),
             acc_chunk=run.senders[1].chunk(), epoch_logs=v.epoch_logs, accuracy_label=v.accuracy_label,
             finished_reason=end.reason if end is not None else None, analysis=self.analysis(),
-            sensitivity_norms=tr.sensitivity_norms(), verdict=run.verdict, readout=readout_weights(tr.model))
+            sensitivity_norms=tr.sensitivity_norms(), verdict=run.verdict, readout=readout_weights(tr.model),
+            fidelity_chunks=run.fidelity.chunks() if run.fidelity is not None else None,
+            fidelity_window=run.fidelity.window(len(v.x)) if run.fidelity is not None else None)
 
 
 def readout_weights(model) -> tuple[np.ndarray, float] | None:

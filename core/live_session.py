@@ -6,7 +6,9 @@ result (core.messages: SaveResult, OpenResult, ExportResult) with ok/path/error:
 and never changes the run.
 
 History arrays in a session (unchanged since format 1): `loss`, `accuracy` (+ `.state`) the whole-run curves,
-`ring.<field>` the online view's recent steps, `engine` = [steps, last loss, finished].
+`ring.<field>` the online view's recent steps, `engine` = [steps, last loss, finished]; with train.fidelity
+(added in round 2, optional) `fidelity.*` the gradient fidelity over the run (core.fidelity_history): a session
+saved without them opens with the fidelity curves starting at the saved step.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import os
 import numpy as np
 
 from .export import ExportError, export_history_csv
+from .fidelity_history import FidelityRecord
 from .live import LiveEngine
 from .messages import ExportResult, OpenResult, SaveResult
 from .session import SessionError, open_session, save_session, series_from_history, series_to_history
@@ -29,7 +32,8 @@ def save(engine: LiveEngine, path: str, extra: dict | None = None) -> SaveResult
     try:
         history = {**series_to_history("loss", run.loss_series), **series_to_history("accuracy", run.acc_series),
                    **run.trainer.view_history(),
-                   "engine": np.array([run.steps, run.last_loss, float(run.finished is not None)], np.float64)}
+                   "engine": np.array([run.steps, run.last_loss, float(run.finished is not None)], np.float64),
+                   **(run.fidelity.to_history() if run.fidelity is not None else {})}
         save_session(path, run.trainer, history, dict(extra or {}))
         return SaveResult(True, str(path), step=run.steps)
     except SessionError as e:
@@ -51,14 +55,16 @@ def open_into(engine: LiveEngine, path: str) -> OpenResult:
             raise SessionError(f"cannot open {path}: the engine position is malformed")
         try:
             sess.trainer.load_view_history(hist)
-        except ValueError as e:
+            fidelity = FidelityRecord.from_history(hist) if sess.config.train.fidelity else None
+        except (KeyError, ValueError) as e:
             raise SessionError(f"cannot open {path}: {e}") from None
     except SessionError as e:
         return OpenResult(False, str(path), e.message)
     except Exception as e:
         return OpenResult(False, str(path), f"cannot open {path}: {type(e).__name__}: {e}")
     # commit: nothing above touched the engine
-    run_id = engine.continue_run(sess.config, sess.trainer, loss, acc, int(eng[0]), float(eng[1]), bool(eng[2]))
+    run_id = engine.continue_run(sess.config, sess.trainer, loss, acc, int(eng[0]), float(eng[1]), bool(eng[2]),
+                                 fidelity)
     return OpenResult(True, str(path), config=sess.config.to_dict(), extra=sess.extra,
                       warnings=tuple(str(w) for w in sess.warnings), step=engine.steps, run_id=run_id)
 

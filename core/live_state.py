@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from .analysis import Analysis
 from .config import Config
+from .fidelity_history import FidelityRecord
 from .history import DecimatingSeries
 from .snapshot import SeriesSender
 from .trainer_views import Finish
@@ -36,6 +37,7 @@ class Run:
     view_at: float = -math.inf              # when the trainer's view was last refreshed (batch: the probe)
     senders: tuple[SeriesSender, SeriesSender] = ()
     verdict: Verdict | None = None          # core.verdict: set when the run reaches its end (core.live)
+    fidelity: FidelityRecord | None = None  # train.fidelity: the gradient fidelity over the run and recently
 
     def __post_init__(self):
         self.senders = (SeriesSender(self.loss_series), SeriesSender(self.acc_series))

@@ -62,6 +62,9 @@ class Snapshot:
     sensitivity_norms: dict | None = None  # RTRL: |dh/dtheta| per parameter group; None in batch mode
     verdict: object = None          # core.verdict.Verdict once the run reached its end (step total / last epoch)
     readout: tuple | None = None    # linear readout's current (w (H,), b); None for the raw readout
+    # train.fidelity (online): cos(g, g*) and |g|/|g*| (core.fidelity.FIELDS); None when fidelity is off
+    fidelity_chunks: dict[str, SeriesChunk] | None = None  # whole run, per field (core.fidelity_history)
+    fidelity_window: np.ndarray | None = None  # (W, len(FIELDS)) the view window's steps (NaN: not recorded)
 
 
 class SeriesSender:

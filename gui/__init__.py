@@ -4,4 +4,5 @@
 `--tab NAME` without importing Qt.
 """
 
-INSPECT_TABS = ("inspector", "portrait", "probe", "hints", "sensitivity", "compare", "seeds", "thread", "sweep")
+INSPECT_TABS = ("inspector", "portrait", "probe", "hints", "sensitivity", "gradient", "compare", "seeds", "thread",
+                "sweep")

@@ -24,7 +24,9 @@ from core.config import PRESET_HELP, PRESETS, Config, all_fields, preset, range_
 
 from .app_state import AppState
 
-ONLINE_ONLY = {"rule", "window", "rtrl_decay", "steps", "eval_steps"}
+ONLINE_ONLY = {"rule", "window", "rtrl_decay", "steps", "eval_steps", "fidelity"}
+EXTRA_TIPS = {"fidelity": "Off by default: TBPTT(1) runs about 3.5x slower with it (bench/online.py); "
+                          "see the Inspect dock's Gradient tab"}
 BATCH_ONLY = {"n_sequences", "seq_len", "batch_size", "epochs", "shuffle", "validation_split"}
 LABELS = {"kind": "task", "p": "P(x = 1)", "lag": "lag", "units": "units", "readout": "readout", "mode": "mode",
           "rule": "learning rule", "window": "truncation window k", "rtrl_decay": "RTRL decay",
@@ -72,7 +74,8 @@ class ConfigPanel(QWidget):
             self.meta[f.name] = f
             label = QLabel(LABELS.get(f.name, f.name))
             allowed = "true | false" if isinstance(f.default, bool) else range_text(f.metadata)
-            tip = f"{f.metadata['help']}\nallowed: {allowed}\n" + (
+            tip = f"{f.metadata['help']}\n" + (f"{EXTRA_TIPS[f.name]}\n" if f.name in EXTRA_TIPS else "") + (
+                f"allowed: {allowed}\n") + (
                 "applies live" if f.metadata.get("live") else "applies on Reset")
             w.setToolTip(tip)
             label.setToolTip(tip)

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QTabWidget, QWidget
 
 from .analysis_views import HintsView, MemoryProbeView, PortraitView, SensitivityView
 from .compare_panel import ComparePanel
+from .gradient_view import GradientView
 from .inspector import Inspector
 from .seeds_panel import SeedsPanel
 from .sweep_panel import SweepPanel
@@ -27,6 +28,7 @@ TABS = [
     ("probe", "Memory probe", lambda services: MemoryProbeView()),
     ("hints", "Hints", lambda services: HintsView()),
     ("sensitivity", "Sensitivity", lambda services: SensitivityView()),
+    ("gradient", "Gradient", lambda services: GradientView()),
     ("compare", "Compare", lambda services: ComparePanel(services)),
     ("seeds", "Seeds", lambda services: SeedsPanel(services)),
     ("thread", "Thread", lambda services: ThreadPanel(services)),
@@ -57,6 +59,7 @@ class InspectTabs(QTabWidget):
     def show_snapshot(self, s) -> None:
         """Draw the snapshot into the visible tab only (the others catch up when shown): frames stay cheap."""
         self._snap = s
+        self.gradient.take(s)  # every snapshot: the whole-run fidelity arrives in increments
         a = s.analysis
         hints = a.hints if a is not None else ()
         self.hints.codes = {h.code for h in hints}
@@ -88,3 +91,5 @@ class InspectTabs(QTabWidget):
             self.hints.show_hints(a.hints if a is not None else (), s.verdict)
         elif w is self.sens:
             self.sens.show_norms(s.sensitivity_norms or {})
+        elif w is self.gradient:
+            self.gradient.draw(s.step - 1 if self.inspector.follow.isChecked() else self.inspector.selected_t())

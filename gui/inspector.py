@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from core.formatting import sig, step_number
 from core.step_story import readout_text, target_text
+from .gradient_view import step_fidelity_html
 
 
 def _par(v: float) -> str:
@@ -144,7 +145,8 @@ class Inspector(QWidget):
             where = f"<b>step {step_number(s.t0 + i):,}</b> (stream index t = {s.t0 + i:,})"
         self.head.setText(
             f"{where} &nbsp; x = <b>{int(s.x[i])}</b> &nbsp; y = <b>{int(s.y[i])}</b>"
-            f" &nbsp; ŷ = <b>{y_hat:.3f}</b> ({verdict}) &nbsp; loss = {sig(float(s.step_loss[i]), 3)}")
+            f" &nbsp; ŷ = <b>{y_hat:.3f}</b> ({verdict}) &nbsp; loss = {sig(float(s.step_loss[i]), 3)}"
+            + step_fidelity_html(s, i))
         cfg = s.config
         w_b = s.readout if s.readout is not None else (None, 0.0)
         rest = (readout_text(cfg["model"]["readout"], cfg["train"]["loss"], h, w_b[0], w_b[1], y_hat),
