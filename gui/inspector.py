@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from core.formatting import sig, step_number
 from core.step_story import readout_text, target_text
+
 from .gradient_view import step_fidelity_html
 
 
