@@ -24,6 +24,7 @@ from .exports import Exporter
 from .frames import FramePresenter
 from .inspect_panel import InspectTabs
 from .message_bar import MessageBar
+from .recording_control import RecordingControl
 from .run_toolbar import RunToolbar
 from .services import WindowServices
 from .session_ui import SessionUI
@@ -78,6 +79,8 @@ class MainWindow(QMainWindow):
         self.exports = Exporter(self, self.views, self.message.error, self.statusBar().showMessage)
         self.pin_overlay = PinOverlay(self.state, self.loss, self.acc)
         self.session_ui = SessionUI(self.services, self)
+        recordable = {"window": self, **self.views, "portrait": self.inspect.portrait}
+        self.recording = RecordingControl(self.services, recordable, self._show_recorded_view, self)
         self._build_layout()
         self._build_actions()
         self._build_menus()
@@ -169,6 +172,8 @@ class MainWindow(QMainWindow):
         self.toolbar.set_tooltips(self.act_start.toolTip(), self.act_step.toolTip(), self.act_reset.toolTip())
         self.addActions([self.act_start, self.act_step, self.act_reset, self.act_shot, self.act_shot_as])
         self.addActions(self.session_ui.shortcut_actions)
+        self.recording.install(self.toolbar)
+        self.addAction(self.recording.action)
         for key, d in (("Alt+Left", -1), ("Alt+Right", 1)):  # scrub the inspector
             sc = QShortcut(QKeySequence(key), self)
             sc.activated.connect(lambda d=d: self.inspect.inspector.step_by(d))
@@ -192,7 +197,7 @@ class MainWindow(QMainWindow):
         self.session_ui.install(self.m_file)
         self.m_run = QMenu("&Run", self)
         mb.addMenu(self.m_run)
-        for a in (self.act_start, self.act_step, self.act_reset):
+        for a in (self.act_start, self.act_step, self.act_reset, self.recording.action):
             self.m_run.addAction(a)
         self.m_view = QMenu("&View", self)
         mb.addMenu(self.m_view)
@@ -230,11 +235,17 @@ class MainWindow(QMainWindow):
         st.running_changed.connect(self._show_running)
         st.current_path_changed.connect(self._show_title)
         self.presenter.frame_shown.connect(self.frame_shown)
+        self.frame_shown.connect(self.recording.frame_shown)
         w = self.handle.worker
         w.snapshot.connect(self.presenter.show)
         w.notice.connect(self.message.notice)
         w.error.connect(self._child_error)
         w.ready.connect(self.status.show_device)
+
+    def _show_recorded_view(self, key: str) -> None:
+        if key == "portrait":
+            self.inspect_dock.show()
+            self.inspect.show_tab("portrait")
 
     def _child_error(self, text: str) -> None:
         """The child (or the worker) reports an error: training has stopped."""
