@@ -25,6 +25,7 @@ from .frames import FramePresenter
 from .inspect_panel import InspectTabs
 from .message_bar import MessageBar
 from .recording_control import RecordingControl
+from .report_export import ReportExporter
 from .run_toolbar import RunToolbar
 from .services import WindowServices
 from .session_ui import SessionUI
@@ -81,6 +82,8 @@ class MainWindow(QMainWindow):
         self.session_ui = SessionUI(self.services, self)
         recordable = {"window": self, **self.views, "portrait": self.inspect.portrait}
         self.recording = RecordingControl(self.services, recordable, self._show_recorded_view, self)
+        self.report = ReportExporter(self.services, lambda: self.presenter.snap, self.views,
+                                     {"portrait": self.inspect.portrait, "probe": self.inspect.probe})
         self._build_layout()
         self._build_actions()
         self._build_menus()
@@ -187,6 +190,7 @@ class MainWindow(QMainWindow):
         self.m_file.addAction(self.act_shot_as)
         self.m_export = QMenu("&Export view", self)
         self.m_file.addMenu(self.m_export)
+        self.m_file.addAction(self.report.action)
         for key, title in VIEW_TITLES:
             for fmt in ("png", "svg"):
                 a = QAction(f"{title} as {fmt.upper()}…", self)
