@@ -143,6 +143,7 @@ class RecordingControl(QObject):
         self.saved: Path | None = None
         self._drawn = self._recorded = None  # steps of the last snapshot drawn / recorded
         self._run_id = None
+        self._repeats = 0  # frames that repeat a drawn state (the run outran the drawing)
         self._indicator_action = None
         self.ask = self._ask  # a seam: tests replace the dialog
         services.dialog_parent.installEventFilter(self)  # the window closing finishes the clip
@@ -205,6 +206,7 @@ class RecordingControl(QObject):
             return False
         self.options, self.saved = opts, None
         self._drawn = self._recorded = None
+        self._repeats = 0
         self.action.setChecked(True)
         self.indicator.start(self.rec.recorder)
         self._show_indicator(True)
@@ -233,6 +235,9 @@ class RecordingControl(QObject):
         frames = rec.recorder.frames
         text = (f"Recording saved: {path} ({frames} frames, {rec.recorder.clip_seconds:.1f} s at "
                 f"{rec.recorder.fps:g} fps, {format_size(size)})")
+        if frames and self._repeats > 0.1 * frames:
+            text += (f". {self._repeats} of its {frames} frames repeat the picture before them: training ran faster "
+                     "than the window drew; a lower Speed gives a smoother clip")
         self.services.show_status(text, 15000)
         self.services.notify(text)
         return path
@@ -262,8 +267,10 @@ class RecordingControl(QObject):
             self.rec.schedule = StepSchedule(self.rec.schedule.steps_per_frame)  # a new run: from its start
         self._run_id, self._drawn = snap.run_id, snap.step
         try:
-            if self.rec.frame_drawn(snap.step):
+            n = self.rec.frame_drawn(snap.step)
+            if n:
                 self._recorded = snap.step
+                self._repeats += n - 1
         except RecordingError as e:
             self._failed(e)
 

@@ -142,3 +142,23 @@ def test_a_full_disk_stops_the_recording_with_one_message_and_training_goes_on(q
     step = win.snap.step
     wait_step(qtbot, win, lambda s: s.step > step + 100 and s.running)  # training went on
     assert list(tmp_path.glob("*.webp")) == [] and list(tmp_path.glob(".run.webp*")) == []
+
+
+@pytest.mark.slow
+def test_the_command_line_records_from_the_start_and_prints_the_full_path(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "GML_SETTINGS": str(tmp_path / "settings.ini")}
+    out = tmp_path / "run.gif"
+    p = subprocess.run([sys.executable, str(root / "main.py"), "--no-restore", "--preset", "question-fixed",
+                        "--autostart", "--record", str(out), "--record-view", "bits", "--quit-after-steps", "300",
+                        "--size", "800x600", "--speed", "200"],
+                       cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0, p.stderr
+    assert f"recording: {out}" in p.stdout.splitlines()
+    stored, ms = frame_times(out)
+    # a ~10-s clip of the 300 steps by default: one frame every 2 steps at 15 fps, 151 frames or more
+    assert stored >= 2 and ms >= 151 * 1000 / 15 - 50
