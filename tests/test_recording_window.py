@@ -162,3 +162,18 @@ def test_the_command_line_records_from_the_start_and_prints_the_full_path(tmp_pa
     stored, ms = frame_times(out)
     # a ~10-s clip of the 300 steps by default: one frame every 2 steps at 15 fps, 151 frames or more
     assert stored >= 2 and ms >= 151 * 1000 / 15 - 50
+
+
+def test_the_record_dialog_defaults_to_a_ten_second_clip_and_refuses_a_bad_path(qtbot, win, tmp_path):
+    from gui.recording_control import RecordDialog, default_steps_per_frame
+
+    spf = default_steps_per_frame(win.state.applied)
+    assert spf == round(20_000 / (10 * 15))  # question-fixed: 20,000 steps -> a 10-s clip at 15 fps
+    dlg = RecordDialog(win, str(tmp_path / "nowhere" / "run.gif"), spf, "loss")
+    qtbot.addWidget(dlg)
+    dlg._accept()
+    assert dlg.result() == 0 and "does not exist" in dlg.why.text()
+    dlg.path.setText(str(tmp_path / "run.webp"))
+    dlg._accept()
+    assert dlg.result() == 1
+    assert dlg.options() == RecordOptions(str(tmp_path / "run.webp"), "loss", 15.0, spf)
