@@ -242,7 +242,7 @@ def headless_report(md_path, report: dict, log: list[str], command: str) -> tupl
             "accuracy": line_plot("Accuracy", x, acc, xlabel=unit, ylabel="accuracy", ylim=(0.0, 1.02))}
     rate = report.get("steps_per_second")
     figures = {"Run": f"{report.get('params', '?')} parameters, device {report.get('device', '?')}, "
-               f"{report.get('elapsed_s', 0):.1f} s" + (f" ({rate:,.0f} {unit if online else 'minibatch'}s/s)"
+               f"{report.get('elapsed_s', 0):.1f} s" + (f" ({rate:,.0f} {'steps' if online else 'minibatches'}/s)"
                                                        if rate else "")}
     captions = {"loss": f"the training loss, {how}", "accuracy": f"the training accuracy, {how}"}
     rep = RunReport(config=cfg, log=list(log), verdict=final.get("verdict"), hints=list(report.get("hints", [])),
