@@ -10,6 +10,9 @@
     points, then each of --frames frames is a real snapshot (with 400 new points, as at ~25k steps/s and
     60 fps) drawn through FramePresenter.show plus a synchronous repaint of the four views. Goal: median
     and p95 <= 16 ms.
+(d) Recording: online steps/s with the window recording itself (the whole window, --record-suffix, one frame
+    every --record-spf steps, as a 10-s clip of a 20k-step run) vs the same window not recording. Rounds
+    alternate, each from a fresh window; the ratio is of the medians. Goal >= 0.8.
 (c) Resident memory growth over --steps online steps with the window open: RSS (psutil) of the GUI process
     and of the training child, after a 50,000-step warm-up and again --steps later. Goal <= 50 MB each.
 
@@ -42,7 +45,7 @@ from core.config import preset  # noqa: E402
 from core.messages import Quit, Ready, SnapshotRequest, Start  # noqa: E402
 from core.snapshot import SeriesChunk, Snapshot  # noqa: E402
 
-GOAL_RATIO, GOAL_FRAME_MS, GOAL_RSS_MB = 0.9, 16.0, 50.0
+GOAL_RATIO, GOAL_FRAME_MS, GOAL_RSS_MB, GOAL_RECORD_RATIO = 0.9, 16.0, 50.0, 0.8
 
 
 def bench_config():
@@ -107,13 +110,16 @@ def open_window(cfg):
     return win, marks
 
 
-def window_rate(cfg, warmup: float, seconds: float) -> tuple[float, float, float]:
-    """(steps/s, frames/s, the GUI process's CPU use in cores) with the window drawing."""
+def window_rate(cfg, warmup: float, seconds: float, record=None) -> tuple[float, float, float]:
+    """(steps/s, frames/s, the GUI process's CPU use in cores) with the window drawing (and recording itself
+    when `record` is a gui.record_cli.RecordOptions)."""
     import psutil
 
     me = psutil.Process()
     win, marks = open_window(cfg)
     try:
+        if record is not None and not win.recording.start(record):
+            raise RuntimeError(f"could not record: {win.message.errors[-1]}")
         win.start()
         wait(warmup * 1000)
         i0 = len(marks) - 1
@@ -124,6 +130,8 @@ def window_rate(cfg, warmup: float, seconds: float) -> tuple[float, float, float
         cpu = (c1.user + c1.system - c0.user - c0.system) / (t1 - t0)
         return (s1 - s0) / (t1 - t0), (len(marks) - 1 - i0) / (t1 - t0), cpu
     finally:
+        if record is not None:
+            win.recording.abort()
         win.close()
         win.deleteLater()
 
@@ -209,7 +217,9 @@ def main(argv=None) -> int:
     ap.add_argument("--frames", type=int, default=100)
     ap.add_argument("--points", type=int, default=1_000_000)
     ap.add_argument("--steps", type=int, default=1_000_000)
-    ap.add_argument("--skip", default="", help="comma-separated parts to skip: a,b,c")
+    ap.add_argument("--record-suffix", default=".gif", help="(d): the clip's format: .gif, .webp or .mp4")
+    ap.add_argument("--record-spf", type=int, default=133, help="(d): steps per recorded frame (133)")
+    ap.add_argument("--skip", default="", help="comma-separated parts to skip: a,b,c,d")
     args = ap.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
     os.environ.setdefault("GML_SETTINGS", str(Path(tempfile.mkdtemp(prefix="gml-bench-")) / "settings.ini"))
@@ -255,6 +265,8 @@ def main(argv=None) -> int:
                   f"{statistics.median(fc['paint']):.1f} / {pct(fc['paint'], 95):.1f}", ""),
                  ("(b)   paint medians: " + ", ".join(fc["views"]),
                   " / ".join(f"{statistics.median(v):.1f}" for v in fc["views"].values()), "")]
+    if "d" not in skip:
+        rows += record_rows(cfg, args)
     if "c" not in skip:
         m = rss_growth(cfg, args.steps)
         mb = 1 / 2**20
@@ -275,6 +287,27 @@ def main(argv=None) -> int:
         print(f"{name:<{w0}}  {val:>{w1}}  {goal}".rstrip())
     print(f"\n({time.perf_counter() - t_start:.0f} s)")
     return 0
+
+
+def record_rows(cfg, args) -> list[tuple[str, str, str]]:
+    """(d): steps/s recording vs not, alternating rounds; the table's rows."""
+    from gui.record_cli import RecordOptions
+
+    folder = Path(tempfile.mkdtemp(prefix="gml-bench-rec-"))
+    opts = RecordOptions(path=str(folder / f"bench{args.record_suffix}"), view="window", fps=15.0,
+                         steps_per_frame=args.record_spf)
+    plain, rec = [], []
+    for r in range(args.rounds):
+        plain.append(window_rate(cfg, args.warmup, args.seconds)[0])
+        rec.append(window_rate(cfg, args.warmup, args.seconds, record=opts)[0])
+        print(f"  (d) round {r + 1}: window {plain[-1]:,.0f} steps/s, recording {rec[-1]:,.0f} steps/s; "
+              f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    p, q = statistics.median(plain), statistics.median(rec)
+    ratio = q / p
+    return [("(d) steps/s, window not recording", f"{p:,.0f}", ""),
+            (f"(d) steps/s, window recording itself ({args.record_suffix}, 1 frame/{args.record_spf} steps)",
+             f"{q:,.0f}", ""),
+            ("(d) ratio recording / not", f"{ratio:.2f}", f">= {GOAL_RECORD_RATIO}  {_ok(ratio >= GOAL_RECORD_RATIO)}")]
 
 
 def _ok(flag: bool) -> str:

@@ -10,7 +10,8 @@
   without PyAV raise one `RecordingError` before anything is written.
 * Frames are streamed: each is encoded as it arrives (on the caller's thread, or with `background=True` on one
   encoder thread behind a queue of at most `max_queued` frames), so memory stays flat whatever the length.
-* The clip is written to a hidden temporary file in the target's folder and renamed into place only when
+* The clip is written to a hidden temporary file in the target's folder (core.atomic_io's naming and lock, so
+  one left by a killed process is swept by the next write there) and renamed into place only when
   `finish()` succeeds. A failed write (disk full, folder gone or unwritable, encoder error) removes the
   temporary file, leaves any existing file at the path untouched and raises one `RecordingError`; the
   recorder is then closed (`state == "failed"`, `error` says why). core/ never imports Qt.
@@ -31,8 +32,13 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
+try:  # the lock core.atomic_io's stale-file sweeper respects
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+from core.atomic_io import TEMP_MARK, check_writable, remove_stale_temp_files
 from core.record_formats import GIF_MAX_FPS, FrameEncoder, GifEncoder, Mp4Encoder, WebpEncoder, pyav_available
-from core.session import check_writable
 
 FORMATS = {".gif": "animated GIF", ".webp": "animated WebP", ".mp4": "MP4 (H.264)"}
 MAX_FPS = 60.0
@@ -187,11 +193,15 @@ class Recorder:
         self._worker: threading.Thread | None = None
         self._failure: BaseException | None = None  # set by the encoder thread
         self.temp_path = ""
-        try:  # TODO(merge): use core.atomic_io for the temporary file and the rename
-            fd, self.temp_path = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".part")
+        try:  # core.atomic_io's temporary-file naming and lock: a killed recording's file is swept as stale
+            remove_stale_temp_files(str(self.path.parent))
+            fd, self.temp_path = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.",
+                                                  suffix=TEMP_MARK + self.suffix)
             os.close(fd)
             _LIVE_TEMPS.add(self.temp_path)
             self._file = _CountingFile(_open_binary(self.temp_path))
+            if fcntl is not None:  # held while the clip is written, so no sweeper takes a long recording's file
+                fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
             self._encoder = self._make_encoder(self._file, loop)
         except Exception as e:
             self._fail(e)

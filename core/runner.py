@@ -1,9 +1,11 @@
-"""The command line without a window: `python main.py train [--preset NAME] [flags] [--report FILE.json]`.
+"""The command line without a window: `python main.py train [--preset NAME] [flags] [--report FILE.json]
+[--markdown FILE.md]`.
 
 Trains without a window (core.headless.train; `--seeds S` through core.multiseed), prints progress as it goes
 (per epoch in batch mode, as Keras does, plus the answer's `loss: [...]` / `val_loss: [...]` blocks after
 epoch 10 and after the last; every N steps online) and writes a JSON report {config, params,
-history, final, hints, steps_per_second, elapsed_s, device}. Every config field is a flag; a bad value exits 2
+history, final, hints, steps_per_second, elapsed_s, device}; `--markdown` a Markdown run report with loss and
+accuracy PNGs beside it (core/report.py). Every config field is a flag; a bad value exits 2
 with one line naming the flag.
 
 final: online {heldout_accuracy, heldout_loss, heldout_steps, verdict}; batch {loss, val_loss, accuracy,
@@ -26,6 +28,7 @@ import torch
 from .config import PRESET_HELP, PRESETS, Config, ConfigError, all_fields, preset, range_text
 from .headless import train
 from .multiseed import iter_seeds, summarize
+from .report import ReportError, check_report_path, headless_report, reproduce_command, write_report
 
 
 class _Parser(argparse.ArgumentParser):
@@ -59,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", choices=list(PRESETS), default=None,
                    help="start from a preset: " + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()))
     p.add_argument("--report", metavar="FILE.json", help="write the JSON report here")
+    p.add_argument("--markdown", metavar="FILE.md",
+                   help="write a Markdown run report here (config, log, verdict, hints, plots as PNGs beside it)")
     p.add_argument("--log-every", type=int, default=2000, metavar="N", help="online: print every N steps (2000)")
     p.add_argument("--threads", type=int, default=1, metavar="N", help="torch CPU threads (1)")
     p.add_argument("--quiet", action="store_true", help="print only the final line")
@@ -104,8 +109,18 @@ def main(argv=None) -> int:
     if args.seeds < 1 or cfg.train.seed + args.seeds - 1 > 2**31 - 1:
         print("error: --seeds: must be >= 1, with seed + S - 1 <= 2147483647", file=sys.stderr)
         return 2
+    if args.markdown is not None:
+        why = "needs --seeds 1" if args.seeds > 1 else check_report_path(args.markdown)
+        if why is not None:
+            print(f"error: --markdown: {why}", file=sys.stderr)
+            return 2
     torch.set_num_threads(max(1, args.threads))
-    out = (lambda *_: None) if args.quiet else (lambda s: print(s, flush=True))
+    log: list[str] = []  # what was printed, for the Markdown report
+
+    def out(line: str) -> None:
+        log.append(line)
+        if not args.quiet:
+            print(line, flush=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -123,6 +138,15 @@ def main(argv=None) -> int:
         except OSError as e:
             print(f"error: --report: cannot write {args.report}: {e.strerror}", file=sys.stderr)
             return 1
+    if args.markdown is not None:
+        command = reproduce_command(cfg)
+        try:
+            rep, pngs = headless_report(args.markdown, report, log, command)
+            path = write_report(args.markdown, rep, pngs)
+        except ReportError as e:
+            print(f"error: --markdown: {e}", file=sys.stderr)
+            return 1
+        print(f"markdown: {path}")
     print(json.dumps(finite_or_null({"params": report["params"], "final": report["final"],
                                      "steps_per_second": round(report["steps_per_second"] or 0, 1)})))
     return 0

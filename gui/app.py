@@ -15,6 +15,7 @@ import sys
 from core.config import Config, ConfigError
 
 from . import INSPECT_TABS as TABS  # Qt-free: the parser must not import Qt
+from .record_cli import add_record_arguments, record_options
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="which Inspect tab to show (for screenshots): " + ", ".join(TABS))
     p.add_argument("--layer", choices=["h", "n", "z", "r"], default=None, help="the heatmap's layer")
     p.add_argument("--open", metavar="FILE.gmlab", help="open a saved session (its config wins over config flags)")
+    add_record_arguments(p)
     return p
 
 
@@ -70,6 +72,7 @@ def parse(argv):
         gui_args.size = (w, h)
     elif gui_args.screenshot:
         gui_args.size = (1440, 900)  # reproducible screenshots
+    gui_args.recording = record_options(gui_args)  # exits 2 with one line on a bad --record flag
     return gui_args, cfg
 
 
@@ -103,6 +106,10 @@ class Automation:
 
     def _finish(self) -> None:
         self.done = True
+        if self.args.recording is not None:  # the last frame drawn ends the clip
+            path = self.win.recording.stop()
+            print(f"recording: {path}" if path else f"error: the recording {self.args.recording.path} was not written",
+                  file=sys.stdout if path else sys.stderr)
         if self.args.screenshot:
             self.shot = self.win.exports.save_screenshot(self.args.screenshot)
             if self.shot:
@@ -147,6 +154,9 @@ def main(argv=None) -> int:
         win.hidden.set_layer(args.layer)
     auto = Automation(win, args)
     win.show()
+    if args.recording is not None and not win.recording.start(args.recording):
+        print(f"error: {win.message.errors[-1]}", file=sys.stderr)
+        return 1
     if args.open:  # start (if asked) once the session is open, whether or not it opened
         win.session_ui.open_session_from(args.open, on_done=lambda ok: win.start() if args.autostart else None)
     elif args.autostart:

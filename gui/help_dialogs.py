@@ -8,7 +8,8 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 SHORTCUTS = (("Space", "start / pause"), ("→ or S", "one step (a minibatch in batch mode)"), ("R", "reset"),
              ("Alt+← / Alt+→", "scrub the inspector over the recorded window"), ("P", "pin this run"),
              ("Ctrl+S", "save a screenshot"), ("Ctrl+Shift+S", "save a screenshot as…"),
-             ("Ctrl+O", "open a session"), ("Ctrl+Alt+S", "save the session"), ("Ctrl+Q", "quit"))
+             ("Ctrl+O", "open a session"), ("Ctrl+Alt+S", "save the session"), ("Ctrl+R", "start / stop recording"),
+             ("Ctrl+Q", "quit"))
 
 ABOUT = ("<h3>GRU Memory Lab</h3><p>Train a tiny GRU live and see, step by step, whether and how a recurrent "
          "network remembers.</p><p>It starts from a much-read question: an online GRU on random bits, asked "

@@ -28,6 +28,8 @@ from .exports import Exporter
 from .frames import FramePresenter
 from .inspect_panel import InspectTabs
 from .message_bar import MessageBar
+from .recording_control import RecordingControl
+from .report_export import ReportExporter
 from .run_toolbar import RunToolbar
 from .services import WindowServices
 from .session_ui import SessionUI
@@ -97,6 +99,10 @@ class MainWindow(QMainWindow):
                                                    self.loss.getPlotItem(), self.acc.getPlotItem()], self)
         self.pin_overlay = PinOverlay(self.state, self.loss, self.acc)
         self.session_ui = SessionUI(self.services, self)
+        recordable = {"window": self, **self.views, "portrait": self.inspect.portrait}
+        self.recording = RecordingControl(self.services, recordable, self._show_recorded_view, self)
+        self.report = ReportExporter(self.services, lambda: self.presenter.snap, self.views,
+                                     {"portrait": self.inspect.portrait, "probe": self.inspect.probe})
         self._build_layout()
         self._build_actions()
         self._build_menus()
@@ -195,6 +201,8 @@ class MainWindow(QMainWindow):
         self.addActions([self.act_start, self.act_step, self.act_reset, self.act_shot, self.act_shot_as])
         self.addActions(self.session_ui.shortcut_actions)
         self.scrub_keys = []
+        self.recording.install(self.toolbar)
+        self.addAction(self.recording.action)
         for key, d in (("Alt+Left", -1), ("Alt+Right", 1)):  # scrub the inspector
             sc = QShortcut(QKeySequence(key), self)
             sc.setContext(Qt.ApplicationShortcut)
@@ -220,6 +228,7 @@ class MainWindow(QMainWindow):
         self.m_file.addAction(self.act_shot_as)
         self.m_export = QMenu("&Export view", self)
         self.m_file.addMenu(self.m_export)
+        self.m_file.addAction(self.report.action)
         for key, title in VIEW_TITLES:
             for fmt in ("png", "svg"):
                 a = QAction(f"{title} as {fmt.upper()}…", self)
@@ -230,7 +239,7 @@ class MainWindow(QMainWindow):
         self.session_ui.install(self.m_file)
         self.m_run = QMenu("&Run", self)
         mb.addMenu(self.m_run)
-        for a in (self.act_start, self.act_step, self.act_reset):
+        for a in (self.act_start, self.act_step, self.act_reset, self.recording.action):
             self.m_run.addAction(a)
         self.m_view = QMenu("&View", self)
         mb.addMenu(self.m_view)
@@ -269,6 +278,7 @@ class MainWindow(QMainWindow):
         st.current_path_changed.connect(self._show_title)
         self.presenter.frame_shown.connect(self.frame_shown)
         self.presenter.frame_shown.connect(lambda s: self.toolbar.show_mode(s.mode))
+        self.frame_shown.connect(self.recording.frame_shown)
         w = self.handle.worker
         w.snapshot.connect(self.presenter.show)
         w.notice.connect(self.message.notice)
@@ -276,6 +286,11 @@ class MainWindow(QMainWindow):
         w.ready.connect(self.startup.ready)
         if self.handle.ready_info is not None:
             self.startup.ready(self.handle.ready_info)
+
+    def _show_recorded_view(self, key: str) -> None:
+        if key == "portrait":
+            self.inspect_dock.show()
+            self.inspect.show_tab("portrait")
 
     def _child_error(self, text: str) -> None:
         """The child (or the worker) reports an error: training has stopped."""
