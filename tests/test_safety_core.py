@@ -185,3 +185,20 @@ def test_start_until_pauses_exactly_there():
     eng.start(until=700)  # already there: stays paused
     assert not eng.running
     assert Start(until=-1).problem() and Start(until=5).problem() is None and Start().problem() is None
+
+
+def test_csv_on_a_full_disk_keeps_the_old_file(tmp_path, full_disk):
+    from core.export import ExportError, export_history_csv
+    old = tmp_path / "h.csv"
+    old.write_text("old\n")
+    with pytest.raises(ExportError, match="no space left on device"):
+        export_history_csv(old, {"step": np.arange(3), "loss": np.ones(3)})
+    assert old.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["h.csv"]
+
+
+def test_stale_temp_files_are_cleaned_on_the_next_report(tmp_path):
+    stale = tmp_path / ".r.json.abcdefgh.gml-tmp.json"
+    stale.write_bytes(b"x" * 100)
+    os.utime(stale, (1, 1))
+    R.write_report(str(tmp_path / "r.json"), {"final": {}})
+    assert not stale.exists() and json.loads((tmp_path / "r.json").read_text()) == {"final": {}}
