@@ -47,7 +47,7 @@ class TrainingChild:
         self.quit = False
         e = engine
         self.handlers: dict[type, Callable] = {
-            Start: lambda m: e.start(),
+            Start: lambda m: e.start(m.until),
             Pause: lambda m: e.pause(),
             Step: lambda m: e.step(m.n),
             Reset: lambda m: e.reset(Config.from_dict(m.config)),

@@ -20,8 +20,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .atomic_io import LabFileError, check_writable, write_bytes
 from .claims import CLAIMS, THREAD_URL, VERDICTS, RunCache, claim_by_key, run_claim
-from .runner import finite_or_null
+from .runner import MAX_THREADS, finite_or_null
 
 SHIPPED = Path(__file__).resolve().parents[1] / "resources" / "claims.json"
 NOT_MEASURED = "not measured yet"
@@ -155,6 +156,14 @@ def main(argv=None) -> int:
     if not 0 < a.scale <= 1:
         print("error: --scale: must be in (0, 1]", file=sys.stderr)
         return 2
+    if not 1 <= a.threads <= MAX_THREADS:
+        print(f"error: --threads: must be between 1 and {MAX_THREADS}", file=sys.stderr)
+        return 2
+    for flag, path in (("--report", a.report), ("--markdown", a.markdown)):  # before measuring anything
+        why = None if path is None else check_writable(path)
+        if why is not None:
+            print(f"error: {flag}: cannot write {path!r}: {why}", file=sys.stderr)
+            return 2
     keys = [k.strip() for k in a.only.split(",") if k.strip()] if a.only else None
     try:
         for k in keys or []:
@@ -164,7 +173,7 @@ def main(argv=None) -> int:
         return 2
     import torch
 
-    torch.set_num_threads(max(1, a.threads))
+    torch.set_num_threads(a.threads)
     report = run_all(a.seeds, keys, a.scale, progress=lambda s: print(s, file=sys.stderr, flush=True))
     print(f"{len(report['claims'])} claim(s) in {report['elapsed_s']:.1f} s (load average "
           f"{report['machine']['load_start']} -> {report['machine']['load_end']})", file=sys.stderr)
@@ -172,9 +181,9 @@ def main(argv=None) -> int:
     for path, text in ((a.report, json.dumps(finite_or_null(report), indent=1, allow_nan=False)), (a.markdown, md)):
         if path:
             try:
-                Path(path).write_text(text + ("" if text.endswith("\n") else "\n"))
-            except OSError as e:
-                print(f"error: cannot write {path}: {e.strerror}", file=sys.stderr)
+                write_bytes(path, (text + ("" if text.endswith("\n") else "\n")).encode("utf-8"))
+            except LabFileError as e:
+                print(f"error: {e.message}; nothing was written (a previous file is intact)", file=sys.stderr)
                 return 1
     for c in report["claims"]:
         print(f"{c['key']}: {c['verdict']} - {c['measured']}")

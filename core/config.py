@@ -75,6 +75,20 @@ class TrainConfig:
                                  lo=0.0, hi=1.0, hi_open=True)
 
 
+MAX_BATCH_VALUES = 20_000_000  # n_sequences x seq_len a batch run may build (about 0.5 GB while generating)
+BYTES_PER_BATCH_VALUE = 25  # numpy's float64 draw + int64 bits + torch float32 inputs and targets, at the peak
+
+
+def batch_memory_text(n_values: int) -> str:
+    """'7.3 TiB' for the memory a batch data set of n_values values needs while it is built."""
+    b = float(n_values) * BYTES_PER_BATCH_VALUE
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if b < 1024 or unit == "TiB":
+            return f"{b:.0f} {unit}" if unit == "bytes" else f"{b:.1f} {unit}"
+        b /= 1024
+    return f"{b:.1f} TiB"
+
+
 SECTIONS = {"task": TaskConfig, "model": ModelConfig, "train": TrainConfig}
 
 
@@ -130,6 +144,11 @@ class Config:
         if t.mode == "batch":
             if math.floor(t.n_sequences * (1.0 - t.validation_split)) < 1:  # as tasks.keras_split_at
                 raise ConfigError("train.validation_split", "leaves no training sequences")
+            n = t.n_sequences * t.seq_len  # checked before anything is allocated
+            if n > MAX_BATCH_VALUES:
+                raise ConfigError("train.n_sequences", f"n_sequences x seq_len = {n:,} values would need about "
+                                  f"{batch_memory_text(n)} to build; at most {MAX_BATCH_VALUES:,} values "
+                                  f"(about {batch_memory_text(MAX_BATCH_VALUES)})")
         return self
 
     def to_dict(self) -> dict:

@@ -8,14 +8,58 @@ Used by the command line (core/runner.py) and by multi-seed runs (core/multiseed
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
+import torch
 
 from .config import Config
 from .diagnostics import RecentSteps, diagnose, live_stats_from
 from .trainers import BatchTrainer, OnlineTrainer, RateMeter
-from .verdict import heldout, verdict_of_report
+from .verdict import Verdict, heldout, verdict_of_report
+
+WEIGHT_CHECK_EVERY = 50  # steps between checks of the weights (the loss is checked at every step)
+
+
+class Diverged(Exception):
+    """Training diverged: `step` (1-based) is the first step whose loss or weights were not finite; `what` says
+    which ("the loss became nan", "the weights hold inf (cell.weight_hh)"); `message` adds what to change."""
+
+    def __init__(self, cfg: Config, step: int, what: str):
+        self.step, self.what = int(step), what
+        self.message = f"diverged at step {self.step:,}: {what} ({advice(cfg)})"
+        super().__init__(self.message)
+
+    def to_dict(self) -> dict:
+        return {"step": self.step, "what": self.what, "message": self.message}
+
+
+def advice(cfg: Config) -> str:
+    """What to change after a divergence: 'lr 10 is likely too high for sgd; try 0.01'."""
+    lr = cfg.train.lr
+    try_lr = min(0.01, 10 ** math.floor(math.log10(lr)) / 10) if lr > 0 else 0.001
+    return f"lr {lr:g} is likely too high for {cfg.train.optimizer}; try {try_lr:g}"
+
+
+def first_bad_weight(model) -> str | None:
+    """'the weights hold nan (cell.weight_hh)' for the first parameter with a NaN or infinity, else None."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if not bool(torch.isfinite(p).all()):
+                kind = "nan" if bool(torch.isnan(p).any()) else "inf"
+                return f"the weights hold {kind} ({name})"
+    return None
+
+
+def check_step(cfg: Config, model, step: int, loss: float) -> None:
+    """Raise Diverged if this step's loss, or (every WEIGHT_CHECK_EVERY steps) a weight, is not finite."""
+    if not math.isfinite(loss):
+        raise Diverged(cfg, step, f"the loss became {loss}")
+    if step % WEIGHT_CHECK_EVERY == 0 or step == 1:
+        bad = first_bad_weight(model)
+        if bad is not None:
+            raise Diverged(cfg, step, bad)
 
 
 class FidelitySummary:
@@ -82,6 +126,11 @@ def history_blocks(history: dict, upto: int, span: int = 10) -> list[str]:
 def train(cfg: Config, log_every: int = 2000, out=print, epoch_lines: bool = True) -> dict:
     """Run a whole training as the config says and return the report dict.
 
+    Training stops at the first step whose loss (checked every step) or weights (every WEIGHT_CHECK_EVERY steps)
+    are not finite: the report's final.verdict.code is then "diverged", final.diverged is {step, what, message}
+    (Diverged.to_dict; message e.g. "diverged at step 12: the loss became nan (lr 10 is likely too high for
+    sgd; try 0.01)", also the verdict's text), and there is no held-out figure.
+
     Batch mode prints one Keras-style line per epoch (unless epoch_lines is False) and the answer's history
     blocks (`history_blocks`) after epoch 10 and after the last."""
     t = cfg.train
@@ -93,20 +142,33 @@ def train(cfg: Config, log_every: int = 2000, out=print, epoch_lines: bool = Tru
         out(f"batch: {tr.n_params} parameters, {tr.n_train} train / {len(tr.x_val)} val sequences, "
             f"{tr.batches_per_epoch} batches per epoch, device {tr.device}")
         t0 = time.perf_counter()
-        for _ in range(t.epochs):
-            e0 = time.perf_counter()
-            logs = tr.run_epoch()
+        diverged = None
+        step = 0
+        e0 = time.perf_counter()
+        while tr.epoch < t.epochs:
+            rec = tr.step()
+            step += 1
+            try:
+                check_step(cfg, tr.model, step, rec.loss)
+            except Diverged as d:
+                diverged = d
+                break
+            logs = rec.epoch_end
+            if logs is None:
+                continue
             if epoch_lines:
                 out(f"Epoch {logs['epoch']}/{t.epochs} - {time.perf_counter() - e0:.2f}s - loss: {logs['loss']:.4f}"
                     f" - accuracy: {logs['accuracy']:.4f} - val_loss: {logs['val_loss']:.4f}"
                     f" - val_accuracy: {logs['val_accuracy']:.4f}")
+            e0 = time.perf_counter()
             if logs["epoch"] in block_ends(t.epochs):
                 for line in history_blocks(tr.history, logs["epoch"]):
                     out(line)
         elapsed = time.perf_counter() - t0
-        steps = t.epochs * tr.batches_per_epoch
-        final = {"loss": tr.history["loss"][-1], "val_loss": tr.history["val_loss"][-1],
-                 "accuracy": tr.history["accuracy"][-1], "val_accuracy": tr.history["val_accuracy"][-1]}
+        steps = step
+        last = {k: (v[-1] if v else float("nan")) for k, v in tr.history.items()}
+        final = {"loss": last["loss"], "val_loss": last["val_loss"],
+                 "accuracy": last["accuracy"], "val_accuracy": last["val_accuracy"]}
         history = tr.history
         n_params = tr.n_params
     else:
@@ -123,8 +185,16 @@ def train(cfg: Config, log_every: int = 2000, out=print, epoch_lines: bool = Tru
         s_n = 0
         recent = RecentSteps()  # the last 1,000 steps: the evidence the hints rest on
         fid = FidelitySummary() if t.fidelity else None
+        diverged = None
+        steps = 0
         for i in range(1, t.steps + 1):
             rec = recent.train_step(tr)
+            steps = i
+            try:
+                check_step(cfg, tr.model, i, rec.loss)
+            except Diverged as d:
+                diverged = d
+                break
             if fid is not None:
                 fid.add(tr.engine.fidelity.last)
             s_loss += rec.loss
@@ -140,15 +210,22 @@ def train(cfg: Config, log_every: int = 2000, out=print, epoch_lines: bool = Tru
                 s_loss = s_correct = 0.0
                 s_n = 0
         elapsed = time.perf_counter() - t0
-        steps = t.steps
-        ev = heldout(tr, t.eval_steps)
-        final = {"heldout_accuracy": ev["accuracy"], "heldout_loss": ev["loss"], "heldout_steps": ev["steps"]}
-        out(f"held-out ({ev['steps']} steps, weights frozen, state carried): accuracy {ev['accuracy']:.4f}"
-            f" - loss {ev['loss']:.4f}")
+        if diverged is None:
+            ev = heldout(tr, t.eval_steps)
+            final = {"heldout_accuracy": ev["accuracy"], "heldout_loss": ev["loss"], "heldout_steps": ev["steps"]}
+            out(f"held-out ({ev['steps']} steps, weights frozen, state carried): accuracy {ev['accuracy']:.4f}"
+                f" - loss {ev['loss']:.4f}")
+        else:  # no held-out figure from diverged weights: it would only look plausible
+            final = {"heldout_accuracy": float("nan"), "heldout_loss": float("nan"), "heldout_steps": 0}
         if fid is not None:
             out(fid.line())
         n_params = tr.n_params
-    verdict = verdict_of_report(cfg, {"final": final, "history": history})
+    if diverged is None:
+        verdict = verdict_of_report(cfg, {"final": final, "history": history})
+    else:
+        metric = "val_accuracy" if t.mode == "batch" else "heldout_accuracy"
+        verdict = Verdict("diverged", float("nan"), metric, 0, float("nan"), diverged.message)
+        final["diverged"] = diverged.to_dict()
     final["verdict"] = verdict.to_dict()
     stats = recent.stats() if t.mode == "online" else live_stats_from(history["loss"], history["accuracy"], steps)
     hints = diagnose(cfg, stats, verdict)

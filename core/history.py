@@ -11,12 +11,21 @@ import numpy as np
 
 from .smoothing import Ema, point_weight
 
+MAX_CAPACITY = 1 << 22  # the most points a series or rows a ring may hold (16 MiB of float32 per column)
+
+
+def _bounded(capacity, what: str) -> int:
+    """capacity as an int in [2, MAX_CAPACITY] (1 for a Ring), else ValueError: a file cannot reserve gigabytes."""
+    if isinstance(capacity, bool) or not isinstance(capacity, (int, np.integer)) or not 1 <= capacity <= MAX_CAPACITY:
+        raise ValueError(f"{what} capacity must be an integer in [1, {MAX_CAPACITY:,}], got {str(capacity)[:40]}")
+    return int(capacity)
+
 
 class Ring:
     """The last `capacity` rows of a fixed-width float32 signal, oldest first on read."""
 
     def __init__(self, capacity: int, width: int = 1):
-        self.capacity = int(capacity)
+        self.capacity = _bounded(capacity, "a ring's")
         self.width = int(width)
         self._buf = np.zeros((self.capacity, self.width), dtype=np.float32)
         self._n = 0  # rows ever written
@@ -54,6 +63,7 @@ class DecimatingSeries:
     """
 
     def __init__(self, capacity: int = 1 << 20):
+        capacity = _bounded(capacity, "a series'")
         if capacity < 2 or capacity % 2:
             raise ValueError("capacity must be an even number >= 2")
         self.capacity = capacity
@@ -121,7 +131,7 @@ class SeriesMirror:
     """
 
     def __init__(self, capacity: int = 1 << 20, smoothing: float = 0.6, window_steps: float | None = None):
-        self.capacity = capacity
+        self.capacity = _bounded(capacity, "a series mirror's")
         self._vals = np.zeros(capacity, dtype=np.float32)
         self._smooth = np.zeros(capacity, dtype=np.float32)
         self.n = 0

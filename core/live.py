@@ -45,6 +45,7 @@ class LiveEngine:
         self._run_ids = count((int.from_bytes(os.urandom(3), "little") << 8) + 1)
         self.speed = 0.0  # steps per second; 0 = as fast as it goes
         self.running = False
+        self.stop_at: int | None = None  # Start(until): pause exactly when the run reaches this step
         self.notices: deque[str] = deque(maxlen=MAX_NOTICES)
         self._pace_t0: float | None = None
         self._pace_n = 0
@@ -128,8 +129,11 @@ class LiveEngine:
         self.note(self.run.finished.refusal)
         return True
 
-    def start(self) -> None:
-        if self._refuse_if_done():
+    def start(self, until: int | None = None) -> None:
+        """Train continuously; with `until`, pause exactly when the run reaches that step (none if already there)."""
+        self.stop_at = until
+        if self._refuse_if_done() or (until is not None and self.steps >= until):
+            self.running = False
             return
         self.running = True
         self.run.finished = None
@@ -226,6 +230,9 @@ class LiveEngine:
                 self._pace_n += 1
             self._one()
             done += 1
+            if self.stop_at is not None and self.steps >= self.stop_at:
+                self.running = False
+                self.stop_at = None
             if self.trainer.done or (not self.running and max_steps is None):
                 break
             if time.perf_counter() >= t_end:

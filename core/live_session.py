@@ -23,6 +23,7 @@ from .fidelity_history import FidelityRecord
 from .live import LiveEngine
 from .messages import ExportResult, OpenResult, SaveResult
 from .session import SessionError, open_session, save_session, series_from_history, series_to_history
+from .state_checks import MAX_STEPS
 
 
 def save(engine: LiveEngine, path: str, extra: dict | None = None) -> SaveResult:
@@ -51,8 +52,9 @@ def open_into(engine: LiveEngine, path: str) -> OpenResult:
         loss = series_from_history(hist, "loss")
         acc = series_from_history(hist, "accuracy")
         eng = np.asarray(hist.get("engine", np.zeros(3)), dtype=np.float64).reshape(-1)
-        if eng.shape != (3,) or not math.isfinite(eng[0]) or eng[0] < 0:
-            raise SessionError(f"cannot open {path}: the engine position is malformed")
+        if eng.shape != (3,) or not math.isfinite(eng[0]) or not 0 <= eng[0] <= MAX_STEPS:
+            raise SessionError(f"cannot open {path}: the engine position is malformed (a step count must be in "
+                               f"[0, {MAX_STEPS:,}])")
         try:
             sess.trainer.load_view_history(hist)
             fidelity = FidelityRecord.from_history(hist) if sess.config.train.fidelity else None

@@ -48,7 +48,15 @@ class Command:
 
 @dataclass(frozen=True)
 class Start(Command):
-    """Train continuously until Pause, the run's end or an error."""
+    """Train continuously until Pause, the run's end or an error; with `until` (a step count, as Snapshot.step)
+    the child also pauses exactly when the run reaches that step (scripts: --quit-after-steps)."""
+
+    until: int | None = None
+
+    def problem(self) -> str | None:
+        if self.until is not None and (not _is_int(self.until) or not 0 <= self.until <= 2**53):
+            return f"Start's until must be a whole step count from 0 to 2**53, got {self.until!r}."
+        return None
 
 
 @dataclass(frozen=True)

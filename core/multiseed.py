@@ -10,7 +10,8 @@ seed as it finishes (so a GUI can show progress and stop early), `run_seeds` col
   used instead (the metric name says which).
 - batch: the final epoch's val_accuracy is >= 0.99; with validation_split = 0 (no validation data) the final
   training accuracy is used instead.
-A NaN figure never counts as learned.
+A NaN figure never counts as learned. A seed whose training diverged (core.headless stops at the first
+non-finite loss or weight) is `diverged`, not "did not learn"; the summary says "learned k/S, diverged d".
 """
 
 from __future__ import annotations
@@ -44,12 +45,16 @@ class SeedResult:
     elapsed_s: float
     steps_per_second: float | None
     params: int
+    diverged: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def line(self) -> str:
         """One line for a log: 'seed 3: learned - heldout_accuracy 1.0000 - 2.1s'."""
+        if self.diverged:
+            d = self.final.get("diverged") or {}
+            return f"seed {self.seed}: {d.get('message', 'diverged')} - {self.elapsed_s:.1f}s"
         verdict = "learned" if self.learned else "did not learn"
         return f"seed {self.seed}: {verdict} - {self.metric} {self.value:.4f} - {self.elapsed_s:.1f}s"
 
@@ -68,14 +73,20 @@ class MultiSeedSummary:
         return sum(r.learned for r in self.results)
 
     @property
+    def n_diverged(self) -> int:
+        return sum(r.diverged for r in self.results)
+
+    @property
     def seeds(self) -> list[int]:
         return [r.seed for r in self.results]
 
     def line(self) -> str:
-        return f"learned {self.n_learned}/{self.n_seeds}"
+        d = self.n_diverged
+        return f"learned {self.n_learned}/{self.n_seeds}" + (f", diverged {d}" if d else "")
 
     def to_dict(self) -> dict:
         return {"threshold": self.threshold, "learned": self.n_learned, "n_seeds": self.n_seeds,
+                "diverged": self.n_diverged,
                 "results": [r.to_dict() for r in self.results]}
 
 
@@ -106,8 +117,9 @@ def iter_seeds(cfg: Config, seeds: int | Iterable[int], *, threshold: float = LE
         t0 = time.perf_counter()
         report = train(c, log_every=every, out=sink)
         learned, metric, value = judge(c, report, threshold)
+        diverged = report["final"]["verdict"]["code"] == "diverged"
         yield SeedResult(s, learned, metric, value, dict(report["final"]), time.perf_counter() - t0,
-                         report.get("steps_per_second"), int(report["params"]))
+                         report.get("steps_per_second"), int(report["params"]), diverged)
 
 
 def summarize(results: Iterable[SeedResult], threshold: float = LEARNED_THRESHOLD) -> MultiSeedSummary:

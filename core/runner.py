@@ -13,6 +13,16 @@ val_accuracy, verdict}. final.verdict is a dict {code, figure, metric, n, loss, 
 code is "learned", "partly", "base-rate", "diverged" or "not-run", e.g. final["verdict"]["code"] == "learned",
 text e.g. "learned: held-out accuracy 1.000". hints is a list of {code, level, title, text} (core/diagnostics.py),
 level "info", "warning" or "error"; a run that has learned gets no warning or error.
+
+Training stops at the first non-finite loss or weight (core.headless.Diverged): the report is still written,
+with final.verdict.code "diverged" and final.diverged {step, what, message}, the message goes to stderr
+("error: diverged at step 12: the loss became nan (lr 10 is likely too high for sgd; try 0.01)"), and the exit
+code is 3. With --seeds S such a seed counts as diverged ("learned k/S, diverged d"), and any diverged seed
+makes the exit code 3 too.
+
+Exit codes (EXIT_CODES): 0 done; 1 the report could not be written (nothing was written; a previous file is
+intact); 2 a bad flag or value (one line, before anything trains, the --report path included); 3 training
+diverged; 130 interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -20,15 +30,32 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 import warnings
 
 import torch
 
+from .atomic_io import LabFileError, check_writable, write_bytes
 from .config import PRESET_HELP, PRESETS, Config, ConfigError, all_fields, preset, range_text
 from .headless import train
 from .multiseed import iter_seeds, summarize
 from .report import ReportError, check_report_path, headless_report, reproduce_command, write_report
+
+EXIT_OK, EXIT_WRITE, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_CODES = {EXIT_OK: "done", EXIT_WRITE: "the report could not be written (a previous file is left intact)",
+              EXIT_USAGE: "a bad flag or value, the --report path included (checked before training)",
+              EXIT_DIVERGED: "training diverged (a non-finite loss or weight); the report says at which step",
+              EXIT_INTERRUPTED: "interrupted (Ctrl-C)"}
+MAX_SEEDS = 10_000
+MAX_THREADS = min(64, 2 * (os.cpu_count() or 1))
+# flags that one mode ignores: said in one line when given for the other mode
+BATCH_ONLY = ("n_sequences", "seq_len", "batch_size", "epochs", "shuffle", "validation_split")
+ONLINE_ONLY = ("rule", "window", "rtrl_decay", "fidelity", "steps", "eval_steps")
+
+
+def _epilog() -> str:
+    return "exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items())
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,26 +84,27 @@ def finite_or_null(obj):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="main.py train", description="Train a GRU on a bit-stream memory task without a window.",
-                )
+    p = _Parser(prog="main.py train", description="Train a GRU on a bit-stream memory task without a window. "
+                "Training stops at the first non-finite loss or weight and exits 3 (diverged).", epilog=_epilog())
     p.add_argument("--preset", choices=list(PRESETS), default=None,
-                   help="start from a preset: " + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()))
+                   help=("start from a preset: " + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()))
+                   .replace("%", "%%"))
     p.add_argument("--report", metavar="FILE.json", help="write the JSON report here")
     p.add_argument("--markdown", metavar="FILE.md",
                    help="write a Markdown run report here (config, log, verdict, hints, plots as PNGs beside it)")
     p.add_argument("--log-every", type=int, default=2000, metavar="N", help="online: print every N steps (2000)")
-    p.add_argument("--threads", type=int, default=1, metavar="N", help="torch CPU threads (1)")
+    p.add_argument("--threads", type=int, default=1, metavar="N", help=f"torch CPU threads (1; at most {MAX_THREADS})")
     p.add_argument("--quiet", action="store_true", help="print only the final line")
     p.add_argument("--no-epoch-lines", dest="epoch_lines", action="store_false",
                    help="batch: leave out the per-epoch lines, keep the answer's loss/val_loss blocks")
     p.add_argument("--seeds", type=int, default=1, metavar="S",
-                   help="train seeds seed..seed+S-1, one line per seed and 'learned k/S' (1)")
+                   help=f"train seeds seed..seed+S-1, one line per seed and 'learned k/S' (1; at most {MAX_SEEDS:,})")
     for section, f in all_fields():
         meta = f.metadata
         flag = "--" + f.name.replace("_", "-")
         typ = type(f.default)
         allowed = "true|false" if typ is bool else range_text(meta)
-        text = f"{meta['help']} [{section}; default {f.default}; allowed {allowed}]"
+        text = f"{meta['help']} [{section}; default {f.default}; allowed {allowed}]".replace("%", "%%")
         kw = {"dest": f.name, "default": None, "help": text}
         if typ is bool:
             kw.update(type=_bool, metavar="BOOL")
@@ -102,19 +130,19 @@ def main(argv=None) -> int:
     except ConfigError as e:
         flag = "--" + e.field.split(".")[-1].replace("_", "-")
         print(f"error: {flag}: {e.message}", file=sys.stderr)
-        return 2
-    if args.log_every < 1:
-        print("error: --log-every: must be >= 1", file=sys.stderr)
-        return 2
-    if args.seeds < 1 or cfg.train.seed + args.seeds - 1 > 2**31 - 1:
-        print("error: --seeds: must be >= 1, with seed + S - 1 <= 2147483647", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    problem = check_args(args, cfg)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
     if args.markdown is not None:
         why = "needs --seeds 1" if args.seeds > 1 else check_report_path(args.markdown)
         if why is not None:
             print(f"error: --markdown: {why}", file=sys.stderr)
-            return 2
-    torch.set_num_threads(max(1, args.threads))
+            return EXIT_USAGE
+    for note in ignored_notes(args, cfg):
+        print(f"note: {note}", file=sys.stderr)
+    torch.set_num_threads(args.threads)
     log: list[str] = []  # what was printed, for the Markdown report
 
     def out(line: str) -> None:
@@ -130,14 +158,16 @@ def main(argv=None) -> int:
                 report = _train_seeds(cfg, args.seeds, out)
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
-            return 130
-    if args.report:
+            return EXIT_INTERRUPTED
+    diverged = diverged_lines(report)
+    for line in diverged:
+        print(f"error: {line}", file=sys.stderr)
+    if args.report is not None:
         try:
-            with open(args.report, "w") as fh:
-                json.dump(finite_or_null(report), fh, indent=1, allow_nan=False)
-        except OSError as e:
-            print(f"error: --report: cannot write {args.report}: {e.strerror}", file=sys.stderr)
-            return 1
+            write_json_report(args.report, report)
+        except LabFileError as e:
+            print(f"error: --report: {e.message}; nothing was written (a previous file is intact)", file=sys.stderr)
+            return EXIT_WRITE
     if args.markdown is not None:
         command = reproduce_command(cfg)
         try:
@@ -145,11 +175,50 @@ def main(argv=None) -> int:
             path = write_report(args.markdown, rep, pngs)
         except ReportError as e:
             print(f"error: --markdown: {e}", file=sys.stderr)
-            return 1
+            return EXIT_WRITE
         print(f"markdown: {path}")
     print(json.dumps(finite_or_null({"params": report["params"], "final": report["final"],
                                      "steps_per_second": round(report["steps_per_second"] or 0, 1)})))
-    return 0
+    return EXIT_DIVERGED if diverged else EXIT_OK
+
+
+def check_args(args, cfg: Config) -> str | None:
+    """The first problem with the runner's own flags, as 'flag: why', or None; nothing has trained yet."""
+    if args.log_every < 1:
+        return "--log-every: must be >= 1"
+    if not 1 <= args.threads <= MAX_THREADS:
+        return f"--threads: must be between 1 and {MAX_THREADS} (twice this machine's cores, at most 64)"
+    if not 1 <= args.seeds <= MAX_SEEDS:
+        return f"--seeds: must be between 1 and {MAX_SEEDS:,}"
+    if cfg.train.seed + args.seeds - 1 > 2**31 - 1:
+        return "--seeds: seed + S - 1 must be <= 2147483647"
+    if args.report is not None:
+        why = check_writable(args.report)
+        if why is not None:
+            return f"--report: cannot write {args.report!r}: {why}"
+    return None
+
+
+def ignored_notes(args, cfg: Config) -> list[str]:
+    """One line per flag given that the config's mode ignores: '--batch-size applies to batch mode only; ignored'."""
+    mode = cfg.train.mode
+    other, names = ("batch", BATCH_ONLY) if mode == "online" else ("online", ONLINE_ONLY)
+    flags = ["--" + n.replace("_", "-") for n in names if getattr(args, n, None) is not None]
+    if mode == "online" and not args.epoch_lines:
+        flags.append("--no-epoch-lines")
+    return [f"{f} applies to {other} mode only; ignored (this run is {mode})" for f in flags]
+
+
+def diverged_lines(report: dict) -> list[str]:
+    """The divergence messages of a report (one run, or each seed of --seeds)."""
+    finals = [s["final"] for s in report.get("seeds", [])] or [report["final"]]
+    return [f["diverged"]["message"] for f in finals if isinstance(f.get("diverged"), dict)]
+
+
+def write_json_report(path: str, report: dict) -> None:
+    """The JSON report, atomically (core.atomic_io): a failure raises LabFileError and leaves any old file."""
+    text = json.dumps(finite_or_null(report), indent=1, allow_nan=False)
+    write_bytes(path, text.encode("utf-8"))
 
 
 def _train_seeds(cfg: Config, n: int, out) -> dict:
@@ -163,7 +232,8 @@ def _train_seeds(cfg: Config, n: int, out) -> dict:
     elapsed = sum(r.elapsed_s for r in results)
     rates = [r.steps_per_second for r in results if r.steps_per_second]
     return {"config": cfg.to_dict(), "params": results[0].params,
-            "final": {"learned": summary.n_learned, "n_seeds": summary.n_seeds, "threshold": summary.threshold},
+            "final": {"learned": summary.n_learned, "diverged": summary.n_diverged, "n_seeds": summary.n_seeds,
+                      "threshold": summary.threshold},
             "seeds": [r.to_dict() for r in results],
             "steps_per_second": sum(rates) / len(rates) if rates else None, "elapsed_s": elapsed}
 

@@ -40,8 +40,8 @@ import tomli_w
 import torch
 
 from .atomic_io import LabFileError, check_writable, write_bytes
-from .config import Config, ConfigError
-from .history import DecimatingSeries
+from .config import MAX_BATCH_VALUES, Config, ConfigError
+from .history import MAX_CAPACITY, DecimatingSeries
 from .session_format import (
     FORMAT_NAME,
     MAX_FILE_BYTES,
@@ -58,14 +58,14 @@ from .session_format import (
     read_tensors,
 )
 from .session_migrations import migrate
-from .state_checks import StateError
+from .state_checks import MAX_STEPS, StateError
 from .trainers import make_trainer
 
 __all__ = ["FORMAT_NAME", "FORMAT_VERSION", "MAX_FILE_BYTES", "SUFFIX", "LabFileError", "Session", "SessionError",
            "check_writable", "open_session", "save_session", "series_from_history", "series_to_history"]
 
 FORMAT_VERSION = 2
-MAX_BATCH_CELLS = 200_000_000  # n_sequences * seq_len a session may ask us to rebuild
+MAX_BATCH_CELLS = MAX_BATCH_VALUES  # n_sequences * seq_len a session may ask us to rebuild (Config checks it too)
 _REQUIRED_META = ("config", "trainer", "extra", "checksum")
 
 
@@ -300,8 +300,9 @@ def series_from_history(history: Mapping[str, np.ndarray], name: str) -> Decimat
         if values.ndim != 1 or state.shape != (5,) or not np.isfinite(state).all():
             raise ValueError("malformed")
         capacity, stride, acc, acc_n, count = state.tolist()
-        if capacity != int(capacity) or not (2 <= capacity <= 2**31) or stride < 1 or acc_n < 0 or count < 0:
-            raise ValueError("malformed")
+        if capacity != int(capacity) or not (2 <= capacity <= MAX_CAPACITY) or stride < 1 or acc_n < 0 \
+                or count < 0 or stride > MAX_STEPS or count > MAX_STEPS:
+            raise ValueError(f"malformed: capacity, stride or count out of range (capacity at most {MAX_CAPACITY:,})")
         series = DecimatingSeries(int(capacity))
         series.load_state_dict({"values": values, "stride": int(stride), "acc": acc, "acc_n": int(acc_n),
                                 "count": int(count)})

@@ -40,6 +40,9 @@ def is_number(v) -> bool:
     return type(v) in (int, float)
 
 
+MAX_STEPS = 2**53  # the most steps any count may claim: exact as a float, so no view overflows
+
+
 def int_in(v, lo: int, hi: int, what: str) -> int:
     if not is_int(v) or not lo <= v <= hi:
         raise StateError(f"truncated or corrupt ({what} = {str(v)[:40]} is not an integer in [{lo}, {hi}])")

@@ -4,8 +4,9 @@ TBPTT with its window (tbpttK: window K; tbptt+D: window lag+D), e.g. `--y rule=
 
 Prints progress with an ETA on stderr and one line per finished cell; Ctrl+C stops after the current chunk,
 keeping the finished cells, and writes the outputs marked `"partial": true` (exit 130). A bad axis spec or
-config value exits 2 with one line. Outputs are written atomically (a temp file in the same folder, then
-os.replace), so a reader never sees half a file.
+config value exits 2 with one line, as does an output path that cannot be written (checked before training).
+Outputs are written through core.atomic_io (a temp file in the same folder, then a rename), so a reader never
+sees half a file and a failed write leaves the previous file intact (exit 1).
 """
 
 from __future__ import annotations
@@ -14,11 +15,10 @@ import argparse
 import csv
 import io
 import json
-import os
 import sys
-import tempfile
 import time
 
+from .atomic_io import LabFileError, check_writable, write_bytes
 from .config import PRESET_HELP, PRESETS, Config, ConfigError, all_fields, preset, range_text
 
 
@@ -61,23 +61,6 @@ def build_parser() -> argparse.ArgumentParser:
             kw.update(type=typ, metavar=f.name.upper())
         p.add_argument("--" + f.name.replace("_", "-"), **kw)
     return p
-
-
-# TODO(merge): use core.atomic_io
-def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write data to path via a temp file in the same folder and os.replace (never a half-written file)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 def report_json(report: dict) -> bytes:
@@ -133,9 +116,9 @@ def write_outputs(args, report: dict) -> int:
         if not path:
             continue
         try:
-            atomic_write_bytes(path, make(report))
-        except OSError as e:
-            print(f"error: {flag}: cannot write {path}: {e.strerror}", file=sys.stderr)
+            write_bytes(path, make(report))
+        except LabFileError as e:
+            print(f"error: {flag}: {e.message}; nothing was written (a previous file is intact)", file=sys.stderr)
             return 1
     return 0
 
@@ -151,6 +134,12 @@ def main(argv=None) -> int:
     except ConfigError as e:
         print(f"error: --{e.field.split('.')[-1].replace('_', '-')}: {e.message}", file=sys.stderr)
         return 2
+    for flag in ("--report", "--csv", "--png", "--svg"):  # before any training, so no work is lost
+        path = getattr(args, flag[2:])
+        why = None if path is None else check_writable(path)
+        if why is not None:
+            print(f"error: {flag}: cannot write {path!r}: {why}", file=sys.stderr)
+            return 2
     for flag, v in (("--reach-window", args.reach_window), ("--max-batch", args.max_batch)):
         if v < 1:
             print(f"error: {flag}: must be >= 1", file=sys.stderr)

@@ -4,11 +4,17 @@
 Start-up order: the training child is spawned first (a WorkerHandle, which needs only QtCore), so that it loads
 torch and builds its model while this process imports the views and builds the window; GML_TIMING=1 prints
 when the window first painted and when the trainer is ready (gui/startup.py, read by bench/launch.py).
+
+Scripts see failures: a bad flag exits 2 with one line before Qt loads; with --quit-after-steps, training that stops
+on an error (divergence, an opened file the trainer refuses) prints the message on stderr and exits 1, as does a
+failed --open (the default config is not trained instead) and a screenshot that was not written.
+--quit-after-steps N stops exactly at step N: the training process is asked to pause there (Start(until=N)).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 
@@ -17,11 +23,16 @@ from core.config import Config, ConfigError
 from . import INSPECT_TABS as TABS  # Qt-free: the parser must not import Qt
 from .record_cli import add_record_arguments, record_options
 
+MAX_SPEED = 1_000_000
+EXIT_FAILED = 1
+
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="main.py", description="GRU Memory Lab: train a tiny GRU live and see whether it remembers. "
-        "Config flags are those of `main.py train --help`; `main.py train` runs without a window.")
+        "Config flags are those of `main.py train --help`; `main.py train` runs without a window.",
+        epilog="exit codes: 0 done; 1 training stopped on an error before --quit-after-steps, --open failed or the "
+        "screenshot was not written (the message on stderr); 2 a bad flag")
     p.add_argument("--autostart", action="store_true", help="start training as soon as the window opens")
     p.add_argument("--screenshot", metavar="FILE.png",
                    help="save a PNG of the whole window (at --quit-after-steps, else after the first frame)")
@@ -30,7 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-restore", action="store_true", help="ignore the remembered config and geometry")
     p.add_argument("--size", default=None, metavar="WxH", help="window size, e.g. 1440x900 (default: remembered)")
     p.add_argument("--fps", type=float, default=60.0, help="most frames per second (1-60, default 60)")
-    p.add_argument("--speed", type=float, default=0.0, help="steps per second (0 = as fast as it goes)")
+    p.add_argument("--speed", type=float, default=0.0,
+                   help=f"steps per second (0 = as fast as it goes; at most {MAX_SPEED:,})")
     p.add_argument("--tab", choices=TABS, default=None,
                    help="which Inspect tab to show (for screenshots): " + ", ".join(TABS))
     p.add_argument("--layer", choices=["h", "n", "z", "r"], default=None, help="the heatmap's layer")
@@ -59,7 +71,14 @@ def parse(argv):
     if gui_args.quit_after_steps is not None and gui_args.quit_after_steps < 0:
         print("error: --quit-after-steps: must be >= 0", file=sys.stderr)
         raise SystemExit(2)
-    if not (1 <= gui_args.fps <= 60):
+    if not (math.isfinite(gui_args.speed) and 0 <= gui_args.speed <= MAX_SPEED):
+        print(f"error: --speed: must be a number from 0 (as fast as it goes) to {MAX_SPEED:,}, got {gui_args.speed}",
+              file=sys.stderr)
+        raise SystemExit(2)
+    if gui_args.open is not None and not gui_args.open:
+        print("error: --open: no file name given", file=sys.stderr)
+        raise SystemExit(2)
+    if not (math.isfinite(gui_args.fps) and 1 <= gui_args.fps <= 60):
         print("error: --fps: must be between 1 and 60", file=sys.stderr)
         raise SystemExit(2)
     if gui_args.size is not None:
@@ -77,14 +96,56 @@ def parse(argv):
 
 
 class Automation:
-    """Drives --autostart / --screenshot / --quit-after-steps from the window's frame signal."""
+    """Drives --autostart / --screenshot / --quit-after-steps from the window's frame signal, and makes failures
+    visible to scripts: an error that stops training (under --quit-after-steps) or a failed --open prints the
+    message on stderr, closes the window and sets `failure` (main returns EXIT_FAILED)."""
 
     def __init__(self, win, args):
         self.win, self.args = win, args
         self.done = False
         self.waiting_final = False
         self.shot = None
+        self.failure: str | None = None
+        self._open_error: str | None = None
         win.frame_shown.connect(self._frame)
+        win.handle.worker.error.connect(self._error)
+        win.session_ui.failed.connect(self._failed)
+
+    def begin(self) -> None:
+        """Start training as asked: with --quit-after-steps the child pauses exactly at that step."""
+        target = self.args.quit_after_steps
+        if target is None:
+            self.win.start()
+            return
+        self.win.handle.start(until=target)
+        self.win.state.command_sent(True)
+
+    def opened(self, ok: bool) -> None:
+        """--open answered: go on (start if asked), or say why it failed and quit non-zero."""
+        if ok:
+            if self.args.autostart:
+                self.begin()
+            return
+        self._fail(self._open_error or f"could not open {self.args.open}")
+
+    def _failed(self, method: str, value: dict) -> None:
+        if method == "open_session":
+            self._open_error = str(value.get("error") or "")
+
+    def _error(self, text: str) -> None:
+        """Training stopped on an error: under --quit-after-steps it would never reach the step asked for."""
+        if self.args.quit_after_steps is not None and not self.done:
+            from PySide6.QtCore import QTimer  # the signal may arrive on the worker's thread: close from the window's
+
+            QTimer.singleShot(0, self.win, lambda: self._fail(text))
+
+    def _fail(self, text: str) -> None:
+        if self.done:
+            return
+        self.done = True
+        self.failure = " ".join(str(text).split()) or "training stopped on an error"
+        print(f"error: {self.failure}", file=sys.stderr, flush=True)
+        self.win.close()
 
     def _frame(self, s) -> None:
         a = self.args
@@ -157,11 +218,13 @@ def main(argv=None) -> int:
     if args.recording is not None and not win.recording.start(args.recording):
         print(f"error: {win.message.errors[-1]}", file=sys.stderr)
         return 1
-    if args.open:  # start (if asked) once the session is open, whether or not it opened
-        win.session_ui.open_session_from(args.open, on_done=lambda ok: win.start() if args.autostart else None)
+    if args.open:  # start (if asked) once the session is open; a failed open quits non-zero
+        win.session_ui.open_session_from(args.open, on_done=auto.opened)
     elif args.autostart:
-        win.start()
+        auto.begin()
     code = app.exec()
+    if auto.failure is not None:
+        return EXIT_FAILED
     if args.screenshot and auto.shot is None:
         print(f"error: the screenshot {args.screenshot} was not written", file=sys.stderr)
         return 1

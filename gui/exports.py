@@ -3,6 +3,10 @@
 Every failure (an unwritable folder, an unknown format, an exporter error) is one message and returns None;
 nothing is lost and the run goes on. Ctrl+S saves into the folder `folder()` gives (gui.settings:
 GML_SCREENSHOT_DIR, a setting, or the user's pictures folder), and every message names the full path.
+Every picture is rendered to bytes first (the encoder's result checked), then written through core.atomic_io
+(a temp file in the same folder, then a rename): a failure (an unwritable folder, a full disk, an unknown format,
+an exporter or encoder error) is one message that says the truth, returns None and leaves any previous file
+exactly as it was; the run goes on.
 """
 
 from __future__ import annotations
@@ -12,13 +16,34 @@ from pathlib import Path
 
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (registers the exporters)
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from core.atomic_io import write_bytes
+from core.atomic_io import LabFileError, write_bytes
 
 from .views import HiddenView, crisp_svg
 
 EXPORTERS = {"png": pg.exporters.ImageExporter, "svg": pg.exporters.SVGExporter}
+KEPT = "Nothing was written; the previous file (if any) is intact."
+
+
+class EncodeError(Exception):
+    """An image could not be encoded (the encoder said no, or gave nothing)."""
+
+
+def png_bytes(image) -> bytes:
+    """A QImage or QPixmap encoded as PNG; EncodeError when the encoder fails or yields nothing."""
+    if image is None or image.isNull():
+        raise EncodeError("there is no image to encode (the picture is empty)")
+    data = QByteArray()
+    buf = QBuffer(data)
+    buf.open(QIODevice.OpenModeFlag.WriteOnly)
+    ok = image.save(buf, "PNG")
+    buf.close()
+    out = bytes(data.data())
+    if not ok or not out:
+        raise EncodeError("the PNG encoder failed")
+    return out
 
 
 class Exporter:
@@ -39,10 +64,11 @@ class Exporter:
         except OSError as e:
             self.report_error(f"Cannot create the folder {path.parent}: {e.strerror}. Nothing was saved.")
             return None
-        pix = self.window.grab()
-        if pix.isNull() or not pix.save(str(path), "PNG"):
-            self.report_error(f"Could not write the screenshot to {path} (is the folder writable?). "
-                              "Nothing was lost; choose another path with File ▸ Save screenshot as….")
+        try:
+            write_bytes(path, png_bytes(self.window.grab()))
+        except (EncodeError, LabFileError) as e:
+            self.report_error(f"Could not write the screenshot: {e}. {KEPT} Choose another path with "
+                              "File ▸ Save screenshot as….")
             return None
         self.show_status(f"Screenshot saved: {path}", 5000)
         return path
@@ -76,14 +102,19 @@ class Exporter:
             exp = exporter_cls(self._plot_item(key))
             if fmt == "png":
                 exp.parameters()["width"] = max(800, int(self.views[key].width() * 2))
-            exp.export(str(path))
-            if fmt == "svg":  # the heatmap's cells stay sharp in any viewer (gui.views.crisp_svg)
-                write_bytes(path, crisp_svg(path.read_text(encoding="utf-8")).encode("utf-8"))
-        except Exception as e:  # an exporter or file-system failure is a message, never a crash
-            self.report_error(f"Could not export the {key} view to {path}: {e}. Nothing was lost.")
+                data = png_bytes(exp.export(toBytes=True))
+            else:
+                data = exp.export(toBytes=True)
+                if not isinstance(data, bytes) or not data:
+                    raise EncodeError("the SVG exporter gave nothing")
+                # the heatmap's cells stay sharp in any viewer (gui.views.crisp_svg)
+                data = crisp_svg(data.decode("utf-8")).encode("utf-8")
+            write_bytes(path, data)
+        except (EncodeError, LabFileError) as e:
+            self.report_error(f"Could not export the {key} view: {e}. {KEPT}")
             return None
-        if not path.exists():
-            self.report_error(f"Could not export the {key} view to {path}.")
+        except Exception as e:  # an exporter or file-system failure is a message, never a crash
+            self.report_error(f"Could not export the {key} view to {path}: {type(e).__name__}: {e}. {KEPT}")
             return None
         self.show_status(f"Exported {key} view: {path}", 5000)
         return path

@@ -15,7 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtWidgets import QFileDialog, QMenu
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from core.config import Config, ConfigError
 from core.messages import ExportResult, OpenResult, SaveResult
@@ -193,10 +193,26 @@ class SessionUI(QObject):
     def export_dialog(self) -> None:
         cur = self.state.current_path
         base = Path(cur).with_suffix(".csv") if cur else Path.cwd() / "history.csv"
-        path, _ = QFileDialog.getSaveFileName(self.services.dialog_parent, "Export history as CSV", str(base),
-                                              "CSV (*.csv)")
+        batch = self.state.applied.train.mode == "batch"
+        title = "Export history as CSV" + (" (also writes <name>.epochs.csv, the per-epoch log)" if batch else "")
+        path, _ = QFileDialog.getSaveFileName(self.services.dialog_parent, title, str(base), "CSV (*.csv)")
+        if path and batch and not self.confirm_epochs_file(path):
+            return
         if path:
             self.export_csv_to(path)
+
+    def confirm_epochs_file(self, path: str) -> bool:
+        """A batch export also writes `<stem>.epochs.csv`, a file the user did not choose: ask before replacing
+        an existing one (the dialog only asked about `path`)."""
+        epochs = os.path.splitext(path)[0] + ".epochs.csv"
+        if not os.path.exists(epochs):
+            return True
+        answer = QMessageBox.question(
+            self.services.dialog_parent, "Replace the per-epoch file?",
+            f"A batch export writes two files:\n{path}\n{epochs}\n\n{os.path.basename(epochs)} already exists. "
+            "Replace it?", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
 
     # -- the child's answers ------------------------------------------------------------------------------
     def _on_result(self, result) -> None:

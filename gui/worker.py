@@ -232,8 +232,9 @@ class WorkerHandle(QObject):
         return self.ready_info is not None
 
     # -- training -------------------------------------------------------------------------------------------
-    def start(self) -> None:
-        self._command.emit(Start())
+    def start(self, until: int | None = None) -> None:
+        """Train on; with `until`, the child pauses exactly at that step."""
+        self._command.emit(Start(until))
 
     def pause(self) -> None:
         self._command.emit(Pause())

@@ -102,4 +102,4 @@ def test_command_writes_report_and_markdown(tmp_path, capsys):
     assert [c["key"] for c in rep["claims"]] == ["readout-fixes"] and rep["elapsed_s"] > 0
     assert "readout-fixes" in capsys.readouterr().out and "| 1 | answer |" in md.read_text()
     assert claims_report.main(["--seeds", "1", "--only", "readout-fixes", "--scale", str(TINY),
-                               "--report", str(tmp_path / "no" / "dir" / "c.json")]) == 1
+                               "--report", str(tmp_path / "no" / "dir" / "c.json")]) == 2  # checked first

@@ -268,13 +268,13 @@ def test_open_from_the_command_line(qtbot, tmp_path, monkeypatch):
 
     st = QSettings(str(settings), QSettings.IniFormat)
     assert json.loads(st.value("config/last"))["task"]["lag"] == 3
-    # a bad --open: a message, and the app still runs and quits
+    # a bad --open: the message on stderr and exit 1 (the default config is not trained instead; issue 15)
     bad = tmp_path / "bad.gmlab"
     bad.write_bytes(b"nope")
     r = subprocess.run([sys.executable, str(ROOT / "main.py"), "--open", str(bad), "--autostart",
                         "--quit-after-steps", "50", "--no-restore"],
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.returncode == 1 and "error: cannot open" in r.stderr and "bad.gmlab" in r.stderr, r.stderr[-2000:]
 
 
 def test_start_pressed_before_the_open_answer_keeps_running(qtbot, win, tmp_path):

@@ -1,0 +1,93 @@
+"""Nothing lost, nothing faked (issue 15), in the window (offscreen): screenshots and view exports survive a full
+disk with the old file intact and a true message; the automation stops exactly at the step asked, and turns a
+training error or a failed --open into a non-zero exit with the message on stderr; bad --speed exits 2."""
+
+from __future__ import annotations
+
+import argparse
+import errno
+import os
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from core import atomic_io  # noqa: E402
+from core.config import preset  # noqa: E402
+from gui import app as gui_app  # noqa: E402
+from tests.gui_helpers import make_window, wait_step  # noqa: E402
+
+
+@pytest.fixture
+def win(qtbot, tmp_path, monkeypatch):
+    w = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
+    yield w
+    w.close()
+
+
+def full_disk(monkeypatch):
+    def fsync(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    monkeypatch.setattr(atomic_io.os, "fsync", fsync)
+
+
+def auto_args(**kw):
+    base = {"quit_after_steps": None, "screenshot": None, "autostart": True, "open": None}
+    base.update(kw)
+    return argparse.Namespace(**base)
+
+
+def test_exports_on_a_full_disk_keep_the_old_files_and_say_so(qtbot, win, tmp_path, monkeypatch):
+    olds = {name: (tmp_path / name) for name in ("shot.png", "loss.png", "loss.svg")}
+    for p in olds.values():
+        p.write_bytes(b"old picture")
+    full_disk(monkeypatch)
+    assert win.exports.save_screenshot(olds["shot.png"]) is None
+    text = win.message.text.text()
+    assert "no space left on device" in text and "Nothing was written" in text
+    assert win.exports.export_view("loss", olds["loss.png"]) is None
+    assert win.exports.export_view("loss", olds["loss.svg"]) is None
+    assert "Nothing was written" in win.message.text.text()
+    assert all(p.read_bytes() == b"old picture" for p in olds.values())
+    assert sorted(p.name for p in tmp_path.iterdir() if ".gml-tmp" in p.name) == []
+
+
+def test_exports_write_whole_files(qtbot, win, tmp_path):
+    assert win.exports.export_view("loss", tmp_path / "l.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert (tmp_path / "l.svg").exists() is False
+    assert win.exports.export_view("loss", tmp_path / "l.svg").read_text().lstrip().startswith("<?xml")
+
+
+def test_quit_after_steps_stops_exactly_there(qtbot, win):
+    auto = gui_app.Automation(win, auto_args(quit_after_steps=700))
+    auto.begin()
+    qtbot.waitUntil(lambda: auto.done, timeout=60000)
+    assert auto.failure is None and win.snap.step == 700
+
+
+def test_a_training_error_under_quit_after_steps_fails_the_script(qtbot, tmp_path, monkeypatch, capsys):
+    cfg = preset("question-fixed").replace(optimizer="sgd", lr=10.0)
+    w = make_window(qtbot, tmp_path, monkeypatch, cfg)
+    try:
+        auto = gui_app.Automation(w, auto_args(quit_after_steps=700))
+        auto.begin()
+        qtbot.waitUntil(lambda: auto.failure is not None, timeout=30000)
+        assert "diverged" in auto.failure and "error: The loss became nan" in capsys.readouterr().err
+    finally:
+        w.close()
+
+
+def test_a_failed_open_fails_the_script(qtbot, win, tmp_path, capsys):
+    auto = gui_app.Automation(win, auto_args(quit_after_steps=100, open=str(tmp_path / "missing.gmlab")))
+    win.session_ui.open_session_from(tmp_path / "missing.gmlab", on_done=auto.opened)
+    qtbot.waitUntil(lambda: auto.failure is not None, timeout=30000)
+    assert "missing.gmlab" in capsys.readouterr().err
+    wait_step(qtbot, win, lambda s: not s.running)
+    assert win.snap.step == 0  # the default config was not trained instead
+
+
+@pytest.mark.parametrize("value", ["nan", "-5", "inf"])
+def test_bad_speed_is_one_line_exit_2(value, capsys):
+    with pytest.raises(SystemExit) as e:
+        gui_app.parse(["--speed", value])
+    assert e.value.code == 2 and capsys.readouterr().err.startswith("error: --speed:")
