@@ -94,6 +94,9 @@ class MainWindow(QMainWindow):
         self.commands.set_window(self.toolbar.window_spin.value())
         self.presenter.set_smoothing(self.toolbar.smoothing_weight())
         self.commands.set_speed(self.toolbar.steps_per_second())
+        ignored = self.settings.take_notices()  # damaged remembered settings were ignored one by one: say which
+        if ignored:
+            self.message.notice("\n".join(ignored))
 
     # -- what the tests, the command line and the benches drive ------------------------------------------
     @property
