@@ -7,6 +7,7 @@ commands' results. The GUI asks for one snapshot at a time, only after it drew t
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -150,7 +151,9 @@ def serve(conn, cfg_dict: dict, threads: int = 1) -> None:
 
 
 def child_main(conn, cfg_dict: dict, threads: int = 1) -> None:
-    """The child process's entry: serve, then leave at once (interpreter teardown with torch costs ~0.4 s)."""
+    """The child process's entry: serve, then leave at once (interpreter teardown with torch costs ~0.4 s).
+    Ctrl-C in the terminal reaches the whole process group: the window decides, and stops this child itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         serve(conn, cfg_dict, threads)
     finally:

@@ -6,6 +6,10 @@ export_csv, set_window, frame_drawn, stop); each becomes a typed command (core.m
 thread and sent to the child, which applies it between steps. The child's replies come back as the worker's
 Qt signals. Frames are paced: a snapshot is requested only after the last one was drawn (`frame_drawn`) and
 at most `max_fps` times a second.
+
+A watchdog guards the snapshot in flight: no answer for NOT_RESPONDING_S (a stopped or hung child; longer while
+a file command runs) says so once as an error, "Reset restarts it" (Reset then replaces the child); any later
+message from the child says it answers again and training goes on as the child reports.
 """
 
 from __future__ import annotations
@@ -38,6 +42,8 @@ from core.snapshot import Snapshot
 from .child_link import ChildLink
 
 PUMP_MS = 4  # how often the worker reads the child's pipe
+NOT_RESPONDING_S = 5.0  # no answer to a snapshot request for this long: the trainer is not responding
+FILE_COMMAND_S = 60.0  # the same while a save, open or export runs (a big session takes seconds to open)
 
 
 class TrainingWorker(QObject):
@@ -58,6 +64,8 @@ class TrainingWorker(QObject):
         self._awaiting_draw = False
         self._requested = False
         self._last_request = 0.0
+        self._file_commands = 0  # sent and not yet answered
+        self.unresponsive = False  # the watchdog said the trainer does not answer, and it has not since
 
     @property
     def child_pid(self) -> int | None:
@@ -79,6 +87,8 @@ class TrainingWorker(QObject):
         self.link.start(self._cfg)
         self._awaiting_draw = False
         self._requested = False
+        self._file_commands = 0
+        self.unresponsive = False
 
     @Slot()
     def shutdown(self) -> None:
@@ -100,9 +110,11 @@ class TrainingWorker(QObject):
     def command(self, msg: Command) -> None:
         if isinstance(msg, Reset):
             self._cfg = msg.config
-            if self.link is not None and not self.link.alive:  # the child died: a fresh one from the new config
-                self._spawn()
+            if self.link is not None and (not self.link.alive or self.unresponsive):
+                self._spawn()  # the child died or does not answer: a fresh one from the new config
                 return
+        if isinstance(msg, (SaveSession, OpenSession, ExportCsv)):
+            self._file_commands += 1
         self._send(msg)
 
     @Slot(int)
@@ -115,6 +127,9 @@ class TrainingWorker(QObject):
 
     # -- the child's replies --------------------------------------------------------------------------------
     def _on_message(self, msg) -> None:
+        if self.unresponsive:
+            self.unresponsive = False
+            self.notice.emit("The trainer is responding again.")
         if isinstance(msg, Snapshot):
             self._requested = False
             self._awaiting_draw = True
@@ -124,6 +139,7 @@ class TrainingWorker(QObject):
         elif isinstance(msg, Error):
             self.error.emit(msg.text)
         elif isinstance(msg, FileResult):
+            self._file_commands = max(0, self._file_commands - 1)
             self.result.emit(msg)
         elif isinstance(msg, Ready):
             self.ready.emit(asdict(msg))
@@ -145,6 +161,14 @@ class TrainingWorker(QObject):
             self._send(SnapshotRequest(self.window))
             self._requested = True
             self._last_request = now
+        self._watch(now)
+
+    def _watch(self, now: float) -> None:
+        """The watchdog: a snapshot asked for and not answered for too long means the child does not respond."""
+        limit = FILE_COMMAND_S if self._file_commands else NOT_RESPONDING_S
+        if self._requested and not self.unresponsive and self.link.alive and now - self._last_request > limit:
+            self.unresponsive = True
+            self.error.emit(f"The trainer is not responding (no answer for {limit:.0f} s). Reset restarts it.")
 
 
 class WorkerHandle(QObject):
