@@ -77,14 +77,14 @@ def kill9(n: int, folder: str) -> None:
 
 
 def _fill(folder: Path) -> None:
-    filler = folder / "filler"
-    with open(filler, "ab") as fh:
-        try:
-            while True:
-                fh.write(b"\0" * 1024)
-                fh.flush()
-        except OSError:
-            pass
+    fd = os.open(folder / "filler", os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    try:
+        while True:
+            os.write(fd, b"\0" * 512)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 def _case(folder: Path, name: str, good: bytes, run) -> None:
