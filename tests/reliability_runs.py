@@ -134,8 +134,9 @@ def fulldisk(folder: str) -> None:
     _case(d, "r.json", good, _cli("train", "--preset", "question-fixed", "--steps", "300", "--report", "@"))
     _case(d, "shot.png", good, _cli("--no-restore", "--autostart", "--quit-after-steps", "30", "--screenshot", "@"))
     for ext in ("json", "png", "csv", "svg"):
+        flag = "--report" if ext == "json" else f"--{ext}"
         _case(d, "sweep." + ext, good, _cli("sweep", "--preset", "question-fixed", "--x", "lag=1,2", "--seeds", "2",
-                                            "--steps", "200", "--quiet", f"--{ext}", "@"))
+                                            "--steps", "200", "--quiet", flag, "@"))
     from PySide6.QtWidgets import QApplication
 
     from gui.main_window import MainWindow
@@ -147,14 +148,12 @@ def fulldisk(folder: str) -> None:
     while win.snap is None and time.time() - t0 < 60:
         app.processEvents()
         time.sleep(0.01)
-    errors = []
-    win.exports.report_error = errors.append if hasattr(win.exports, "report_error") else None
     for ext in ("png", "svg"):
         def view(p):
             n = len(win.message.errors)
             out = win.exports.export_view("loss", p)
             app.processEvents()
-            return f"returned {out}; message: {(win.message.errors[n:] or ['(none)'])[-1]}"
+            return f"returned {out}; message: {(list(win.message.errors)[n:] or ['(none)'])[-1]}"
         _case(d, "view." + ext, good, view)
     win.close()
 
