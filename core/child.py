@@ -7,6 +7,7 @@ commands' results. The GUI asks for one snapshot at a time, only after it drew t
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import traceback
 from collections.abc import Callable
@@ -85,6 +86,23 @@ def _error_text(e: Exception) -> str:
     return f"{type(e).__name__}: {e}\n\n{traceback.format_exc(limit=4)}"
 
 
+def _send_reply(conn, reply) -> None:
+    """Send a command's reply; one that cannot be pickled (a bug: file replies are checked before they change
+    anything, see live_session.open_into) is replaced by one short Error, not a traceback."""
+    try:
+        conn.send(reply)
+    except (BrokenPipeError, OSError, EOFError):
+        raise
+    except Exception as e:
+        conn.send(Error(f"The training process could not send its {type(reply).__name__} to the window "
+                        f"({type(e).__name__}); training is paused."))
+        raise _Unsent() from None
+
+
+class _Unsent(Exception):
+    """A reply could not be sent; the loop pauses training (the Error was already sent)."""
+
+
 def serve(conn, cfg_dict: dict, threads: int = 1) -> None:
     """Child-process loop: apply commands between steps, train while running, answer snapshot requests."""
     torch.set_num_threads(threads)
@@ -106,11 +124,13 @@ def serve(conn, cfg_dict: dict, threads: int = 1) -> None:
                 if child.quit:
                     return
                 if reply is not None:
-                    conn.send(reply)
+                    _send_reply(conn, reply)
             if engine.running:
                 engine.advance(TRAIN_SLICE_S)
         except (EOFError, BrokenPipeError, KeyboardInterrupt):
             return
+        except _Unsent:
+            engine.pause()
         except Exception as e:  # anything in training pauses it and reaches the GUI as a message
             engine.pause()
             try:
@@ -131,7 +151,9 @@ def serve(conn, cfg_dict: dict, threads: int = 1) -> None:
 
 
 def child_main(conn, cfg_dict: dict, threads: int = 1) -> None:
-    """The child process's entry: serve, then leave at once (interpreter teardown with torch costs ~0.4 s)."""
+    """The child process's entry: serve, then leave at once (interpreter teardown with torch costs ~0.4 s).
+    Ctrl-C in the terminal reaches the whole process group: the window decides, and stops this child itself."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         serve(conn, cfg_dict, threads)
     finally:

@@ -13,8 +13,10 @@ saved without them opens with the fidelity curves starting at the saved step.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+from multiprocessing.reduction import ForkingPickler
 
 import numpy as np
 
@@ -64,11 +66,30 @@ def open_into(engine: LiveEngine, path: str) -> OpenResult:
         return OpenResult(False, str(path), e.message)
     except Exception as e:
         return OpenResult(False, str(path), f"cannot open {path}: {type(e).__name__}: {e}")
-    # commit: nothing above touched the engine
+    # the reply is built and proven sendable (pickled as the pipe will) before the run is replaced: an open is
+    # all or nothing across the process boundary, never a new run behind a window told the open failed
+    reply = OpenResult(True, str(path), config=sess.config.to_dict(), extra=sess.extra,
+                       warnings=tuple(str(w) for w in sess.warnings), step=int(eng[0]))
+    problem = unsendable(reply)
+    if problem:
+        return OpenResult(False, str(path), f"cannot open {path}: {problem}; the current run continues")
+    # commit: nothing above touched the engine; what changes below is two ints of a reply already pickled once
     run_id = engine.continue_run(sess.config, sess.trainer, loss, acc, int(eng[0]), float(eng[1]), bool(eng[2]),
                                  fidelity)
-    return OpenResult(True, str(path), config=sess.config.to_dict(), extra=sess.extra,
-                      warnings=tuple(str(w) for w in sess.warnings), step=engine.steps, run_id=run_id)
+    return dataclasses.replace(reply, step=engine.steps, run_id=run_id)
+
+
+def unsendable(reply) -> str:
+    """Why `reply` could not go through the pipe (pickled as multiprocessing does), or "" if it can."""
+    try:
+        ForkingPickler.dumps(reply)
+    except RecursionError:
+        return "its data is nested too deeply to send to the window"
+    except MemoryError:
+        return "not enough memory to send its data to the window"
+    except Exception as e:
+        return f"its data cannot be sent to the window ({type(e).__name__}: {str(e)[:200]})"
+    return ""
 
 
 def export_csv(engine: LiveEngine, path: str) -> ExportResult:

@@ -19,6 +19,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import stat
 from collections.abc import Mapping
 
@@ -34,6 +35,11 @@ MAX_FILE_BYTES = 512 * 1024 * 1024  # refuse bigger files before reading them
 MAX_HEADER_BYTES = 64 * 1024 * 1024
 MAX_TENSORS = 100_000
 MAX_NDIM = 8
+MAX_JSON_DEPTH = 32  # how deeply a JSON field (the trainer position, extra) may nest: ours nest at most ~6 deep
+# the most bytes each JSON field may take, by the name the caller gives it; others get MAX_HEADER_BYTES
+MAX_JSON_BYTES = {"extra": 1024 * 1024, "the trainer position": 16 * 1024 * 1024,
+                  "the trainer state": 16 * 1024 * 1024}
+_JSON_NAMES = {"extra": "the session's extra data"}  # how a field is named in a message
 
 # safetensors dtype code <-> little-endian numpy dtype (BF16 has no numpy dtype: refused)
 DTYPES: dict[str, np.dtype] = {
@@ -197,17 +203,50 @@ def read_bounded(path: str) -> bytes:
     return data
 
 
+_JSON_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_JSON_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def json_depth(text: str) -> int:
+    """How deeply the JSON in `text` nests (a scalar 0, [1] 1, {"a": [1]} 2), counted without parsing it, so
+    that a file nested thousands deep is measured, not a RecursionError."""
+    depth = deepest = 0
+    for m in _JSON_BRACKETS.finditer(_JSON_STRINGS.sub('""', text)):
+        if m.group() in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        else:
+            depth -= 1
+    return deepest
+
+
+def _check_json_text(text: str, what: str) -> None:
+    """Problem unless `text` is within the size and depth a JSON field named `what` may have."""
+    name = _JSON_NAMES.get(what, what)
+    limit = MAX_JSON_BYTES.get(what, MAX_HEADER_BYTES)
+    if len(text) > limit:
+        raise Problem(f"{name} takes {len(text) / 2**20:.1f} MB (at most {limit / 2**20:.0f} MB)")
+    depth = json_depth(text)
+    if depth > MAX_JSON_DEPTH:
+        raise Problem(f"{name} is nested {depth} deep (at most {MAX_JSON_DEPTH})")
+
+
 def json_text(value, what: str) -> str:
-    """`value` as JSON text (NaN allowed, keys sorted); Problem naming `what` if it cannot be."""
+    """`value` as JSON text (NaN allowed, keys sorted); Problem naming `what` if it cannot be, or if it is deeper
+    or bigger than json_value would accept (a session this app could not open back is never written)."""
     try:
-        return json.dumps(value, allow_nan=True, sort_keys=True)
+        text = json.dumps(value, allow_nan=True, sort_keys=True)
     except (TypeError, ValueError, RecursionError) as e:
         raise Problem(f"{what} cannot be stored as JSON ({e})") from None
+    _check_json_text(text, what)
+    return text
 
 
 def json_value(text: str, what: str):
-    """The JSON value in `text`; Problem naming `what` if it is not valid JSON."""
+    """The JSON value in `text`; Problem naming `what` if it is not valid JSON, or bigger or more deeply nested
+    than a session's field may be (MAX_JSON_BYTES, MAX_JSON_DEPTH): checked before parsing."""
+    _check_json_text(text, what)
     try:
         return json.loads(text)
     except (ValueError, RecursionError):
-        raise Problem(f"truncated or corrupt ({what} is not valid JSON)") from None
+        raise Problem(f"truncated or corrupt ({_JSON_NAMES.get(what, what)} is not valid JSON)") from None

@@ -178,6 +178,20 @@ class Automation:
         self.win.close()
 
 
+def quit_on_sigint(app) -> None:
+    """Ctrl-C (SIGINT) in the terminal closes the windows as their close buttons do (settings kept, children
+    stopped), instead of a KeyboardInterrupt raised inside some paint. Python runs signal handlers only when the
+    interpreter gets control, so a timer ticks while Qt's loop runs."""
+    import signal
+
+    from PySide6.QtCore import QTimer
+
+    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, app.closeAllWindows))
+    tick = QTimer(app)
+    tick.timeout.connect(lambda: None)
+    tick.start(200)
+
+
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args, cfg = parse(argv)
@@ -193,6 +207,7 @@ def main(argv=None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("GRU Memory Lab")
     app.setOrganizationName("GRU Memory Lab")
+    quit_on_sigint(app)
     # the trainer first: the child starts (torch, the model) while this process builds the window
     from .settings import WindowSettings
     from .worker import WorkerHandle

@@ -122,6 +122,9 @@ class MainWindow(QMainWindow):
         self.presenter.set_smoothing(self.toolbar.smoothing_weight())
         self.commands.set_speed(self.toolbar.steps_per_second())
         self.handle.listen()  # every reply is wired: the child's Ready and the first snapshot may come
+        ignored = self.settings.take_notices()  # damaged remembered settings were ignored one by one: say which
+        if ignored:
+            self.message.notice("\n".join(ignored))
 
     # -- what the tests, the command line and the benches drive ------------------------------------------
     @property

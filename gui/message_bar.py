@@ -1,5 +1,6 @@
 """The message bar: a dismissable in-window banner for notices (blue) and errors (red), never a blocking
-dialog, and the recent messages of each kind (bounded: a long session cannot grow them without end)."""
+dialog, and the recent messages of each kind (bounded: a long session cannot grow them without end). Messages
+are shown as plain text: a file named `<h1>…` or a config value cannot fake or hide a message."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ class MessageBar(QWidget):
         lay.setContentsMargins(8, 4, 4, 4)
         self.text = QLabel()
         self.text.setWordWrap(True)
+        self.text.setTextFormat(Qt.PlainText)  # messages carry file names and file contents: never markup
         self.text.setTextInteractionFlags(Qt.TextSelectableByMouse)
         lay.addWidget(self.text, 1)
         close = QPushButton("✕")

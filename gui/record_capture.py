@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Protocol
 
@@ -135,6 +136,6 @@ class RecordIndicator(QLabel):
         """The recording was saved: show its full path and size until the next start."""
         self._timer.stop()
         self._source = None
-        self.setText(f"Saved {path} ({format_size(size)})")
-        self.setToolTip(str(path))
+        self.setText(html.escape(f"Saved {path} ({format_size(size)})"))  # a rich-text label: the name is text
+        self.setToolTip(html.escape(str(path)))
         self.show()

@@ -59,6 +59,7 @@ class SeedsPanel(QWidget):
         self.status = QLabel("Runs the config from the left panel (online: steps + held-out accuracy; batch: "
                              "epochs + val_accuracy); a seed has learned at ≥ 0.99.")
         self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.PlainText)  # it may show a config's or a file's text: never markup
         lay.addWidget(self.status)
         self.table = QTableWidget(0, 4)
         self.table.setHorizontalHeaderLabels(["seed", "learned", "accuracy", "time (s)"])
@@ -106,7 +107,7 @@ class SeedsPanel(QWidget):
         elif isinstance(msg, SeedsDone):
             self.summary = msg.summary.to_dict()
             k, n = sum(r["learned"] for r in self.results), len(self.results)
-            self.status.setText(f"<b>learned {k}/{n}</b> seeds (≥ {msg.summary.threshold})")
+            self.status.setText(f"learned {k}/{n} seeds (≥ {msg.summary.threshold})")
             self.stop()
         elif isinstance(msg, Error):
             self.services.report_error(f"The multi-seed run failed: {msg.text}")

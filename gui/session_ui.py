@@ -9,6 +9,7 @@ the message bar and changes nothing else. Opening pauses training; Start continu
 
 from __future__ import annotations
 
+import html
 import json
 import os
 from dataclasses import asdict
@@ -112,7 +113,7 @@ class SessionUI(QObject):
         m.clear()
         for i, p in enumerate(items):
             a = m.addAction(f"&{i + 1}  {Path(p).name}")
-            a.setToolTip(p)
+            a.setToolTip(html.escape(p))  # tooltips render markup: a file name is text
             a.setStatusTip(p)
             a.setData(p)
             a.triggered.connect(lambda _c=False, path=p: self.open_recent(path))

@@ -1,5 +1,6 @@
 """Remembered settings: the last applied config, the window's geometry and the view settings, in a QSettings
-INI file (GML_SETTINGS names one, for tests and automation). A stale or damaged value means "not remembered".
+INI file (GML_SETTINGS names one, for tests and automation). A stale, damaged or out-of-range value means "not
+remembered": each one is ignored on its own and named in `take_notices()` (the window shows them), never fatal.
 
 Screenshots (Ctrl+S) go to `screenshot_dir()`: the folder GML_SCREENSHOT_DIR names, else the setting
 `files/screenshot_dir` in that INI file, else the user's pictures folder + "GRU Memory Lab" (Qt's
@@ -22,6 +23,12 @@ WINDOW_KEY = "view/window"
 SCREENSHOT_DIR_KEY = "files/screenshot_dir"
 SCREENSHOT_DIR_ENV = "GML_SCREENSHOT_DIR"
 APP_FOLDER = "GRU Memory Lab"
+VIEW_RANGES = {SMOOTHING_KEY: (0, 99, 60), WINDOW_KEY: (20, 2000, 200)}  # (lowest, highest, default): the toolbar's
+
+
+def _shown(raw) -> str:
+    text = repr(raw)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def settings_store() -> QSettings:
@@ -36,28 +43,62 @@ class WindowSettings:
 
     def __init__(self, store: QSettings | None = None):
         self.store = store if store is not None else settings_store()
+        self._notices: list[str] = []
+
+    def _value(self, key: str):
+        try:
+            return self.store.value(key)
+        except Exception:  # noqa: BLE001 - a value QSettings itself cannot read back
+            self._ignore(key, "(unreadable)")
+            return None
+
+    def _ignore(self, key: str, raw, why: str = "") -> None:
+        text = f"Ignored a damaged setting {key.split('/')[-1]}={_shown(raw)}" + (f" ({why})" if why else "")
+        if text not in self._notices:
+            self._notices.append(text)
+
+    def take_notices(self) -> list[str]:
+        """What was ignored since the last call, one line per setting ("Ignored a damaged setting ...")."""
+        out, self._notices = self._notices, []
+        return out
 
     def saved_config(self) -> Config | None:
-        raw = self.store.value(CONFIG_KEY)
+        raw = self._value(CONFIG_KEY)
         if not raw:
             return None
         try:
             return Config.from_dict(json.loads(raw))
-        except (ValueError, TypeError, ConfigError):
-            return None  # a stale or damaged setting: start from defaults
+        except ConfigError as e:
+            self._ignore(CONFIG_KEY, raw, f"{e.field}: {e.message}"[:120])
+        except Exception:  # noqa: BLE001 - not JSON, not a table, a number too big...: start from defaults
+            self._ignore(CONFIG_KEY, raw)
+        return None
 
     def geometry(self) -> QByteArray | None:
-        return self.store.value(GEOMETRY_KEY)
+        raw = self._value(GEOMETRY_KEY)
+        if raw is None or isinstance(raw, QByteArray):
+            return raw
+        self._ignore(GEOMETRY_KEY, raw)
+        return None
 
     def view_values(self) -> tuple[int, int]:
-        """(smoothing slider, window W), with the defaults when not remembered."""
-        def as_int(key, default):
-            try:
-                return int(self.store.value(key, default))
-            except (TypeError, ValueError):
+        """(smoothing slider, window W), with the defaults when not remembered, damaged or out of range."""
+        def as_int(key):
+            low, high, default = VIEW_RANGES[key]
+            raw = self._value(key)
+            if raw is None:
                 return default
+            try:
+                v = int(str(raw).strip())
+            except ValueError:
+                self._ignore(key, raw)
+                return default
+            if not low <= v <= high:
+                self._ignore(key, raw, f"not between {low} and {high}")
+                return default
+            return v
 
-        return as_int(SMOOTHING_KEY, 60), as_int(WINDOW_KEY, 200)
+        return as_int(SMOOTHING_KEY), as_int(WINDOW_KEY)
 
     def opening_config(self, cfg: Config | None, restore: bool) -> Config:
         """The config a window opens with: `cfg`, else the remembered one (when restoring), else defaults."""

@@ -10,6 +10,10 @@ command or view setting. A paused or idle window asks for nothing (and reads the
 
 The child is spawned as soon as the handle exists (the app makes the handle before it builds the window);
 its replies are read only once `listen()` was called, so none is emitted before the window is wired to them.
+
+A watchdog guards the snapshot in flight: no answer for NOT_RESPONDING_S (a stopped or hung child; longer while
+a file command runs) says so once as an error, "Reset restarts it" (Reset then replaces the child); any later
+message from the child says it answers again and training goes on as the child reports.
 """
 
 from __future__ import annotations
@@ -43,6 +47,8 @@ from .trainer_entry import trainer_main
 
 PUMP_MS = 4        # how often the worker reads the child's pipe while frames flow
 IDLE_PUMP_MS = 50  # ... and while nothing trains and no snapshot is wanted (notices, file results)
+NOT_RESPONDING_S = 5.0  # no answer to a snapshot request for this long: the trainer is not responding
+FILE_COMMAND_S = 60.0  # the same while a save, open or export runs (a big session takes seconds to open)
 
 
 class TrainingWorker(QObject):
@@ -69,6 +75,8 @@ class TrainingWorker(QObject):
         self._owed = 0
         self._live = False    # the last snapshot said the run trains: keep asking
         self.requests = 0     # snapshots asked for so far (tests count them)
+        self._file_commands = 0  # sent and not yet answered
+        self.unresponsive = False  # the watchdog said the trainer does not answer, and it has not since
 
     @property
     def child_pid(self) -> int | None:
@@ -101,6 +109,8 @@ class TrainingWorker(QObject):
         self._requested = False
         self._owed = 2  # the first snapshot, and one to confirm the run state after it
         self._live = False
+        self._file_commands = 0
+        self.unresponsive = False
 
     @Slot()
     def shutdown(self) -> None:
@@ -122,9 +132,11 @@ class TrainingWorker(QObject):
     def command(self, msg: Command) -> None:
         if isinstance(msg, Reset):
             self._cfg = msg.config
-            if self.link is not None and not self.link.alive:  # the child died: a fresh one from the new config
-                self._spawn()
+            if self.link is not None and (not self.link.alive or self.unresponsive):
+                self._spawn()  # the child died or does not answer: a fresh one from the new config
                 return
+        if isinstance(msg, (SaveSession, OpenSession, ExportCsv)):
+            self._file_commands += 1
         self._send(msg)
         self._want(1 if self._requested else 2)  # a reply in flight is the first (it may predate the command)
 
@@ -149,6 +161,9 @@ class TrainingWorker(QObject):
 
     # -- the child's replies --------------------------------------------------------------------------------
     def _on_message(self, msg) -> None:
+        if self.unresponsive:
+            self.unresponsive = False
+            self.notice.emit("The trainer is responding again.")
         if isinstance(msg, Snapshot):
             self._requested = False
             self._awaiting_draw = True
@@ -159,6 +174,7 @@ class TrainingWorker(QObject):
         elif isinstance(msg, Error):
             self.error.emit(msg.text)
         elif isinstance(msg, FileResult):
+            self._file_commands = max(0, self._file_commands - 1)
             self.result.emit(msg)
         elif isinstance(msg, Ready):
             self.ready.emit(asdict(msg))
@@ -186,6 +202,14 @@ class TrainingWorker(QObject):
         interval = PUMP_MS if busy else IDLE_PUMP_MS
         if self._timer is not None and self._timer.interval() != interval:
             self._timer.setInterval(interval)
+        self._watch(now)
+
+    def _watch(self, now: float) -> None:
+        """The watchdog: a snapshot asked for and not answered for too long means the child does not respond."""
+        limit = FILE_COMMAND_S if self._file_commands else NOT_RESPONDING_S
+        if self._requested and not self.unresponsive and self.link.alive and now - self._last_request > limit:
+            self.unresponsive = True
+            self.error.emit(f"The trainer is not responding (no answer for {limit:.0f} s). Reset restarts it.")
 
 
 class WorkerHandle(QObject):
