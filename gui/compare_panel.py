@@ -73,8 +73,9 @@ class ComparePanel(QWidget):
         lay.addLayout(row)
         self.list = QListWidget()
         lay.addWidget(self.list, 1)
-        lay.addWidget(QLabel("Pinned curves are dashed; each is labelled by how its config differs from the "
-                             "current run's."))
+        note = QLabel("Pinned curves are dashed; each is labelled by how its config differs from the current run's.")
+        note.setWordWrap(True)  # unwrapped, this line alone forced the dock wide enough to clip the bits legend
+        lay.addWidget(note)
         self.state.pins_changed.connect(self.relabel)
         self.state.applied_changed.connect(self.relabel)
 
