@@ -6,6 +6,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from core.config import preset  # noqa: E402
+from core.formatting import step_number  # noqa: E402
 from tests.gui_helpers import make_window, wait_step  # noqa: E402
 
 
@@ -39,7 +40,7 @@ def test_inspector_keeps_the_selected_step_when_w_changes(qtbot, tmp_path, monke
     assert ins.selected_t() == 469
     win.toolbar.window_spin.setValue(100)
     wait_step(qtbot, win, lambda s: len(s.x) == 100)
-    assert ins.selected_t() == 469 and win.bits.marker.value() == 469.5
+    assert ins.selected_t() == 469 and win.bits.marker.value() == step_number(469)  # rows sit at their step number
     win.toolbar.window_spin.setValue(400)
     wait_step(qtbot, win, lambda s: len(s.x) == 400)
     assert ins.selected_t() == 469
