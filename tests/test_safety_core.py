@@ -200,5 +200,5 @@ def test_stale_temp_files_are_cleaned_on_the_next_report(tmp_path):
     stale = tmp_path / ".r.json.abcdefgh.gml-tmp.json"
     stale.write_bytes(b"x" * 100)
     os.utime(stale, (1, 1))
-    R.write_report(str(tmp_path / "r.json"), {"final": {}})
+    R.write_json_report(str(tmp_path / "r.json"), {"final": {}})
     assert not stale.exists() and json.loads((tmp_path / "r.json").read_text()) == {"final": {}}

@@ -32,7 +32,7 @@ def full_disk(monkeypatch):
 
 
 def auto_args(**kw):
-    base = {"quit_after_steps": None, "screenshot": None, "autostart": True, "open": None}
+    base = {"quit_after_steps": None, "screenshot": None, "autostart": True, "open": None, "recording": None}
     base.update(kw)
     return argparse.Namespace(**base)
 
