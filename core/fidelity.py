@@ -23,6 +23,7 @@ import torch
 
 from .approx_rules import FAST_ENGINES, coefficients, jacobian_h
 from .gru_math import Layout, cell_forward, diagonal_views, readout_loss
+from .online_engines import sensitivity_step
 from .state_checks import StateError, StateReader
 
 F32 = np.float32
@@ -101,13 +102,7 @@ class ShadowRTRL:
         r, z, n, hn, h = cell_forward(xv, h_prev, self.w_ih, self.w_hh, self.b_ih, self.b_hh)
         d_ih, d_hh = coefficients(h_prev, r, z, n, hn)
         J = jacobian_h(z, d_hh, self._wh3, out=self._J)
-        S_new = self._S2
-        np.matmul(J, self.S, out=S_new)
-        dw_ih, dw_hh, db_ih, db_hh = self._diag2
-        dw_ih += d_ih[:, :, None] * xv
-        dw_hh += d_hh[:, :, None] * h_prev
-        db_ih += d_ih
-        db_hh += d_hh
+        S_new = sensitivity_step(J, self.S, self._S2, self._diag2, d_ih, d_hh, xv, h_prev)
         self._S2, self.S = self.S, S_new
         self._diag2, self._diag = self._diag, self._diag2
         _, _, dh, dout = readout_loss(h, y, self.readout, self.loss, self.w_out, self.b_out)

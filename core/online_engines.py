@@ -126,6 +126,20 @@ class AutogradEngine:
         return install
 
 
+def sensitivity_step(J, S, S_new, diag_new, d_ih, d_hh, xv, h_prev, decay: float = 1.0) -> np.ndarray:
+    """RTRL's S[t] = J_h[t] (decay * S[t-1]) + the immediate term, written into `S_new` (whose strided views onto
+    each unit's own gate rows are `diag_new`); returns S_new. RTRLEngine and fidelity's shadow RTRL share it."""
+    np.matmul(J, S, out=S_new)
+    if decay != 1.0:
+        S_new *= decay
+    dw_ih, dw_hh, db_ih, db_hh = diag_new
+    dw_ih += d_ih[:, :, None] * xv
+    dw_hh += d_hh[:, :, None] * h_prev
+    db_ih += d_ih
+    db_hh += d_hh
+    return S_new
+
+
 class _FlatEngine:
     """Shared parts of the fast engines: the flat parameters shared with the model, gradient buffer, optimizer."""
 
@@ -295,15 +309,7 @@ class RTRLEngine(_FlatEngine):
         J = self._J
         np.einsum("gi,gij->ij", d_hh, self._wh3, out=J)
         J.ravel()[:: H + 1] += z
-        S_new = self._S2
-        np.matmul(J, self.S, out=S_new)
-        if self.decay != 1.0:
-            S_new *= self.decay
-        dw_ih, dw_hh, db_ih, db_hh = self._diag2
-        dw_ih += d_ih[:, :, None] * xv
-        dw_hh += d_hh[:, :, None] * h_prev
-        db_ih += d_ih
-        db_hh += d_hh
+        S_new = sensitivity_step(J, self.S, self._S2, self._diag2, d_ih, d_hh, xv, h_prev, self.decay)
         self._S2, self.S = self.S, S_new
         self._diag2, self._diag = self._diag, self._diag2
         y_hat, lv, dh, dout = readout_loss(h, y, self.readout, self.loss, self.w_out, self.b_out)
