@@ -258,71 +258,50 @@ class BatchedTBPTT(BatchedEngine):
         return y_hat, lv
 
 
-def unit_major_order(layout: Layout) -> np.ndarray:
-    """The recurrent parameters (flat indices < n_rec) regrouped unit by unit: unit i's block holds, for each gate
-    g, W_ih[g,i], then W_hh[g,i,:] for each g, then b_ih[g,i], then b_hh[g,i] (3 + 3H + 3 + 3 entries), the
-    only parameters whose one-step effect reaches h_i. Returns perm: column c of the regrouped order is flat
-    parameter perm[c]."""
-    H, sl = layout.units, layout.slices
-    w_ih, w_hh, b_ih, b_hh = (sl[k].start for k in ("W_ih", "W_hh", "b_ih", "b_hh"))
-    out = []
-    for i in range(H):
-        rows = [g * H + i for g in range(3)]
-        out += [w_ih + r for r in rows]
-        out += [w_hh + r * H + j for r in rows for j in range(H)]
-        out += [b_ih + r for r in rows] + [b_hh + r for r in rows]
-    return np.array(out, np.intp)
-
-
 @register_rule("rtrl")
 class BatchedRTRL(BatchedEngine):
-    """RTRL: each learner's sensitivity dh/dtheta (H x n_rec) carried forward, S[t] = J (decay S[t-1]) + immediate.
+    """RTRL: each learner's sensitivity dh/dtheta (H x n_rec, flat parameter order) carried forward,
+    S[t] = J (decay S[t-1]) + immediate.
 
     One batched product per step does both jobs: [J; dL/dh J] (H+1 x H) times S[t-1] gives J S[t-1] in rows
     0..H-1 (the new sensitivity, before its immediate term) and dL/dh J S[t-1] in row H (the recurrent
     gradient, before dL/dh times the immediate term). The single engine's dL/dh S[t] would read S[t] a second
-    time; the sums are the same up to float32 rounding. The sensitivity's columns are kept in
-    `unit_major_order`, so the immediate term (nonzero only where unit i meets its own parameters) is one
-    contiguous block of 3H + 9 entries per row, added in one pass; the gradient is put back in flat order."""
+    time; the sums are the same up to float32 rounding. The immediate term (nonzero only where unit i meets its
+    own gate rows) is added through strided views onto those entries (core.gru_math.diagonal_views, with the
+    learner axis in front); dL/dh times it is the window-1 gradient, written straight into the flat gradient."""
 
     def __init__(self, shape, theta, lr, seeds=None):
         super().__init__(shape, theta, lr, seeds)
         N, H, P = self.S, self.H, self.layout.n_rec
-        self.B = B = 3 * H + 9
-        self._perm = unit_major_order(self.layout)
-        self._inv = np.argsort(self._perm)
         self._buf = np.zeros((N, H + 1, P), F32)  # rows 0..H-1: the sensitivity; row H: the gradient's part
         self._buf2 = np.zeros((N, H + 1, P), F32)
-        self._diag = self._diag_view(self._buf)
-        self._diag2 = self._diag_view(self._buf2)
+        self._diag = self._diag_views(self._buf)
+        self._diag2 = self._diag_views(self._buf2)
         self._JD = np.empty((N, H + 1, H), F32)
         self._wh4 = self.w_hh.reshape(N, 3, H, H)
         self._eye = np.arange(H)
         self._d = np.empty((N, 3, H), F32)
-        self._blk = np.empty((N, H, B), F32)  # each unit's immediate block, unit-major order
+        self._e = np.empty((N, 3, H), F32)
+        self._g_rec = self.grad[:, :P]
 
-    def _diag_view(self, buf):
-        """(N, H, B) writable view: row i's columns i*B .. i*B + B - 1 of each learner's sensitivity."""
-        e = buf.itemsize
-        return np.lib.stride_tricks.as_strided(buf, shape=(self.S, self.H, self.B),
-                                               strides=(buf.strides[0], (self.layout.n_rec + self.B) * e, e),
-                                               writeable=True)
-
-    def _to_flat(self, g) -> None:
-        """Copy the recurrent gradient g (N, H, B), unit-major, into the flat gradient buffer."""
-        N, H = self.S, self.H
-        self.g_wih.reshape(N, 3, H)[:] = g[:, :, :3].transpose(0, 2, 1)
-        self.g_whh.reshape(N, 3, H, H)[:] = g[:, :, 3:3 + 3 * H].reshape(N, H, 3, H).transpose(0, 2, 1, 3)
-        self.g_bih.reshape(N, 3, H)[:] = g[:, :, 3 + 3 * H:6 + 3 * H].transpose(0, 2, 1)
-        self.g_bhh.reshape(N, 3, H)[:] = g[:, :, 6 + 3 * H:].transpose(0, 2, 1)
+    def _diag_views(self, buf):
+        """Writable views onto each learner's own-unit entries of the sensitivity in `buf`: numpy (N, 3, H) views
+        for W_ih, b_ih, b_hh and a torch (N, 3, H, H) view for W_hh (torch's broadcast kernels are faster)."""
+        N, H, P, e = self.S, self.H, self.layout.n_rec, buf.itemsize
+        sl, st, n0 = self.layout.slices, np.lib.stride_tricks.as_strided, buf.strides[0]
+        w_ih = st(buf[:, 0, sl["W_ih"].start:], shape=(N, 3, H), strides=(n0, H * e, (P + 1) * e), writeable=True)
+        b_ih = st(buf[:, 0, sl["b_ih"].start:], shape=(N, 3, H), strides=(n0, H * e, (P + 1) * e), writeable=True)
+        b_hh = st(buf[:, 0, sl["b_hh"].start:], shape=(N, 3, H), strides=(n0, H * e, (P + 1) * e), writeable=True)
+        w_hh = torch.as_strided(torch.from_numpy(buf), (N, 3, H, H), (n0 // e, H * H, P + H, 1), sl["W_hh"].start)
+        return w_ih, w_hh, b_ih, b_hh
 
     @property
     def sens(self) -> np.ndarray:
         """(S, H, n_rec): each learner's current sensitivity dh/dtheta, columns in flat parameter order."""
-        return self._buf[:, : self.H][:, :, self._inv]
+        return self._buf[:, : self.H]
 
     def _advance(self, xv, y, train):
-        H, N = self.H, self.S
+        H = self.H
         h_prev = self.h
         r, z, n, hn, h = self._cell(xv, h_prev)
         y_hat, lv, dh, dout = self._readout_loss(h, y)
@@ -343,20 +322,22 @@ class BatchedRTRL(BatchedEngine):
         np.matmul(dh[:, None, :], J, out=JD[:, H:])
         new = self._buf2
         np.matmul(JD, self._buf[:, :H], out=new)
-        blk = self._blk
-        a_ih, a_hh = d_ih.transpose(0, 2, 1), d_hh.transpose(0, 2, 1)  # (N, H, 3): unit i's own coefficients
-        np.multiply(a_ih, xv[:, :, None], out=blk[:, :, :3])
-        np.multiply(a_hh[:, :, :, None], h_prev[:, None, None, :], out=blk[:, :, 3:3 + 3 * H].reshape(N, H, 3, H))
-        blk[:, :, 3 + 3 * H:6 + 3 * H] = a_ih
-        blk[:, :, 6 + 3 * H:] = a_hh
-        self._diag2 += blk
+        dw_ih, dw_hh, db_ih, db_hh = self._diag2
+        dw_ih += d_ih * xv[:, :, None]
+        dw_hh.addcmul_(torch.from_numpy(d_hh)[:, :, :, None], torch.from_numpy(h_prev)[:, None, None, :])
+        db_ih += d_ih
+        db_hh += d_hh
         self._buf2, self._buf = self._buf, new
         self._diag2, self._diag = self._diag, self._diag2
-        if train:
-            g = new[:, H].reshape(N, H, self.B)
-            blk *= dh[:, :, None]
-            g += blk
-            self._to_flat(g)
+        if train:  # the window-1 gradient dL/dh x immediate, then + dL/dh J S[t-1]
+            N = self.S
+            g_bih, g_bhh = self.g_bih.reshape(N, 3, H), self.g_bhh.reshape(N, 3, H)
+            np.multiply(d_ih, dh[:, None, :], out=g_bih)
+            np.multiply(d_hh, dh[:, None, :], out=g_bhh)
+            np.multiply(self.g_bih, xv, out=self.g_wih)
+            torch.mul(torch.from_numpy(self.g_bhh)[:, :, None], torch.from_numpy(h_prev)[:, None, :],
+                      out=self._t_gwhh)
+            self._g_rec += new[:, H]
             self._readout_grads(h, dout)
             self._update()
         self.h = h
