@@ -111,8 +111,8 @@ class TorchBatchedEngine:
         self.opt = (TorchAdam(self.theta, self.grad, self.lr, shape.adam_eps) if shape.optimizer == "adam"
                     else TorchSGD(self.theta, self.grad, self.lr))
         self.h = torch.zeros((S, H), dtype=torch.float32, device=dev)
-        self._inv_h = np.float32(1.0 / H)
-        self._two_h = np.float32(2.0 / H)
+        self._inv_h = float(np.float32(1.0 / H))  # Python floats (scalars on any device), float32 values
+        self._two_h = float(np.float32(2.0 / H))
 
     def _views(self, flat: torch.Tensor):
         S, lay = flat.shape[0], self.layout

@@ -34,7 +34,7 @@ class TorchRTRL(TorchBatchedEngine):
         self._eye = torch.arange(H, device=dev)
         self._d = torch.empty((N, 3, H), **f32)
         self._blk = torch.empty((N, H, self.B), **f32)  # each unit's immediate block, unit-major order
-        self._decay = np.float32(shape.decay)
+        self._decay = float(np.float32(shape.decay))
 
     def _diag_view(self, buf: torch.Tensor) -> torch.Tensor:
         """(N, H, B) view: row i's columns i*B .. i*B + B - 1 of each learner's sensitivity."""
