@@ -152,3 +152,21 @@ def test_sweep_help_names_the_devices(capsys):
         sweep_main(["--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "--device {cpu,cuda,torch-cpu}" in text and "torch-cpu (the torch engine on the CPU" in text
+
+
+def test_sweep_child_reports_a_device_it_cannot_use_as_one_line():
+    import multiprocessing as mp
+
+    from core.messages import Error
+    from core.sweep import sweep_child
+
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    req = {"config": {}, "axes": ["lag=1:2"], "seeds": 2, "device": "tpu"}
+    proc = ctx.Process(target=sweep_child, args=(child, req), daemon=True)
+    proc.start()
+    child.close()
+    assert parent.poll(60)
+    msg = parent.recv()
+    proc.join(30)
+    assert isinstance(msg, Error) and "unknown device 'tpu'" in msg.text and "\n" not in msg.text
