@@ -1,6 +1,7 @@
 """Seed-batched learners vs the single fast engine, side by side in one run, one thread:
 
     python bench/sweep.py [--steps 2000] [--rounds 3] [--map-steps 30000] [--map-seeds 16] [--skip-map]
+                          [--device cuda] [--device-only]
 
 1. Aggregate learner-steps/s: batched TBPTT(1), 16 units, S = 256 vs the single fast engine (goal >= 20x);
    batched RTRL, S = 64 vs the single RTRL engine (goal >= 5x). Both run on one thread (NumPy/BLAS and
@@ -11,6 +12,12 @@
    the same runs one by one with the single fast engine (goal <= 1/10). The one-by-one time is measured on a
    sample of runs (--one-by-one-sample per window) and scaled to all of them, stated as such. The sweep's
    peak RSS is measured in a child process at --map-steps and at a tenth of it (it must not grow with steps).
+3. With --device cuda: the torch engine (core/batched_torch.py) on the GPU, TBPTT(1) at S = 256/1024/4096 and
+   RTRL at S = 64/256/1024, 16 units, vs the single fast engine on the CPU. Wall-clock (GPU time is not this
+   process's CPU time), after torch.cuda.synchronize(). Two figures per row: the sweep's way (BatchedLearners:
+   streams, one step() and one device->host copy per step, counting) and the engine alone (step_many: n steps
+   per upload and download). Without CUDA the rows are skipped, and the script says so. --device torch-cpu runs
+   the same rows on torch's CPU device (small --device-sizes; only to check the script without a GPU).
 """
 
 from __future__ import annotations
@@ -77,6 +84,71 @@ def engines(args) -> None:
     print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
+def _wall_single(cfg, steps: int) -> float:
+    tr = OnlineTrainer(cfg)
+    for _ in range(50):
+        tr.step()
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        tr.step()
+    return steps / (time.perf_counter() - t0)
+
+
+def _sync(dev: str) -> None:
+    if dev == "cuda":
+        torch.cuda.synchronize()
+
+
+def _wall_batched(cfg, S: int, steps: int, dev: str) -> tuple[float, float]:
+    """(learner-steps/s the sweep's way, learner-steps/s of the engine's step_many alone), wall-clock."""
+    import functools
+
+    import numpy as np
+
+    from core.batched_torch import make_torch_engine
+
+    bl = BatchedLearners([cfg.replace(seed=s) for s in range(S)],
+                         engine_factory=functools.partial(make_torch_engine, device=dev))
+    for _ in bl.train(steps=20):
+        pass
+    _sync(dev)
+    t0 = time.perf_counter()
+    for _ in bl.train(steps=steps):
+        pass
+    _sync(dev)
+    sweep = S * steps / (time.perf_counter() - t0)
+    xs, ys = bl.streams.block(steps)
+    bl.engine.step_many(xs[:, :20], ys[:, :20], True)
+    _sync(dev)
+    t0 = time.perf_counter()
+    bl.engine.step_many(xs, ys, True)
+    _sync(dev)
+    engine = S * steps / (time.perf_counter() - t0)
+    assert np.isfinite(bl.engine.theta_numpy).all()
+    return sweep, engine
+
+
+def device_rows(args) -> None:
+    dev = {"cuda": "cuda", "torch-cpu": "cpu"}[args.device]
+    if dev == "cuda" and not torch.cuda.is_available():
+        print("\n--device cuda: CUDA is not available on this machine; the GPU rows were skipped.")
+        return
+    base = preset("question-fixed")
+    name = torch.cuda.get_device_name(0) if dev == "cuda" else "torch's CPU device"
+    sizes = args.device_sizes
+    rows = [("TBPTT(1), 16 units", base, sizes[:3]), ("RTRL, 16 units", base.replace(rule="rtrl"), sizes[3:])]
+    print(f"\ntorch engine on {name} vs the single fast engine (CPU, one thread); learner-steps per wall second, "
+          f"{args.device_steps} steps per row")
+    print("| rule | S | single fast engine | sweep way (step, copy per step) | x single | step_many alone | x single |")
+    print("|---|---|---|---|---|---|---|")
+    for label, cfg, Ss in rows:
+        single = _wall_single(cfg, args.steps)
+        for S in Ss:
+            sweep, engine = _wall_batched(cfg, S, args.device_steps, dev)
+            print(f"| {label} | {S} | {single:,.0f} | {sweep:,.0f} | {sweep / single:.1f} | {engine:,.0f} | "
+                  f"{engine / single:.1f} |", flush=True)
+
+
 def sweep_cmd(steps: int, seeds: int, out: Path) -> list[str]:
     return [sys.executable, str(ROOT / "main.py"), "sweep", "--x", "lag=1:6", "--y", "window=1:7", "--seeds",
             str(seeds), "--steps", str(steps), "--quiet", "--report", str(out)]
@@ -137,11 +209,23 @@ def main() -> int:
     p.add_argument("--map-seeds", type=int, default=16)
     p.add_argument("--one-by-one-sample", type=int, default=2, help="timed single runs per window (2)")
     p.add_argument("--skip-map", action="store_true")
+    p.add_argument("--device", choices=("cpu", "cuda", "torch-cpu"), default="cpu",
+                   help="also time the torch engine on this device (cuda; torch-cpu only checks the script)")
+    p.add_argument("--device-only", action="store_true", help="only the --device rows")
+    p.add_argument("--device-steps", type=int, default=1000, help="steps per --device row (1000)")
+    p.add_argument("--device-sizes", type=lambda t: [int(v) for v in t.split(",")],
+                   default=[256, 1024, 4096, 64, 256, 1024], metavar="S1,S2,S3,R1,R2,R3",
+                   help="TBPTT(1) then RTRL batch sizes of the --device rows (256,1024,4096,64,256,1024)")
     args = p.parse_args()
+    if len(args.device_sizes) != 6:
+        p.error("--device-sizes takes six sizes: three for TBPTT(1), three for RTRL")
     torch.set_num_threads(1)
-    engines(args)
-    if not args.skip_map:
-        map_timing(args)
+    if not args.device_only:
+        engines(args)
+        if not args.skip_map:
+            map_timing(args)
+    if args.device != "cpu":
+        device_rows(args)
     return 0
 
 

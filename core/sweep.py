@@ -241,6 +241,7 @@ class SweepCollector:
         self.results: dict[int, dict[int, dict]] = {c.index: {} for c in plan.cells}
         self.t0 = time.perf_counter()
         self.learner_steps = 0
+        self.engine = {"device": "cpu", "engine": "numpy"}  # core.sweep_device.engine_info: what ran, for the report
 
     def add(self, cell: int, result: dict) -> bool:
         """Record one learner's result (LearnerResult.to_dict()); True when its cell is now complete."""
@@ -278,7 +279,7 @@ class SweepCollector:
                 "cells_done": sum(c["done"] for c in cells), "cells_total": len(cells), "cells": cells,
                 "elapsed_s": elapsed, "learner_steps": self.learner_steps,
                 "learner_steps_per_second": self.learner_steps / elapsed if elapsed > 0 else None,
-                "peak_rss_mb": peak_rss_mb()}
+                "peak_rss_mb": peak_rss_mb(), "engine": self.engine}
 
 
 def peak_rss_mb() -> float | None:
@@ -335,14 +336,15 @@ def run_sweep(plan: SweepPlan, collector: SweepCollector | None = None, *, stop:
 
 def sweep_child(conn, request: dict) -> None:
     """Child-process entry for a GUI: request {"config": Config dict, "axes": [spec, ...], "seeds": S, optional
-    "reach_window", "max_batch"}. Sends core.messages.SweepEvent(event) per event, then SweepDone(report)
-    (partial when stopped), or one Error(line). Sending StopSweep (or Quit, or "stop") ends the sweep after the
-    current chunk, keeping finished cells."""
+    "reach_window", "max_batch", "device" (core.sweep_device.DEVICES; default cpu)}. Sends
+    core.messages.SweepEvent(event) per event, then SweepDone(report) (partial when stopped), or one Error(line).
+    Sending StopSweep (or Quit, or "stop") ends the sweep after the current chunk, keeping finished cells."""
     import os
 
     import torch
 
     from .messages import Error, Quit, StopSweep, SweepDone, SweepEvent
+    from .sweep_device import check_device, engine_factory, engine_info
 
     torch.set_num_threads(1)  # as the command line: the window's trainer keeps a core
     try:
@@ -351,6 +353,10 @@ def sweep_child(conn, request: dict) -> None:
         plan = plan_sweep(base, axes, int(request["seeds"]), max_batch=int(request.get("max_batch", 256)),
                           reach_window=int(request.get("reach_window", 1000)))
         col = SweepCollector(plan)
+        device = request.get("device", "cpu")
+        if (why := check_device(device)) is not None:
+            raise ValueError(why)
+        col.engine = engine_info(device, {c.cfg.train.rule for c in plan.cells})
         stopped = [False]
 
         def stop() -> bool:
@@ -359,7 +365,7 @@ def sweep_child(conn, request: dict) -> None:
                     stopped[0] = True
             return stopped[0]
 
-        for ev in run_sweep(plan, col, stop=stop):
+        for ev in run_sweep(plan, col, stop=stop, engine_factory=engine_factory(device)):
             conn.send(SweepEvent(ev))
         conn.send(SweepDone(col.report(partial=stopped[0])))
     except (BrokenPipeError, EOFError):

@@ -1,6 +1,8 @@
 """The sweep command line: `python main.py sweep --x lag=1:6 [--y window=1:7] --seeds 16 [config flags]
-[--report sweep.json] [--png sweep.png] [--csv sweep.csv]`. The rule axis takes tbptt, rtrl, uoro, snap1 and
-TBPTT with its window (tbpttK: window K; tbptt+D: window lag+D), e.g. `--y rule=tbptt1,tbptt+1,rtrl,uoro,snap1`.
+[--report sweep.json] [--png sweep.png] [--csv sweep.csv] [--device cpu|cuda|torch-cpu]`. The rule axis takes
+tbptt, rtrl, uoro, snap1 and TBPTT with its window (tbpttK: window K; tbptt+D: window lag+D), e.g.
+`--y rule=tbptt1,tbptt+1,rtrl,uoro,snap1`. --device cuda runs the learners in torch on the GPU
+(core/sweep_device.py); without CUDA it exits 2 with one line.
 
 Prints progress with an ETA on stderr and one line per finished cell; Ctrl+C stops after the current chunk,
 keeping the finished cells, and writes the outputs marked `"partial": true` (exit 130). A bad axis spec or
@@ -20,6 +22,7 @@ import time
 
 from .atomic_io import LabFileError, check_writable, write_bytes
 from .config import PRESET_HELP, PRESETS, Config, ConfigError, all_fields, preset, range_text
+from .sweep_device import DEFAULT_MAX_BATCH, DEVICE_HELP, DEVICES, check_device, describe, engine_factory, engine_info
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,7 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--svg", metavar="FILE.svg", help="draw the map here as SVG")
     p.add_argument("--reach-window", type=int, default=1000, metavar="W",
                    help="the first step with accuracy >= 0.99 over the last W training steps is 'reached' (1000)")
-    p.add_argument("--max-batch", type=int, default=256, metavar="N", help="learners per batched engine (256)")
+    p.add_argument("--max-batch", type=int, default=None, metavar="N",
+                   help="learners per batched engine (256; 4096 with --device cuda)")
+    p.add_argument("--device", dest="sweep_device", choices=DEVICES, default="cpu",  # not Config's device field
+                   help=DEVICE_HELP)
     p.add_argument("--quiet", action="store_true", help="no progress lines")
     for section, f in all_fields():
         if f.name in ("mode", "device", "n_sequences", "seq_len", "batch_size", "epochs", "shuffle",
@@ -127,6 +133,11 @@ def main(argv=None) -> int:
     from .sweep import AxisError, SweepCollector, parse_axis, plan_sweep, run_sweep
 
     args = build_parser().parse_args(argv)
+    if (why := check_device(args.sweep_device)) is not None:
+        print(f"error: --device {args.sweep_device}: {why}", file=sys.stderr)
+        return 2
+    if args.max_batch is None:
+        args.max_batch = DEFAULT_MAX_BATCH[args.sweep_device]
     try:
         base = preset(args.preset) if args.preset else Config()
         changes = {f.name: getattr(args, f.name, None) for _, f in all_fields()}
@@ -163,13 +174,14 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     say = (lambda *_: None) if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
     n_cells = len(plan.cells)
-    say(f"sweep: {n_cells} cells x {plan.seeds} seeds = {n_cells * plan.seeds} learners in {len(plan.batches)} "
-        f"batch(es), {plan.learner_steps:,} learner-steps")
     col = SweepCollector(plan)
+    col.engine = engine_info(args.sweep_device, {c.cfg.train.rule for c in plan.cells})
+    say(f"sweep: {n_cells} cells x {plan.seeds} seeds = {n_cells * plan.seeds} learners in {len(plan.batches)} "
+        f"batch(es), {plan.learner_steps:,} learner-steps; {describe(col.engine)}")
     partial = False
     last = 0.0
     try:
-        for ev in run_sweep(plan, col):
+        for ev in run_sweep(plan, col, engine_factory=engine_factory(args.sweep_device)):
             if ev["type"] == "cell":
                 say(cell_line(ev["cell"]))
             elif time.perf_counter() - last >= 2.0:
@@ -184,5 +196,5 @@ def main(argv=None) -> int:
     print(json.dumps({"cells_done": report["cells_done"], "cells_total": report["cells_total"],
                       "partial": report["partial"], "elapsed_s": round(report["elapsed_s"], 2),
                       "learner_steps_per_second": round(report["learner_steps_per_second"] or 0, 1),
-                      "peak_rss_mb": report["peak_rss_mb"]}))
+                      "peak_rss_mb": report["peak_rss_mb"], "device": args.sweep_device}))
     return rc or (130 if partial else 0)
