@@ -1,6 +1,6 @@
 """RTRL in the torch seed-batched engine: core.batched_engine.BatchedRTRL's arithmetic on tensors on a device.
 
-Each learner carries its sensitivity dh/dtheta (H x n_rec, columns in core.batched_engine.unit_major_order) in
+Each learner carries its sensitivity dh/dtheta (H x n_rec, columns in `unit_major_order`) in
 rows 0..H-1 of an (S, H+1, n_rec) buffer; one batched product [J; dL/dh J] times S[t-1] gives the new
 sensitivity (before its immediate term) and, in row H, the recurrent gradient (before dL/dh times the immediate
 term). The immediate term is one contiguous block of 3H + 9 entries per row and unit, added through a strided
@@ -12,8 +12,24 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .batched_engine import unit_major_order
 from .batched_torch import TorchBatchedEngine, _rule
+from .gru_math import Layout
+
+
+def unit_major_order(layout: Layout) -> np.ndarray:
+    """The recurrent parameters (flat indices < n_rec) regrouped unit by unit: unit i's block holds, for each gate
+    g, W_ih[g,i], then W_hh[g,i,:] for each g, then b_ih[g,i], then b_hh[g,i] (3 + 3H + 3 + 3 entries), the
+    only parameters whose one-step effect reaches h_i. Returns perm: column c of the regrouped order is flat
+    parameter perm[c]."""
+    H, sl = layout.units, layout.slices
+    w_ih, w_hh, b_ih, b_hh = (sl[k].start for k in ("W_ih", "W_hh", "b_ih", "b_hh"))
+    out = []
+    for i in range(H):
+        rows = [g * H + i for g in range(3)]
+        out += [w_ih + r for r in rows]
+        out += [w_hh + r * H + j for r in rows for j in range(H)]
+        out += [b_ih + r for r in rows] + [b_hh + r for r in rows]
+    return np.array(out, np.intp)
 
 
 @_rule("rtrl")
