@@ -133,6 +133,15 @@ class BatchedEngine:
         xv = np.asarray(x, F32).reshape(-1, 1)
         return self._advance(xv, np.asarray(y), train)
 
+    def step_many(self, xs: np.ndarray, ys: np.ndarray, train: bool = True):
+        """n steps from (S, n) inputs and targets -> (y_hat, loss), each (n, S) float64 (the torch engine's
+        contract: one call per block of steps)."""
+        n = xs.shape[1]
+        y_hat, loss = np.empty((n, self.S)), np.empty((n, self.S))
+        for i in range(n):
+            y_hat[i], loss[i] = self.step(xs[:, i], ys[:, i], train)
+        return y_hat, loss
+
     def _advance(self, xv: np.ndarray, y: np.ndarray, train: bool):
         raise NotImplementedError
 

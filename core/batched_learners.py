@@ -119,12 +119,11 @@ class BatchedLearners:
         while done < total:
             n = min(chunk, total - done)
             xs, ys = self.streams.block(n)
+            y_hat, lv = self.engine.step_many(xs, ys, True)
+            if losses is not None:
+                losses[done:done + n] = lv
             for i in range(n):
-                y = ys[:, i]
-                y_hat, lv = self.engine.step(xs[:, i], y, True)
-                if losses is not None:
-                    losses[done + i] = lv
-                self._count(y_hat, y)
+                self._count(y_hat[i], ys[:, i])
             done += n
             yield self.t
 
@@ -150,11 +149,9 @@ class BatchedLearners:
         while done < total:
             m = min(chunk, total - done)
             xs, ys = self.streams.block(m)
-            for i in range(m):
-                y = ys[:, i]
-                y_hat, lv = self.engine.step(xs[:, i], y, False)
-                correct += (y_hat >= 0.5) == (y == 1)
-                loss += lv
+            y_hat, lv = self.engine.step_many(xs, ys, False)
+            correct += ((y_hat >= 0.5) == (ys.T == 1)).sum(axis=0)
+            loss += lv.sum(axis=0)
             done += m
             yield done
         if total > 0:

@@ -181,6 +181,10 @@ class _Oracle:
         y_hat = np.where(right, y, 1 - y).astype(float)
         return y_hat, np.zeros(len(y))
 
+    def step_many(self, xs, ys, train=True):  # the engine contract BatchedLearners uses: (S, n) blocks in, (n, S) out
+        out = [self.step(xs[:, i], ys[:, i], train) for i in range(xs.shape[1])]
+        return np.array([o[0] for o in out]), np.array([o[1] for o in out])
+
 
 def test_reach_step_is_the_first_step_with_rolling_accuracy_at_threshold():
     cfg = preset("question-fixed").replace(steps=3000, eval_steps=200)
