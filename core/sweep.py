@@ -336,15 +336,16 @@ def run_sweep(plan: SweepPlan, collector: SweepCollector | None = None, *, stop:
 
 def sweep_child(conn, request: dict) -> None:
     """Child-process entry for a GUI: request {"config": Config dict, "axes": [spec, ...], "seeds": S, optional
-    "reach_window", "max_batch", "device" (core.sweep_device.DEVICES; default cpu)}. Sends
-    core.messages.SweepEvent(event) per event, then SweepDone(report) (partial when stopped), or one Error(line).
+    "reach_window", "max_batch", "device" (core.sweep_device.DEVICES; default cpu) or "app_device" (the window's
+    auto | cpu | cuda, resolved by sweep_device.from_app_device)}. Sends core.messages.SweepEvent(event) per event
+    (the first: {"type": "engine", "text", "note"}), then SweepDone(report) (partial when stopped), or one Error.
     Sending StopSweep (or Quit, or "stop") ends the sweep after the current chunk, keeping finished cells."""
     import os
 
     import torch
 
     from .messages import Error, Quit, StopSweep, SweepDone, SweepEvent
-    from .sweep_device import check_device, engine_factory, engine_info
+    from .sweep_device import check_device, describe, engine_factory, engine_info, from_app_device
 
     torch.set_num_threads(1)  # as the command line: the window's trainer keeps a core
     try:
@@ -353,10 +354,12 @@ def sweep_child(conn, request: dict) -> None:
         plan = plan_sweep(base, axes, int(request["seeds"]), max_batch=int(request.get("max_batch", 256)),
                           reach_window=int(request.get("reach_window", 1000)))
         col = SweepCollector(plan)
-        device = request.get("device", "cpu")
+        device, note = (from_app_device(request["app_device"]) if "app_device" in request
+                        else (request.get("device", "cpu"), None))
         if (why := check_device(device)) is not None:
             raise ValueError(why)
         col.engine = engine_info(device, {c.cfg.train.rule for c in plan.cells})
+        conn.send(SweepEvent({"type": "engine", "text": describe(col.engine), "note": note}))
         stopped = [False]
 
         def stop() -> bool:

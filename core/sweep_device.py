@@ -33,6 +33,20 @@ def check_device(device: str) -> str | None:
     return None
 
 
+def from_app_device(name: str) -> tuple[str, str | None]:
+    """The sweep device for the window's config device (auto | cpu | cuda), as core.device resolves a trainer's:
+    auto and cuda take the GPU when there is one; cuda without one falls back to the CPU with the note why."""
+    if name == "cpu":
+        return "cpu", None
+    import torch
+
+    if torch.cuda.is_available():
+        return "cuda", None
+    if name == "cuda":
+        return "cpu", "the config asks for CUDA but no CUDA device is available; the sweep runs on the CPU"
+    return "cpu", None
+
+
 def engine_factory(device: str):
     """An engine_factory for core.batched_learners.BatchedLearners (None: the default NumPy engine). Under a torch
     device it builds the torch engine for the rules it runs and the NumPy engine for the others."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
-SHORTCUTS = (("Space", "start / pause"), ("S (or → outside a text field)", "one step (a minibatch in batch mode)"), ("R", "reset"),
+SHORTCUTS = (("Space", "start / pause"), ("S (or → outside a text field)", "one step (a minibatch in batch mode)"),
+             ("R", "reset"),
              ("Alt+← / Alt+→", "scrub the inspector over the recorded window"), ("P", "pin this run"),
              ("Ctrl+S", "save a screenshot"), ("Ctrl+Shift+S", "save a screenshot as…"),
              ("Ctrl+O", "open a session"), ("Ctrl+Alt+S", "save the session"), ("Ctrl+R", "start / stop recording"),

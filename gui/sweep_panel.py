@@ -53,6 +53,7 @@ class SweepPanel(QWidget):
         self.report: dict | None = None  # the last full or partial report (what Export writes)
         self.done_cells: dict[int, dict] = {}
         self.live: dict[tuple[int, int], list[int]] = {}  # (batch, cell) -> [reached, learners]
+        self.engine_text = ""  # where the learners run, as the sweep process said
         self._stop_timer = QTimer(self)
         self._stop_timer.setSingleShot(True)
         self._stop_timer.timeout.connect(self.stop)
@@ -160,7 +161,8 @@ class SweepPanel(QWidget):
         self.map.set_grid(axes[0].field, axes[0].labels, ys.field if ys else "", ys.labels if ys else [],
                           [(c.index, c.ix, c.iy, plan.seeds) for c in plan.cells])
         self.map_title.setText(title({**self.collector.report(False), "partial": False}))
-        request = {"config": base.to_dict(), "axes": specs, "seeds": plan.seeds}
+        request = {"config": base.to_dict(), "axes": specs, "seeds": plan.seeds, "app_device": base.train.device}
+        self.engine_text = ""
         self.link.start(request, poll_ms=100)
         self.progress.setValue(0)
         n = len(plan.cells)
@@ -202,6 +204,8 @@ class SweepPanel(QWidget):
                 self._cell_done(ev["cell"])
             elif ev["type"] == "progress":
                 self._progress(ev)
+            elif ev["type"] == "engine":
+                self.engine_text = ev["text"] + (f" ({ev['note']})" if ev.get("note") else "")
         elif isinstance(msg, SweepDone):
             self._stop_timer.stop()
             self.link.stop()
@@ -240,7 +244,8 @@ class SweepPanel(QWidget):
         self.progress.setValue(int(1000 * ev["done"] / total))
         rate = ev["done"] / ev["elapsed"] if ev["elapsed"] > 0 else 0.0
         self._say(f"{progress_text(ev['done'], ev['total'], rate, 'learner-step')} · batch {ev['batch'] + 1}/"
-                  f"{ev['n_batches']} · {len(self.done_cells)}/{len(self.plan.cells)} cells judged")
+                  f"{ev['n_batches']} · {len(self.done_cells)}/{len(self.plan.cells)} cells judged"
+                  + (f" · {self.engine_text}" if self.engine_text else ""))
 
     def _cell_done(self, c: dict) -> None:
         self.done_cells[c["index"]] = c
@@ -260,7 +265,8 @@ class SweepPanel(QWidget):
         k = sum(c["learned"] for c in report["cells"] if c["done"])
         n = sum(c["n_seeds"] for c in report["cells"] if c["done"])
         head = (f"Stopped: kept {report['cells_done']}/{report['cells_total']} finished cells (partial)" if stopped
-                else f"Finished {report['cells_total']} cells in {report['elapsed_s']:.0f} s")
+                else f"Finished {report['cells_total']} cells in {report['elapsed_s']:.0f} s"
+                + (f" ({self.engine_text})" if self.engine_text else ""))
         self.progress.setValue(1000 if not stopped else self.progress.value())
         self._say(f"{head}; {k}/{n} learners learned. Click a cell to load it.")
 

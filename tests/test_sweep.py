@@ -223,3 +223,17 @@ def test_sweep_child_reports_a_bad_spec_as_one_line():
     msg = parent.recv()
     proc.join(30)
     assert isinstance(msg, Error) and "lag=7:1" in msg.text and "\n" not in msg.text
+
+
+def test_the_windows_device_choice_maps_to_a_sweep_device_with_a_fallback_note(monkeypatch):
+    import torch
+
+    from core.sweep_device import from_app_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert from_app_device("cpu") == ("cpu", None) and from_app_device("auto") == ("cpu", None)
+    dev, note = from_app_device("cuda")
+    assert dev == "cpu" and "no CUDA device" in note
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert from_app_device("auto") == ("cuda", None) and from_app_device("cuda") == ("cuda", None)
+    assert from_app_device("cpu") == ("cpu", None)

@@ -61,6 +61,11 @@ def test_small_sweep_fills_the_map_and_a_cell_click_loads_its_seed(qtbot, tmp_pa
         assert panel.map.cell_text(c["ix"], c["iy"]) == f"{c['learned']}/2"
         assert panel.map.fraction(c["ix"], c["iy"]) == c["learned"] / 2
     assert panel.btn_run.isEnabled() and panel.btn_export.isEnabled()
+    # where the learners ran, as the sweep process said (the config's device is auto: the GPU only if present)
+    import torch
+
+    where = "torch engine on cuda" if torch.cuda.is_available() else "NumPy engine on the CPU"
+    assert where in panel.status.text() and rep["engine"]["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
     assert "2 seeds" in panel.map_title.text() and "300 steps" in panel.map_title.text()  # what the map shows
     # 300 steps are too few to learn: the cell's first failing seed is loaded, not started
     cell = rep["cells"][1]
