@@ -19,42 +19,14 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from .batch_shape import BatchShape, batch_shape  # noqa: F401  (batch_shape: re-exported for callers)
 from .batched_adam import FusedBatchedAdam
-from .gru_math import Layout
 
 F32 = np.float32
-
-
-@dataclass(frozen=True)
-class BatchShape:
-    """What every learner of one batch shares. window: TBPTT's k (1 under other rules); decay: RTRL's (1 under
-    other rules)."""
-
-    rule: str
-    units: int
-    readout: str
-    loss: str
-    optimizer: str
-    window: int = 1
-    decay: float = 1.0
-    adam_eps: float = 1e-8
-
-    @property
-    def layout(self) -> Layout:
-        return Layout(self.units, 1, self.readout == "linear")
-
-
-def batch_shape(cfg) -> BatchShape:
-    """The BatchShape of a Config (learners whose shapes are equal can share a batch)."""
-    t = cfg.train
-    return BatchShape(t.rule, cfg.model.units, cfg.model.readout, t.loss, t.optimizer,
-                      t.window if t.rule == "tbptt" else 1, float(t.rtrl_decay) if t.rule == "rtrl" else 1.0,
-                      float(t.adam_eps))
 
 
 # -- optimizers on (S, P), torch.optim's single-tensor arithmetic row by row (as core.gru_math's Flat*) -------

@@ -22,13 +22,12 @@ import numpy as np
 import torch
 
 from .approx_rules import FAST_ENGINES, coefficients, jacobian_h
+from .fidelity_history import FIELDS
 from .gru_math import Layout, cell_forward, diagonal_views, readout_loss
 from .online_engines import sensitivity_step
 from .state_checks import StateError, StateReader
 
 F32 = np.float32
-GROUPS = ("all", "input", "recurrent", "biases", "readout")
-FIELDS = tuple(f"{k}_{g}" for g in GROUPS for k in ("cos", "ratio"))  # cos_all, ratio_all, cos_input, ...
 RING = 65536
 
 

@@ -16,10 +16,12 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .fidelity import FIELDS
 from .history import Ring
 from .smoothing import smooth
 from .snapshot import SeriesChunk
+
+GROUPS = ("all", "input", "recurrent", "biases", "readout")  # the parameter groups a fidelity record measures
+FIELDS = tuple(f"{k}_{g}" for g in GROUPS for k in ("cos", "ratio"))  # cos_all, ratio_all, cos_input, ...
 
 WIDTH = len(FIELDS)
 CAPACITY = 1 << 15   # whole-run points per field (10 fields: about 5 MB of sums and counts)

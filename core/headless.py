@@ -12,11 +12,9 @@ import math
 import time
 
 import numpy as np
-import torch
 
 from .config import Config
 from .diagnostics import RecentSteps, diagnose, live_stats_from
-from .trainers import BatchTrainer, OnlineTrainer, RateMeter
 from .verdict import Verdict, heldout, verdict_of_report
 
 WEIGHT_CHECK_EVERY = 50  # steps between checks of the weights (the loss is checked at every step)
@@ -44,6 +42,8 @@ def advice(cfg: Config) -> str:
 
 def first_bad_weight(model) -> str | None:
     """'the weights hold nan (cell.weight_hh)' for the first parameter with a NaN or infinity, else None."""
+    import torch
+
     with torch.no_grad():
         for name, p in model.named_parameters():
             if not bool(torch.isfinite(p).all()):
@@ -133,6 +133,8 @@ def train(cfg: Config, log_every: int = 2000, out=print, epoch_lines: bool = Tru
 
     Batch mode prints one Keras-style line per epoch (unless epoch_lines is False) and the answer's history
     blocks (`history_blocks`) after epoch 10 and after the last."""
+    from .trainers import BatchTrainer, OnlineTrainer, RateMeter  # here: importing this module loads no torch
+
     t = cfg.train
     fid = None
     if t.mode == "batch":

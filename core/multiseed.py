@@ -21,8 +21,6 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 
-import torch
-
 from .config import Config
 from .headless import train
 from .messages import Error, SeedDone, SeedsDone
@@ -144,6 +142,8 @@ def seeds_child(conn, cfg_dict: dict, n: int) -> None:
     """Child-process entry for the GUI's multi-seed mode (core.messages.SEEDS_REPLIES): SeedDone per seed as
     it finishes, then SeedsDone, or one Error. One torch thread, so the live trainer keeps its core. The
     pipe is one-way: the GUI stops this child by ending the process (gui/child_link.py)."""
+    import torch
+
     torch.set_num_threads(1)
     try:
         cfg = Config.from_dict(cfg_dict)

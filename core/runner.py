@@ -34,8 +34,6 @@ import os
 import sys
 import warnings
 
-import torch
-
 from .atomic_io import LabFileError, check_writable, write_bytes
 from .config import PRESET_HELP, PRESETS, Config, ConfigError, all_fields, preset, range_text
 from .headless import train
@@ -142,6 +140,8 @@ def main(argv=None) -> int:
             return EXIT_USAGE
     for note in ignored_notes(args, cfg):
         print(f"note: {note}", file=sys.stderr)
+    import torch  # here: importing this module (for its helpers) loads no torch
+
     torch.set_num_threads(args.threads)
     log: list[str] = []  # what was printed, for the Markdown report
 

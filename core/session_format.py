@@ -24,7 +24,6 @@ import stat
 from collections.abc import Mapping
 
 import numpy as np
-import torch
 from safetensors.numpy import save as st_save
 
 from .atomic_io import os_reason
@@ -67,7 +66,9 @@ def checksum(tensors: Mapping[str, np.ndarray], metadata: Mapping[str, str]) -> 
 
 def as_storable(name: str, value) -> np.ndarray:
     """A contiguous little-endian numpy array of a storable dtype, or a Problem naming `name`."""
-    if torch.is_tensor(value):
+    if type(value).__module__.startswith("torch"):  # a tensor (only a trainer's state holds them: torch is loaded)
+        import torch
+
         value = value.detach().cpu()
         if value.dtype == torch.bfloat16:
             value = value.float()

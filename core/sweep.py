@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .batched_engine import RULES, batch_shape
+from .batch_shape import BATCHED_RULES, batch_shape
 from .config import Config, ConfigError, all_fields
 from .multiseed import LEARNED_THRESHOLD
 from .sweep_rules import RULE_FORMS, derived_rule, rule_changes, rule_label
@@ -130,7 +130,7 @@ def parse_axis(spec: str, base: Config | None = None) -> Axis:
     if name == "rule":
         for v in values:
             d = derived_rule(v)
-            if d is None and v not in RULES:
+            if d is None and v not in BATCHED_RULES:
                 raise AxisError(f"{spec}: value {v} is out of range (a rule value is {RULE_FORMS})")
             try:  # tbptt+D: the window depends on the cell's lag, checked again when the cells are planned
                 base.replace(**(rule_changes(v, base.task.lag) if not d or d[0] == "K" else

@@ -17,8 +17,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from core.config import Config
-from core.fidelity import FIELDS, GROUPS
-from core.fidelity_history import FidelityMirror
+from core.fidelity_history import FIELDS, GROUPS, FidelityMirror
 from core.smoothing import default_window
 
 from .views import style_plot

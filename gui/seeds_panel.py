@@ -21,10 +21,10 @@ from PySide6.QtWidgets import (
 from core.config import ConfigError
 from core.formatting import accuracy_text
 from core.messages import Error, SeedDone, SeedsDone
-from core.multiseed import seeds_child
 from core.verdict import metric_words
 
 from .child_link import ChildLink
+from .trainer_entry import seeds_main
 
 
 class SeedsPanel(QWidget):
@@ -33,7 +33,7 @@ class SeedsPanel(QWidget):
     def __init__(self, services, parent=None):
         super().__init__(parent)
         self.services = services
-        self.link = ChildLink(seeds_child, name="gml-seeds", duplex=False, parent=self)
+        self.link = ChildLink(seeds_main, name="gml-seeds", duplex=False, parent=self)
         self.link.message.connect(self._on_message)
         self.link.died.connect(self._on_died)
         self.results: list[dict] = []

@@ -18,9 +18,10 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
+from core.atomic_io import check_writable
 from core.config import Config, ConfigError
 from core.messages import ExportResult, OpenResult, SaveResult
-from core.session import SUFFIX, check_writable
+from core.session_format import SUFFIX
 
 from .actions import make_action
 

@@ -28,11 +28,12 @@ from core.atomic_io import LabFileError, write_bytes
 from core.config import ConfigError
 from core.formatting import progress_text
 from core.messages import Error, StopSweep, SweepDone, SweepEvent
-from core.sweep import AxisError, SweepCollector, parse_axis, plan_sweep, sweep_child
+from core.sweep import AxisError, SweepCollector, parse_axis, plan_sweep
 from core.sweep_render import title
 
 from .child_link import ChildLink
 from .sweep_map import SweepMap
+from .trainer_entry import sweep_main
 
 STOP_GRACE_MS = 15000  # after Stop, the child finishes its chunk and reports; past this it is ended outright
 EXPORTS = {"png": "PNG image (*.png)", "svg": "SVG image (*.svg)", "csv": "CSV table (*.csv)"}
@@ -45,7 +46,7 @@ class SweepPanel(QWidget):
     def __init__(self, services, parent=None):
         super().__init__(parent)
         self.services = services
-        self.link = ChildLink(sweep_child, name="gml-sweep", duplex=True, parent=self)
+        self.link = ChildLink(sweep_main, name="gml-sweep", duplex=True, parent=self)
         self.link.message.connect(self._on_message)
         self.link.died.connect(self._on_died)
         self.plan = None

@@ -1,6 +1,7 @@
-"""The training child's entry point as the window names it. It imports neither Qt nor torch, so the window can
-spawn its trainer first thing, before it loads anything heavy: the child imports core.child (and torch) itself,
-in parallel with the window's own start-up."""
+"""The child processes' entry points as the window names them: the trainer, the Seeds tab's and the Sweep tab's.
+This module imports neither Qt nor torch, so the window never loads torch itself (about a second of start-up
+on a small machine) and can spawn its trainer first thing: each child imports its core module (and torch) in
+its own process, in parallel with the window."""
 
 from __future__ import annotations
 
@@ -10,3 +11,17 @@ def trainer_main(conn, cfg_dict: dict, threads: int = 1) -> None:
     from core.child import child_main
 
     child_main(conn, cfg_dict, threads)
+
+
+def seeds_main(conn, cfg_dict: dict, n: int) -> None:
+    """Run core.multiseed.seeds_child(conn, cfg_dict, n) in the child process."""
+    from core.multiseed import seeds_child
+
+    seeds_child(conn, cfg_dict, n)
+
+
+def sweep_main(conn, request: dict) -> None:
+    """Run core.sweep.sweep_child(conn, request) in the child process."""
+    from core.sweep import sweep_child
+
+    sweep_child(conn, request)

@@ -233,3 +233,12 @@ def test_fused_adam_rows_follow_flat_adam_with_their_own_rates():
             flats[s].update(rows[s], g[s], lr[s])
     np.testing.assert_allclose(theta, np.stack(rows), rtol=0, atol=1e-6)
     np.testing.assert_allclose(fused.m, np.stack([f.m for f in flats]), rtol=1e-6, atol=1e-7)
+
+
+def test_every_rule_a_sweep_may_plan_has_a_batched_engine():
+    from core.batch_shape import BATCHED_RULES
+    from core.config import Config
+
+    assert set(BATCHED_RULES) == set(RULES)
+    for rule in BATCHED_RULES:  # and every rule the config offers is one of them
+        Config().replace(rule=rule).validate()
