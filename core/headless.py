@@ -68,7 +68,7 @@ class FidelitySummary:
     (every 4th after the next halving, ...), so the median is over evenly spaced steps of the whole run."""
 
     def __init__(self, cap: int = 100_000):
-        from .fidelity import FIELDS
+        from .fidelity_history import FIELDS
 
         self.fields = FIELDS
         self.rows = np.empty((max(2, int(cap)), len(FIELDS)), np.float32)

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from core.config import preset
-from core.fidelity import FIELDS, GROUPS, FidelityMeter, compare, engine_class
+from core.fidelity import FidelityMeter, compare, engine_class
+from core.fidelity_history import FIELDS, GROUPS
 from core.gru_math import Layout
 from core.model import gru_cell, loss_fn
 from core.online import OnlineTrainer

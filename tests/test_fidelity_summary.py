@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from core.config import preset
-from core.fidelity import FIELDS
+from core.fidelity_history import FIELDS
 from core.headless import FidelitySummary, train
 
 
