@@ -4,8 +4,7 @@ against itself is 1, the table stays bounded with NaN-aware means, and sessions 
 import numpy as np
 
 from core.config import preset
-from core.fidelity_history import FIELDS
-from core.fidelity_history import FidelityMirror, FidelityTable
+from core.fidelity_history import FIELDS, FidelityMirror, FidelityTable
 from core.live import LiveEngine
 from core.live_session import open_into, save
 
