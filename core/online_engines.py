@@ -170,6 +170,13 @@ class _FlatEngine:
     def h_tensor(self) -> torch.Tensor:
         return torch.from_numpy(self.h.copy()).reshape(1, -1)
 
+    def _finish(self, train: bool, y: int, fwd: tuple) -> None:
+        """A step's end, before the carried state moves on: the update when training. `fwd` is the step's own
+        cell forward and readout (xv, h_prev, r, z, n, hn, h, dL/dh, dL/dout) at the weights before the update;
+        a measuring subclass (core.fidelity's FidelityMixin) reads it here instead of recomputing it."""
+        if train:
+            self.opt.update(self.theta, self.grad, self.lr)
+
     def _readout_grads(self, h, dout) -> None:
         if self.w_out is not None:
             np.multiply(h, dout, out=self.g_wout[0])
@@ -226,10 +233,11 @@ class TBPTTEngine(_FlatEngine):
             r, z, n, hn, h_new = cell_forward(xv, h, w_ih, w_hh, b_ih, b_hh)
             cache.append((xv, h, r, z, n, hn))
             h = h_new
-        y_hat, lv, dh, dout = readout_loss(h, y, self.readout, self.loss, self.w_out, self.b_out)
+        y_hat, lv, dh_out, dout = readout_loss(h, y, self.readout, self.loss, self.w_out, self.b_out)
         if train:
             self._readout_grads(h, dout)
             g_wih, g_whh, g_bih, g_bhh = self.g_wih, self.g_whh, self.g_bih, self.g_bhh
+            dh = dh_out
             last = len(cache) - 1
             for s in range(last, -1, -1):
                 xv, hs, rs, zs, ns, hns = cache[s]
@@ -243,11 +251,12 @@ class TBPTTEngine(_FlatEngine):
                     g_bhh += dgh
                     g_wih += dgi[:, None] * xv
                     g_whh += dgh[:, None] * hs
-            self.opt.update(self.theta, self.grad, self.lr)
+        xv, h_prev = cache[-1][0], cache[-1][1]
+        self._finish(train, y, (xv, h_prev, r, z, n, hn, h, dh_out, dout))
         self.h = h
         # h_prev: the state the step's own (last) cell read. With k > 1 it is recomputed from k steps back with
         # the current weights, so h = (1 - z) n + z h_prev holds exactly (it can differ slightly from the carried one)
-        return y_hat, lv, cache[-1][1], r, z, n, h
+        return y_hat, lv, h_prev, r, z, n, h
 
     def state(self) -> tuple[dict, dict]:
         tensors, meta = super().state()
@@ -316,7 +325,7 @@ class RTRLEngine(_FlatEngine):
         if train:
             np.matmul(dh, S_new, out=self.grad[: self.layout.n_rec])
             self._readout_grads(h, dout)
-            self.opt.update(self.theta, self.grad, self.lr)
+        self._finish(train, y, (xv, h_prev, r, z, n, hn, h, dh, dout))
         self.h = h
         return y_hat, lv, h_prev, r, z, n, h
 
