@@ -51,9 +51,7 @@ def compare(g, g_star, layout: Layout) -> np.ndarray:
     readout under readout=raw) are NaN."""
     X = np.stack([np.asarray(g, np.float64), np.asarray(g_star, np.float64)], axis=-2)  # (..., 2, size)
     if X.ndim == 2:  # one run: the meter's own path (plain floats are several times faster than numpy here)
-        W = np.concatenate([X[:1], X])
-        W = np.concatenate([W, X[1:]])  # [g, g, g*, g*]
-        return _row(_gram(W, np.empty((3, X.shape[-1])), group_bounds(layout)))
+        return _row(_gram(X[0], X[1], np.empty((3, X.shape[-1])), group_bounds(layout)))
     gram = np.add.reduceat(X[..., :, None, :] * X[..., None, :, :], group_bounds(layout), axis=-1)
     sums = np.stack([gram[..., 0, 1, :], gram[..., 0, 0, :], gram[..., 1, 1, :]], axis=-2)  # g.g*, g.g, g*.g*
     sums = np.concatenate([sums.sum(axis=-1, keepdims=True), sums], axis=-1)  # the whole vector first
@@ -69,11 +67,38 @@ def compare(g, g_star, layout: Layout) -> np.ndarray:
     return out
 
 
-def _gram(W: np.ndarray, Y: np.ndarray, bounds: np.ndarray) -> list:
-    """Per-group sums [g.g, g.g*, g*.g*] (lists over the groups) from W = [g, g, g*, g*] (4, size) float64,
-    in the scratch Y (3, size): one product and one segmented sum."""
-    np.multiply(W[:3], W[1:], out=Y)
+def _gram(g: np.ndarray, g_star: np.ndarray, Y: np.ndarray, bounds: np.ndarray, out=None):
+    """Per-group sums [g.g, g.g*, g*.g*] (3, groups) of two (size,) vectors, in float64 (the products of float32
+    numbers are exact), in the scratch Y (3, size): three products and one segmented sum; into `out` if given,
+    else as lists."""
+    np.multiply(g, g, out=Y[0], dtype=np.float64)
+    np.multiply(g, g_star, out=Y[1], dtype=np.float64)
+    np.multiply(g_star, g_star, out=Y[2], dtype=np.float64)
+    if out is not None:
+        return np.add.reduceat(Y, bounds, axis=-1, out=out)
     return np.add.reduceat(Y, bounds, axis=-1).tolist()
+
+
+def _rows(grams: np.ndarray) -> np.ndarray:
+    """`_row` for many steps at once, (n, 3, groups) -> (n, len(FIELDS)): the same IEEE operations in the same
+    order (the whole vector's sums added group by group from the left, as Python's sum), so the same values."""
+    n, _, k = grams.shape
+    s = np.empty((n, 3, k + 1))
+    s[:, :, 1:] = grams
+    s[:, :, 0] = grams[:, :, 0]
+    for j in range(1, k):
+        s[:, :, 0] += grams[:, :, j]
+    aas, dots, bbs = s[:, 0], s[:, 1], s[:, 2]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        na, nb = np.sqrt(aas), np.sqrt(bbs)
+        both = (na > 0) & (nb > 0)
+        cos = np.divide(dots, na * nb, out=np.full(dots.shape, np.nan), where=both)
+        np.minimum(np.maximum(cos, -1.0, out=cos, where=both), 1.0, out=cos, where=both)
+        ratio = np.divide(na, nb, out=np.where(na > 0, np.inf, np.nan), where=nb > 0)
+    out = np.full((n, len(FIELDS)), np.nan)
+    out[:, 0:2 * (k + 1):2] = cos
+    out[:, 1:2 * (k + 1):2] = ratio
+    return out
 
 
 def _row(gram: list) -> np.ndarray:
@@ -161,20 +186,33 @@ class ShadowRTRL:
 
 
 class FidelityMeter:
-    """The shadow RTRL and the rows it measured: `.last` (this step's row, or None before any step), `.drain()`."""
+    """The shadow RTRL and the rows it measured: `.last` (this step's row, or None before any step), `.drain()`.
+
+    Each step records only the per-group sums g.g, g.g*, g*.g* (the Gram sums, 3 x groups numbers, NaN on a step
+    that did not train) in a bounded ring; a row's cos and ratio are made from them when read (`.last` for one
+    step, `.drain()` for many at once, both with `_row`'s arithmetic, so the same values as `compare`)."""
 
     def __init__(self, layout: Layout, theta: np.ndarray, readout: str, loss: str, ring: int = RING):
         self.layout = layout
         self.shadow = ShadowRTRL(layout, theta, readout, loss)
-        self.last: np.ndarray | None = None
-        self._ring = np.full((ring, len(FIELDS)), np.nan)
+        self._bounds = group_bounds(layout)
+        self._ring = np.full((ring, 3, len(self._bounds)), np.nan)  # each step's Gram sums
         self._written = 0
         self._read = 0
         self.dropped = 0
-        self._nan = np.full(len(FIELDS), np.nan)
-        self._W = np.empty((4, layout.size))
         self._Y = np.empty((3, layout.size))
-        self._bounds = group_bounds(layout)
+        self._last: np.ndarray | None = None
+        self._last_at = 0
+
+    @property
+    def last(self) -> np.ndarray | None:
+        """This step's row (len(FIELDS),), or None before any step."""
+        if self._written == 0:
+            return None
+        if self._last_at != self._written:
+            self._last = _row(self._ring[(self._written - 1) % len(self._ring)].tolist())
+            self._last_at = self._written
+        return self._last
 
     def before(self, xv: np.ndarray, y: int, h_prev: np.ndarray) -> None:
         """Advance the shadow with the state and weights the rule is about to use (before its update)."""
@@ -185,19 +223,14 @@ class FidelityMeter:
         dL/dout), computed with the same weights and state (so the shadow does not recompute them)."""
         self.shadow.follow(*fwd)
 
-    def after(self, g: np.ndarray | None) -> np.ndarray:
-        """Compare the rule's gradient of this step (None: the step did not train) with g*; record the row."""
+    def after(self, g: np.ndarray | None) -> None:
+        """Compare the rule's gradient of this step (None: the step did not train) with g*: record its Gram sums."""
+        slot = self._ring[self._written % len(self._ring)]
         if g is None:
-            row = self._nan.copy()
-        else:  # compare() for one run, in preallocated buffers
-            W = self._W
-            W[0:2] = g
-            W[2:4] = self.shadow.g
-            row = _row(_gram(W, self._Y, self._bounds))
-        self._ring[self._written % len(self._ring)] = row
+            slot[...] = np.nan
+        else:
+            _gram(g, self.shadow.g, self._Y, self._bounds, out=slot)
         self._written += 1
-        self.last = row
-        return row
 
     def drain(self) -> np.ndarray:
         """The rows recorded since the last drain, oldest first, (n, len(FIELDS)); at most the ring's length
@@ -207,7 +240,7 @@ class FidelityMeter:
         self.dropped = start - self._read
         idx = np.arange(start, self._written) % cap
         self._read = self._written
-        return self._ring[idx].copy()
+        return _rows(self._ring[idx])
 
     @staticmethod
     def as_dict(row: np.ndarray | None) -> dict[str, float]:
