@@ -22,8 +22,8 @@ import numpy as np
 import torch
 
 from .approx_rules import FAST_ENGINES
-from .gru_math import Layout, cell_forward, diagonal_views, readout_loss
-from .online_engines import sensitivity_step
+from .gru_math import Layout, cell_forward, readout_loss
+from .online_engines import sensitivity_step, sensitivity_views
 from .state_checks import StateError, StateReader
 
 F32 = np.float32
@@ -135,12 +135,15 @@ class ShadowRTRL:
         self._wh3 = self.w_hh.reshape(3, H, H)
         self.S = np.zeros((H, P), F32)
         self._S2 = np.zeros((H, P), F32)
-        self._diag = diagonal_views(self.S, layout)
-        self._diag2 = diagonal_views(self._S2, layout)
+        self._diag = sensitivity_views(self.S, layout)
+        self._diag2 = sensitivity_views(self._S2, layout)
         self._J = np.empty((H, H), F32)
         self._J_diag = self._J.reshape(-1)[:: H + 1]  # a view
-        self._d_ih, self._d_hh = np.empty((3, H), F32), np.empty((3, H), F32)
+        self._d = d = np.empty((6, H), F32)  # the coefficients d_ih, d_hh
+        e = d.itemsize
+        self._d_rz = np.lib.stride_tricks.as_strided(d, (2, 2, H), (3 * H * e, H * e, e), writeable=True)  # rows r, z
         self._om, self._a, self._t = np.empty((2, H), F32), np.empty((2, H), F32), np.empty(H, F32)  # scratch
+        self._om1, self._a1 = self._om.reshape(-1), self._a.reshape(-1)  # the same, flat
         self.g = np.zeros(layout.size, F32)
         self._g_cell = self.g[:P]
         self._g_wout = self.g[P:P + H] if self.w_out is not None else None
@@ -152,10 +155,10 @@ class ShadowRTRL:
 
     def follow(self, xv, h_prev, r, z, n, hn, h, dh, dout) -> np.ndarray:
         """One step from this step's cell forward (r, z, n, hn, h from h_prev) and readout (dL/dh, dL/dout)."""
-        d_ih, d_hh = self._coefficients(h_prev, r, z, n, hn)
-        J = np.einsum("gi,gij->ij", d_hh, self._wh3, out=self._J)  # approx_rules.jacobian_h for one run
+        d = self._coefficients(h_prev, r, z, n, hn)
+        J = np.einsum("gi,gij->ij", d[3:], self._wh3, out=self._J)  # approx_rules.jacobian_h for one run
         self._J_diag += z
-        S_new = sensitivity_step(J, self.S, self._S2, self._diag2, d_ih, d_hh, xv, h_prev)
+        S_new = sensitivity_step(J, self.S, self._S2, self._diag2, d, xv, h_prev)
         self._S2, self.S = self.S, S_new
         self._diag2, self._diag = self._diag, self._diag2
         np.matmul(dh, S_new, out=self._g_cell)
@@ -164,25 +167,23 @@ class ShadowRTRL:
             self.g[-1] = dout
         return self.g
 
-    def _coefficients(self, h_prev, r, z, n, hn):
-        """approx_rules.coefficients for one run: the same operations on the same numbers (so the same values),
-        in preallocated buffers, the r and z rows side by side in one operation where they are."""
-        d_ih, d_hh, om, a, t = self._d_ih, self._d_hh, self._om, self._a, self._t
+    def _coefficients(self, h_prev, r, z, n, hn) -> np.ndarray:
+        """approx_rules.coefficients for one run, d_ih then d_hh in one (6, H): the same operations on the same
+        numbers (so the same values), in preallocated buffers, the r and z rows side by side in one operation."""
+        d, om, a, t = self._d, self._om, self._a, self._t
         rz = r.base  # cell_forward's r and z are the two halves of one array
-        if rz is None or z.base is not rz or rz.shape != (om.size,):
-            rz = np.stack([r, z])
-        rz = rz.reshape(om.shape)
-        np.subtract(1, rz, out=om)  # 1 - r, 1 - z
+        if rz is None or z.base is not rz or rz.shape != self._om1.shape:
+            rz = np.concatenate([r, z])
+        np.subtract(1, rz, out=self._om1)  # 1 - r, 1 - z
         np.multiply(n, n, out=t)
         np.subtract(1, t, out=t)
-        dan = np.multiply(om[1], t, out=d_ih[2])  # (1 - z)(1 - n^2)
+        dan = np.multiply(om[1], t, out=d[2])  # (1 - z)(1 - n^2)
         np.multiply(dan, hn, out=a[0])
         np.subtract(h_prev, n, out=a[1])
-        a *= rz
-        np.multiply(a, om, out=d_ih[:2])  # dan hn r (1 - r), (h - n) z (1 - z)
-        d_hh[:2] = d_ih[:2]
-        np.multiply(dan, r, out=d_hh[2])
-        return d_ih, d_hh
+        self._a1 *= rz
+        np.multiply(a, om, out=self._d_rz)  # dan hn r (1 - r), (h - n) z (1 - z), into d_ih's and d_hh's rows
+        np.multiply(dan, r, out=d[5])
+        return d
 
 
 class FidelityMeter:

@@ -126,17 +126,26 @@ class AutogradEngine:
         return install
 
 
-def sensitivity_step(J, S, S_new, diag_new, d_ih, d_hh, xv, h_prev, decay: float = 1.0) -> np.ndarray:
-    """RTRL's S[t] = J_h[t] (decay * S[t-1]) + the immediate term, written into `S_new` (whose strided views onto
-    each unit's own gate rows are `diag_new`); returns S_new. RTRLEngine and fidelity's shadow RTRL share it."""
+def sensitivity_views(S: np.ndarray, layout: Layout) -> tuple[np.ndarray, ...]:
+    """`sensitivity_step`'s writable strided views of S (H, n_rec) where unit i meets its own gate rows: W_ih's
+    (3, H, I) and W_hh's (3, H, H) (gru_math.diagonal_views), and both biases' as one (6, H), b_ih's rows then
+    b_hh's (adjacent in the flat layout, with the same strides)."""
+    w_ih, w_hh, b_ih, _ = diagonal_views(S, layout)
+    biases = np.lib.stride_tricks.as_strided(b_ih, shape=(6, layout.units), strides=b_ih.strides, writeable=True)
+    return w_ih, w_hh, biases
+
+
+def sensitivity_step(J, S, S_new, views_new, d, xv, h_prev, decay: float = 1.0) -> np.ndarray:
+    """RTRL's S[t] = J_h[t] (decay * S[t-1]) + the immediate term, written into `S_new` (whose
+    `sensitivity_views` are `views_new`); d (6, H) holds the coefficients d_ih then d_hh (core/gru_math's
+    docstring). Returns S_new. RTRLEngine and fidelity's shadow RTRL share it: the one place the recursion lives."""
     np.matmul(J, S, out=S_new)
     if decay != 1.0:
         S_new *= decay
-    dw_ih, dw_hh, db_ih, db_hh = diag_new
-    dw_ih += d_ih[:, :, None] * xv
-    dw_hh += d_hh[:, :, None] * h_prev
-    db_ih += d_ih
-    db_hh += d_hh
+    dw_ih, dw_hh, db = views_new
+    dw_ih += d[:3, :, None] * xv
+    dw_hh += d[3:, :, None] * h_prev
+    db += d
     return S_new
 
 
@@ -295,10 +304,11 @@ class RTRLEngine(_FlatEngine):
         H, P = self.H, self.layout.n_rec
         self.S = np.zeros((H, P), F32)
         self._S2 = np.zeros((H, P), F32)
-        self._diag = diagonal_views(self.S, self.layout)
-        self._diag2 = diagonal_views(self._S2, self.layout)
+        self._diag = sensitivity_views(self.S, self.layout)
+        self._diag2 = sensitivity_views(self._S2, self.layout)
         self._J = np.empty((H, H), F32)
         self._wh3 = self.w_hh.reshape(3, H, H)
+        self._d = np.empty((6, H), F32)  # the coefficients d_ih, d_hh
 
     def step(self, x: int, y: int, train: bool):
         H = self.H
@@ -308,17 +318,18 @@ class RTRLEngine(_FlatEngine):
         # coefficients d_ih, d_hh (dh'/d pre-activations), in (3, H)
         omz = 1 - z
         dan = omz * (1 - n * n)
-        d_ih = np.empty((3, H), F32)
+        d = self._d
+        d_ih, d_hh = d[:3], d[3:]
         d_ih[2] = dan
         d_ih[1] = (h_prev - n) * z * omz
         d_ih[0] = dan * hn * r * (1 - r)
-        d_hh = d_ih.copy()
+        d_hh[:] = d_ih
         d_hh[2] = dan * r
         # J = diag(z) + sum_g diag(d_hh[g]) W_hh[g]
         J = self._J
         np.einsum("gi,gij->ij", d_hh, self._wh3, out=J)
         J.ravel()[:: H + 1] += z
-        S_new = sensitivity_step(J, self.S, self._S2, self._diag2, d_ih, d_hh, xv, h_prev, self.decay)
+        S_new = sensitivity_step(J, self.S, self._S2, self._diag2, d, xv, h_prev, self.decay)
         self._S2, self.S = self.S, S_new
         self._diag2, self._diag = self._diag, self._diag2
         y_hat, lv, dh, dout = readout_loss(h, y, self.readout, self.loss, self.w_out, self.b_out)
