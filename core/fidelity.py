@@ -51,7 +51,7 @@ def compare(g, g_star, layout: Layout) -> np.ndarray:
     readout under readout=raw) are NaN."""
     X = np.stack([np.asarray(g, np.float64), np.asarray(g_star, np.float64)], axis=-2)  # (..., 2, size)
     if X.ndim == 2:  # one run: the meter's own path (plain floats are several times faster than numpy here)
-        return _row(_gram(X[0], X[1], np.empty((3, X.shape[-1])), group_bounds(layout)))
+        return _row(_gram(X[0], X[1], np.empty((4, X.shape[-1])), np.empty((3, X.shape[-1])), group_bounds(layout)))
     gram = np.add.reduceat(X[..., :, None, :] * X[..., None, :, :], group_bounds(layout), axis=-1)
     sums = np.stack([gram[..., 0, 1, :], gram[..., 0, 0, :], gram[..., 1, 1, :]], axis=-2)  # g.g*, g.g, g*.g*
     sums = np.concatenate([sums.sum(axis=-1, keepdims=True), sums], axis=-1)  # the whole vector first
@@ -67,13 +67,13 @@ def compare(g, g_star, layout: Layout) -> np.ndarray:
     return out
 
 
-def _gram(g: np.ndarray, g_star: np.ndarray, Y: np.ndarray, bounds: np.ndarray, out=None):
-    """Per-group sums [g.g, g.g*, g*.g*] (3, groups) of two (size,) vectors, in float64 (the products of float32
-    numbers are exact), in the scratch Y (3, size): three products and one segmented sum; into `out` if given,
-    else as lists."""
-    np.multiply(g, g, out=Y[0], dtype=np.float64)
-    np.multiply(g, g_star, out=Y[1], dtype=np.float64)
-    np.multiply(g_star, g_star, out=Y[2], dtype=np.float64)
+def _gram(g: np.ndarray, g_star: np.ndarray, W: np.ndarray, Y: np.ndarray, bounds: np.ndarray, out=None):
+    """Per-group sums [g.g, g.g*, g*.g*] (3, groups) of two (size,) vectors in float64 (the products of float32
+    numbers are exact), through the scratch W (4, size) = [g, g, g*, g*] and Y (3, size): one product of W's
+    overlapping rows and one segmented sum; into `out` if given, else as lists."""
+    W[0:2] = g
+    W[2:4] = g_star
+    np.multiply(W[:3], W[1:], out=Y)
     if out is not None:
         return np.add.reduceat(Y, bounds, axis=-1, out=out)
     return np.add.reduceat(Y, bounds, axis=-1).tolist()
@@ -201,7 +201,7 @@ class FidelityMeter:
         self._written = 0
         self._read = 0
         self.dropped = 0
-        self._Y = np.empty((3, layout.size))
+        self._W, self._Y = np.empty((4, layout.size)), np.empty((3, layout.size))  # scratch
         self._last: np.ndarray | None = None
         self._last_at = 0
 
@@ -230,7 +230,7 @@ class FidelityMeter:
         if g is None:
             slot[...] = np.nan
         else:
-            _gram(g, self.shadow.g, self._Y, self._bounds, out=slot)
+            _gram(g, self.shadow.g, self._W, self._Y, self._bounds, out=slot)
         self._written += 1
 
     def drain(self) -> np.ndarray:
