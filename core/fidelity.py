@@ -9,7 +9,12 @@ cos = 1 and ratio = 1 mean the rule took the exact gradient; cos near 0 means it
 
 `train.fidelity = true` builds the engine with the shadow (`engine_class`); its `engine.fidelity` is a
 `FidelityMeter`: `.last` is this step's row (NaN on steps that did not train, and where a norm is 0), `.drain()`
-the rows since the last drain (a bounded ring), `.as_dict(row)` names them. The cost is one RTRL step.
+the rows since the last drain (a bounded ring), `.as_dict(row)` names them.
+
+Cost: less than one RTRL step (bench/online.py's "TBPTT(1) + fidelity" row and its target line). The shadow
+does only RTRL's own work: it takes the rule's cell forward and readout of the step through the engines'
+`_finish` hook instead of recomputing them, shares the one RTRL step (online_engines.sensitivity_step), and
+per step records just the Gram sums that cos and ratio are made from when the rows are read.
 """
 
 from __future__ import annotations
