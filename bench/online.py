@@ -2,10 +2,11 @@
 SnAp-1, TBPTT(1) with gradient fidelity (a shadow RTRL measuring every step, its rows drained every 256 steps as
 the live engine does), and a bare hand-written NumPy step (forward + backward + Adam, window 1) as the floor.
 
-    python bench/online.py [--steps 20000] [--rounds 5] [--units 16]
+    python bench/online.py [--steps 20000] [--rounds 5] [--units 16] [--cpu]
 
 Each round times every contender for --steps steps, in turn (interleaved, so a busy machine slows all of them
 alike); the table gives the median over rounds and the ratio to the autograd loop measured in the same run.
+--cpu times the process's CPU time instead of wall time, which other jobs on a shared machine disturb less.
 The trainers' rows include everything a trainer step does (stream, record); the floor row does only the math.
 """
 
@@ -156,7 +157,10 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20000, help="steps per contender per round (20000)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--units", type=int, default=16)
+    ap.add_argument("--cpu", action="store_true",
+                    help="time the process's CPU time instead of wall time (steadier on a machine other jobs load)")
     args = ap.parse_args()
+    clock = time.process_time if args.cpu else time.perf_counter
     torch.set_num_threads(1)
     base = preset("question-fixed").replace(units=args.units, lag=3)
     contenders = [
@@ -177,14 +181,14 @@ def main() -> None:
         for name, run in contenders:
             # the autograd loop is ~15x slower: fewer steps keep the rounds short, the rate is per step anyway
             n = args.steps // 5 if name.startswith("autograd") else args.steps
-            t0 = time.perf_counter()
+            t0 = clock()
             run(n)
-            rates[name].append(n / (time.perf_counter() - t0))
+            rates[name].append(n / (clock() - t0))
     med = {k: statistics.median(v) for k, v in rates.items()}
     ref = med["autograd loop, TBPTT(1)"]
     n_params = OnlineTrainer(base).n_params
     print(f"online steps/s, {args.units} units ({n_params} parameters), 1 thread, torch {torch.__version__}, "
-          f"numpy {np.__version__}; median of {args.rounds} interleaved rounds")
+          f"numpy {np.__version__}; median of {args.rounds} interleaved rounds, {'CPU' if args.cpu else 'wall'} time")
     print(f"{'engine':<26} {'steps/s':>9} {'us/step':>8} {'x autograd(1)':>14}  {'min..max steps/s':>18}")
     for name, _ in contenders:
         v = rates[name]
