@@ -315,7 +315,7 @@ class RTRLEngine(_FlatEngine):
         xv = self._xv[x]
         h_prev = self.h
         r, z, n, hn, h = cell_forward(xv, h_prev, self.w_ih, self.w_hh, self.b_ih, self.b_hh)
-        # coefficients d_ih, d_hh (dh'/d pre-activations), in (3, H)
+        # coefficients d_ih, d_hh (dh'/d pre-activations), (3, H) each: the two halves of one (6, H)
         omz = 1 - z
         dan = omz * (1 - n * n)
         d = self._d
