@@ -216,7 +216,7 @@ class SnAp1Engine(_SensitivityEngine):
         if train:
             snap1_grad(self.s, dh, self.owner, out=self.grad[: self.layout.n_rec])
             self._readout_grads(h, dout)
-            self.opt.update(self.theta, self.grad, self.lr)
+        self._finish(train, y, (xv, h_prev, r, z, n, hn, h, dh, dout))
         self.h = h
         return y_hat, lv, h_prev, r, z, n, h
 
@@ -273,7 +273,7 @@ class UOROEngine(_SensitivityEngine):
         if train:
             uoro_grad(self.s_t, self.th_t, dh, out=self.grad[: self.layout.n_rec])
             self._readout_grads(h, dout)
-            self.opt.update(self.theta, self.grad, self.lr)
+        self._finish(train, y, (xv, h_prev, r, z, n, hn, h, dh, dout))
         self.h = h
         return y_hat, lv, h_prev, r, z, n, h
 

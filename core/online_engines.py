@@ -126,17 +126,26 @@ class AutogradEngine:
         return install
 
 
-def sensitivity_step(J, S, S_new, diag_new, d_ih, d_hh, xv, h_prev, decay: float = 1.0) -> np.ndarray:
-    """RTRL's S[t] = J_h[t] (decay * S[t-1]) + the immediate term, written into `S_new` (whose strided views onto
-    each unit's own gate rows are `diag_new`); returns S_new. RTRLEngine and fidelity's shadow RTRL share it."""
+def sensitivity_views(S: np.ndarray, layout: Layout) -> tuple[np.ndarray, ...]:
+    """`sensitivity_step`'s writable strided views of S (H, n_rec) where unit i meets its own gate rows: W_ih's
+    (3, H, I) and W_hh's (3, H, H) (gru_math.diagonal_views), and both biases' as one (6, H), b_ih's rows then
+    b_hh's (adjacent in the flat layout, with the same strides)."""
+    w_ih, w_hh, b_ih, _ = diagonal_views(S, layout)
+    biases = np.lib.stride_tricks.as_strided(b_ih, shape=(6, layout.units), strides=b_ih.strides, writeable=True)
+    return w_ih, w_hh, biases
+
+
+def sensitivity_step(J, S, S_new, views_new, d, xv, h_prev, decay: float = 1.0) -> np.ndarray:
+    """RTRL's S[t] = J_h[t] (decay * S[t-1]) + the immediate term, written into `S_new` (whose
+    `sensitivity_views` are `views_new`); d (6, H) holds the coefficients d_ih then d_hh (core/gru_math's
+    docstring). Returns S_new. RTRLEngine and fidelity's shadow RTRL share it: the one place the recursion lives."""
     np.matmul(J, S, out=S_new)
     if decay != 1.0:
         S_new *= decay
-    dw_ih, dw_hh, db_ih, db_hh = diag_new
-    dw_ih += d_ih[:, :, None] * xv
-    dw_hh += d_hh[:, :, None] * h_prev
-    db_ih += d_ih
-    db_hh += d_hh
+    dw_ih, dw_hh, db = views_new
+    dw_ih += d[:3, :, None] * xv
+    dw_hh += d[3:, :, None] * h_prev
+    db += d
     return S_new
 
 
@@ -169,6 +178,13 @@ class _FlatEngine:
 
     def h_tensor(self) -> torch.Tensor:
         return torch.from_numpy(self.h.copy()).reshape(1, -1)
+
+    def _finish(self, train: bool, y: int, fwd: tuple) -> None:
+        """A step's end, before the carried state moves on: the update when training. `fwd` is the step's own
+        cell forward and readout (xv, h_prev, r, z, n, hn, h, dL/dh, dL/dout) at the weights before the update;
+        a measuring subclass (core.fidelity's FidelityMixin) reads it here instead of recomputing it."""
+        if train:
+            self.opt.update(self.theta, self.grad, self.lr)
 
     def _readout_grads(self, h, dout) -> None:
         if self.w_out is not None:
@@ -226,10 +242,11 @@ class TBPTTEngine(_FlatEngine):
             r, z, n, hn, h_new = cell_forward(xv, h, w_ih, w_hh, b_ih, b_hh)
             cache.append((xv, h, r, z, n, hn))
             h = h_new
-        y_hat, lv, dh, dout = readout_loss(h, y, self.readout, self.loss, self.w_out, self.b_out)
+        y_hat, lv, dh_out, dout = readout_loss(h, y, self.readout, self.loss, self.w_out, self.b_out)
         if train:
             self._readout_grads(h, dout)
             g_wih, g_whh, g_bih, g_bhh = self.g_wih, self.g_whh, self.g_bih, self.g_bhh
+            dh = dh_out
             last = len(cache) - 1
             for s in range(last, -1, -1):
                 xv, hs, rs, zs, ns, hns = cache[s]
@@ -243,11 +260,12 @@ class TBPTTEngine(_FlatEngine):
                     g_bhh += dgh
                     g_wih += dgi[:, None] * xv
                     g_whh += dgh[:, None] * hs
-            self.opt.update(self.theta, self.grad, self.lr)
+        xv, h_prev = cache[-1][0], cache[-1][1]
+        self._finish(train, y, (xv, h_prev, r, z, n, hn, h, dh_out, dout))
         self.h = h
         # h_prev: the state the step's own (last) cell read. With k > 1 it is recomputed from k steps back with
         # the current weights, so h = (1 - z) n + z h_prev holds exactly (it can differ slightly from the carried one)
-        return y_hat, lv, cache[-1][1], r, z, n, h
+        return y_hat, lv, h_prev, r, z, n, h
 
     def state(self) -> tuple[dict, dict]:
         tensors, meta = super().state()
@@ -286,37 +304,39 @@ class RTRLEngine(_FlatEngine):
         H, P = self.H, self.layout.n_rec
         self.S = np.zeros((H, P), F32)
         self._S2 = np.zeros((H, P), F32)
-        self._diag = diagonal_views(self.S, self.layout)
-        self._diag2 = diagonal_views(self._S2, self.layout)
+        self._diag = sensitivity_views(self.S, self.layout)
+        self._diag2 = sensitivity_views(self._S2, self.layout)
         self._J = np.empty((H, H), F32)
         self._wh3 = self.w_hh.reshape(3, H, H)
+        self._d = np.empty((6, H), F32)  # the coefficients d_ih, d_hh
 
     def step(self, x: int, y: int, train: bool):
         H = self.H
         xv = self._xv[x]
         h_prev = self.h
         r, z, n, hn, h = cell_forward(xv, h_prev, self.w_ih, self.w_hh, self.b_ih, self.b_hh)
-        # coefficients d_ih, d_hh (dh'/d pre-activations), in (3, H)
+        # coefficients d_ih, d_hh (dh'/d pre-activations), (3, H) each: the two halves of one (6, H)
         omz = 1 - z
         dan = omz * (1 - n * n)
-        d_ih = np.empty((3, H), F32)
+        d = self._d
+        d_ih, d_hh = d[:3], d[3:]
         d_ih[2] = dan
         d_ih[1] = (h_prev - n) * z * omz
         d_ih[0] = dan * hn * r * (1 - r)
-        d_hh = d_ih.copy()
+        d_hh[:] = d_ih
         d_hh[2] = dan * r
         # J = diag(z) + sum_g diag(d_hh[g]) W_hh[g]
         J = self._J
         np.einsum("gi,gij->ij", d_hh, self._wh3, out=J)
         J.ravel()[:: H + 1] += z
-        S_new = sensitivity_step(J, self.S, self._S2, self._diag2, d_ih, d_hh, xv, h_prev, self.decay)
+        S_new = sensitivity_step(J, self.S, self._S2, self._diag2, d, xv, h_prev, self.decay)
         self._S2, self.S = self.S, S_new
         self._diag2, self._diag = self._diag, self._diag2
         y_hat, lv, dh, dout = readout_loss(h, y, self.readout, self.loss, self.w_out, self.b_out)
         if train:
             np.matmul(dh, S_new, out=self.grad[: self.layout.n_rec])
             self._readout_grads(h, dout)
-            self.opt.update(self.theta, self.grad, self.lr)
+        self._finish(train, y, (xv, h_prev, r, z, n, hn, h, dh, dout))
         self.h = h
         return y_hat, lv, h_prev, r, z, n, h
 

@@ -25,8 +25,8 @@ from core.config import PRESET_HELP, PRESETS, Config, all_fields, preset, range_
 from .app_state import AppState
 
 ONLINE_ONLY = {"rule", "window", "rtrl_decay", "steps", "eval_steps", "fidelity"}
-EXTRA_TIPS = {"fidelity": "Off by default: TBPTT(1) runs about 3.5x slower with it (bench/online.py); "
-                          "see the Inspect dock's Gradient tab"}
+EXTRA_TIPS = {"fidelity": "Off by default: TBPTT(1) runs about 2x slower with it (a shadow RTRL costs a little "
+                          "less than one RTRL step; bench/online.py); see the Inspect dock's Gradient tab"}
 BATCH_ONLY = {"n_sequences", "seq_len", "batch_size", "epochs", "shuffle", "validation_split"}
 LABELS = {"kind": "task", "p": "P(x = 1)", "lag": "lag", "units": "units", "readout": "readout", "mode": "mode",
           "rule": "learning rule", "window": "truncation window k", "rtrl_decay": "RTRL decay",

@@ -190,3 +190,85 @@ def test_round_trip_keeps_the_shadow(rule):
         a.step()
         b.step()
         np.testing.assert_array_equal(a.engine.fidelity.last, b.engine.fidelity.last)
+
+
+# -- the shadow's cheap paths give the same numbers ----------------------------------------------------------------
+@pytest.mark.parametrize("rule,kw", [("tbptt", {"window": 1}), ("rtrl", {}), ("uoro", {}), ("snap1", {}),
+                                     ("tbptt", {"window": 1, "readout": "raw", "loss": "bce"})])
+def test_following_the_rules_forward_equals_recomputing_it(rule, kw):
+    """The shadow reads the rule's own cell forward and readout of the step (no recomputation); a twin whose
+    shadow is made to recompute them from the carried state records the very same rows and sensitivity."""
+    cfg = _cfg(rule, lag=3, **kw)
+    fast, slow = OnlineTrainer(cfg), OnlineTrainer(cfg)
+    e = slow.engine
+    finish = type(e)._finish  # a copy of the state the cell read: the mixin's own forward is not used
+    e._finish = lambda train, y, fwd: finish(e, train, y, (fwd[0], fwd[1].copy()) + fwd[2:])
+    calls = []
+    advance = e.fidelity.shadow.advance
+    e.fidelity.shadow.advance = lambda *a: calls.append(1) or advance(*a)
+    rows = []
+    for _ in range(200):
+        fast.step()
+        slow.step()
+        rows.append((fast.engine.fidelity.last, slow.engine.fidelity.last))
+    fast.evaluate(20)
+    slow.evaluate(20)
+    assert len(calls) == 220  # the twin did recompute, at every step
+    for a, b in rows:
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(fast.engine.fidelity.shadow.S, slow.engine.fidelity.shadow.S)
+    np.testing.assert_array_equal(fast.engine.theta, slow.engine.theta)
+
+
+def test_drained_rows_are_the_rows_read_step_by_step():
+    """The meter keeps each step's Gram sums and makes the rows when read: drain() (many at once) gives exactly
+    the rows `.last` gave one step at a time, and compare() of the step's two gradients."""
+    tr = OnlineTrainer(_cfg("tbptt", lag=3))
+    m = tr.engine.fidelity
+    seen = []
+    for i in range(300):
+        tr.step()
+        seen.append(m.last)
+        if i == 150:
+            np.testing.assert_array_equal(m.last, compare(tr.engine.grad, m.shadow.g, tr.engine.layout))
+    tr.evaluate(5)
+    rows = m.drain()
+    assert rows.shape == (305, len(FIELDS)) and np.isnan(rows[300:]).all()
+    np.testing.assert_array_equal(rows[:300], np.array(seen))
+    assert not np.isnan(rows[100:300, FIELDS.index("cos_all")]).any()
+
+
+def test_drained_rows_match_the_single_row_arithmetic_on_edge_cases():
+    """Zero vectors (NaN cosine, ratio 0 / inf / NaN), a cosine rounded above 1 (clipped) and the raw readout's
+    missing group (NaN): the batched conversion equals the one-row one bit for bit."""
+    from core.fidelity import _row, _rows
+
+    rng = np.random.default_rng(0)
+    for k in (3, 4):
+        g = rng.normal(size=(500, 3, k)) * rng.choice([1e-30, 1e-3, 1.0, 1e20], size=(500, 1, k))
+        g[:, 0], g[:, 2] = np.abs(g[:, 0]), np.abs(g[:, 2])
+        g[rng.random(g.shape) < 0.05] = 0.0
+        g[0] = np.nan
+        g[1, 0], g[2, 2], g[3] = 0.0, 0.0, 0.0
+        g[4] = [[1.0] * k, [1.0 + 1e-15] * k, [1.0] * k]
+        want = np.array([_row(x.tolist()) for x in g])
+        np.testing.assert_array_equal(_rows(g), want)
+        assert want[4, 0] == 1.0 and np.isnan(want[0]).all()
+
+
+def test_shadow_coefficients_are_approx_rules_coefficients():
+    """The shadow's in-place coefficients (r and z rows in one product) equal the pure function's bit for bit."""
+    from core.approx_rules import coefficients
+    from core.fidelity import ShadowRTRL
+    from core.gru_math import cell_forward
+
+    lay = Layout(7)
+    rng = np.random.default_rng(3)
+    theta = rng.normal(size=lay.size).astype(np.float32)
+    sh = ShadowRTRL(lay, theta, "linear", "mse")
+    for _ in range(20):
+        xv, h = rng.random(1).astype(np.float32), rng.normal(size=7).astype(np.float32)
+        r, z, n, hn, _ = cell_forward(xv, h, sh.w_ih, sh.w_hh, sh.b_ih, sh.b_hh)
+        d_ih, d_hh = coefficients(h, r, z, n, hn)
+        np.testing.assert_array_equal(sh._coefficients(h, r, z, n, hn), np.concatenate([d_ih, d_hh]))
+        np.testing.assert_array_equal(sh._coefficients(h, r.copy(), z.copy(), n, hn), np.concatenate([d_ih, d_hh]))

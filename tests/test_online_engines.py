@@ -104,3 +104,21 @@ def test_model_forward_reproduces_the_records(rule):
         out, hT = tr.model(xs, torch.from_numpy(recs[0].h_prev)[None])
     np.testing.assert_allclose(hT[0].numpy(), recs[-1].h, atol=1e-5)
     np.testing.assert_allclose(out[0, :, 0].numpy(), [r.y_hat for r in recs], atol=1e-5)
+
+
+def test_sensitivity_views_cover_each_units_own_entries():
+    """sensitivity_step's views: W_ih's and W_hh's own-unit entries, and both biases' as one (6, H) view whose rows
+    are b_ih's then b_hh's (gru_math.diagonal_views' last two)."""
+    from core.gru_math import Layout, diagonal_views
+    from core.online_engines import sensitivity_views
+
+    lay = Layout(5)
+    S = np.zeros((5, lay.n_rec), np.float32)
+    w_ih, w_hh, b = sensitivity_views(S, lay)
+    b += np.arange(30, dtype=np.float32).reshape(6, 5) + 1
+    ref = np.zeros_like(S)
+    _, _, b_ih, b_hh = diagonal_views(ref, lay)
+    b_ih += np.arange(15, dtype=np.float32).reshape(3, 5) + 1
+    b_hh += np.arange(15, 30, dtype=np.float32).reshape(3, 5) + 1
+    np.testing.assert_array_equal(S, ref)
+    assert w_ih.shape == (3, 5, 1) and w_hh.shape == (3, 5, 5)
