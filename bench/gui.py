@@ -110,9 +110,11 @@ def open_window(cfg):
     return win, marks
 
 
-def window_rate(cfg, warmup: float, seconds: float, record=None) -> tuple[float, float, float]:
+def window_rate(cfg, warmup: float, seconds: float, record=None, info: dict | None = None
+                ) -> tuple[float, float, float]:
     """(steps/s, frames/s, the GUI process's CPU use in cores) with the window drawing (and recording itself
-    when `record` is a gui.record_cli.RecordOptions)."""
+    when `record` is a gui.record_cli.RecordOptions; then `info` gets the recorder's figures for the measured
+    time: frames, pictures grabbed, seconds the window waited for the encoder)."""
     import psutil
 
     me = psutil.Process()
@@ -124,8 +126,12 @@ def window_rate(cfg, warmup: float, seconds: float, record=None) -> tuple[float,
         wait(warmup * 1000)
         i0 = len(marks) - 1
         c0 = me.cpu_times()
+        r0 = _recorder_figures(win)
         wait(seconds * 1000)
         c1 = me.cpu_times()
+        r1 = _recorder_figures(win)
+        if info is not None and r0 and r1:
+            info.update({k: r1[k] - r0[k] for k in r0})
         (t0, s0, _), (t1, s1, _) = marks[i0], marks[-1]
         cpu = (c1.user + c1.system - c0.user - c0.system) / (t1 - t0)
         return (s1 - s0) / (t1 - t0), (len(marks) - 1 - i0) / (t1 - t0), cpu
@@ -134,6 +140,14 @@ def window_rate(cfg, warmup: float, seconds: float, record=None) -> tuple[float,
             win.recording.abort()
         win.close()
         win.deleteLater()
+
+
+def _recorder_figures(win) -> dict:
+    rec = win.recording.rec
+    if rec is None:
+        return {}
+    r = rec.recorder
+    return {"frames": r.frames, "pictures": r.pictures, "waited_s": r.waited_s}
 
 
 def frame_cost(cfg, n_points: int, frames: int, per_frame: int = 400) -> dict:
@@ -299,8 +313,11 @@ def record_rows(cfg, args) -> list[tuple[str, str, str]]:
     plain, rec = [], []
     for r in range(args.rounds):
         plain.append(window_rate(cfg, args.warmup, args.seconds)[0])
-        rec.append(window_rate(cfg, args.warmup, args.seconds, record=opts)[0])
-        print(f"  (d) round {r + 1}: window {plain[-1]:,.0f} steps/s, recording {rec[-1]:,.0f} steps/s; "
+        info = {}
+        rec.append(window_rate(cfg, args.warmup, args.seconds, record=opts, info=info)[0])
+        print(f"  (d) round {r + 1}: window {plain[-1]:,.0f} steps/s, recording {rec[-1]:,.0f} steps/s "
+              f"({info.get('frames', 0) / args.seconds:.0f} frames/s from {info.get('pictures', 0) / args.seconds:.0f}"
+              f" grabs/s; the window waited {info.get('waited_s', 0):.2f} s for the encoder); "
               f"load average {os.getloadavg()[0]:.1f}", flush=True)
     p, q = statistics.median(plain), statistics.median(rec)
     ratio = q / p

@@ -2,14 +2,20 @@
 
     rec = Recorder("run.gif", size=(640, 400), fps=15)   # RecordingError at once for a bad path or suffix
     rec.add_frame(rgb)                                   # (400, 640, 3) uint8, or a PIL image of that size
-    rec.bytes_written, rec.elapsed_s, rec.frames         # for the UI's indicator
+    rec.add_frame(rgb, repeat=3)                         # the same picture for 3 frame times (encoded once)
+    rec.bytes_written, rec.elapsed_s, rec.frames         # for the UI's indicator (and rec.pictures, rec.waited_s)
     final_path = rec.finish()                            # or rec.abort(); `with Recorder(...)` does either
 
 * Formats: `.gif` and `.webp` through Pillow, `.mp4` (H.264) through PyAV when the `video` extra is installed
   (core/record_formats.py holds the encoders). Any other suffix, a missing or unwritable folder and MP4
   without PyAV raise one `RecordingError` before anything is written.
 * Frames are streamed: each is encoded as it arrives (on the caller's thread, or with `background=True` on one
-  encoder thread behind a queue of at most `max_queued` frames), so memory stays flat whatever the length.
+  encoder thread behind a queue of at most `max_queued` pictures), so memory stays flat whatever the length.
+  A picture repeated for several frame times is queued and encoded once (core/record_formats.py).
+* The encoder thread runs at a lower priority (nice +`ENCODER_NICE`, Linux only; elsewhere it keeps the
+  process's), so on a busy machine the training process keeps its core and the encoder takes what is left.
+  When the queue is full, `add_frame` waits for the encoder (no frame is dropped; memory stays bounded);
+  `waited_s` adds up that waiting, i.e. how long the caller (the window) stood still for the encoder.
 * The clip is written to a hidden temporary file in the target's folder (core.atomic_io's naming and lock, so
   one left by a killed process is swept by the next write there) and renamed into place only when
   `finish()` succeeds. A failed write (disk full, folder gone or unwritable, encoder error) removes the
@@ -24,6 +30,7 @@ import errno
 import io
 import os
 import queue
+import sys
 import tempfile
 import threading
 import time
@@ -43,6 +50,7 @@ from core.record_formats import GIF_MAX_FPS, FrameEncoder, GifEncoder, Mp4Encode
 FORMATS = {".gif": "animated GIF", ".webp": "animated WebP", ".mp4": "MP4 (H.264)"}
 MAX_FPS = 60.0
 MAX_SIDE = 16384
+ENCODER_NICE = 10  # how much lower the background encoder thread's priority is (Linux)
 _PYAV_HINT = "MP4 needs PyAV: pip install 'gru-memory-lab[video]' (or pip install av); .gif and .webp work without it"
 
 
@@ -163,6 +171,18 @@ def _unlink(p: str) -> None:
 _STOP = object()
 
 
+def _lower_thread_priority(by: int) -> None:
+    """Raise the calling thread's nice value by `by` (Linux: setpriority on a thread id affects that thread
+    only; elsewhere it would act on the whole process, so nothing is done). Never fails."""
+    if not sys.platform.startswith("linux") or by <= 0:
+        return
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + by))
+    except (OSError, AttributeError):  # not permitted, or no such call here: the thread keeps its priority
+        pass
+
+
 class Recorder:
     """Streams frames of one fixed `size` (width, height) into `path` at `fps` frames per second of playback."""
 
@@ -185,6 +205,8 @@ class Recorder:
                                  f" for {FORMATS[self.suffix]} (got {fps:g})")
         self.size, self.fps = (w, h), fps
         self.frames = 0
+        self.pictures = 0  # add_frame calls: each picture stands for `repeat` frames
+        self.waited_s = 0.0  # time add_frame spent waiting for the encoder thread (a full queue)
         self.state = "recording"  # then "finished", "failed" or "aborted"
         self.error: str | None = None
         self._t0, self._t1 = time.monotonic(), None
@@ -238,20 +260,31 @@ class Recorder:
         return self.state == "recording"
 
     # -- frames ------------------------------------------------------------------------------------------------
-    def add_frame(self, frame: Any) -> None:
-        """Encode one frame: an (H, W, 3) or (H, W, 4) uint8 array or a PIL image, of the recorder's size."""
+    def add_frame(self, frame: Any, repeat: int = 1) -> None:
+        """Add one picture for `repeat` frame times (`repeat` equal frames, encoded once): an (H, W, 3) or
+        (H, W, 4) uint8 array or a PIL image, of the recorder's size."""
         self._check_open()
+        repeat = int(repeat)
+        if repeat < 1:
+            raise ValueError(f"a frame is repeated at least once (got repeat={repeat})")
         rgb = self._as_rgb(frame)
         if self._worker is None:
             try:
-                self._encoder.write(rgb)
+                self._encoder.write(rgb, repeat)
             except Exception as e:
                 self._fail(e)
         else:
-            self._queue.put(rgb.copy())  # the caller may reuse its buffer; waits while the encoder is behind
+            item = (rgb.copy(), repeat)  # the caller may reuse its buffer
+            try:
+                self._queue.put_nowait(item)
+            except queue.Full:  # the encoder is behind: wait for it (dropping frames would shorten the clip)
+                t0 = time.monotonic()
+                self._queue.put(item)
+                self.waited_s += time.monotonic() - t0
             if self._failure is not None:
                 self._fail(self._failure)
-        self.frames += 1
+        self.frames += repeat
+        self.pictures += 1
 
     def _as_rgb(self, frame: Any) -> np.ndarray:
         if not isinstance(frame, np.ndarray):
@@ -263,6 +296,7 @@ class Recorder:
 
     def _run(self) -> None:
         """The encoder thread: encode queued frames; after a failure keep draining so `add_frame` never blocks."""
+        _lower_thread_priority(ENCODER_NICE)
         while True:
             item = self._queue.get()
             if item is _STOP:
@@ -274,7 +308,7 @@ class Recorder:
                 return
             if self._failure is None:
                 try:
-                    self._encoder.write(item)
+                    self._encoder.write(*item)
                 except Exception as e:
                     self._failure = e
 

@@ -67,9 +67,7 @@ class WidgetRecorder:
         """After the widget drew the state at `step`: record it as many times as frames are due (often 0)."""
         n = self.schedule.frames_due(step)
         if n:
-            rgb = grab_rgb(self.widget, self.size)
-            for _ in range(n):
-                self.recorder.add_frame(rgb)
+            self.recorder.add_frame(grab_rgb(self.widget, self.size), repeat=n)  # one picture, n frame times
         return n
 
     def capture(self) -> None:
