@@ -312,12 +312,15 @@ def record_rows(cfg, args) -> list[tuple[str, str, str]]:
                          steps_per_frame=args.record_spf)
     plain, rec = [], []
     for r in range(args.rounds):
-        plain.append(window_rate(cfg, args.warmup, args.seconds)[0])
+        p_rate, p_fps, p_cpu = window_rate(cfg, args.warmup, args.seconds)
         info = {}
-        rec.append(window_rate(cfg, args.warmup, args.seconds, record=opts, info=info)[0])
-        print(f"  (d) round {r + 1}: window {plain[-1]:,.0f} steps/s, recording {rec[-1]:,.0f} steps/s "
-              f"({info.get('frames', 0) / args.seconds:.0f} frames/s from {info.get('pictures', 0) / args.seconds:.0f}"
-              f" grabs/s; the window waited {info.get('waited_s', 0):.2f} s for the encoder); "
+        r_rate, r_fps, r_cpu = window_rate(cfg, args.warmup, args.seconds, record=opts, info=info)
+        plain.append(p_rate)
+        rec.append(r_rate)
+        print(f"  (d) round {r + 1}: window {p_rate:,.0f} steps/s at {p_fps:.0f} fps, GUI {p_cpu:.2f} cores; "
+              f"recording {r_rate:,.0f} steps/s at {r_fps:.0f} fps, GUI {r_cpu:.2f} cores, "
+              f"{info.get('frames', 0) / args.seconds:.0f} frames/s from {info.get('pictures', 0) / args.seconds:.0f}"
+              f" grabs/s, the window waited {info.get('waited_s', 0):.2f} s for the encoder; "
               f"load average {os.getloadavg()[0]:.1f}", flush=True)
     p, q = statistics.median(plain), statistics.median(rec)
     ratio = q / p
