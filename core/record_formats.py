@@ -44,6 +44,8 @@ def pyav_available() -> bool:
 class FrameEncoder(Protocol):
     def write(self, rgb: np.ndarray, repeat: int = 1) -> None: ...  # `rgb` shown for `repeat` frame times
 
+    def extend(self, frames: int) -> None: ...  # the last picture written shows for `frames` more frame times
+
     def close(self) -> None: ...  # finish the file (trailer, sizes); the file object stays open
 
     def abort(self) -> None: ...  # release what the encoder holds without finishing the file
@@ -101,6 +103,12 @@ class _DeltaEncoder:
         x0, y0, x1, y1 = box if box is not None else (0, 0, 1, 1)
         self._pending = (rgb[y0:y1, x0:x1].copy(), x0, y0, duration)
         self._prev = rgb.copy()
+
+    def extend(self, frames: int) -> None:
+        if self._pending is None:
+            raise ValueError("there is no frame to show longer yet")
+        crop, x, y, d = self._pending
+        self._pending = (crop, x, y, d + self._ticks.next(frames))
 
     def close(self) -> None:
         self._flush()
@@ -269,6 +277,12 @@ class Mp4Encoder:
                 rgb = np.pad(rgb, ((0, self.pad[1]), (0, self.pad[0]), (0, 0)), mode="edge")
             self._held = [self._av.VideoFrame.from_ndarray(rgb, format="rgb24"), self._next, repeat]
         self._next += repeat
+
+    def extend(self, frames: int) -> None:
+        if self._held is None:
+            raise ValueError("there is no frame to show longer yet")
+        self._held[2] += frames
+        self._next += frames
 
     def _encode_held(self) -> None:
         if self._held is None:

@@ -3,6 +3,7 @@
     rec = Recorder("run.gif", size=(640, 400), fps=15)   # RecordingError at once for a bad path or suffix
     rec.add_frame(rgb)                                   # (400, 640, 3) uint8, or a PIL image of that size
     rec.add_frame(rgb, repeat=3)                         # the same picture for 3 frame times (encoded once)
+    rec.extend(2) if rec.busy else rec.add_frame(...)    # the encoder is behind: the last picture, 2 more times
     rec.bytes_written, rec.elapsed_s, rec.frames         # for the UI's indicator (and rec.pictures, rec.waited_s)
     final_path = rec.finish()                            # or rec.abort(); `with Recorder(...)` does either
 
@@ -10,12 +11,12 @@
   (core/record_formats.py holds the encoders). Any other suffix, a missing or unwritable folder and MP4
   without PyAV raise one `RecordingError` before anything is written.
 * Frames are streamed: each is encoded as it arrives (on the caller's thread, or with `background=True` on one
-  encoder thread behind a queue of at most `max_queued` pictures), so memory stays flat whatever the length.
-  A picture repeated for several frame times is queued and encoded once (core/record_formats.py).
-* The encoder thread runs at a lower priority (nice +`ENCODER_NICE`, Linux only; elsewhere it keeps the
-  process's), so on a busy machine the training process keeps its core and the encoder takes what is left.
-  When the queue is full, `add_frame` waits for the encoder (no frame is dropped; memory stays bounded);
-  `waited_s` adds up that waiting, i.e. how long the caller (the window) stood still for the encoder.
+  encoder thread behind a queue of at most `max_queued` pictures, core/record_thread.py), so memory stays flat
+  whatever the length. A picture repeated for several frame times is queued and encoded once.
+* The encoder thread runs at a lower priority (nice +10, Linux only), so on a busy machine the training process
+  keeps its core and the encoder takes what is left. While its queue is full (`busy`), `add_frame` waits for
+  it (no frame is dropped; `waited_s` adds up that waiting) and `extend(n)` does not: it gives the n frames
+  due the last picture added, so a caller that cannot wait keeps the clip's length with fewer pictures.
 * The clip is written to a hidden temporary file in the target's folder (core.atomic_io's naming and lock, so
   one left by a killed process is swept by the next write there) and renamed into place only when
   `finish()` succeeds. A failed write (disk full, folder gone or unwritable, encoder error) removes the
@@ -29,10 +30,7 @@ import atexit
 import errno
 import io
 import os
-import queue
-import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -46,11 +44,11 @@ except ImportError:  # pragma: no cover - Windows
 
 from core.atomic_io import TEMP_MARK, check_writable, remove_stale_temp_files
 from core.record_formats import GIF_MAX_FPS, FrameEncoder, GifEncoder, Mp4Encoder, WebpEncoder, pyav_available
+from core.record_thread import EncoderThread
 
 FORMATS = {".gif": "animated GIF", ".webp": "animated WebP", ".mp4": "MP4 (H.264)"}
 MAX_FPS = 60.0
 MAX_SIDE = 16384
-ENCODER_NICE = 10  # how much lower the background encoder thread's priority is (Linux)
 _PYAV_HINT = "MP4 needs PyAV: pip install 'gru-memory-lab[video]' (or pip install av); .gif and .webp work without it"
 
 
@@ -168,21 +166,6 @@ def _unlink(p: str) -> None:
         pass
 
 
-_STOP = object()
-
-
-def _lower_thread_priority(by: int) -> None:
-    """Raise the calling thread's nice value by `by` (Linux: setpriority on a thread id affects that thread
-    only; elsewhere it would act on the whole process, so nothing is done). Never fails."""
-    if not sys.platform.startswith("linux") or by <= 0:
-        return
-    try:
-        tid = threading.get_native_id()
-        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + by))
-    except (OSError, AttributeError):  # not permitted, or no such call here: the thread keeps its priority
-        pass
-
-
 class Recorder:
     """Streams frames of one fixed `size` (width, height) into `path` at `fps` frames per second of playback."""
 
@@ -212,8 +195,7 @@ class Recorder:
         self._t0, self._t1 = time.monotonic(), None
         self._file: _CountingFile | None = None
         self._encoder: FrameEncoder | None = None
-        self._worker: threading.Thread | None = None
-        self._failure: BaseException | None = None  # set by the encoder thread
+        self._worker: EncoderThread | None = None
         self.temp_path = ""
         try:  # core.atomic_io's temporary-file naming and lock: a killed recording's file is swept as stale
             remove_stale_temp_files(str(self.path.parent))
@@ -228,9 +210,7 @@ class Recorder:
         except Exception as e:
             self._fail(e)
         if background:
-            self._queue: queue.Queue = queue.Queue(maxsize=max(1, int(max_queued)))
-            self._worker = threading.Thread(target=self._run, name="recording-encoder", daemon=True)
-            self._worker.start()
+            self._worker = EncoderThread(self._encoder, max_queued)
 
     def _make_encoder(self, fp: BinaryIO, loop: int) -> FrameEncoder:
         if self.suffix == ".gif":
@@ -259,6 +239,11 @@ class Recorder:
     def recording(self) -> bool:
         return self.state == "recording"
 
+    @property
+    def busy(self) -> bool:
+        """Whether the encoder thread is behind: `add_frame` would wait now (`extend` never does)."""
+        return self._worker is not None and self._worker.busy
+
     # -- frames ------------------------------------------------------------------------------------------------
     def add_frame(self, frame: Any, repeat: int = 1) -> None:
         """Add one picture for `repeat` frame times (`repeat` equal frames, encoded once): an (H, W, 3) or
@@ -273,18 +258,29 @@ class Recorder:
                 self._encoder.write(rgb, repeat)
             except Exception as e:
                 self._fail(e)
-        else:
-            item = (rgb.copy(), repeat)  # the caller may reuse its buffer
-            try:
-                self._queue.put_nowait(item)
-            except queue.Full:  # the encoder is behind: wait for it (dropping frames would shorten the clip)
-                t0 = time.monotonic()
-                self._queue.put(item)
-                self.waited_s += time.monotonic() - t0
-            if self._failure is not None:
-                self._fail(self._failure)
+        else:  # waits while the encoder is behind (dropping frames would shorten the clip)
+            self.waited_s += self._worker.put(rgb.copy(), repeat)  # a copy: the caller may reuse its buffer
+            if self._worker.failure is not None:
+                self._fail(self._worker.failure)
         self.frames += repeat
         self.pictures += 1
+
+    def extend(self, frames: int) -> None:
+        """The last picture added stands for `frames` more frame times (never waits for the encoder)."""
+        self._check_open()
+        frames = int(frames)
+        if frames < 1 or not self.pictures:
+            raise ValueError(f"extend needs a picture added before and at least 1 frame (got {frames})")
+        if self._worker is None:
+            try:
+                self._encoder.extend(frames)
+            except Exception as e:
+                self._fail(e)
+        else:
+            self._worker.extend(frames)
+            if self._worker.failure is not None:
+                self._fail(self._worker.failure)
+        self.frames += frames
 
     def _as_rgb(self, frame: Any) -> np.ndarray:
         if not isinstance(frame, np.ndarray):
@@ -294,34 +290,13 @@ class Recorder:
             raise ValueError(f"a frame must be a ({h}, {w}, 3) uint8 array, got {frame.shape} {frame.dtype}")
         return np.ascontiguousarray(frame[:, :, :3])
 
-    def _run(self) -> None:
-        """The encoder thread: encode queued frames; after a failure keep draining so `add_frame` never blocks."""
-        _lower_thread_priority(ENCODER_NICE)
-        while True:
-            item = self._queue.get()
-            if item is _STOP:
-                if self._failure is None:
-                    try:
-                        self._encoder.close()
-                    except Exception as e:
-                        self._failure = e
-                return
-            if self._failure is None:
-                try:
-                    self._encoder.write(*item)
-                except Exception as e:
-                    self._failure = e
-
     # -- the end -----------------------------------------------------------------------------------------------
     def finish(self) -> Path:
         """Finish the file and move it into place; returns its full path. RecordingError if it fails."""
         self._check_open()
         try:
             if self._worker is not None:
-                self._queue.put(_STOP)
-                self._worker.join()
-                if self._failure is not None:
-                    raise self._failure
+                self._worker.finish()
             else:
                 self._encoder.close()
             self._file.flush()
@@ -354,10 +329,8 @@ class Recorder:
 
     def _close_quietly(self) -> None:
         self._t1 = time.monotonic()
-        if self._worker is not None and self._worker.is_alive():
-            self._failure = self._failure or RecordingError("stopped")
-            self._queue.put(_STOP)
-            self._worker.join()
+        if self._worker is not None:
+            self._worker.abort()
         if self._encoder is not None:
             self._encoder.abort()
         if self._file is not None:

@@ -13,7 +13,8 @@ import pytest
 
 from core import recording
 from core.record_formats import GifEncoder
-from core.recording import ENCODER_NICE, Recorder
+from core.record_thread import ENCODER_NICE
+from core.recording import Recorder
 from tests.test_recording import FORMATS, H, W, frame, read_back
 
 
