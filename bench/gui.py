@@ -12,7 +12,9 @@
     and p95 <= 16 ms.
 (d) Recording: online steps/s with the window recording itself (the whole window, --record-suffix, one frame
     every --record-spf steps, as a 10-s clip of a 20k-step run) vs the same window not recording. Rounds
-    alternate, each from a fresh window; the ratio is of the medians. Goal >= 0.8.
+    alternate, each from a fresh window; the ratio is of the medians. Goal >= 0.8. Each round also prints the
+    draw rate and the GUI process's CPU, the clip's frames/s and grabs/s, and the share of frames held over
+    (given the picture before) while the encoder thread was behind.
 (c) Resident memory growth over --steps online steps with the window open: RSS (psutil) of the GUI process
     and of the training child, after a 50,000-step warm-up and again --steps later. Goal <= 50 MB each.
 
@@ -114,7 +116,7 @@ def window_rate(cfg, warmup: float, seconds: float, record=None, info: dict | No
                 ) -> tuple[float, float, float]:
     """(steps/s, frames/s, the GUI process's CPU use in cores) with the window drawing (and recording itself
     when `record` is a gui.record_cli.RecordOptions; then `info` gets the recorder's figures for the measured
-    time: frames, pictures grabbed, seconds the window waited for the encoder)."""
+    time: frames, pictures grabbed, frames held over while the encoder was behind, seconds the window waited)."""
     import psutil
 
     me = psutil.Process()
@@ -147,7 +149,7 @@ def _recorder_figures(win) -> dict:
     if rec is None:
         return {}
     r = rec.recorder
-    return {"frames": r.frames, "pictures": r.pictures, "waited_s": r.waited_s}
+    return {"frames": r.frames, "pictures": r.pictures, "held_over": rec.held_over, "waited_s": r.waited_s}
 
 
 def frame_cost(cfg, n_points: int, frames: int, per_frame: int = 400) -> dict:
@@ -320,7 +322,8 @@ def record_rows(cfg, args) -> list[tuple[str, str, str]]:
         print(f"  (d) round {r + 1}: window {p_rate:,.0f} steps/s at {p_fps:.0f} fps, GUI {p_cpu:.2f} cores; "
               f"recording {r_rate:,.0f} steps/s at {r_fps:.0f} fps, GUI {r_cpu:.2f} cores, "
               f"{info.get('frames', 0) / args.seconds:.0f} frames/s from {info.get('pictures', 0) / args.seconds:.0f}"
-              f" grabs/s, the window waited {info.get('waited_s', 0):.2f} s for the encoder; "
+              f" grabs/s ({info.get('held_over', 0) / max(1, info.get('frames', 0)):.0%} of the frames held over while"
+              f" the encoder was behind; the window waited {info.get('waited_s', 0):.2f} s for it); "
               f"load average {os.getloadavg()[0]:.1f}", flush=True)
     p, q = statistics.median(plain), statistics.median(rec)
     ratio = q / p
