@@ -12,7 +12,9 @@
     and p95 <= 16 ms.
 (d) Recording: online steps/s with the window recording itself (the whole window, --record-suffix, one frame
     every --record-spf steps, as a 10-s clip of a 20k-step run) vs the same window not recording. Rounds
-    alternate, each from a fresh window; the ratio is of the medians. Goal >= 0.8.
+    alternate, each from a fresh window; the ratio is of the medians. Goal >= 0.8. Each round also prints the
+    draw rate and the GUI process's CPU, the clip's frames/s and grabs/s, and the share of frames held over
+    (given the picture before) while the encoder thread was behind.
 (c) Resident memory growth over --steps online steps with the window open: RSS (psutil) of the GUI process
     and of the training child, after a 50,000-step warm-up and again --steps later. Goal <= 50 MB each.
 
@@ -110,9 +112,11 @@ def open_window(cfg):
     return win, marks
 
 
-def window_rate(cfg, warmup: float, seconds: float, record=None) -> tuple[float, float, float]:
+def window_rate(cfg, warmup: float, seconds: float, record=None, info: dict | None = None
+                ) -> tuple[float, float, float]:
     """(steps/s, frames/s, the GUI process's CPU use in cores) with the window drawing (and recording itself
-    when `record` is a gui.record_cli.RecordOptions)."""
+    when `record` is a gui.record_cli.RecordOptions; then `info` gets the recorder's figures for the measured
+    time: frames, pictures grabbed, frames held over while the encoder was behind, seconds the window waited)."""
     import psutil
 
     me = psutil.Process()
@@ -124,8 +128,12 @@ def window_rate(cfg, warmup: float, seconds: float, record=None) -> tuple[float,
         wait(warmup * 1000)
         i0 = len(marks) - 1
         c0 = me.cpu_times()
+        r0 = _recorder_figures(win)
         wait(seconds * 1000)
         c1 = me.cpu_times()
+        r1 = _recorder_figures(win)
+        if info is not None and r0 and r1:
+            info.update({k: r1[k] - r0[k] for k in r0})
         (t0, s0, _), (t1, s1, _) = marks[i0], marks[-1]
         cpu = (c1.user + c1.system - c0.user - c0.system) / (t1 - t0)
         return (s1 - s0) / (t1 - t0), (len(marks) - 1 - i0) / (t1 - t0), cpu
@@ -134,6 +142,14 @@ def window_rate(cfg, warmup: float, seconds: float, record=None) -> tuple[float,
             win.recording.abort()
         win.close()
         win.deleteLater()
+
+
+def _recorder_figures(win) -> dict:
+    rec = win.recording.rec
+    if rec is None:
+        return {}
+    r = rec.recorder
+    return {"frames": r.frames, "pictures": r.pictures, "held_over": rec.held_over, "waited_s": r.waited_s}
 
 
 def frame_cost(cfg, n_points: int, frames: int, per_frame: int = 400) -> dict:
@@ -298,9 +314,16 @@ def record_rows(cfg, args) -> list[tuple[str, str, str]]:
                          steps_per_frame=args.record_spf)
     plain, rec = [], []
     for r in range(args.rounds):
-        plain.append(window_rate(cfg, args.warmup, args.seconds)[0])
-        rec.append(window_rate(cfg, args.warmup, args.seconds, record=opts)[0])
-        print(f"  (d) round {r + 1}: window {plain[-1]:,.0f} steps/s, recording {rec[-1]:,.0f} steps/s; "
+        p_rate, p_fps, p_cpu = window_rate(cfg, args.warmup, args.seconds)
+        info = {}
+        r_rate, r_fps, r_cpu = window_rate(cfg, args.warmup, args.seconds, record=opts, info=info)
+        plain.append(p_rate)
+        rec.append(r_rate)
+        print(f"  (d) round {r + 1}: window {p_rate:,.0f} steps/s at {p_fps:.0f} fps, GUI {p_cpu:.2f} cores; "
+              f"recording {r_rate:,.0f} steps/s at {r_fps:.0f} fps, GUI {r_cpu:.2f} cores, "
+              f"{info.get('frames', 0) / args.seconds:.0f} frames/s from {info.get('pictures', 0) / args.seconds:.0f}"
+              f" grabs/s ({info.get('held_over', 0) / max(1, info.get('frames', 0)):.0%} of the frames held over while"
+              f" the encoder was behind; the window waited {info.get('waited_s', 0):.2f} s for it); "
               f"load average {os.getloadavg()[0]:.1f}", flush=True)
     p, q = statistics.median(plain), statistics.median(rec)
     ratio = q / p

@@ -2,14 +2,21 @@
 
     rec = Recorder("run.gif", size=(640, 400), fps=15)   # RecordingError at once for a bad path or suffix
     rec.add_frame(rgb)                                   # (400, 640, 3) uint8, or a PIL image of that size
-    rec.bytes_written, rec.elapsed_s, rec.frames         # for the UI's indicator
+    rec.add_frame(rgb, repeat=3)                         # the same picture for 3 frame times (encoded once)
+    rec.extend(2) if rec.busy else rec.add_frame(...)    # the encoder is behind: the last picture, 2 more times
+    rec.bytes_written, rec.elapsed_s, rec.frames         # for the UI's indicator (and rec.pictures, rec.waited_s)
     final_path = rec.finish()                            # or rec.abort(); `with Recorder(...)` does either
 
 * Formats: `.gif` and `.webp` through Pillow, `.mp4` (H.264) through PyAV when the `video` extra is installed
   (core/record_formats.py holds the encoders). Any other suffix, a missing or unwritable folder and MP4
   without PyAV raise one `RecordingError` before anything is written.
 * Frames are streamed: each is encoded as it arrives (on the caller's thread, or with `background=True` on one
-  encoder thread behind a queue of at most `max_queued` frames), so memory stays flat whatever the length.
+  encoder thread behind a queue of at most `max_queued` pictures, core/record_thread.py), so memory stays flat
+  whatever the length. A picture repeated for several frame times is queued and encoded once.
+* The encoder thread runs at a lower priority (nice +10, Linux only), so on a busy machine the training process
+  keeps its core and the encoder takes what is left. While its queue is full (`busy`), `add_frame` waits for
+  it (no frame is dropped; `waited_s` adds up that waiting) and `extend(n)` does not: it gives the n frames
+  due the last picture added, so a caller that cannot wait keeps the clip's length with fewer pictures.
 * The clip is written to a hidden temporary file in the target's folder (core.atomic_io's naming and lock, so
   one left by a killed process is swept by the next write there) and renamed into place only when
   `finish()` succeeds. A failed write (disk full, folder gone or unwritable, encoder error) removes the
@@ -23,9 +30,7 @@ import atexit
 import errno
 import io
 import os
-import queue
 import tempfile
-import threading
 import time
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -39,6 +44,7 @@ except ImportError:  # pragma: no cover - Windows
 
 from core.atomic_io import TEMP_MARK, check_writable, remove_stale_temp_files
 from core.record_formats import GIF_MAX_FPS, FrameEncoder, GifEncoder, Mp4Encoder, WebpEncoder, pyav_available
+from core.record_thread import EncoderThread
 
 FORMATS = {".gif": "animated GIF", ".webp": "animated WebP", ".mp4": "MP4 (H.264)"}
 MAX_FPS = 60.0
@@ -160,9 +166,6 @@ def _unlink(p: str) -> None:
         pass
 
 
-_STOP = object()
-
-
 class Recorder:
     """Streams frames of one fixed `size` (width, height) into `path` at `fps` frames per second of playback."""
 
@@ -185,13 +188,14 @@ class Recorder:
                                  f" for {FORMATS[self.suffix]} (got {fps:g})")
         self.size, self.fps = (w, h), fps
         self.frames = 0
+        self.pictures = 0  # add_frame calls: each picture stands for `repeat` frames
+        self.waited_s = 0.0  # time add_frame spent waiting for the encoder thread (a full queue)
         self.state = "recording"  # then "finished", "failed" or "aborted"
         self.error: str | None = None
         self._t0, self._t1 = time.monotonic(), None
         self._file: _CountingFile | None = None
         self._encoder: FrameEncoder | None = None
-        self._worker: threading.Thread | None = None
-        self._failure: BaseException | None = None  # set by the encoder thread
+        self._worker: EncoderThread | None = None
         self.temp_path = ""
         try:  # core.atomic_io's temporary-file naming and lock: a killed recording's file is swept as stale
             remove_stale_temp_files(str(self.path.parent))
@@ -206,9 +210,7 @@ class Recorder:
         except Exception as e:
             self._fail(e)
         if background:
-            self._queue: queue.Queue = queue.Queue(maxsize=max(1, int(max_queued)))
-            self._worker = threading.Thread(target=self._run, name="recording-encoder", daemon=True)
-            self._worker.start()
+            self._worker = EncoderThread(self._encoder, max_queued)
 
     def _make_encoder(self, fp: BinaryIO, loop: int) -> FrameEncoder:
         if self.suffix == ".gif":
@@ -237,21 +239,48 @@ class Recorder:
     def recording(self) -> bool:
         return self.state == "recording"
 
+    @property
+    def busy(self) -> bool:
+        """Whether the encoder thread is behind: `add_frame` would wait now (`extend` never does)."""
+        return self._worker is not None and self._worker.busy
+
     # -- frames ------------------------------------------------------------------------------------------------
-    def add_frame(self, frame: Any) -> None:
-        """Encode one frame: an (H, W, 3) or (H, W, 4) uint8 array or a PIL image, of the recorder's size."""
+    def add_frame(self, frame: Any, repeat: int = 1) -> None:
+        """Add one picture for `repeat` frame times (`repeat` equal frames, encoded once): an (H, W, 3) or
+        (H, W, 4) uint8 array or a PIL image, of the recorder's size."""
         self._check_open()
+        repeat = int(repeat)
+        if repeat < 1:
+            raise ValueError(f"a frame is repeated at least once (got repeat={repeat})")
         rgb = self._as_rgb(frame)
         if self._worker is None:
             try:
-                self._encoder.write(rgb)
+                self._encoder.write(rgb, repeat)
+            except Exception as e:
+                self._fail(e)
+        else:  # waits while the encoder is behind (dropping frames would shorten the clip)
+            self.waited_s += self._worker.put(rgb.copy(), repeat)  # a copy: the caller may reuse its buffer
+            if self._worker.failure is not None:
+                self._fail(self._worker.failure)
+        self.frames += repeat
+        self.pictures += 1
+
+    def extend(self, frames: int) -> None:
+        """The last picture added stands for `frames` more frame times (never waits for the encoder)."""
+        self._check_open()
+        frames = int(frames)
+        if frames < 1 or not self.pictures:
+            raise ValueError(f"extend needs a picture added before and at least 1 frame (got {frames})")
+        if self._worker is None:
+            try:
+                self._encoder.extend(frames)
             except Exception as e:
                 self._fail(e)
         else:
-            self._queue.put(rgb.copy())  # the caller may reuse its buffer; waits while the encoder is behind
-            if self._failure is not None:
-                self._fail(self._failure)
-        self.frames += 1
+            self._worker.extend(frames)
+            if self._worker.failure is not None:
+                self._fail(self._worker.failure)
+        self.frames += frames
 
     def _as_rgb(self, frame: Any) -> np.ndarray:
         if not isinstance(frame, np.ndarray):
@@ -261,33 +290,13 @@ class Recorder:
             raise ValueError(f"a frame must be a ({h}, {w}, 3) uint8 array, got {frame.shape} {frame.dtype}")
         return np.ascontiguousarray(frame[:, :, :3])
 
-    def _run(self) -> None:
-        """The encoder thread: encode queued frames; after a failure keep draining so `add_frame` never blocks."""
-        while True:
-            item = self._queue.get()
-            if item is _STOP:
-                if self._failure is None:
-                    try:
-                        self._encoder.close()
-                    except Exception as e:
-                        self._failure = e
-                return
-            if self._failure is None:
-                try:
-                    self._encoder.write(item)
-                except Exception as e:
-                    self._failure = e
-
     # -- the end -----------------------------------------------------------------------------------------------
     def finish(self) -> Path:
         """Finish the file and move it into place; returns its full path. RecordingError if it fails."""
         self._check_open()
         try:
             if self._worker is not None:
-                self._queue.put(_STOP)
-                self._worker.join()
-                if self._failure is not None:
-                    raise self._failure
+                self._worker.finish()
             else:
                 self._encoder.close()
             self._file.flush()
@@ -320,10 +329,8 @@ class Recorder:
 
     def _close_quietly(self) -> None:
         self._t1 = time.monotonic()
-        if self._worker is not None and self._worker.is_alive():
-            self._failure = self._failure or RecordingError("stopped")
-            self._queue.put(_STOP)
-            self._worker.join()
+        if self._worker is not None:
+            self._worker.abort()
         if self._encoder is not None:
             self._encoder.abort()
         if self._file is not None:

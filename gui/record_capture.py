@@ -5,8 +5,11 @@
   (an encoder needs one frame size for the whole clip).
 * `WidgetRecorder` ties a widget, a `core.recording.Recorder` and a `core.record_schedule.StepSchedule`:
   call `frame_drawn(step)` after each drawn frame (e.g. from the window's `frame_shown` signal); it grabs the
-  widget when a frame is due (frames spaced evenly in training steps). Errors are `RecordingError`s, whose
-  message is meant for the user.
+  widget when a frame is due (frames spaced evenly in training steps) and hands it to the encoder thread as one
+  picture for all the frames due. The window never waits for the encoder: while the encoder is behind (a busy
+  machine; it runs at a lower priority than training), the frames due are given the picture recorded before
+  (counted in `held_over`) and the widget is not grabbed, so the clip keeps its length in steps with fewer
+  distinct pictures. Errors are `RecordingError`s, whose message is meant for the user.
 * `RecordIndicator` is a small label for the toolbar: a red dot, the elapsed time and the file's size so far,
   refreshed twice a second from anything with `elapsed_s` and `bytes_written`; then the finished file's path.
 """
@@ -62,14 +65,16 @@ class WidgetRecorder:
         self.size = size or capture_size(widget)
         self.schedule = StepSchedule(steps_per_frame)
         self.recorder = Recorder(path, self.size, fps, background=background)  # RecordingError on a bad path
+        self.held_over = 0  # frames given the picture before them because the encoder was behind
 
     def frame_drawn(self, step: int) -> int:
         """After the widget drew the state at `step`: record it as many times as frames are due (often 0)."""
         n = self.schedule.frames_due(step)
-        if n:
-            rgb = grab_rgb(self.widget, self.size)
-            for _ in range(n):
-                self.recorder.add_frame(rgb)
+        if n and self.recorder.pictures and self.recorder.busy:
+            self.recorder.extend(n)  # the encoder is behind: the picture before stands for these frames too
+            self.held_over += n
+        elif n:
+            self.recorder.add_frame(grab_rgb(self.widget, self.size), repeat=n)  # one picture, n frame times
         return n
 
     def capture(self) -> None:

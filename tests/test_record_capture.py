@@ -1,6 +1,9 @@
 """gui/record_capture.py (offscreen Qt): a widget grabbed a few times becomes a GIF of the expected frames and
 size; a resized widget still gives frames of the clip's size; the indicator shows time and size, then the path."""
 
+import threading
+import time
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -36,7 +39,8 @@ def test_a_resized_widget_is_scaled_to_fit_the_clip_size(swatch):
 
 def test_a_widget_recorded_every_n_steps_reopens_as_a_gif_of_the_frames_due(swatch, tmp_path):
     colours = ["rgb(0, 128, 255)", "rgb(255, 0, 0)", "rgb(0, 160, 0)"]
-    rec = WidgetRecorder(swatch, tmp_path / "swatch.gif", fps=10, steps_per_frame=50)
+    # inline encoding: every frame due is grabbed (a busy encoder thread would hand some the picture before)
+    rec = WidgetRecorder(swatch, tmp_path / "swatch.gif", fps=10, steps_per_frame=50, background=False)
     due = []
     for k, step in enumerate([0, 20, 50, 120, 150, 260]):
         swatch.setStyleSheet(f"background: {colours[k % 3]};")
@@ -53,6 +57,41 @@ def test_a_widget_recorded_every_n_steps_reopens_as_a_gif_of_the_frames_due(swat
         durations.append(im.info["duration"])
     assert durations == [100, 100, 100, 100, 200]
     assert tuple(np.asarray(im.convert("RGB"))[40, 60]) == (0, 160, 0)  # the last state drawn (k = 5: green)
+
+
+def test_while_the_encoder_is_behind_the_frames_due_get_the_picture_before_and_nobody_waits(swatch, tmp_path):
+    from core import recording
+    from core.record_formats import GifEncoder
+
+    gate = threading.Event()
+
+    class StuckGif(GifEncoder):  # an encoder thread that gets no CPU until the gate opens
+        def write(self, rgb, repeat=1):
+            gate.wait(10)
+            super().write(rgb, repeat)
+
+    colours = ["rgb(0, 128, 255)", "rgb(255, 0, 0)", "rgb(0, 160, 0)", "rgb(90, 90, 90)"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(recording, "GifEncoder", StuckGif)
+        rec = WidgetRecorder(swatch, tmp_path / "busy.gif", fps=10, steps_per_frame=10)
+        rec.recorder._worker.limit = 2  # a queue of two pictures
+        t0 = time.monotonic()
+        for k, step in enumerate([0, 10, 30, 40]):
+            swatch.setStyleSheet(f"background: {colours[k]};")
+            rec.frame_drawn(step)
+        waited = time.monotonic() - t0
+        gate.set()
+        path = rec.finish()
+    assert waited < 5 and rec.recorder.waited_s == 0  # the window never stood still for the encoder
+    assert (rec.recorder.frames, rec.recorder.pictures, rec.held_over) == (5, 2, 3)  # steps 30, 40: held over
+    im = Image.open(path)
+    durations = []
+    for i in range(im.n_frames):
+        im.seek(i)
+        im.load()
+        durations.append(im.info["duration"])
+    assert durations == [100, 400]  # the clip keeps its 5 frame times; the second picture stands for 4
+    assert tuple(np.asarray(im.convert("RGB"))[40, 60]) == (255, 0, 0)  # the last picture grabbed (step 10)
 
 
 def test_the_indicator_shows_a_red_dot_elapsed_time_and_size_then_the_saved_path(qtbot, tmp_path):
