@@ -237,7 +237,7 @@ class RecordingControl(QObject):
                 f"{rec.recorder.fps:g} fps, {format_size(size)})")
         if frames and self._repeats > 0.1 * frames:
             text += (f". {self._repeats} of its {frames} frames repeat the picture before them: training ran faster "
-                     "than the window drew; a lower Speed gives a smoother clip")
+                     "than the window drew or the encoder kept up; a lower Speed gives a smoother clip")
         self.services.show_status(text, 15000)
         self.services.notify(text)
         return path
@@ -267,10 +267,12 @@ class RecordingControl(QObject):
             self.rec.schedule = StepSchedule(self.rec.schedule.steps_per_frame)  # a new run: from its start
         self._run_id, self._drawn = snap.run_id, snap.step
         try:
+            held = self.rec.held_over
             n = self.rec.frame_drawn(snap.step)
             if n:
                 self._recorded = snap.step
-                self._repeats += n - 1
+                held = self.rec.held_over - held  # all n frames kept the picture before: the encoder was behind
+                self._repeats += held if held else n - 1
         except RecordingError as e:
             self._failed(e)
 

@@ -127,3 +127,36 @@ def test_a_pyqtgraph_view_is_grabbed_as_drawn(qtbot):
     assert rgb.shape == (120, 200, 3)
     red = (rgb[:, :, 0] > 200) & (rgb[:, :, 1] < 60) & (rgb[:, :, 2] < 60)
     assert red.sum() > 50  # the curve is in the frame
+
+
+def test_the_saved_message_counts_held_over_frames_as_repeats(qtbot):
+    """Frames held over while the encoder was behind repeat the picture before, all n of them (a drawn frame
+    that is due n times repeats n - 1): the message after saving counts both."""
+    from types import SimpleNamespace
+
+    from PySide6.QtWidgets import QWidget
+
+    from gui.recording_control import RecordingControl
+
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    svc = SimpleNamespace(dialog_parent=parent)
+    ctl = RecordingControl(svc, {})
+
+    class FakeRec:
+        held_over = 0
+
+        def __init__(self, plan):
+            self.plan = plan  # per call: (frames due, held over?)
+
+        def frame_drawn(self, step):
+            n, held = self.plan.pop(0)
+            if held:
+                self.held_over += n
+            return n
+
+    ctl.rec = FakeRec([(1, False), (3, False), (4, True), (0, False)])
+    for step, _ in enumerate(range(4)):
+        ctl.frame_shown(SimpleNamespace(run_id=1, step=step * 10))
+    assert ctl._repeats == (3 - 1) + 4
+    ctl.rec = None  # nothing to finish when the parent closes
