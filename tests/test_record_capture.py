@@ -63,10 +63,11 @@ def test_while_the_encoder_is_behind_the_frames_due_get_the_picture_before_and_n
     from core import recording
     from core.record_formats import GifEncoder
 
-    gate = threading.Event()
+    gate, entered = threading.Event(), threading.Event()
 
     class StuckGif(GifEncoder):  # an encoder thread that gets no CPU until the gate opens
         def write(self, rgb, repeat=1):
+            entered.set()
             gate.wait(10)
             super().write(rgb, repeat)
 
@@ -74,11 +75,13 @@ def test_while_the_encoder_is_behind_the_frames_due_get_the_picture_before_and_n
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(recording, "GifEncoder", StuckGif)
         rec = WidgetRecorder(swatch, tmp_path / "busy.gif", fps=10, steps_per_frame=10)
-        rec.recorder._worker.limit = 2  # a queue of two pictures
+        rec.recorder._worker.limit = 1  # a queue of one picture
         t0 = time.monotonic()
         for k, step in enumerate([0, 10, 30, 40]):
             swatch.setStyleSheet(f"background: {colours[k]};")
             rec.frame_drawn(step)
+            if k == 0:  # the encoder has taken the first picture and is stuck on it: the race is settled
+                assert entered.wait(10)
         waited = time.monotonic() - t0
         gate.set()
         path = rec.finish()
