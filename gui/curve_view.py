@@ -19,6 +19,7 @@ from core.formatting import sig, step_number
 from core.history import SeriesMirror
 from core.verdict import references
 
+from .empty_note import EmptyNote
 from .views import outside_legend, style_plot
 
 DEFAULT_WEIGHT = 0.6  # the smoothing control's default position; it means the run's default window
@@ -50,6 +51,14 @@ class OutsideLegend(pg.LegendItem):
 
     def setOffset(self, offset) -> None:  # noqa: N802 (Qt naming): the layout places it, an offset would not
         self.offset = None
+
+    def updateSize(self) -> None:  # noqa: N802 (Qt naming)
+        """pyqtgraph's resize puts the legend at (0, 0), over the title; the layout puts it back in its row."""
+        super().updateSize()
+        self.updateGeometry()
+        layout = self.parentLayoutItem()
+        if layout is not None:
+            layout.invalidate()
 
 
 def legend_entry_text(legend: pg.LegendItem, item, text: str) -> None:
@@ -89,6 +98,7 @@ class CurveView(pg.PlotWidget):
         self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#9467bd", width=2))
         self.marker.setVisible(False)
         p.addItem(self.marker)
+        self.empty = EmptyNote(p)
         self.ref_lines: list[tuple[float, pg.InfiniteLine]] = []  # (value, line): the reference lines drawn
         # The curves get only what can be seen: the visible span as a min/max envelope of ~2 points per pixel
         # (SeriesMirror.envelope), so a frame costs O(visible points) in NumPy, never pyqtgraph's per-point
@@ -264,6 +274,7 @@ class CurveView(pg.PlotWidget):
             self._run = s.run_id
             self._new_run()
         self.mirror.apply(chunk)
+        self.empty.show(self.mirror.n == 0)
         self._redraw()
         batch = s.mode == "batch"
         if batch != self._epoch_in_legend:  # the per-epoch entry is in the legend in batch mode only

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pyqtgraph as pg
 import pyqtgraph.exporters  # noqa: F401  (registers the exporters)
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice
-from PySide6.QtWidgets import QFileDialog, QWidget
+from PySide6.QtCore import QBuffer, QByteArray, QEvent, QIODevice
+from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from core.atomic_io import LabFileError, write_bytes
 
@@ -65,6 +65,7 @@ class Exporter:
             self.report_error(f"Cannot create the folder {path.parent}: {e.strerror}. Nothing was saved.")
             return None
         try:
+            QApplication.sendPostedEvents(None, QEvent.LayoutRequest)  # a legend just resized is back in its row
             write_bytes(path, png_bytes(self.window.grab()))
         except (EncodeError, LabFileError) as e:
             self.report_error(f"Could not write the screenshot: {e}. {KEPT} Choose another path with "

@@ -21,9 +21,9 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QEvent, Qt, QTimer
 from PySide6.QtGui import QColor, QImage, QPainter
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from core.record_schedule import DEFAULT_STEPS_PER_FRAME, StepSchedule
 from core.recording import Recorder
@@ -41,6 +41,7 @@ def capture_size(widget: QWidget, max_side: int = 2048) -> tuple[int, int]:
 def grab_rgb(widget: QWidget, size: tuple[int, int]) -> np.ndarray:
     """What `widget` draws now, as an (h, w, 3) uint8 RGB array of exactly `size` = (w, h)."""
     w, h = size
+    QApplication.sendPostedEvents(None, QEvent.LayoutRequest)  # pending layouts first (a legend just resized)
     img = widget.grab().toImage()
     if (img.width(), img.height()) != (w, h):
         scaled = img.scaled(w, h, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)

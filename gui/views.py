@@ -16,6 +16,8 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from core.formatting import step_number
 
+from .empty_note import EmptyNote
+
 ROW_X, ROW_Y, ROW_P = 2.8, 1.4, 0.0  # baselines of the x, y and ŷ rows in the bits view
 COL_X, COL_Y, COL_P, COL_BAD = "#1f77b4", "#2ca02c", "#ff7f0e", "#d62728"
 LAYERS = {"h": ("hidden state h", (-1.0, 1.0), "CET-D1"),
@@ -121,9 +123,11 @@ class BitsView(pg.PlotWidget):
         self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#9467bd", width=2))
         self.marker.setVisible(False)
         p.addItem(self.marker)
+        self.empty = EmptyNote(p)
 
     def show_snapshot(self, s) -> None:
         W = len(s.x)
+        self.empty.show(W == 0)
         if W == 0:
             for c in (self.c_x, self.c_y, self.c_p):
                 c.setData([], [])
@@ -184,6 +188,7 @@ class HiddenView(QWidget):
         self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#9467bd", width=2))
         self.marker.setVisible(False)
         p.addItem(self.marker)
+        self.empty = EmptyNote(p)
         self._last = None
 
     @property
@@ -210,6 +215,7 @@ class HiddenView(QWidget):
         data = getattr(s, self.layer)
         W = data.shape[0]
         H = data.shape[1] if data.ndim == 2 else 0
+        self.empty.show(W == 0 or H == 0)
         if W == 0 or H == 0:
             self.img.clear()
             return
