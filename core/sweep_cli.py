@@ -180,7 +180,10 @@ def main(argv=None) -> int:
         f"batch(es), {plan.learner_steps:,} learner-steps; {describe(col.engine)}")
     partial = False
     last = 0.0
-    try:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl+C or kill -INT keeps what finished, even
+    try:  # when started from a shell that ignores SIGINT for background jobs
         for ev in run_sweep(plan, col, engine_factory=engine_factory(args.sweep_device)):
             if ev["type"] == "cell":
                 say(cell_line(ev["cell"]))

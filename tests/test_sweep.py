@@ -171,7 +171,10 @@ def test_ctrl_c_writes_a_partial_report(tmp_path):
     out = tmp_path / "s.json"
     proc = subprocess.Popen([sys.executable, str(ROOT / "main.py"), "sweep", "--x", "steps=200,10000000",
                              "--seeds", "2", "--eval-steps", "50", "--report", str(out)], cwd=ROOT,
-                            stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                            stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            # as from a terminal: Ctrl+C not ignored (an in-process training child run by an
+                            # earlier test ignores SIGINT in this process, and a child would inherit that)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         for line in proc.stderr:
             if line.startswith("cell steps=200"):
