@@ -40,9 +40,10 @@ def loss_references(cfg) -> list[tuple[float, str, str, bool, float]]:
 
 
 def accuracy_references(cfg) -> list[tuple[float, str, str, bool, float]]:
-    """The accuracy plot's lines: the base rate (always answering the majority class) and the solved line."""
+    """The accuracy plot's lines: the base rate (always answering the majority class) and the solved line, each
+    label below its line (above, the base rate's would run into the solved line on a short plot)."""
     ref = references(cfg)
-    return [(ref.base_rate, f"base rate {ref.base_rate:.2f} (always {ref.majority})", "#606060", False, 0.5),
+    return [(ref.base_rate, f"base rate {ref.base_rate:.2f} (always {ref.majority})", "#606060", True, 0.03),
             (ref.solved, f"solved {ref.solved:.2f}", "#1a7a1a", True, 1.0)]
 
 
