@@ -3,7 +3,6 @@ bad paths, a full disk and encoder failures leave no partial file and raise one 
 stays flat however long the clip."""
 
 import errno
-import io
 import os
 import subprocess
 import uuid
@@ -15,6 +14,7 @@ from PIL import Image
 from core import recording
 from core.record_formats import pyav_available
 from core.recording import Recorder, RecordingError, check_record_path, supported_suffixes
+from tests.full_disk import FullDisk
 
 W, H, FPS = 160, 100, 15
 needs_av = pytest.mark.skipif(not pyav_available(), reason="PyAV (the 'video' extra) is not installed")
@@ -184,41 +184,6 @@ def test_a_folder_that_refuses_the_file_leaves_nothing(tmp_path, monkeypatch):
 
 
 # -- a full disk mid-stream -------------------------------------------------------------------------------------
-class FullDisk(io.RawIOBase):
-    """A file whose disk fills up after `room` bytes."""
-
-    def __init__(self, path, room):
-        self.f, self.room = open(path, "w+b"), room
-
-    def writable(self):
-        return True
-
-    def readable(self):
-        return True
-
-    def seekable(self):
-        return True
-
-    def write(self, b):
-        if self.f.tell() + len(b) > self.room:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return self.f.write(b)
-
-    def read(self, n=-1):
-        return self.f.read(n)
-
-    def seek(self, pos, whence=0):
-        return self.f.seek(pos, whence)
-
-    def tell(self):
-        return self.f.tell()
-
-    def fileno(self):
-        return self.f.fileno()
-
-    def close(self):
-        self.f.close()
-        super().close()
 
 
 @pytest.mark.parametrize("background", [False, True], ids=["inline", "thread"])

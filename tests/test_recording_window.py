@@ -2,8 +2,6 @@
 that opens again; a bad folder or suffix and a disk that fills up give one message in the message bar, leave no
 file behind, stop the recording and let training go on."""
 
-import errno
-import io
 import os
 
 import pytest
@@ -16,6 +14,7 @@ from core.config import preset  # noqa: E402
 from core.record_schedule import StepSchedule  # noqa: E402
 from gui.record_capture import capture_size  # noqa: E402
 from gui.record_cli import RecordOptions  # noqa: E402
+from tests.full_disk import FullDisk  # noqa: E402
 from tests.gui_helpers import make_window, wait_step  # noqa: E402
 
 
@@ -94,41 +93,6 @@ def test_a_bad_path_gives_one_message_and_no_file(qtbot, win, tmp_path, where):
     folder.exists() and folder.chmod(0o700)
 
 
-class FullDisk(io.RawIOBase):
-    """A temporary file whose disk fills up after `room` bytes."""
-
-    def __init__(self, path, room):
-        self.f, self.room = open(path, "w+b"), room
-
-    def writable(self):
-        return True
-
-    def readable(self):
-        return True
-
-    def seekable(self):
-        return True
-
-    def write(self, b):
-        if self.f.tell() + len(b) > self.room:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return self.f.write(b)
-
-    def read(self, n=-1):
-        return self.f.read(n)
-
-    def seek(self, pos, whence=0):
-        return self.f.seek(pos, whence)
-
-    def tell(self):
-        return self.f.tell()
-
-    def fileno(self):
-        return self.f.fileno()
-
-    def close(self):
-        self.f.close()
-        super().close()
 
 
 def test_a_full_disk_stops_the_recording_with_one_message_and_training_goes_on(qtbot, win, tmp_path, monkeypatch):
