@@ -36,15 +36,13 @@ def check_device(device: str) -> str | None:
 def from_app_device(name: str) -> tuple[str, str | None]:
     """The sweep device for the window's config device (auto | cpu | cuda), as core.device resolves a trainer's:
     auto and cuda take the GPU when there is one; cuda without one falls back to the CPU with the note why."""
-    if name == "cpu":
-        return "cpu", None
-    import torch
+    from .device import resolve_device  # the one place the app decides auto | cpu | cuda
 
-    if torch.cuda.is_available():
+    device, warning = resolve_device(name)
+    if device.type == "cuda":
         return "cuda", None
-    if name == "cuda":
-        return "cpu", "the config asks for CUDA but no CUDA device is available; the sweep runs on the CPU"
-    return "cpu", None
+    return "cpu", (None if warning is None else
+                   "the config asks for CUDA but no CUDA device is available; the sweep runs on the CPU")
 
 
 def engine_factory(device: str):
