@@ -10,15 +10,15 @@ import sys
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "train":
-        from core.runner import main as train_main
+        from core.cli.train import main as train_main
 
         return train_main(argv[1:])
     if argv and argv[0] == "claims":
-        from core.claims_report import main as claims_main
+        from core.runs.claims_report import main as claims_main
 
         return claims_main(argv[1:])
     if argv and argv[0] == "sweep":
-        from core.sweep import main as sweep_main
+        from core.sweep.grid import main as sweep_main
 
         return sweep_main(argv[1:])
     from gui.app import main as gui_main

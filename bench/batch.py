@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from core.config import preset  # noqa: E402
-from core.trainers import BatchTrainer  # noqa: E402
+from core.train.trainer import BatchTrainer  # noqa: E402
 
 
 def main() -> None:

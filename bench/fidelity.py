@@ -4,7 +4,7 @@
 
 For every lag and rule (tbptt k=1, tbptt k=lag+1, rtrl, uoro, snap1) it trains the preset (question-fixed: 16
 units, linear readout, P(x=1) 1/4, Adam lr 1e-3, Keras initialisation) with train.fidelity on, seeds
-0..S-1, --steps steps each, and records every step's cos(g, g*) and |g|/|g*| (core/fidelity.py: a shadow exact
+0..S-1, --steps steps each, and records every step's cos(g, g*) and |g|/|g*| (core/rules/fidelity.py: a shadow exact
 RTRL on the run's own trajectory). The table gives, per rule and lag, the median over all steps of all seeds
 of cos(g, g*) for the whole gradient and for the recurrent weights W_hh alone (the readout's gradient is
 exact under every rule, so the whole vector's cosine is never far below the readout's share), and the
@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from core.config import PRESETS, preset  # noqa: E402
-from core.fidelity import FIELDS  # noqa: E402
+from core.rules.fidelity import FIELDS  # noqa: E402
 
 RULES = ("tbptt1", "tbptt+1", "rtrl", "uoro", "snap1")
 LABELS = {"tbptt1": "tbptt k=1", "tbptt+1": "tbptt k=lag+1", "rtrl": "rtrl", "uoro": "uoro", "snap1": "snap1"}
@@ -44,8 +44,8 @@ def run_one(job: tuple) -> dict:
     import torch
 
     torch.set_num_threads(1)
-    from core.online import OnlineTrainer
-    from core.sweep_rules import rule_changes
+    from core.sweep.rule_axis import rule_changes
+    from core.train.online import OnlineTrainer
 
     name, lag, rule, seed, steps = job
     cfg = preset(name).replace(lag=lag, seed=seed, steps=steps, fidelity=True, **rule_changes(rule, lag))

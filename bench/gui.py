@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
-from core.child import child_main  # noqa: E402
+from core.children.trainer import child_main  # noqa: E402
 from core.config import preset  # noqa: E402
 from core.messages import Quit, Ready, SnapshotRequest, Start  # noqa: E402
 from core.snapshot import SeriesChunk, Snapshot  # noqa: E402
@@ -115,7 +115,7 @@ def open_window(cfg):
 def window_rate(cfg, warmup: float, seconds: float, record=None, info: dict | None = None
                 ) -> tuple[float, float, float]:
     """(steps/s, frames/s, the GUI process's CPU use in cores) with the window drawing (and recording itself
-    when `record` is a gui.record_cli.RecordOptions; then `info` gets the recorder's figures for the measured
+    when `record` is a gui.recording.flags.RecordOptions; then `info` gets the recorder's figures for the measured
     time: frames, pictures grabbed, frames held over while the encoder was behind, seconds the window waited)."""
     import psutil
 
@@ -307,7 +307,7 @@ def main(argv=None) -> int:
 
 def record_rows(cfg, args) -> list[tuple[str, str, str]]:
     """(d): steps/s recording vs not, alternating rounds; the table's rows."""
-    from gui.record_cli import RecordOptions
+    from gui.recording.flags import RecordOptions
 
     folder = Path(tempfile.mkdtemp(prefix="gml-bench-rec-"))
     opts = RecordOptions(path=str(folder / f"bench{args.record_suffix}"), view="window", fps=15.0,

@@ -68,8 +68,8 @@ def worker_ours(seeds: list[int], epochs: int, n: int, threads: int) -> dict:
     sys.path.insert(0, str(ROOT))
     import torch
 
+    from core.cli.train import train
     from core.config import preset
-    from core.runner import train
 
     torch.set_num_threads(threads)
     runs = []

@@ -29,7 +29,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from core.config import preset  # noqa: E402
-from core.online import OnlineTrainer  # noqa: E402
+from core.train.online import OnlineTrainer  # noqa: E402
 
 
 class NumpyFloor:

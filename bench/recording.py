@@ -24,8 +24,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from core.record_formats import pyav_available  # noqa: E402
-from core.recording import Recorder  # noqa: E402
+from core.recording.formats import pyav_available  # noqa: E402
+from core.recording.recorder import Recorder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,8 +12,9 @@
    the same runs one by one with the single fast engine (goal <= 1/10). The one-by-one time is measured on a
    sample of runs (--one-by-one-sample per window) and scaled to all of them, stated as such. The sweep's
    peak RSS is measured in a child process at --map-steps and at a tenth of it (it must not grow with steps).
-3. With --device cuda: the torch engine (core/batched_torch.py) on the GPU, TBPTT(1) at S = 256/1024/4096 and
-   RTRL at S = 64/256/1024, 16 units, vs the single fast engine on the CPU. Wall-clock (GPU time is not this
+3. With --device cuda: the torch engine (core/seed_batched/torch_engine.py) on the GPU, TBPTT(1) at
+   S = 256/1024/4096 and RTRL at S = 64/256/1024,
+   16 units, vs the single fast engine on the CPU. Wall-clock (GPU time is not this
    process's CPU time), after torch.cuda.synchronize(). Two figures per row: the sweep's way (BatchedLearners:
    streams, one step() and one device->host copy per step, counting) and the engine alone (step_many: n steps
    per upload and download). Without CUDA the rows are skipped, and the script says so. --device torch-cpu runs
@@ -40,9 +41,9 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from core.batched_learners import BatchedLearners  # noqa: E402
 from core.config import preset  # noqa: E402
-from core.online import OnlineTrainer  # noqa: E402
+from core.seed_batched.learners import BatchedLearners  # noqa: E402
+from core.train.online import OnlineTrainer  # noqa: E402
 
 
 def single_rate(cfg, steps: int) -> float:
@@ -105,7 +106,7 @@ def _wall_batched(cfg, S: int, steps: int, dev: str) -> tuple[float, float]:
 
     import numpy as np
 
-    from core.batched_torch import make_torch_engine
+    from core.seed_batched.torch_engine import make_torch_engine
 
     bl = BatchedLearners([cfg.replace(seed=s) for s in range(S)],
                          engine_factory=functools.partial(make_torch_engine, device=dev))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 
-SOLVED = 0.99  # the accuracy that counts as learned (core.verdict uses the same figure)
+SOLVED = 0.99  # the accuracy that counts as learned (core.analysis.verdict uses the same figure)
 
 
 def step_number(t: int) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .smoothing import Ema, point_weight
+from core.smoothing import Ema, point_weight
 
 MAX_CAPACITY = 1 << 22  # the most points a series or rows a ring may hold (16 MiB of float32 per column)
 
@@ -122,7 +122,7 @@ class DecimatingSeries:
 
 
 class SeriesMirror:
-    """The receiving side of a DecimatingSeries sent in chunks (see core.live.SeriesChunk), plus its smoothing.
+    """The receiving side of a DecimatingSeries sent in chunks (see core.live.engine.SeriesChunk), plus its smoothing.
 
     Holds at most `capacity` points in a preallocated array and their smoothed values next to them, updated
     as chunks arrive (O(new points)); `resync` chunks replace, others append. The smoothing is either a window

@@ -1,14 +1,14 @@
 """Every message across the process boundary, as small frozen dataclasses.
 
-GUI -> training child (`COMMANDS`, the only types core/child.py accepts; anything else gets one `Error`):
+GUI -> training child (`COMMANDS`, the only types core/children/trainer.py accepts; anything else gets one `Error`):
     Start, Pause, Step(n), Reset(config), SetLr(lr), SetSpeed(steps_per_second), SnapshotRequest(window),
     SaveSession(path, extra), OpenSession(path), ExportCsv(path), Quit
 Training child -> GUI (`REPLIES`):
     Ready(device), Notice(text), Error(text), core.snapshot.Snapshot, and one result per file command:
     SaveResult, OpenResult, ExportResult (each with ok, path, error)
-Seeds child (core.multiseed.seeds_child) -> GUI (`SEEDS_REPLIES`):
+Seeds child (core.runs.seeds.seeds_child) -> GUI (`SEEDS_REPLIES`):
     SeedDone(result), SeedsDone(summary), Error(text)
-Sweep child (core.sweep.sweep_child) <-> GUI: StopSweep (or Quit) in; `SWEEP_REPLIES` out:
+Sweep child (core.sweep.grid.sweep_child) <-> GUI: StopSweep (or Quit) in; `SWEEP_REPLIES` out:
     SweepEvent(event), SweepDone(report), Error(text)
 
 Messages are pickled by multiprocessing, which does not run `__init__`: the child therefore asks each command
@@ -21,10 +21,10 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .snapshot import Snapshot
+from core.snapshot import Snapshot
 
 if TYPE_CHECKING:
-    from .multiseed import MultiSeedSummary, SeedResult
+    from core.runs.seeds import MultiSeedSummary, SeedResult
 
 MAX_STEP_COUNT = 1_000_000
 MAX_WINDOW = 1_000_000
@@ -241,14 +241,14 @@ class StopSweep(Command):
 
 @dataclass(frozen=True)
 class SweepEvent:
-    """One event of core.sweep.run_sweep: a plain dict, {"type": "progress", ...} or {"type": "cell", ...}."""
+    """One event of core.sweep.grid.run_sweep: a plain dict, {"type": "progress", ...} or {"type": "cell", ...}."""
 
     event: dict
 
 
 @dataclass(frozen=True)
 class SweepDone:
-    """The sweep's report (core.sweep.SweepCollector.report; `partial` when stopped); the child exits after it."""
+    """The sweep's report (core.sweep.grid.SweepCollector.report; `partial` when stopped); the child exits after it."""
 
     report: dict
 

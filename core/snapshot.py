@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .history import DecimatingSeries
+from core.history import DecimatingSeries
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class Snapshot:
 
     `running` and `finished` are the engine's own state at the moment of the snapshot: the window takes its
     run state from here, never from the wording of a notice. `finished_reason` says which end was reached
-    (core.trainer_views.FINISHED_EPOCHS: nothing left to train; FINISHED_STEPS: the step total, Start continues).
+    (core.train.views.FINISHED_EPOCHS: nothing left to train; FINISHED_STEPS: the step total, Start continues).
     """
 
     run_id: int
@@ -57,13 +57,13 @@ class Snapshot:
     acc_chunk: SeriesChunk          # whole run: correct per step / accuracy per minibatch
     epoch_logs: tuple = ()          # batch: all epoch logs so far (bounded by epochs)
     accuracy_label: str = "acc"     # what `accuracy` is: "acc (last W)", "val acc", "train acc", "probe acc"
-    finished_reason: str | None = None  # None while not finished; else a core.trainer_views.FINISHED_* value
-    analysis: object = None         # core.analysis.Analysis of the recent steps (portrait, probe, hints) or None
+    finished_reason: str | None = None  # None while not finished; else a core.train.views.FINISHED_* value
+    analysis: object = None         # core.analysis.inspection.Analysis of the recent steps, or None
     sensitivity_norms: dict | None = None  # RTRL: |dh/dtheta| per parameter group; None in batch mode
-    verdict: object = None          # core.verdict.Verdict once the run reached its end (step total / last epoch)
+    verdict: object = None          # core.analysis.verdict.Verdict once the run reached its end
     readout: tuple | None = None    # linear readout's current (w (H,), b); None for the raw readout
-    # train.fidelity (online): cos(g, g*) and |g|/|g*| (core.fidelity.FIELDS); None when fidelity is off
-    fidelity_chunks: dict[str, SeriesChunk] | None = None  # whole run, per field (core.fidelity_history)
+    # train.fidelity (online): cos(g, g*) and |g|/|g*| (core.rules.fidelity.FIELDS); None when fidelity is off
+    fidelity_chunks: dict[str, SeriesChunk] | None = None  # whole run, per field (core.rules.fidelity_history)
     fidelity_window: np.ndarray | None = None  # (W, len(FIELDS)) the view window's steps (NaN: not recorded)
 
 

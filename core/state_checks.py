@@ -1,11 +1,11 @@
 """Checking a trainer's saved state before taking it: `StateError` and `StateReader`.
 
 A trainer's state is (tensors, meta): named tensors and a JSON-able dict. Each owner of a part (the trainer, its
-online engine, the optimizer state in core/optim.py) takes its own keys from one StateReader, checking shape,
+online engine, the optimizer state in core/gru/optimizers.py) takes its own keys from one StateReader, checking shape,
 type and range as it takes them, and returns how to install them; the trainer installs nothing until every part
 was taken and nothing is left over. So a state that loads never fails later on a step, and adding a key to one
 owner touches only that owner. Messages name the key: `StateError.text(prefix)` puts `prefix` before tensor
-names (core/session.py passes "trainer.", as the file names them).
+names (core/sessions/gmlab.py passes "trainer.", as the file names them).
 """
 
 from __future__ import annotations

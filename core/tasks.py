@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .config import TaskConfig
+from core.config import TaskConfig
 
 
 def target(kind: str, x_now, x_past):

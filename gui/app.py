@@ -19,9 +19,8 @@ import os
 import sys
 
 from core.config import Config, ConfigError
-
-from . import INSPECT_TABS as TABS  # Qt-free: the parser must not import Qt
-from .record_cli import add_record_arguments, record_options
+from gui import INSPECT_TABS as TABS  # Qt-free: the parser must not import Qt
+from gui.recording.flags import add_record_arguments, record_options
 
 MAX_SPEED = 1_000_000
 EXIT_FAILED = 1
@@ -56,8 +55,8 @@ def parse(argv):
     gui_args, rest = build_parser().parse_known_args(argv)
     cfg, given = None, False
     if rest:  # config flags: the headless runner's parser (it imports torch, so only when there are any)
-        from core.runner import build_parser as train_parser
-        from core.runner import config_from_args
+        from core.cli.train import build_parser as train_parser
+        from core.cli.train import config_from_args
 
         targs = train_parser().parse_args(rest)  # exits 2 with one line on a bad flag
         given = targs.preset is not None or any(getattr(targs, k) is not None for k in Config().flat())
@@ -209,14 +208,14 @@ def main(argv=None) -> int:
     app.setOrganizationName("GRU Memory Lab")
     quit_on_sigint(app)
     # the trainer first: the child starts (torch, the model) while this process builds the window
-    from .settings import WindowSettings
-    from .worker import WorkerHandle
+    from gui.children.worker import WorkerHandle
+    from gui.settings import WindowSettings
 
     cfg = WindowSettings().opening_config(cfg, restore=not args.no_restore)
     handle = WorkerHandle(cfg.to_dict(), max_fps=args.fps, listen=False)
     import pyqtgraph as pg
 
-    from .main_window import MainWindow
+    from gui.main_window import MainWindow
 
     pg.setConfigOptions(background="w", foreground="k", antialias=False)
     win = MainWindow(cfg, restore=not args.no_restore, max_fps=args.fps, handle=handle)

@@ -8,8 +8,7 @@ nothing.
 from __future__ import annotations
 
 from core.config import Config, ConfigError
-
-from .app_state import AppState
+from gui.app_state import AppState
 
 
 class RunCommands:

@@ -13,9 +13,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.config import Config
 from core.smoothing import default_window, smooth
-
-from .app_state import AppState, RunCurves
-from .curve_view import accuracy_references, loss_references, smoothing_window
+from gui.app_state import AppState, RunCurves
+from gui.plots.curves import accuracy_references, loss_references, smoothing_window
 
 GUI_CPU_BUDGET = 0.5  # cores the window may use for drawing while training runs (the trainer keeps its own)
 MAX_FRAME_DELAY = 0.25  # s: the budget never drops the live view below 4 frames a second
@@ -44,7 +43,7 @@ class FramePresenter(QObject):
     # -- settings the frames follow ----------------------------------------------------------------------
     def set_smoothing(self, w: float) -> None:
         """The smoothing control's position (0 = off, 0.60 = the run's default window, see
-        gui.curve_view.smoothing_window), as a window in steps for both curves."""
+        gui.plots.curves.smoothing_window), as a window in steps for both curves."""
         self._smoothing = w
         window = smoothing_window(w, default_window(self._cfg))
         unit = "minibatches" if self.mode == "batch" else "steps"

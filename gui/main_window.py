@@ -17,27 +17,26 @@ from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import QDockWidget, QMainWindow, QMenu, QScrollArea, QSplitter, QVBoxLayout, QWidget
 
 from core.config import Config, ConfigError
-
-from . import help_dialogs
-from .actions import FieldKeys, make_action
-from .app_state import AppState
-from .commands import RunCommands
-from .compare_panel import PinOverlay
-from .controls import ConfigPanel
-from .exports import Exporter
-from .frames import FramePresenter
-from .inspect_panel import InspectTabs
-from .message_bar import MessageBar
-from .recording_control import RecordingControl
-from .report_export import ReportExporter
-from .run_toolbar import RunToolbar
-from .services import WindowServices
-from .session_ui import SessionUI
-from .settings import WindowSettings
-from .startup import Startup
-from .status_line import StatusLine
-from .views import BitsView, CurveView, HiddenView
-from .worker import WorkerHandle
+from gui.actions import FieldKeys, make_action
+from gui.app_state import AppState
+from gui.children.worker import WorkerHandle
+from gui.commands import RunCommands
+from gui.files.pictures import Exporter
+from gui.files.report import ReportExporter
+from gui.files.sessions import SessionUI
+from gui.frames import FramePresenter
+from gui.inspect.compare import PinOverlay
+from gui.inspect.dock import InspectTabs
+from gui.plots.views import BitsView, CurveView, HiddenView
+from gui.recording.control import RecordingControl
+from gui.services import WindowServices
+from gui.settings import WindowSettings
+from gui.startup import Startup
+from gui.window import help as help_dialogs
+from gui.window.config_panel import ConfigPanel
+from gui.window.message_bar import MessageBar
+from gui.window.status_line import StatusLine
+from gui.window.toolbar import RunToolbar
 
 TITLE = "GRU Memory Lab"
 VIEW_TITLES = (("bits", "Bits"), ("hidden", "Hidden units"), ("loss", "Loss"), ("accuracy", "Accuracy"))

@@ -12,8 +12,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QWidget
 
 from core.config import Config
-
-from .app_state import AppState, RunCurves
+from gui.app_state import AppState, RunCurves
 
 
 class WindowServices:

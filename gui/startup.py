@@ -16,7 +16,7 @@ import time
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 
-from .status_line import STARTING
+from gui.window.status_line import STARTING
 
 TIMING_ENV = "GML_TIMING"
 STARTING_NOTE = f"<span style='font-size:10pt; color:#8a5a00'> — {STARTING}</span>"

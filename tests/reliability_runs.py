@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT))
 
 def _engine(units=64, steps=50):
     from core.config import Config
-    from core.live import LiveEngine
+    from core.live.engine import LiveEngine
 
     e = LiveEngine(Config().replace(units=units, steps=10**6))
     e.step(steps)
@@ -37,7 +37,7 @@ def _engine(units=64, steps=50):
 
 
 def saver(path: str) -> None:
-    from core import live_session
+    from core.live import files as live_session
 
     e = _engine()
     print("ready", flush=True)
@@ -46,8 +46,9 @@ def saver(path: str) -> None:
 
 
 def kill9(n: int, folder: str) -> None:
-    from core import atomic_io, live_session
-    from core.session import open_session
+    from core import atomic_io
+    from core.live import files as live_session
+    from core.sessions.gmlab import open_session
 
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, "s.gmlab")
@@ -115,8 +116,8 @@ def _cli(*args) -> callable:
 def fulldisk(folder: str) -> None:
     import numpy as np
 
-    from core import live_session
-    from core.recording import Recorder
+    from core.live import files as live_session
+    from core.recording.recorder import Recorder
 
     d = Path(folder)
     e = _engine(16, 200)

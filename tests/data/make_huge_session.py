@@ -10,9 +10,9 @@ import dataclasses
 from pathlib import Path
 from unittest import mock
 
-from core import session as S
 from core.config import Config, preset
-from core.trainers import make_trainer
+from core.sessions import gmlab as S
+from core.train.trainer import make_trainer
 
 OUT = Path(__file__).with_name("huge_batch.gmlab")
 

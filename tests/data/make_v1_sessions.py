@@ -28,8 +28,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parents[1]))
 
 from core.config import preset  # noqa: E402
-from core.live import LiveEngine  # noqa: E402
-from core.session import _parse_container  # noqa: E402
+from core.live.engine import LiveEngine  # noqa: E402
+from core.sessions.gmlab import _parse_container  # noqa: E402
 
 N_NEXT = 50
 

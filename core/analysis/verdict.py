@@ -1,0 +1,182 @@
+"""What a run achieved, in one word and one line, and the reference values its plots are read against.
+
+A `Verdict` judges one accuracy figure measured on data the run did not train on:
+- online: the held-out accuracy, `heldout(trainer, eval_steps)`: the next eval_steps steps of the same stream,
+  weights frozen, state carried (the headless runner and the live window call this one function, and it leaves
+  the trainer where it was, so a run can continue after it);
+- batch: val_accuracy on the validation split.
+Without held-out data (eval_steps 0, validation_split 0) the last training accuracy stands in, and the text says
+so. Codes, checked in this order:
+- "diverged": the loss is not finite;
+- "not-run": there is no figure (nothing trained or measured);
+- "learned": figure >= SOLVED (0.99);
+- "base-rate": figure at or below the base rate plus max(3 binomial standard errors over the n measured
+  targets, 0.02) (always answering the majority class scores the base rate);
+- "partly": anything in between.
+Texts: "learned: held-out accuracy 1.000", "stuck at the base rate 0.75: held-out accuracy 0.766, no better than
+always answering 1", "partly: held-out accuracy 0.910 (base rate 0.75, solved at 0.99)".
+
+`references(cfg)` gives the plots' lines: the base rate, the solved line and the constant-predictor loss (the
+loss of always predicting the mean target: p1(1-p1) for mse, the binary entropy in nats for bce).
+Pure Python; the trainer passed to `heldout` is only called, never imported.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+from core.config import Config
+from core.formatting import SOLVED, accuracy_text, loss_text
+from core.tasks import base_rate, target_rate
+
+VERDICT_CODES = ("learned", "partly", "base-rate", "diverged", "not-run")
+BASE_RATE_MIN_BAND = 0.02  # "at the base rate" means within max(3 standard errors, this) above it
+_WORDS = {"heldout_accuracy": "held-out accuracy", "val_accuracy": "validation accuracy",
+          "accuracy": "training accuracy"}
+
+
+@dataclass(frozen=True)
+class References:
+    """Reference values for the plots. base_rate: accuracy of always answering `majority`; solved: the
+    accuracy that counts as learned; constant_loss: the loss of always predicting the mean target."""
+
+    base_rate: float
+    majority: int
+    solved: float
+    constant_loss: float
+
+
+def constant_loss(cfg: Config) -> float:
+    """The loss of the best constant prediction, the mean target p1 (the 'learned nothing' loss): p1(1-p1) for
+    mse, the binary entropy -(p1 ln p1 + (1-p1) ln(1-p1)) in nats for bce. With the raw readout every unit
+    predicts the same constant, so the per-unit mean loss is the same."""
+    p1 = target_rate(cfg.task)
+    if cfg.train.loss == "bce":
+        return 0.0 if p1 in (0.0, 1.0) else -(p1 * math.log(p1) + (1 - p1) * math.log(1 - p1))
+    return p1 * (1 - p1)
+
+
+def majority_class(cfg: Config) -> int:
+    """The target class a constant guess should answer (1 on a tie)."""
+    return 1 if target_rate(cfg.task) >= 0.5 else 0
+
+
+def references(cfg: Config, solved: float = SOLVED) -> References:
+    return References(base_rate(cfg.task), majority_class(cfg), solved, constant_loss(cfg))
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """code: one of VERDICT_CODES; figure: the accuracy judged (NaN when none); metric: which accuracy
+    (heldout_accuracy, val_accuracy or accuracy); n: targets behind the figure; loss: the loss measured with
+    it (NaN when unknown); text: the verdict in words."""
+
+    code: str
+    figure: float
+    metric: str
+    n: int
+    loss: float
+    text: str
+
+    @property
+    def learned(self) -> bool:
+        return self.code == "learned"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def metric_words(metric: str) -> str:
+    """The words for a verdict's metric: "held-out accuracy", "validation accuracy", "training accuracy"."""
+    return _WORDS.get(metric, metric)
+
+
+def base_rate_band(b: float, n: int) -> float:
+    """How far above the base rate b an accuracy over n targets still counts as 'at the base rate'."""
+    se = math.sqrt(b * (1 - b) / n) if n > 0 else 0.0
+    return max(3 * se, BASE_RATE_MIN_BAND)
+
+
+def judge(cfg: Config, figure: float, n: int, metric: str = "heldout_accuracy", loss: float | None = None,
+          solved: float = SOLVED) -> Verdict:
+    """The verdict for one accuracy figure over n targets (see the module docstring for the rule). loss: the
+    loss measured with the figure (None: unknown); a non-finite one means the run diverged."""
+    figure = _num(figure)
+    n = int(n or 0)
+    if loss is not None and not math.isfinite(loss) and (math.isfinite(figure) or n > 0):
+        return Verdict("diverged", figure, metric, n, float(loss),
+                       f"diverged: the loss is {loss_text(loss)}; lower the learning rate and start again")
+    loss = _num(loss)
+    if not math.isfinite(figure):
+        return Verdict("not-run", figure, metric, n, loss, "not run: nothing was measured")
+    words = metric_words(metric) + (" (no held-out data)" if metric == "accuracy" else "")
+    acc = accuracy_text(figure, solved)
+    b = base_rate(cfg.task)
+    maj = majority_class(cfg)
+    if figure >= solved:
+        note = f" (always answering {maj} already scores {b:.3f})" if b >= solved else ""
+        return Verdict("learned", figure, metric, n, loss, f"learned: {words} {acc}{note}")
+    band = base_rate_band(b, n)
+    if figure <= b + band:
+        if figure < b - band:
+            text = f"below the base rate {b:.2f}: {words} {acc}, worse than always answering {maj}"
+        else:
+            text = f"stuck at the base rate {b:.2f}: {words} {acc}, no better than always answering {maj}"
+        return Verdict("base-rate", figure, metric, n, loss, text)
+    return Verdict("partly", figure, metric, n, loss,
+                   f"partly: {words} {acc} (base rate {b:.2f}, solved at {solved:.2f})")
+
+
+def heldout(trainer, n: int) -> dict:
+    """The held-out figures {accuracy, loss, steps} at the trainer's current position, the same for the
+    headless runner and the window. Online: the next n steps of the same stream, weights frozen, state carried;
+    the trainer's position (stream, state, step count) is restored afterwards, so training can go on as if
+    nothing was measured. Batch: the validation split (n is ignored; steps = validation targets)."""
+    if trainer.mode == "batch":
+        v = trainer.validate()
+        n_val = int(trainer.y_val.numel())  # targets: sequences x steps
+        return {"accuracy": v["val_accuracy"], "loss": v["val_loss"], "steps": n_val}
+    tensors, meta = trainer.state_dict()
+    try:
+        return trainer.evaluate(int(n))
+    finally:
+        trainer.load_state_dict(tensors, meta)
+
+
+def heldout_verdict(cfg: Config, trainer, solved: float = SOLVED) -> tuple[dict, Verdict]:
+    """heldout() with the config's eval_steps, and its verdict: what the runner reports and the window shows
+    when a run reaches its step total (online) or its last epoch (batch)."""
+    ev = heldout(trainer, cfg.train.eval_steps)
+    metric = "val_accuracy" if trainer.mode == "batch" else "heldout_accuracy"
+    return ev, judge(cfg, ev["accuracy"], ev["steps"], metric, ev["loss"], solved)
+
+
+def verdict_of_report(cfg: Config, report: dict, solved: float = SOLVED) -> Verdict:
+    """The verdict of a runner report ({final, history}, before JSON): held-out accuracy (online) or
+    val_accuracy (batch), else the last training accuracy; a non-finite loss with it means 'diverged'."""
+    final = report.get("final", {}) or {}
+    history = report.get("history", {}) or {}
+    t = cfg.train
+    if t.mode == "batch":
+        n_val_seq = int(t.n_sequences * t.validation_split)
+        figure, loss, metric, n = final.get("val_accuracy"), final.get("val_loss"), "val_accuracy", n_val_seq
+        if not _finite(figure):
+            figure, loss, metric, n = final.get("accuracy"), final.get("loss"), "accuracy", t.n_sequences - n_val_seq
+        n *= t.seq_len
+    else:
+        figure, loss, metric, n = (final.get("heldout_accuracy"), final.get("heldout_loss"), "heldout_accuracy",
+                                   final.get("heldout_steps") or 0)
+        if not n:  # no held-out steps: the last logged training accuracy and the steps it was logged over
+            acc, steps, losses = history.get("accuracy", []), history.get("step", []), history.get("loss", [])
+            figure, loss, metric = (acc[-1] if acc else None), (losses[-1] if losses else None), "accuracy"
+            n = (steps[-1] - (steps[-2] if len(steps) > 1 else 0)) if steps else 0
+    return judge(cfg, _num(figure), n, metric, loss if isinstance(loss, (int, float)) else None, solved)
+
+
+def _num(v) -> float:
+    return float(v) if isinstance(v, (int, float)) else float("nan")
+
+
+def _finite(v) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v)

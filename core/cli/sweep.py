@@ -1,0 +1,211 @@
+"""The sweep command line: `python main.py sweep --x lag=1:6 [--y window=1:7] --seeds 16 [config flags]
+[--report sweep.json] [--png sweep.png] [--csv sweep.csv] [--device cpu|cuda|torch-cpu]`. The rule axis takes
+tbptt, rtrl, uoro, snap1 and TBPTT with its window (tbpttK: window K; tbptt+D: window lag+D), e.g.
+`--y rule=tbptt1,tbptt+1,rtrl,uoro,snap1`. --device cuda runs the learners in torch on the GPU
+(core/seed_batched/devices.py); without CUDA it exits 2 with one line.
+
+Prints progress with an ETA on stderr and one line per finished cell; Ctrl+C stops after the current chunk,
+keeping the finished cells, and writes the outputs marked `"partial": true` (exit 130). A bad axis spec or
+config value exits 2 with one line, as does an output path that cannot be written (checked before training).
+Outputs are written through core.atomic_io (a temp file in the same folder, then a rename), so a reader never
+sees half a file and a failed write leaves the previous file intact (exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import sys
+import time
+
+from core.atomic_io import LabFileError, check_writable, write_bytes
+from core.config import PRESET_HELP, PRESETS, Config, ConfigError, all_fields, preset, range_text
+from core.seed_batched.devices import (
+    DEFAULT_MAX_BATCH,
+    DEVICE_HELP,
+    DEVICES,
+    check_device,
+    describe,
+    engine_factory,
+    engine_info,
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, no usage dump
+        self.exit(2, f"error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="main.py sweep", description="Train S seeds per cell over one or two config axes and map "
+                "the fraction that learned (held-out accuracy >= 0.99).")
+    p.add_argument("--x", required=True, metavar="FIELD=VALUES",
+                   help="first axis: lag=1:6 (inclusive), lag=1,3,5, lr=log:1e-4:1e-1:7, p=lin:0.1:0.5:5, "
+                        "rule=tbptt,rtrl,uoro,snap1. A rule value may also carry TBPTT's window: tbpttK is tbptt "
+                        "with window K, tbptt+D is tbptt with window lag+D (the cell's lag), e.g. "
+                        "--x lag=1:6 --y rule=tbptt1,tbptt+1,rtrl,uoro,snap1 (then no window axis)")
+    p.add_argument("--y", metavar="FIELD=VALUES", help="optional second axis, same forms")
+    p.add_argument("--seeds", type=int, default=16, metavar="S", help="seeds per cell: seed .. seed+S-1 (16)")
+    p.add_argument("--preset", choices=list(PRESETS), default=None,
+                   help=("start from a preset: " + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()))
+                   .replace("%", "%%"))  # argparse formats help with %
+    p.add_argument("--report", metavar="FILE.json", help="write the JSON report here")
+    p.add_argument("--png", metavar="FILE.png", help="draw the map here")
+    p.add_argument("--csv", metavar="FILE.csv", help="one row per cell here")
+    p.add_argument("--svg", metavar="FILE.svg", help="draw the map here as SVG")
+    p.add_argument("--reach-window", type=int, default=1000, metavar="W",
+                   help="the first step with accuracy >= 0.99 over the last W training steps is 'reached' (1000)")
+    p.add_argument("--max-batch", type=int, default=None, metavar="N",
+                   help="learners per batched engine (256; 4096 with --device cuda)")
+    p.add_argument("--device", dest="sweep_device", choices=DEVICES, default="cpu",  # not Config's device field
+                   help=DEVICE_HELP)
+    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    for section, f in all_fields():
+        if f.name in ("mode", "device", "n_sequences", "seq_len", "batch_size", "epochs", "shuffle",
+                      "validation_split", "fidelity"):  # fidelity: the batched engines do not measure it
+            continue
+        meta, typ = f.metadata, type(f.default)
+        text = f"{meta['help']} [{section}; default {f.default}; allowed {range_text(meta)}]"
+        kw = {"dest": f.name, "default": None, "help": text}
+        if meta.get("choices"):
+            kw.update(choices=list(meta["choices"]))
+        else:
+            kw.update(type=typ, metavar=f.name.upper())
+        p.add_argument("--" + f.name.replace("_", "-"), **kw)
+    return p
+
+
+def report_json(report: dict) -> bytes:
+    from core.cli.train import finite_or_null
+
+    return json.dumps(finite_or_null(report), indent=1, allow_nan=False).encode()
+
+
+def report_csv(report: dict) -> bytes:
+    """One row per cell: the axis values, done, learned, n_seeds, fraction, held-out median and min, reach."""
+    axes = [a["field"] for a in report["axes"]]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(axes + ["done", "learned", "n_seeds", "fraction", "heldout_median", "heldout_min",
+                       "reach_median_step", "reached", "first_failing_seed"])
+    for c in report["cells"]:
+        h, r = c["heldout"], c["reach"]
+        w.writerow([c["changes"][a] for a in axes] + [
+            int(c["done"]), c["learned"], c["n_seeds"], _fmt(c["fraction"]), _fmt(h["median"]), _fmt(h["min"]),
+            _fmt(r["median_step"]), r["reached"], "" if c["first_failing_seed"] is None else c["first_failing_seed"]])
+    return buf.getvalue().encode()
+
+
+def _fmt(v) -> str:
+    return "" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v))
+
+
+def _eta(seconds) -> str:
+    if seconds is None:
+        return "?"
+    s = int(seconds + 0.5)
+    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+
+
+def cell_line(cell: dict) -> str:
+    where = " ".join(f"{k}={v}" for k, v in cell["changes"].items())
+    h = cell["heldout"]
+    med = "n/a" if h["median"] is None else f"{h['median']:.3f}"
+    mn = "n/a" if h["min"] is None else f"{h['min']:.3f}"
+    reach = cell["reach"]["median_step"]
+    return (f"cell {where}: learned {cell['learned']}/{cell['n_seeds']} - {cell['metric']} median {med}, min {mn}"
+            f" - median step to 0.99: {'never' if reach is None else int(reach)}")
+
+
+def write_outputs(args, report: dict) -> int:
+    """Write the requested files; 0, or 1 after one line on stderr when a file cannot be written."""
+    jobs = [(args.report, "--report", report_json), (args.csv, "--csv", report_csv)]
+    if args.png or args.svg:
+        from core.sweep.render import render_png, render_svg
+
+        jobs += [(args.png, "--png", render_png), (args.svg, "--svg", render_svg)]
+    for path, flag, make in jobs:
+        if not path:
+            continue
+        try:
+            write_bytes(path, make(report))
+        except LabFileError as e:
+            print(f"error: {flag}: {e.message}; nothing was written (a previous file is intact)", file=sys.stderr)
+            return 1
+    return 0
+
+
+def main(argv=None) -> int:
+    from core.sweep.grid import AxisError, SweepCollector, parse_axis, plan_sweep, run_sweep
+
+    args = build_parser().parse_args(argv)
+    if (why := check_device(args.sweep_device)) is not None:
+        print(f"error: --device {args.sweep_device}: {why}", file=sys.stderr)
+        return 2
+    if args.max_batch is None:
+        args.max_batch = DEFAULT_MAX_BATCH[args.sweep_device]
+    try:
+        base = preset(args.preset) if args.preset else Config()
+        changes = {f.name: getattr(args, f.name, None) for _, f in all_fields()}
+        base = base.replace(mode="online", **{k: v for k, v in changes.items() if v is not None})
+    except ConfigError as e:
+        print(f"error: --{e.field.split('.')[-1].replace('_', '-')}: {e.message}", file=sys.stderr)
+        return 2
+    for flag in ("--report", "--csv", "--png", "--svg"):  # before any training, so no work is lost
+        path = getattr(args, flag[2:])
+        why = None if path is None else check_writable(path)
+        if why is not None:
+            print(f"error: {flag}: cannot write {path!r}: {why}", file=sys.stderr)
+            return 2
+    for flag, v in (("--reach-window", args.reach_window), ("--max-batch", args.max_batch)):
+        if v < 1:
+            print(f"error: {flag}: must be >= 1", file=sys.stderr)
+            return 2
+    axes = []
+    for flag, spec in (("--x", args.x), ("--y", args.y)):
+        if spec is None:
+            continue
+        try:
+            axes.append(parse_axis(spec, base))
+        except AxisError as e:
+            print(f"error: {flag} {e}", file=sys.stderr)
+            return 2
+    try:
+        plan = plan_sweep(base, axes, args.seeds, max_batch=args.max_batch, reach_window=args.reach_window)
+    except AxisError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    import torch
+
+    torch.set_num_threads(1)
+    say = (lambda *_: None) if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
+    n_cells = len(plan.cells)
+    col = SweepCollector(plan)
+    col.engine = engine_info(args.sweep_device, {c.cfg.train.rule for c in plan.cells})
+    say(f"sweep: {n_cells} cells x {plan.seeds} seeds = {n_cells * plan.seeds} learners in {len(plan.batches)} "
+        f"batch(es), {plan.learner_steps:,} learner-steps; {describe(col.engine)}")
+    partial = False
+    last = 0.0
+    import signal
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl+C or kill -INT keeps what finished, even
+    try:  # when started from a shell that ignores SIGINT for background jobs
+        for ev in run_sweep(plan, col, engine_factory=engine_factory(args.sweep_device)):
+            if ev["type"] == "cell":
+                say(cell_line(ev["cell"]))
+            elif time.perf_counter() - last >= 2.0:
+                last = time.perf_counter()
+                say(f"batch {ev['batch'] + 1}/{ev['n_batches']} - {100 * ev['done'] / max(1, ev['total']):.1f}%"
+                    f" - {ev['done'] / max(ev['elapsed'], 1e-9):,.0f} learner-steps/s - ETA {_eta(ev['eta'])}")
+    except KeyboardInterrupt:
+        partial = True
+        print("interrupted: writing what finished (partial)", file=sys.stderr)
+    report = col.report(partial)
+    rc = write_outputs(args, report)
+    print(json.dumps({"cells_done": report["cells_done"], "cells_total": report["cells_total"],
+                      "partial": report["partial"], "elapsed_s": round(report["elapsed_s"], 2),
+                      "learner_steps_per_second": round(report["learner_steps_per_second"] or 0, 1),
+                      "peak_rss_mb": report["peak_rss_mb"], "device": args.sweep_device}))
+    return rc or (130 if partial else 0)

@@ -1,0 +1,242 @@
+"""The command line without a window: `python main.py train [--preset NAME] [flags] [--report FILE.json]
+[--markdown FILE.md]`.
+
+Trains without a window (core.runs.headless.train; `--seeds S` through core.runs.seeds), prints progress as it goes
+(per epoch in batch mode, as Keras does, plus the answer's `loss: [...]` / `val_loss: [...]` blocks after
+epoch 10 and after the last; every N steps online) and writes a JSON report {config, params,
+history, final, hints, steps_per_second, elapsed_s, device}; `--markdown` a Markdown run report with loss and
+accuracy PNGs beside it (core/runs/report.py). Every config field is a flag; a bad value exits 2
+with one line naming the flag.
+
+final: online {heldout_accuracy, heldout_loss, heldout_steps, verdict}; batch {loss, val_loss, accuracy,
+val_accuracy, verdict}. final.verdict is a dict {code, figure, metric, n, loss, text} (core/analysis/verdict.py):
+code is "learned", "partly", "base-rate", "diverged" or "not-run", e.g. final["verdict"]["code"] == "learned",
+text e.g. "learned: held-out accuracy 1.000". hints is a list of {code, level, title, text} (core/analysis/hints.py),
+level "info", "warning" or "error"; a run that has learned gets no warning or error.
+
+Training stops at the first non-finite loss or weight (core.runs.headless.Diverged): the report is still written,
+with final.verdict.code "diverged" and final.diverged {step, what, message}, the message goes to stderr
+("error: diverged at step 12: the loss became nan (lr 10 is likely too high for sgd; try 0.01)"), and the exit
+code is 3. With --seeds S such a seed counts as diverged ("learned k/S, diverged d"), and any diverged seed
+makes the exit code 3 too.
+
+Exit codes (EXIT_CODES): 0 done; 1 the report could not be written (nothing was written; a previous file is
+intact); 2 a bad flag or value (one line, before anything trains, the --report path included); 3 training
+diverged; 130 interrupted (Ctrl-C).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import warnings
+
+from core.atomic_io import LabFileError, check_writable, write_bytes
+from core.config import PRESET_HELP, PRESETS, Config, ConfigError, all_fields, preset, range_text
+from core.runs.headless import train
+from core.runs.report import ReportError, check_report_path, headless_report, reproduce_command, write_report
+from core.runs.seeds import iter_seeds, summarize
+
+EXIT_OK, EXIT_WRITE, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_CODES = {EXIT_OK: "done", EXIT_WRITE: "the report could not be written (a previous file is left intact)",
+              EXIT_USAGE: "a bad flag or value, the --report path included (checked before training)",
+              EXIT_DIVERGED: "training diverged (a non-finite loss or weight); the report says at which step",
+              EXIT_INTERRUPTED: "interrupted (Ctrl-C)"}
+MAX_SEEDS = 10_000
+MAX_THREADS = min(64, 2 * (os.cpu_count() or 1))
+# flags that one mode ignores: said in one line when given for the other mode
+BATCH_ONLY = ("n_sequences", "seq_len", "batch_size", "epochs", "shuffle", "validation_split")
+ONLINE_ONLY = ("rule", "window", "rtrl_decay", "fidelity", "steps", "eval_steps")
+
+
+def _epilog() -> str:
+    return "exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items())
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # one line, exit 2, no usage dump
+        self.exit(2, f"error: {message}\n")
+
+
+def _bool(text: str) -> bool:
+    low = text.lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def finite_or_null(obj):
+    """The report with NaN and infinities as None, so the JSON is strict (no bare NaN)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite_or_null(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_or_null(v) for v in obj]
+    return obj
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="main.py train", description="Train a GRU on a bit-stream memory task without a window. "
+                "Training stops at the first non-finite loss or weight and exits 3 (diverged).", epilog=_epilog())
+    p.add_argument("--preset", choices=list(PRESETS), default=None,
+                   help=("start from a preset: " + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()))
+                   .replace("%", "%%"))
+    p.add_argument("--report", metavar="FILE.json", help="write the JSON report here")
+    p.add_argument("--markdown", metavar="FILE.md",
+                   help="write a Markdown run report here (config, log, verdict, hints, plots as PNGs beside it)")
+    p.add_argument("--log-every", type=int, default=2000, metavar="N", help="online: print every N steps (2000)")
+    p.add_argument("--threads", type=int, default=1, metavar="N", help=f"torch CPU threads (1; at most {MAX_THREADS})")
+    p.add_argument("--quiet", action="store_true", help="print only the final line")
+    p.add_argument("--no-epoch-lines", dest="epoch_lines", action="store_false",
+                   help="batch: leave out the per-epoch lines, keep the answer's loss/val_loss blocks")
+    p.add_argument("--seeds", type=int, default=1, metavar="S",
+                   help=f"train seeds seed..seed+S-1, one line per seed and 'learned k/S' (1; at most {MAX_SEEDS:,})")
+    for section, f in all_fields():
+        meta = f.metadata
+        flag = "--" + f.name.replace("_", "-")
+        typ = type(f.default)
+        allowed = "true|false" if typ is bool else range_text(meta)
+        text = f"{meta['help']} [{section}; default {f.default}; allowed {allowed}]".replace("%", "%%")
+        kw = {"dest": f.name, "default": None, "help": text}
+        if typ is bool:
+            kw.update(type=_bool, metavar="BOOL")
+        elif meta.get("choices"):
+            kw.update(choices=list(meta["choices"]))
+        else:
+            kw.update(type=typ, metavar=f.name.upper())
+        p.add_argument(flag, **kw)
+    return p
+
+
+def config_from_args(args) -> Config:
+    base = preset(args.preset) if args.preset else Config()
+    changes = {f.name: getattr(args, f.name) for _, f in all_fields() if getattr(args, f.name) is not None}
+    return base.replace(**changes)
+
+
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        cfg = config_from_args(args)
+    except ConfigError as e:
+        flag = "--" + e.field.split(".")[-1].replace("_", "-")
+        print(f"error: {flag}: {e.message}", file=sys.stderr)
+        return EXIT_USAGE
+    problem = check_args(args, cfg)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    if args.markdown is not None:
+        why = "needs --seeds 1" if args.seeds > 1 else check_report_path(args.markdown)
+        if why is not None:
+            print(f"error: --markdown: {why}", file=sys.stderr)
+            return EXIT_USAGE
+    for note in ignored_notes(args, cfg):
+        print(f"note: {note}", file=sys.stderr)
+    import torch  # here: importing this module (for its helpers) loads no torch
+
+    torch.set_num_threads(args.threads)
+    log: list[str] = []  # what was printed, for the Markdown report
+
+    def out(line: str) -> None:
+        log.append(line)
+        if not args.quiet:
+            print(line, flush=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            if args.seeds == 1:
+                report = train(cfg, log_every=args.log_every, out=out, epoch_lines=args.epoch_lines)
+            else:
+                report = _train_seeds(cfg, args.seeds, out)
+        except KeyboardInterrupt:
+            print("interrupted", file=sys.stderr)
+            return EXIT_INTERRUPTED
+    diverged = diverged_lines(report)
+    for line in diverged:
+        print(f"error: {line}", file=sys.stderr)
+    if args.report is not None:
+        try:
+            write_json_report(args.report, report)
+        except LabFileError as e:
+            print(f"error: --report: {e.message}; nothing was written (a previous file is intact)", file=sys.stderr)
+            return EXIT_WRITE
+    if args.markdown is not None:
+        command = reproduce_command(cfg)
+        try:
+            rep, pngs = headless_report(args.markdown, report, log, command)
+            path = write_report(args.markdown, rep, pngs)
+        except ReportError as e:
+            print(f"error: --markdown: {e}", file=sys.stderr)
+            return EXIT_WRITE
+        print(f"markdown: {path}")
+    print(json.dumps(finite_or_null({"params": report["params"], "final": report["final"],
+                                     "steps_per_second": round(report["steps_per_second"] or 0, 1)})))
+    return EXIT_DIVERGED if diverged else EXIT_OK
+
+
+def check_args(args, cfg: Config) -> str | None:
+    """The first problem with the runner's own flags, as 'flag: why', or None; nothing has trained yet."""
+    if args.log_every < 1:
+        return "--log-every: must be >= 1"
+    if not 1 <= args.threads <= MAX_THREADS:
+        return f"--threads: must be between 1 and {MAX_THREADS} (twice this machine's cores, at most 64)"
+    if not 1 <= args.seeds <= MAX_SEEDS:
+        return f"--seeds: must be between 1 and {MAX_SEEDS:,}"
+    if cfg.train.seed + args.seeds - 1 > 2**31 - 1:
+        return "--seeds: seed + S - 1 must be <= 2147483647"
+    if args.report is not None:
+        why = check_writable(args.report)
+        if why is not None:
+            return f"--report: cannot write {args.report!r}: {why}"
+    return None
+
+
+def ignored_notes(args, cfg: Config) -> list[str]:
+    """One line per flag given that the config's mode ignores: '--batch-size applies to batch mode only; ignored'."""
+    mode = cfg.train.mode
+    other, names = ("batch", BATCH_ONLY) if mode == "online" else ("online", ONLINE_ONLY)
+    flags = ["--" + n.replace("_", "-") for n in names if getattr(args, n, None) is not None]
+    if mode == "online" and not args.epoch_lines:
+        flags.append("--no-epoch-lines")
+    return [f"{f} applies to {other} mode only; ignored (this run is {mode})" for f in flags]
+
+
+def diverged_lines(report: dict) -> list[str]:
+    """The divergence messages of a report (one run, or each seed of --seeds)."""
+    finals = [s["final"] for s in report.get("seeds", [])] or [report["final"]]
+    return [f["diverged"]["message"] for f in finals if isinstance(f.get("diverged"), dict)]
+
+
+def write_json_report(path: str, report: dict) -> None:
+    """The JSON report, atomically (core.atomic_io): a failure raises LabFileError and leaves any old file."""
+    text = json.dumps(finite_or_null(report), indent=1, allow_nan=False)
+    write_bytes(path, text.encode("utf-8"))
+
+
+def _train_seeds(cfg: Config, n: int, out) -> dict:
+    """--seeds S > 1: one line per seed, then 'learned k/S'; the report keeps per-seed results in 'seeds'."""
+    results = []
+    for r in iter_seeds(cfg, n):
+        results.append(r)
+        out(r.line())
+    summary = summarize(results)
+    out(summary.line())
+    elapsed = sum(r.elapsed_s for r in results)
+    rates = [r.steps_per_second for r in results if r.steps_per_second]
+    return {"config": cfg.to_dict(), "params": results[0].params,
+            "final": {"learned": summary.n_learned, "diverged": summary.n_diverged, "n_seeds": summary.n_seeds,
+                      "threshold": summary.threshold},
+            "seeds": [r.to_dict() for r in results],
+            "steps_per_second": sum(rates) / len(rates) if rates else None, "elapsed_s": elapsed}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

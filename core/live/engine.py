@@ -1,0 +1,297 @@
+"""The live engine behind the window: one run of a trainer, advanced in time-boxed chunks, and its snapshots.
+
+`LiveEngine` is Qt-free and mode-blind: it speaks only the `core.train.trainer.Trainer` interface. It applies
+commands between steps (start, pause, step, reset, lr, speed), records the whole run in decimating series,
+and packs immutable `Snapshot`s (core/snapshot.py). A run's state lives in one `Run` (core/live/run.py),
+built in one place (`_begin`) for both Reset and an opened session. Sessions and CSV export are
+core/live/files.py; the child process that serves an engine over a pipe is core/children/trainer.py.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections import deque
+from itertools import count
+
+import numpy as np
+import torch
+
+from core.analysis.hints import param_snapshot, relative_update
+from core.analysis.inspection import Analysis, analyze
+from core.analysis.verdict import Verdict, heldout_verdict, judge
+from core.config import Config, ConfigError
+from core.history import DecimatingSeries
+from core.live.run import Run
+from core.rules.fidelity_history import FidelityRecord, meter_of
+from core.snapshot import Snapshot
+from core.train.trainer import Trainer, make_trainer
+from core.train.views import Finish
+
+MAX_NOTICES = 50          # notices kept until the child sends them; older ones are dropped
+MAX_STEPS_PER_COMMAND = 1_000_000
+UPDATE_RATIO_EVERY = 200  # units between two measurements of the relative update
+REFRESH_S = 0.25          # while running, the analysis and the batch probe are recomputed at most this often
+
+
+class LiveEngine:
+    """A trainer advanced in chunks, with the whole-run curves the window shows."""
+
+    def __init__(self, cfg: Config, series_capacity: int = 1 << 20):
+        self.series_capacity = series_capacity
+        # a random base: a restarted child (after a crash) must not reuse the dead one's run ids, or the window
+        # would append the new run's curves to the old run's
+        self._run_ids = count((int.from_bytes(os.urandom(3), "little") << 8) + 1)
+        self.speed = 0.0  # steps per second; 0 = as fast as it goes
+        self.running = False
+        self.stop_at: int | None = None  # Start(until): pause exactly when the run reaches this step
+        self.notices: deque[str] = deque(maxlen=MAX_NOTICES)
+        self._pace_t0: float | None = None
+        self._pace_n = 0
+        self.reset(cfg)
+
+    # -- the run ----------------------------------------------------------------------------------------------
+    @property
+    def cfg(self) -> Config:
+        return self.run.cfg
+
+    @property
+    def trainer(self) -> Trainer:
+        return self.run.trainer
+
+    @property
+    def steps(self) -> int:
+        return self.run.steps
+
+    @property
+    def finished(self) -> bool:
+        return self.run.finished is not None
+
+    def _begin(self, cfg: Config, trainer: Trainer, loss_series: DecimatingSeries, acc_series: DecimatingSeries,
+               steps: int = 0, last_loss: float = math.nan, finished: Finish | None = None,
+               fidelity: FidelityRecord | None = None) -> int:
+        """The one place a run starts (Reset, an opened session): a new Run, paused; returns its run id.
+        With train.fidelity the run records the gradient fidelity (`fidelity`: an opened session's so far)."""
+        self.run = Run(next(self._run_ids), cfg, trainer, loss_series, acc_series, steps, last_loss, finished)
+        if meter_of(trainer) is not None:
+            self.run.fidelity = fidelity if fidelity is not None else FidelityRecord()
+        self.running = False
+        self._pace_t0 = None
+        return self.run.run_id
+
+    def reset(self, cfg: Config) -> None:
+        cfg = cfg.validate()
+        try:
+            trainer = make_trainer(cfg)
+        except torch.cuda.OutOfMemoryError:  # too big for the GPU: build it on the CPU and say so
+            torch.cuda.empty_cache()
+            trainer = make_trainer(cfg.replace(device="cpu"))
+            self.note("The GPU ran out of memory building this model; it was built on the CPU instead.")
+        if trainer.device_warning:
+            self.note(trainer.device_warning)
+        cap = self.series_capacity
+        self._begin(cfg, trainer, DecimatingSeries(cap), DecimatingSeries(cap))
+
+    def continue_run(self, cfg: Config, trainer: Trainer, loss_series: DecimatingSeries,
+                     acc_series: DecimatingSeries, steps: int, last_loss: float, finished: bool,
+                     fidelity: FidelityRecord | None = None) -> int:
+        """Continue a saved run (see core.live.files.open_into): paused at its position; returns the run id.
+        `finished` is the saved flag; the end itself is asked of the trainer."""
+        end = trainer.finish() if (finished or trainer.done) else None
+        return self._begin(cfg, trainer, loss_series, acc_series, steps, last_loss, end, fidelity)
+
+    # -- commands ---------------------------------------------------------------------------------------------
+    def note(self, text: str) -> None:
+        self.notices.append(text)
+
+    def take_notices(self) -> list[str]:
+        out = list(self.notices)
+        self.notices.clear()
+        return out
+
+    def set_lr(self, lr: float) -> None:
+        if not (isinstance(lr, (int, float)) and math.isfinite(lr) and 0 < lr <= 100):
+            raise ConfigError("train.lr", f"must be in (0, 100], got {lr!r}")
+        self.trainer.set_lr(float(lr))
+        self.run.cfg = self.cfg.replace(lr=float(lr))  # a new config: the trainer's own is not touched
+
+    def set_speed(self, steps_per_second: float) -> None:
+        self.speed = max(0.0, float(steps_per_second))
+        self._pace_t0 = None
+
+    def _refuse_if_done(self) -> bool:
+        """Nothing left to train: say so (the run's end, and how to train again) and stay paused."""
+        if not self.trainer.done:
+            return False
+        self.running = False
+        self.run.finished = self.trainer.finish()
+        self.note(self.run.finished.refusal)
+        return True
+
+    def start(self, until: int | None = None) -> None:
+        """Train continuously; with `until`, pause exactly when the run reaches that step (none if already there)."""
+        self.stop_at = until
+        if self._refuse_if_done() or (until is not None and self.steps >= until):
+            self.running = False
+            return
+        self.running = True
+        self.run.finished = None
+        self._pace_t0 = None
+
+    def pause(self) -> None:
+        self.running = False
+
+    def step(self, n: int = 1) -> None:
+        """Pause, then train n units (the Step button): timesteps online, minibatches in batch mode."""
+        self.pause()
+        if self._refuse_if_done():
+            return
+        for _ in range(max(0, min(int(n), MAX_STEPS_PER_COMMAND))):
+            if self.trainer.done:
+                break
+            self.advance(max_steps=1)
+
+    # -- training ---------------------------------------------------------------------------------------------
+    def _one(self) -> float:
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverging loss is reported, not warned about
+            try:
+                return self._train_one()
+            except torch.cuda.OutOfMemoryError:
+                if self.trainer.device.type == "cpu":
+                    raise
+                self._move_to_cpu()
+                return self._train_one()
+
+    def _move_to_cpu(self) -> None:
+        """Out of GPU memory mid-run: carry the trainer's exact position over to the CPU, with a notice."""
+        old = self.trainer
+        tensors, meta = old.state_dict()
+        torch.cuda.empty_cache()
+        trainer = make_trainer(self.cfg.replace(device="cpu"))
+        trainer.load_state_dict(tensors, meta)
+        trainer.load_view_history(old.view_history())
+        self.run.trainer = trainer
+        self.note(f"The GPU ran out of memory at step {self.steps:,}; training continues on the CPU "
+                  "from the same position.")
+
+    def _train_one(self) -> float:
+        run, tr = self.run, self.run.trainer
+        before = param_snapshot(tr.model) if run.steps % UPDATE_RATIO_EVERY == UPDATE_RATIO_EVERY // 2 else None
+        unit = tr.advance()
+        if before is not None:
+            run.update_ratio = relative_update(before, param_snapshot(tr.model))
+        loss = unit.loss
+        run.loss_series.append(loss)
+        run.acc_series.append(unit.score)
+        run.last_loss = loss
+        run.steps += 1
+        if not math.isfinite(loss):
+            self.running = False
+            raise FloatingPointError(
+                f"The loss became {loss} at step {run.steps}: training diverged (the learning rate "
+                f"{self.cfg.train.lr:g} is likely too high). Training is paused; lower lr and press Reset.")
+        run.finished = end = tr.finish()  # stepping on past a soft end (online's step total) clears it
+        if end is not None:
+            self.running = False
+            self.note(end.notice)
+            self._judge()
+        return loss
+
+    def _judge(self) -> None:
+        """The run reached its step total (online) or its last epoch (batch): its verdict, measured as the
+        headless runner does (online: the held-out steps, the trainer's position restored so Start continues;
+        batch: val_accuracy, else the last training accuracy), and the hints recomputed with it."""
+        run, tr = self.run, self.run.trainer
+        ev, verdict = heldout_verdict(run.cfg, tr)
+        if verdict.code == "not-run" and tr.mode == "batch" and len(run.acc_series):  # no validation split
+            n_train = run.cfg.train.n_sequences - int(run.cfg.train.n_sequences * run.cfg.train.validation_split)
+            verdict = judge(run.cfg, float(run.acc_series.values(-1)[-1]), n_train * run.cfg.train.seq_len,
+                            "accuracy", run.last_loss)
+        run.verdict = verdict
+        run.analysis = None  # the hints rest on the verdict from now on
+
+    def advance(self, budget_s: float = 0.02, max_steps: int | None = None) -> int:
+        """Train for up to budget_s seconds (or max_steps), honouring the speed limit; returns steps done."""
+        if self.trainer.done:
+            self.running = False
+            self.run.finished = self.trainer.finish()
+            return 0
+        t_end = time.perf_counter() + budget_s
+        done = 0
+        while max_steps is None or done < max_steps:
+            if self.speed > 0 and max_steps is None:
+                now = time.perf_counter()
+                if self._pace_t0 is None:
+                    self._pace_t0, self._pace_n = now, 0
+                due = self._pace_n - (now - self._pace_t0) * self.speed
+                if due >= 1:
+                    break
+                self._pace_n += 1
+            self._one()
+            done += 1
+            if self.stop_at is not None and self.steps >= self.stop_at:
+                self.running = False
+                self.stop_at = None
+            if self.trainer.done or (not self.running and max_steps is None):
+                break
+            if time.perf_counter() >= t_end:
+                break
+        self.run.meter.mark(self.steps)
+        if self.run.fidelity is not None:
+            self.run.fidelity.take(meter_of(self.trainer))
+        return done
+
+    def seconds_to_next_step(self) -> float:
+        if self.speed <= 0 or self._pace_t0 is None:
+            return 0.0
+        due = self._pace_n - (time.perf_counter() - self._pace_t0) * self.speed
+        return max(0.0, due / self.speed)
+
+    # -- views ------------------------------------------------------------------------------------------------
+    @property
+    def verdict(self) -> Verdict | None:
+        """The run's verdict once it reached its end (None before, and for a new or opened run)."""
+        return self.run.verdict
+
+    def analysis(self) -> Analysis:
+        """Portrait, memory probe and hints of this run; recomputed when the step moved, at most 4 times a
+        second while running, and only then is the analysis window gathered."""
+        run, now = self.run, time.perf_counter()
+        stale = run.analysis is None or run.analysis_step != run.steps
+        if stale and (not self.running or now - run.analysis_at > REFRESH_S):
+            w = run.trainer.analysis_window(run.loss_series.values(-200), run.acc_series.values(-200))
+            run.analysis = analyze(run.cfg, run.steps, w.x, w.h, w.losses, w.correct, run.update_ratio,
+                                   w.pred_ones, w.t0, run.verdict)
+            run.analysis_at = now
+            run.analysis_step = run.steps
+        return run.analysis
+
+    def snapshot(self, window: int = 200) -> Snapshot:
+        run, tr = self.run, self.run.trainer
+        run.seq += 1
+        now = time.perf_counter()
+        refresh = not self.running or now - run.view_at > REFRESH_S
+        if refresh:
+            run.view_at = now
+        v = tr.view(window, refresh)
+        end = run.finished
+        return Snapshot(
+            run_id=run.run_id, seq=run.seq, config=run.cfg.to_dict(), mode=tr.mode, device=str(tr.device),
+            n_params=tr.n_params, running=self.running, finished=end is not None, step=run.steps, epoch=v.epoch,
+            batches_per_epoch=v.batches_per_epoch, steps_per_second=run.meter.mark(run.steps),
+            loss=run.last_loss, accuracy=v.accuracy, t0=v.t0, x=v.x, y=v.y, y_hat=v.y_hat, h=v.h, r=v.r, z=v.z,
+            n=v.n, h_prev=v.h_prev, step_loss=v.step_loss, loss_chunk=run.senders[0].chunk(),
+            acc_chunk=run.senders[1].chunk(), epoch_logs=v.epoch_logs, accuracy_label=v.accuracy_label,
+            finished_reason=end.reason if end is not None else None, analysis=self.analysis(),
+            sensitivity_norms=tr.sensitivity_norms(), verdict=run.verdict, readout=readout_weights(tr.model),
+            fidelity_chunks=run.fidelity.chunks() if run.fidelity is not None else None,
+            fidelity_window=run.fidelity.window(len(v.x)) if run.fidelity is not None else None)
+
+
+def readout_weights(model) -> tuple[np.ndarray, float] | None:
+    """The linear readout's current (w, b) as numpy (the Inspector fills ŷ = w·h + b in); None for raw."""
+    ro = getattr(model, "readout", None)
+    if ro is None:
+        return None
+    return ro.weight.detach().cpu().numpy().astype(np.float64).ravel(), float(ro.bias.detach().cpu().reshape(-1)[0])

@@ -1,0 +1,38 @@
+"""What the learners of one seed-batched engine must share (`BatchShape`), read off a Config (`batch_shape`), and
+the rules a batched engine exists for. Torch-free, so planning a sweep (core/sweep/grid.py, the Sweep tab) loads no
+engine; core/seed_batched/engine.py builds the engines from it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.gru.derivatives import Layout
+
+BATCHED_RULES = ("tbptt", "rtrl", "uoro", "snap1")  # core.seed_batched.engine.RULES registers one engine for each
+
+
+@dataclass(frozen=True)
+class BatchShape:
+    """What every learner of one batch shares. window: TBPTT's k (1 under other rules); decay: RTRL's (1 under
+    other rules)."""
+
+    rule: str
+    units: int
+    readout: str
+    loss: str
+    optimizer: str
+    window: int = 1
+    decay: float = 1.0
+    adam_eps: float = 1e-8
+
+    @property
+    def layout(self) -> Layout:
+        return Layout(self.units, 1, self.readout == "linear")
+
+
+def batch_shape(cfg) -> BatchShape:
+    """The BatchShape of a Config (learners whose shapes are equal can share a batch)."""
+    t = cfg.train
+    return BatchShape(t.rule, cfg.model.units, cfg.model.readout, t.loss, t.optimizer,
+                      t.window if t.rule == "tbptt" else 1, float(t.rtrl_decay) if t.rule == "rtrl" else 1.0,
+                      float(t.adam_eps))

@@ -1,0 +1,104 @@
+"""What a trainer hands the live engine, the same in both modes: the view window, the analysis window and the
+end of a run (`ViewWindow`, `AnalysisWindow`, `Finish`); and `RecentSteps`, the online trainer's bounded record
+of its last steps, which its view and analysis read and a session keeps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from core.history import Ring
+
+RECENT_CAPACITY = 2000  # the most recent online steps kept for the bits/hidden views and the inspector
+
+FINISHED_EPOCHS = "epochs"  # batch: every configured epoch is done; Start refuses, Reset trains again
+FINISHED_STEPS = "steps"    # online: the configured step total was reached; Start continues
+
+
+@dataclass(frozen=True)
+class Finish:
+    """A run reached its end: `reason` (FINISHED_EPOCHS / FINISHED_STEPS), the notice saying so, and when
+    nothing is left to train, what Start and Step answer instead (`refusal`; empty: Start continues)."""
+
+    reason: str
+    notice: str
+    refusal: str = ""
+
+
+@dataclass(frozen=True)
+class ViewWindow:
+    """What the window draws of the model now: online the last W steps, batch the fixed probe sequence."""
+
+    t0: int                 # step index of the first row
+    x: np.ndarray           # (W,) float32
+    y: np.ndarray           # (W,)
+    y_hat: np.ndarray       # (W,)
+    h: np.ndarray           # (W, H)
+    r: np.ndarray           # (W, H)
+    z: np.ndarray           # (W, H)
+    n: np.ndarray           # (W, H)
+    h_prev: np.ndarray      # (W, H) the state each row's cell read
+    step_loss: np.ndarray   # (W,)
+    accuracy: float
+    accuracy_label: str     # "acc (last W)", "val acc", "train acc", "probe acc"
+    epoch: int = 0          # batch: epochs completed
+    batches_per_epoch: int = 0
+    epoch_logs: tuple = ()  # batch: every epoch's logs so far
+
+
+@dataclass(frozen=True)
+class AnalysisWindow:
+    """The steps the portrait, memory probe and hints are computed from (see core.analysis.inspection.analyze)."""
+
+    x: np.ndarray
+    h: np.ndarray
+    t0: int
+    losses: np.ndarray
+    correct: np.ndarray
+    pred_ones: float
+
+
+class RecentSteps:
+    """The last `capacity` online steps, one ring per recorded field (x, y, y_hat, loss: width 1; the state
+    before and after and the gates: width `units`)."""
+
+    FIELDS = ("x", "y", "y_hat", "loss", "h_prev", "h", "r", "z", "n")
+    WIDE = ("h_prev", "h", "r", "z", "n")
+
+    def __init__(self, units: int, capacity: int = RECENT_CAPACITY):
+        self.capacity = capacity
+        self.rings = {k: Ring(capacity, units if k in self.WIDE else 1) for k in self.FIELDS}
+
+    def __len__(self) -> int:
+        return len(self.rings["x"])
+
+    def add(self, rec) -> None:
+        """Record one core.train.online.StepRecord."""
+        for k, ring in self.rings.items():
+            ring.append(getattr(rec, k))
+
+    def last(self, k: int | None = None) -> dict[str, np.ndarray]:
+        """The last k rows of every field (all kept rows if None), oldest first."""
+        return {name: ring.last(k) for name, ring in self.rings.items()}
+
+    def to_history(self) -> dict[str, np.ndarray]:
+        """The session's arrays: `ring.<field>`, (rows, width) float32."""
+        return {f"ring.{k}": ring.last() for k, ring in self.rings.items()}
+
+    def load_history(self, history: Mapping[str, np.ndarray]) -> None:
+        """Replace the kept rows with a session's `ring.<field>` arrays (absent: none); ValueError naming the
+        field when one does not fit. Nothing changes on failure."""
+        rows = {}
+        for k, ring in self.rings.items():
+            a = np.asarray(history.get(f"ring.{k}", np.zeros((0, ring.width))), dtype=np.float32)
+            if a.ndim != 2 or a.shape[1] != ring.width or len(a) > self.capacity:
+                raise ValueError(f"the recent window {k!r} is malformed")
+            rows[k] = a
+        if len({len(a) for a in rows.values()}) > 1:
+            raise ValueError("the recent window's fields have different lengths")
+        for k, ring in self.rings.items():
+            ring.clear()
+            ring.extend(rows[k])

@@ -1,0 +1,2 @@
+"""Whole experiments beside the live run: Seeds, Sweep (with its map) and the Thread's claims.
+"""

@@ -1,0 +1,2 @@
+"""File ▸ sessions (`sessions`), pictures (`pictures`) and the run report (`report`).
+"""

@@ -1,0 +1,290 @@
+"""File ▸ sessions: Open session…, Save session, Save session as…, Open recent ▸, Export history as CSV….
+
+`SessionUI(services)` makes the actions; `install(file_menu)` puts them at the top of the File menu. The work
+happens in the training child (core.live.engine.LiveEngine.save_session / open_session / export_history_csv, asked
+through the worker handle); its answers come back on the worker's `result` signal as (method, {"ok": ...}).
+Every failure (a corrupt, truncated, hostile or wrong-version file, an unwritable path) becomes one message in
+the message bar and changes nothing else. Opening pauses training; Start continues from the saved step.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+from dataclasses import asdict
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
+
+from core.atomic_io import check_writable
+from core.config import Config, ConfigError
+from core.messages import ExportResult, OpenResult, SaveResult
+from core.sessions.container import SUFFIX
+from gui.actions import make_action
+
+RECENT_KEY = "session/recent"
+RECENT_MAX = 8
+FILTER = f"GRU Memory Lab session (*{SUFFIX});;All files (*)"
+_METHODS = {SaveResult: "save_session", OpenResult: "open_session", ExportResult: "export_history_csv"}
+VIEW_LAYERS = ("h", "n", "z", "r")
+
+
+class SessionUI(QObject):
+    """The session actions; `saved`, `opened`, `exported`, `failed` carry the child's result.
+
+    `services` is the window's WindowServices; the session file is `services.state.current_path`."""
+
+    saved = Signal(dict)
+    opened = Signal(dict)
+    exported = Signal(dict)
+    failed = Signal(str, dict)  # method, result
+
+    def __init__(self, services, parent=None):
+        super().__init__(parent)
+        self.services = services
+        self.state = services.state
+        self.handle = services.handle
+        self.settings = services.settings
+        self._on_open_done = {}  # path -> callbacks(ok) waiting for that open's answer
+        self._open_marks = {}  # path -> the reset count when that open was asked for
+        self.handle.worker.result.connect(self._on_result)
+        self.act_open = make_action(
+            self, "&Open session…", self.open_dialog, ["Ctrl+O"],
+            f"Open a saved session ({SUFFIX}): config, model, optimizer, curves; Start continues")
+        self.act_save = make_action(self, "Save sess&ion", self.save, ["Ctrl+Alt+S"],
+                                    "Save the session to its file (asks for a path the first time)")
+        self.act_save_as = make_action(self, "Save session &as…", self.save_as, (), "Save the session to a new file")
+        self.act_export_csv = make_action(
+            self, "Export history as &CSV…", self.export_dialog, (),
+            "Write the whole-run loss and accuracy (batch: also per-epoch logs) as CSV")
+        self.shortcut_actions = [self.act_open, self.act_save, self.act_save_as]
+        self.m_recent: QMenu | None = None
+
+    def install(self, file_menu: QMenu) -> None:
+        """Put the session actions and the Open recent menu at the top of `file_menu`."""
+        self.m_recent = QMenu("Open &recent", file_menu)
+        self.m_recent.aboutToShow.connect(self.refresh_recent)
+        first = file_menu.actions()[0] if file_menu.actions() else None
+        for a in (self.act_open, self.m_recent.menuAction(), self.act_save, self.act_save_as,
+                  self.act_export_csv):
+            file_menu.insertAction(first, a)
+        file_menu.insertSeparator(first)
+        self._fill_recent(self.recent())
+
+    # -- recent files -------------------------------------------------------------------------------------
+    def recent(self) -> list[str]:
+        raw = self.settings.value(RECENT_KEY)
+        try:
+            items = json.loads(raw) if raw else []
+        except (TypeError, ValueError):
+            items = []
+        if not isinstance(items, list):
+            return []
+        return [p for p in items if isinstance(p, str) and p][:RECENT_MAX]
+
+    def store_recent(self, items: list[str]) -> None:
+        self.settings.setValue(RECENT_KEY, json.dumps(items[:RECENT_MAX]))
+        self.settings.sync()
+        self._fill_recent(items[:RECENT_MAX])
+
+    def add_recent(self, path: str) -> None:
+        p = os.path.abspath(path)
+        self.store_recent([p] + [q for q in self.recent() if q != p])
+
+    def refresh_recent(self) -> list[str]:
+        """Prune missing files (with a message) and rebuild the Open recent menu; returns the kept paths."""
+        items = self.recent()
+        kept = [p for p in items if os.path.isfile(p)]
+        gone = [p for p in items if p not in kept]
+        if gone:
+            self.store_recent(kept)
+            names = ", ".join(Path(p).name for p in gone)
+            self.services.notify(f"Removed from Open recent (the file no longer exists): {names}.")
+        else:
+            self._fill_recent(kept)
+        return kept
+
+    def _fill_recent(self, items: list[str]) -> None:
+        m = self.m_recent
+        if m is None:  # not installed in a menu
+            return
+        m.clear()
+        for i, p in enumerate(items):
+            a = m.addAction(f"&{i + 1}  {Path(p).name}")
+            a.setToolTip(html.escape(p))  # tooltips render markup: a file name is text
+            a.setStatusTip(p)
+            a.setData(p)
+            a.triggered.connect(lambda _c=False, path=p: self.open_recent(path))
+        if not items:
+            a = m.addAction("(none)")
+            a.setEnabled(False)
+        else:
+            m.addSeparator()
+            m.addAction("Clear list", lambda: self.store_recent([]))
+        m.menuAction().setEnabled(True)
+
+    def open_recent(self, path: str) -> None:
+        if not os.path.isfile(path):
+            self.store_recent([q for q in self.recent() if q != path])
+            self.services.report_error(
+                f"Cannot open {path}: the file no longer exists; it was removed from Open recent.")
+            return
+        self.open_session_from(path)
+
+    # -- commands -----------------------------------------------------------------------------------------
+    def _default_dir(self) -> str:
+        if self.state.current_path:
+            return str(Path(self.state.current_path).parent)
+        items = self.recent()
+        return str(Path(items[0]).parent) if items else str(Path.cwd())
+
+    def save_session_to(self, path) -> bool:
+        """Ask the child to save the session to `path`; False (and a message) when the path is not writable."""
+        path = os.fspath(path)
+        reason = check_writable(path)
+        if reason:
+            self.services.report_error(f"Cannot save the session to {path}: {reason}. Nothing was saved.")
+            return False
+        self.handle.save_session(path, {"gui": self.services.view_settings()})
+        self.services.show_status(f"Saving {path}…", 3000)
+        return True
+
+    def open_session_from(self, path, on_done=None) -> None:
+        """Ask the child to open `path`. Training pauses; on success the config panel, views and title follow."""
+        path = os.fspath(path)
+        if on_done is not None:
+            self._on_open_done.setdefault(path, []).append(on_done)
+        self.services.pause()
+        self._open_marks[path] = self.state.reset_count
+        self.handle.open_session(path)
+        self.services.show_status(f"Opening {path}…", 3000)
+
+    def export_csv_to(self, path) -> bool:
+        path = os.fspath(path)
+        reason = check_writable(path)
+        if reason:
+            self.services.report_error(f"Cannot export the history to {path}: {reason}. Nothing was written.")
+            return False
+        self.handle.export_csv(path)
+        return True
+
+    # -- dialogs (File menu) ------------------------------------------------------------------------------
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self.services.dialog_parent, "Open session", self._default_dir(),
+                                              FILTER)
+        if path:
+            self.open_session_from(path)
+
+    def save(self) -> None:
+        if self.state.current_path:
+            self.save_session_to(self.state.current_path)
+        else:
+            self.save_as()
+
+    def save_as(self) -> None:
+        default = self.state.current_path or str(Path(self._default_dir()) / f"session{SUFFIX}")
+        path, _ = QFileDialog.getSaveFileName(self.services.dialog_parent, "Save session", default, FILTER)
+        if path:
+            if not Path(path).suffix:
+                path += SUFFIX
+            self.save_session_to(path)
+
+    def export_dialog(self) -> None:
+        cur = self.state.current_path
+        base = Path(cur).with_suffix(".csv") if cur else Path.cwd() / "history.csv"
+        batch = self.state.applied.train.mode == "batch"
+        title = "Export history as CSV" + (" (also writes <name>.epochs.csv, the per-epoch log)" if batch else "")
+        path, _ = QFileDialog.getSaveFileName(self.services.dialog_parent, title, str(base), "CSV (*.csv)")
+        if path and batch and not self.confirm_epochs_file(path):
+            return
+        if path:
+            self.export_csv_to(path)
+
+    def confirm_epochs_file(self, path: str) -> bool:
+        """A batch export also writes `<stem>.epochs.csv`, a file the user did not choose: ask before replacing
+        an existing one (the dialog only asked about `path`)."""
+        epochs = os.path.splitext(path)[0] + ".epochs.csv"
+        if not os.path.exists(epochs):
+            return True
+        answer = QMessageBox.question(
+            self.services.dialog_parent, "Replace the per-epoch file?",
+            f"A batch export writes two files:\n{path}\n{epochs}\n\n{os.path.basename(epochs)} already exists. "
+            "Replace it?", QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+            QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+    # -- the child's answers ------------------------------------------------------------------------------
+    def _on_result(self, result) -> None:
+        method = _METHODS.get(type(result))
+        if method is None:
+            return
+        value = asdict(result)
+        if method == "open_session":
+            self._open_answered(value)
+            return
+        if not value.get("ok"):
+            self.services.report_error(value.get("error") or f"{method} failed.")
+            self.failed.emit(method, value)
+            return
+        if method == "save_session":
+            self.state.set_current_path(value["path"])
+            self.add_recent(value["path"])
+            self.services.show_status(f"Session saved: {value['path']} (step {value.get('step', 0):,})", 5000)
+            self.saved.emit(value)
+        else:
+            self.services.show_status("History exported: " + ", ".join(value.get("paths", [])), 5000)
+            self.exported.emit(value)
+
+    def _open_answered(self, value: dict) -> None:
+        cbs = self._on_open_done.pop(value.get("path"), [])
+        mark = self._open_marks.pop(value.get("path"), self.state.reset_count)
+        if value.get("ok") and mark != self.state.reset_count:
+            # Reset was pressed while the file was opening: the trainer now runs the reset config, so the
+            # panel, title and current file must not claim the session (a later Save would overwrite it)
+            self.services.notify(f"{value['path']} was opened, then Reset replaced it with a new run; "
+                                 "open it again to continue it.")
+            for cb in cbs:
+                cb(False)
+            return
+        if value.get("ok"):
+            self._opened(value)
+        else:
+            self.services.report_error(value.get("error") or "Could not open the session.")
+            self.failed.emit("open_session", value)
+        for cb in cbs:
+            cb(bool(value.get("ok")))
+
+    def _opened(self, value: dict) -> None:
+        try:
+            cfg = Config.from_dict(value["config"])
+        except (ConfigError, KeyError, TypeError, ValueError) as e:  # cannot happen: the child validated it
+            self.services.report_error(f"The opened session's config could not be shown: {e}")
+            return
+        self.services.clear_message()
+        # the child paused on open; the window showed paused since the request, and any Start pressed after the
+        # request reached the child after the open, so the run state shown is already right
+        self.state.set_current_path(value["path"])
+        self._restore_gui(value.get("extra"))
+        self.services.apply_config(cfg)  # the panel, the applied config, the remembered settings
+        self.add_recent(value["path"])
+        for text in value.get("warnings") or ():
+            self.services.notify(str(text))
+        self.services.show_status(f"Session opened: {value['path']} (step {value.get('step', 0):,}); "
+                                  "Start continues", 5000)
+        self.opened.emit(value)
+
+    def _restore_gui(self, extra) -> None:
+        """View settings saved with the session; anything malformed (a hostile file) is ignored."""
+        g = extra.get("gui") if isinstance(extra, dict) else None
+        if not isinstance(g, dict):
+            return
+
+        def as_int(v):
+            return int(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e9 else None
+
+        clean = {"window": as_int(g.get("window")), "smoothing": as_int(g.get("smoothing")),
+                 "log": g["log"] if isinstance(g.get("log"), bool) else None,
+                 "layer": g.get("layer") if g.get("layer") in VIEW_LAYERS else None}
+        self.services.restore_view_settings({k: v for k, v in clean.items() if v is not None})

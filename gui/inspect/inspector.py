@@ -1,0 +1,187 @@
+"""The step inspector: one step of the recorded window — x, y, ŷ, loss, and per unit h[t−1], r, z, n, h[t] —
+with the GRU's equations filled in, the readout (ŷ from h[t]) and where the target came from (core.analysis.step_story);
+steps are numbered from 1 as everywhere (core.formatting.step_number); a slider (and Alt+←/→) scrubs over the
+window, the selection is emitted so the views can mark it."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSlider,
+    QSpinBox,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from core.analysis.step_story import readout_text, target_text
+from core.formatting import sig, step_number
+from gui.inspect.gradient import step_fidelity_html
+
+
+def _par(v: float) -> str:
+    """A value for an equation: negatives in parentheses, with a true minus sign."""
+    return f"({v:.3f})".replace("-", "−") if v < 0 else f"{v:.3f}"
+
+
+def _fmt(v: float) -> str:
+    return f"{v:+.3f}" if np.isfinite(v) else "nan"
+
+
+class Inspector(QWidget):
+    """One step's numbers: x, y, ŷ, loss, and per unit h[t−1], r, z, n, h[t], with the equations filled in."""
+
+    selected = Signal(object)  # the selected step index t (or None when following the latest)
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        lay = QVBoxLayout(self)
+        row = QHBoxLayout()
+        self.follow = QCheckBox("follow latest")
+        self.follow.setChecked(True)
+        self.follow.setToolTip("Show the newest step; untick (or move the slider) to inspect an earlier one")
+        self.follow.toggled.connect(self._follow_toggled)
+        row.addWidget(self.follow)
+        row.addWidget(QLabel("unit"))
+        self.unit = QSpinBox()
+        self.unit.setRange(0, 0)
+        self.unit.setToolTip("Which unit the equations show")
+        self.unit.valueChanged.connect(self._refresh)
+        row.addWidget(self.unit)
+        row.addStretch(1)
+        lay.addLayout(row)
+        self.slider = QSlider(Qt.Horizontal)
+        self.slider.setToolTip("Scrub over the recorded window (while paused); Alt+←/Alt+→ move one step")
+        self.slider.valueChanged.connect(self._slider_moved)
+        lay.addWidget(self.slider)
+        self.head = QLabel()
+        self.head.setTextFormat(Qt.RichText)
+        self.head.setWordWrap(True)
+        lay.addWidget(self.head)
+        self.eq = QLabel()
+        self.eq.setTextFormat(Qt.RichText)
+        self.eq.setWordWrap(True)
+        self.eq.setStyleSheet("QLabel { background: #fafafa; border: 1px solid #ddd; padding: 6px; }")
+        lay.addWidget(self.eq)
+        self.table = QTableWidget(0, 5)
+        self.table.setHorizontalHeaderLabels(["h[t−1]", "r", "z", "n", "h[t]"])
+        self.table.verticalHeader().setDefaultSectionSize(20)
+        self.table.setEditTriggers(QTableWidget.NoEditTriggers)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        lay.addWidget(self.table, 1)
+        self.snap = None
+        self.row = -1
+        self.sel_t = None  # the selected step t when not following the newest
+        self._loading = False
+
+    # -- selection -------------------------------------------------------------------------------------
+    def set_snapshot(self, s) -> None:
+        self.snap = s
+        W = len(s.x)
+        self._loading = True
+        self.slider.setRange(0, max(W - 1, 0))
+        if self.follow.isChecked() or self.sel_t is None:
+            self.row = W - 1
+        else:  # keep the selected step itself when the window moves or W changes
+            self.row = int(np.clip(self.sel_t - s.t0, 0, max(W - 1, 0)))
+        self.slider.setValue(max(self.row, 0))
+        self._loading = False
+        self.unit.setRange(0, max(s.h.shape[1] - 1, 0) if s.h.ndim == 2 else 0)
+        self._refresh()
+
+    def step_by(self, d: int) -> None:
+        if self.snap is None or len(self.snap.x) == 0:
+            return
+        self.follow.setChecked(False)
+        self.slider.setValue(int(np.clip(self.slider.value() + d, 0, len(self.snap.x) - 1)))
+
+    def _follow_toggled(self, on: bool) -> None:
+        self.sel_t = None
+        if on and self.snap is not None:
+            self.row = len(self.snap.x) - 1
+            self._refresh()
+
+    def _slider_moved(self, v: int) -> None:
+        if self._loading:
+            return
+        self.row = v
+        if self.snap is not None and v < len(self.snap.x) - 1:
+            self.follow.setChecked(False)
+        self._refresh()
+
+    def selected_t(self):
+        if self.snap is None or not (0 <= self.row < len(self.snap.x)):
+            return None
+        return self.snap.t0 + self.row
+
+    # -- drawing ---------------------------------------------------------------------------------------
+    def _refresh(self) -> None:
+        s, i = self.snap, self.row
+        if s is not None and 0 <= i < len(s.x) and not self.follow.isChecked():
+            self.sel_t = s.t0 + i
+        if s is None or not (0 <= i < len(s.x)):
+            self.head.setText("<i>No steps yet: press Step or Start.</i>")
+            self.eq.setText("")
+            self.table.setRowCount(0)
+            self.selected.emit(None)
+            return
+        h_prev = s.h_prev[i]
+        r, z, n, h = s.r[i], s.z[i], s.n[i], s.h[i]
+        y_hat = float(s.y_hat[i])
+        ok = (y_hat >= 0.5) == (s.y[i] >= 0.5)
+        verdict = "<span style='color:#2ca02c'>right</span>" if ok else "<span style='color:#d62728'>wrong</span>"
+        if s.mode == "batch":  # the probe sequence's timesteps, numbered from 1 like the steps
+            where = f"<b>timestep {step_number(i):,}</b> of the probe sequence"
+        else:
+            where = f"<b>step {step_number(s.t0 + i):,}</b> (stream index t = {s.t0 + i:,})"
+        self.head.setText(
+            f"{where} &nbsp; x = <b>{int(s.x[i])}</b> &nbsp; y = <b>{int(s.y[i])}</b>"
+            f" &nbsp; ŷ = <b>{y_hat:.3f}</b> ({verdict}) &nbsp; loss = {sig(float(s.step_loss[i]), 3)}"
+            + step_fidelity_html(s, i))
+        cfg = s.config
+        w_b = s.readout if s.readout is not None else (None, 0.0)
+        rest = (readout_text(cfg["model"]["readout"], cfg["train"]["loss"], h, w_b[0], w_b[1], y_hat),
+                target_text(cfg["task"]["kind"], int(cfg["task"]["lag"]), s.x, s.t0, i, int(s.y[i])))
+        u = min(self.unit.value(), len(h) - 1)
+        self.eq.setText(
+            "<table cellspacing='2'>"
+            f"<tr><td>r = σ(W<sub>ir</sub>x + b<sub>ir</sub> + W<sub>hr</sub>h[t−1] + b<sub>hr</sub>)</td>"
+            f"<td>r<sub>{u}</sub> = {r[u]:.3f}</td></tr>"
+            f"<tr><td>z = σ(W<sub>iz</sub>x + b<sub>iz</sub> + W<sub>hz</sub>h[t−1] + b<sub>hz</sub>)</td>"
+            f"<td>z<sub>{u}</sub> = {z[u]:.3f}</td></tr>"
+            f"<tr><td>n = tanh(W<sub>in</sub>x + b<sub>in</sub> + r ⊙ (W<sub>hn</sub>h[t−1] + b<sub>hn</sub>))</td>"
+            f"<td>n<sub>{u}</sub> = {n[u]:.3f}</td></tr>"
+            f"<tr><td>h[t] = (1 − z) ⊙ n + z ⊙ h[t−1]</td>"
+            f"<td>h<sub>{u}</sub> = (1 − {z[u]:.3f})·{_par(n[u])} + {z[u]:.3f}·{_par(h_prev[u])} = "
+            f"<b>{h[u]:.3f}</b></td></tr></table>"
+            f"<p style='margin-top:4px'>{html.escape(rest[0])}<br>{html.escape(rest[1])}</p>")
+        cols = (h_prev, r, z, n, h)
+        H = len(h)
+        if self.table.rowCount() != H:  # items are made once per size and then updated in place
+            self.table.setRowCount(H)
+            self.table.setVerticalHeaderLabels([f"unit {k}" for k in range(H)])
+            for k in range(H):
+                for c in range(len(cols)):
+                    item = QTableWidgetItem()
+                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                    self.table.setItem(k, c, item)
+        for k in range(H):
+            for c, vec in enumerate(cols):
+                v = float(vec[k])
+                item = self.table.item(k, c)
+                item.setText(_fmt(v))
+                lo = 0.0 if c in (1, 2) else -1.0  # gates live in (0, 1), states in (−1, 1)
+                frac = (np.clip(v, lo, 1.0) - lo) / (1.0 - lo)
+                col = QColor.fromHsvF(0.0 if v >= 0 else 0.6, 0.15 + 0.55 * abs(frac * 2 - 1)
+                                      if c not in (1, 2) else 0.15 + 0.55 * frac, 1.0)
+                item.setBackground(col)
+        self.selected.emit(s.t0 + i)

@@ -1,0 +1,236 @@
+"""The live pyqtgraph views: bits (x, y, ŷ rows with wrong predictions marked), the hidden-state heatmap with
+its colour bar and gate layers, and the whole-run loss and accuracy curves (peak-downsampled, clipped to view).
+
+Each view takes a core.live.engine.Snapshot and draws it; none of them touches the trainer.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QRectF, Qt
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from core.formatting import step_number
+from gui.plots.empty_note import EmptyNote
+
+ROW_X, ROW_Y, ROW_P = 2.8, 1.4, 0.0  # baselines of the x, y and ŷ rows in the bits view
+COL_X, COL_Y, COL_P, COL_BAD = "#1f77b4", "#2ca02c", "#ff7f0e", "#d62728"
+LAYERS = {"h": ("hidden state h", (-1.0, 1.0), "CET-D1"),
+          "n": ("candidate n", (-1.0, 1.0), "CET-D1"),
+          "z": ("update gate z", (0.0, 1.0), "viridis"),
+          "r": ("reset gate r", (0.0, 1.0), "viridis")}
+
+
+def crisp_svg(text: str) -> str:
+    """An exported SVG whose embedded images (the heatmap: one pixel per cell) every viewer draws cell by cell,
+    never smoothed: Qt writes only SVG 1.1's image-rendering="optimizeSpeed", which browsers ignore."""
+    return re.sub(r"<image ([^>]*?)image-rendering=\"optimizeSpeed\"",
+                  r'<image \1image-rendering="optimizeSpeed" style="image-rendering:pixelated"', text)
+
+
+def heatmap_title(layer: str) -> str:
+    """The heatmap's title, naming the layer shown: "Units over time: update gate z"."""
+    return f"<span style='font-size:11pt'><b>Units over time: {LAYERS[layer][0]}</b></span>"
+
+
+def set_time_axis(plot: pg.PlotItem, mode: str) -> None:
+    """The window views' x axis: steps of the stream online (numbered from 1), the probe sequence's
+    timesteps (also from 1) in batch mode."""
+    text = "timestep of the probe sequence" if mode == "batch" else "step"
+    ax = plot.getAxis("bottom")
+    if ax.labelText != text:
+        plot.setLabel("bottom", text)
+
+
+def outside_legend(plot: pg.PlotItem, cols: int) -> pg.LegendItem:
+    """A legend in its own row under the plot (below the x axis) (it never covers the data); it scales
+    with an exported picture like the rest of the plot."""
+    from gui.plots.curves import OutsideLegend
+
+    legend = OutsideLegend(colCount=cols, labelTextSize="8pt", frame=False, verSpacing=-8)
+    legend.setFlag(legend.GraphicsItemFlag.ItemIgnoresTransformations, False)
+    plot.layout.addItem(legend, 4, 1)
+    plot.legend = legend  # PlotItem.plot(name=...) adds its entries here
+    return legend
+
+
+class CachedGrid(pg.GridItem):
+    """An opaque light grid that redraws only when the visible range or size really changed at paint time
+    (pyqtgraph's GridItem throws its picture away on every range signal, and auto-range emits several per
+    frame even when the range ends up where it was)."""
+
+    def __init__(self):
+        super().__init__(pen=pg.mkPen((228, 228, 228), width=1), textPen=None)
+        self.setZValue(-100)
+        self._drawn_key = None
+
+    def _key(self):
+        vb = self.getViewBox()
+        return None if vb is None else (tuple(map(tuple, vb.viewRange())), vb.width(), vb.height())
+
+    def viewRangeChanged(self):
+        pg.UIGraphicsItem.viewRangeChanged(self)  # new bounds and an update; the picture is judged in paint
+
+    def paint(self, p, opt, widget):
+        key = self._key()
+        if key is None or key != self._drawn_key:
+            self.picture = None
+            self._drawn_key = key
+        super().paint(p, opt, widget)
+
+
+def style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str, grid: bool = True) -> None:
+    plot.setTitle(f"<span style='font-size:11pt'><b>{title}</b></span>")
+    plot.setLabel("left", left)
+    plot.setLabel("bottom", bottom)
+    if grid:
+        # an opaque light grid item: the axes' own alpha-blended grid made every frame ~5x dearer to paint
+        plot.addItem(CachedGrid())
+    font = QFont()
+    font.setPointSize(9)
+    for ax in ("left", "bottom"):
+        plot.getAxis(ax).setTickFont(font)
+        plot.getAxis(ax).enableAutoSIPrefix(False)
+
+
+class BitsView(pg.PlotWidget):
+    """Input x, target y and prediction ŷ over the window, as rows of step traces."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        p = self.getPlotItem()
+        style_plot(p, "Bits: input, target, prediction", "", "step", grid=False)
+        p.setMenuEnabled(True)
+        p.setMouseEnabled(x=True, y=False)
+        self.legend = outside_legend(p, 4)
+        self.c_x = p.plot(stepMode="center", pen=pg.mkPen(COL_X, width=2), name="input x")
+        self.c_y = p.plot(stepMode="center", pen=pg.mkPen(COL_Y, width=2), name="target y")
+        self.c_p = p.plot(stepMode="center", pen=pg.mkPen(COL_P, width=2), name="prediction ŷ")
+        self.bad = pg.ScatterPlotItem(symbol="x", size=9, pen=pg.mkPen(COL_BAD, width=2), brush=COL_BAD,
+                                      name="wrong (round ŷ ≠ y)")
+        p.addItem(self.bad)
+        for base in (ROW_X, ROW_Y, ROW_P):
+            p.addItem(pg.InfiniteLine(base, angle=0, pen=pg.mkPen((150, 150, 150), width=1, style=Qt.DotLine)))
+        ax = p.getAxis("left")
+        ax.setTicks([[(ROW_P + 0.5, "ŷ"), (ROW_Y + 0.5, "y"), (ROW_X + 0.5, "x")]])
+        ax.setWidth(36)
+        p.setYRange(-0.25, ROW_X + 1.3, padding=0)
+        self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#9467bd", width=2))
+        self.marker.setVisible(False)
+        p.addItem(self.marker)
+        self.empty = EmptyNote(p)
+
+    def show_snapshot(self, s) -> None:
+        W = len(s.x)
+        self.empty.show(W == 0)
+        if W == 0:
+            for c in (self.c_x, self.c_y, self.c_p):
+                c.setData([], [])
+            self.bad.setData([], [])
+            return
+        set_time_axis(self.getPlotItem(), s.mode)
+        edges = np.arange(s.t0, s.t0 + W + 1, dtype=np.float64) + 0.5  # row t spans step_number(t) ± 0.5
+        self.c_x.setData(edges, ROW_X + s.x * 0.9)
+        self.c_y.setData(edges, ROW_Y + s.y * 0.9)
+        self.c_p.setData(edges, ROW_P + np.clip(s.y_hat, -0.15, 1.15) * 0.9)
+        wrong = np.flatnonzero((s.y_hat >= 0.5) != (s.y >= 0.5))
+        self.bad.setData(step_number(s.t0) + wrong, np.full(len(wrong), ROW_P + 1.2))
+        self.getPlotItem().setXRange(s.t0 + 0.5, s.t0 + 0.5 + max(W, 10), padding=0.01)
+
+    def mark(self, t: float | None) -> None:
+        self.marker.setVisible(t is not None)
+        if t is not None:
+            self.marker.setValue(step_number(t))
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(ev)
+        cols = 4 if self.width() >= 500 else 2  # a narrow view gets two rows of entries, none cut off
+        legend = self.__dict__.get("legend")  # None while the view is still being built
+        if legend is not None and legend.columnCount != cols:
+            legend.setColumnCount(cols)
+
+
+class HiddenView(QWidget):
+    """Units × time heatmap of h (or n, z, r) over the window, with a colour bar."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.layer = "h"
+        lay = QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Layer:"))
+        self.layer_box = QComboBox()
+        for key, (label, _, _) in LAYERS.items():
+            self.layer_box.addItem(f"{label} ({key})", key)
+        self.layer_box.setToolTip("Which per-unit signal the heatmap shows")
+        self.layer_box.currentIndexChanged.connect(self._layer_changed)
+        bar.addWidget(self.layer_box)
+        bar.addStretch(1)
+        lay.addLayout(bar)
+        self.plot_widget = pg.PlotWidget()
+        lay.addWidget(self.plot_widget, 1)
+        p = self.plot_widget.getPlotItem()
+        style_plot(p, "Hidden units over time", "unit", "step", grid=False)
+        p.setTitle(heatmap_title("h"))
+        p.setMouseEnabled(x=True, y=False)
+        self.img = pg.ImageItem(axisOrder="col-major")
+        p.addItem(self.img)
+        label, levels, cmap = LAYERS["h"]
+        self.cbar = pg.ColorBarItem(values=levels, colorMap=pg.colormap.get(cmap), interactive=False, width=14,
+                                    label=label)
+        self.cbar.setImageItem(self.img, insert_in=p)
+        self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#9467bd", width=2))
+        self.marker.setVisible(False)
+        p.addItem(self.marker)
+        self.empty = EmptyNote(p)
+        self._last = None
+
+    @property
+    def plot(self) -> pg.PlotItem:
+        return self.plot_widget.getPlotItem()
+
+    def set_layer(self, key: str) -> None:
+        i = self.layer_box.findData(key)
+        if i >= 0:
+            self.layer_box.setCurrentIndex(i)
+
+    def _layer_changed(self) -> None:
+        self.layer = self.layer_box.currentData()
+        label, levels, cmap = LAYERS[self.layer]
+        self.cbar.setColorMap(pg.colormap.get(cmap))
+        self.cbar.setLevels(levels)
+        self.cbar.getAxis("left").setLabel(label)  # where ColorBarItem put the first label: one label, replaced
+        self.plot.setTitle(heatmap_title(self.layer))
+        if self._last is not None:
+            self.show_snapshot(self._last)
+
+    def show_snapshot(self, s) -> None:
+        self._last = s
+        data = getattr(s, self.layer)
+        W = data.shape[0]
+        H = data.shape[1] if data.ndim == 2 else 0
+        self.empty.show(W == 0 or H == 0)
+        if W == 0 or H == 0:
+            self.img.clear()
+            return
+        self.img.setImage(data, autoLevels=False, levels=LAYERS[self.layer][1])
+        self.img.setRect(QRectF(s.t0 + 0.5, 0, W, H))  # column t spans step_number(t) ± 0.5
+        p = self.plot
+        set_time_axis(p, s.mode)
+        p.setXRange(s.t0 + 0.5, s.t0 + 0.5 + max(W, 10), padding=0.01)
+        p.setYRange(0, H, padding=0)
+        step = max(1, H // 8)
+        p.getAxis("left").setTicks([[(u + 0.5, str(u)) for u in range(0, H, step)]])
+
+    def mark(self, t: float | None) -> None:
+        self.marker.setVisible(t is not None)
+        if t is not None:
+            self.marker.setValue(step_number(t))
+
+
+from gui.plots.curves import CurveView  # noqa: E402,F401  (re-exported: the window builds its curves here)

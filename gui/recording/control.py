@@ -1,0 +1,281 @@
+"""Recording in the window: the Record action (toolbar button, Ctrl+R), its dialog and the recording it runs.
+
+Pressing Record asks for a file (GIF, WebP, MP4 when PyAV is installed; the suffix picks the format), what to
+record (the window or one view) and the steps per recorded frame (default: a ~10-s clip of the configured
+run), then records until pressed again. Frames are grabbed after each drawn snapshot (`frame_shown(snap)`,
+wired to the window's `frame_shown`) when `core.recording.schedule.StepSchedule` says one is due, so a clip is
+spaced in training steps, not wall time. The toolbar's `RecordIndicator` shows a red dot, the elapsed time and
+the size so far; when done the status bar and the message bar show the file's full path.
+
+Any failure (an unwritable or missing folder, a full disk, an unknown suffix) is one message in the message
+bar; nothing partial is left (core/recording/recorder.py writes a temporary file) and the recording stops, while
+training goes on. The controller receives a WindowServices and the widgets it may record, never the window.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QToolBar,
+    QToolButton,
+    QWidget,
+)
+
+from core.config import Config
+from core.recording.recorder import FORMATS, RecordingError, check_record_path, supported_suffixes
+from core.recording.schedule import DEFAULT_CLIP_SECONDS, StepSchedule, describe, plan_steps_per_frame
+from gui.actions import make_action
+from gui.recording.capture import RecordIndicator, WidgetRecorder, format_size
+from gui.recording.flags import DEFAULT_RECORD_FPS, RECORD_VIEWS, RecordOptions
+
+VIEW_NAMES = {"window": "the whole window", "bits": "Bits", "hidden": "Hidden units", "loss": "Loss",
+              "accuracy": "Accuracy", "portrait": "Hidden-state portrait (Inspect)"}
+SETTINGS_KEY = "record/last_path"
+
+
+def total_steps(cfg: Config) -> int:
+    """The run's length in the units the window counts: steps online, minibatches in batch mode."""
+    t = cfg.train
+    if t.mode == "online":
+        return t.steps
+    n_train = t.n_sequences - int(t.n_sequences * t.validation_split)
+    return t.epochs * max(1, math.ceil(n_train / t.batch_size))
+
+
+def default_steps_per_frame(cfg: Config, fps: float = DEFAULT_RECORD_FPS) -> int:
+    return plan_steps_per_frame(max(1, total_steps(cfg)), DEFAULT_CLIP_SECONDS, fps)
+
+
+class RecordDialog(QDialog):
+    """File, view, frame rate and steps per recorded frame; `options()` once accepted."""
+
+    def __init__(self, parent: QWidget, path: str, spf: int, view: str = "window"):
+        super().__init__(parent)
+        self.setWindowTitle("Record")
+        form = QFormLayout(self)
+        self.path = QLineEdit(path)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.path, 1)
+        row.addWidget(browse)
+        form.addRow("File", row)
+        self.view = QComboBox()
+        for key in RECORD_VIEWS:
+            self.view.addItem(VIEW_NAMES[key], key)
+        self.view.setCurrentIndex(RECORD_VIEWS.index(view))
+        form.addRow("Record", self.view)
+        self.fps = QDoubleSpinBox()
+        self.fps.setRange(1, 50)
+        self.fps.setValue(DEFAULT_RECORD_FPS)
+        form.addRow("Frames per second", self.fps)
+        self.spf = QSpinBox()
+        self.spf.setRange(1, 10_000_000)
+        self.spf.setValue(spf)
+        self.spf.setToolTip("Training steps between recorded frames: the clip's pace, the same on any machine")
+        form.addRow("Steps per frame", self.spf)
+        self.pace = QLabel()
+        self.pace.setWordWrap(True)
+        form.addRow(self.pace)
+        self.why = QLabel()
+        self.why.setStyleSheet("color: #b00000")
+        self.why.setWordWrap(True)
+        form.addRow(self.why)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)
+        self.buttons.button(QDialogButtonBox.Ok).setText("Record")
+        self.buttons.accepted.connect(self._accept)
+        self.buttons.rejected.connect(self.reject)
+        form.addRow(self.buttons)
+        for sig in (self.fps.valueChanged, self.spf.valueChanged):
+            sig.connect(self._show_pace)
+        self._show_pace()
+
+    def _show_pace(self) -> None:
+        self.pace.setText(describe(self.spf.value(), self.fps.value()))
+
+    def _browse(self) -> None:
+        kinds = ";;".join(f"{FORMATS[s]} (*{s})" for s in supported_suffixes())
+        path, _ = QFileDialog.getSaveFileName(self, "Record to", self.path.text(), kinds)
+        if path:
+            self.path.setText(path)
+
+    def _accept(self) -> None:
+        why = check_record_path(self.path.text().strip())
+        if why is not None:
+            self.why.setText(f"Cannot record there: {why}.")
+            return
+        self.accept()
+
+    def options(self) -> RecordOptions:
+        return RecordOptions(path=self.path.text().strip(), view=self.view.currentData(), fps=self.fps.value(),
+                             steps_per_frame=self.spf.value())
+
+
+class RecordingControl(QObject):
+    """The Record action and the recording it runs; `frame_shown(snap)` after each drawn snapshot."""
+
+    def __init__(self, services, widgets: dict[str, QWidget], show_view=lambda key: None, parent=None):
+        super().__init__(parent)
+        self.services, self.widgets, self.show_view = services, widgets, show_view
+        self.indicator = RecordIndicator()
+        self.action = make_action(services.dialog_parent, "&Record…", self.toggle, ["Ctrl+R"],
+                                  "Record the window or one view to a GIF, WebP or MP4 until pressed again")
+        self.action.setCheckable(True)
+        self.action.setShortcutContext(Qt.ApplicationShortcut)
+        self.rec: WidgetRecorder | None = None
+        self.options: RecordOptions | None = None
+        self.saved: Path | None = None
+        self._drawn = self._recorded = None  # steps of the last snapshot drawn / recorded
+        self._run_id = None
+        self._repeats = 0  # frames that repeat a drawn state (the run outran the drawing)
+        self._indicator_action = None
+        self.ask = self._ask  # a seam: tests replace the dialog
+        services.dialog_parent.installEventFilter(self)  # the window closing finishes the clip
+
+    def install(self, toolbar: QToolBar) -> None:
+        toolbar.addSeparator()
+        button = QToolButton()
+        button.setDefaultAction(self.action)
+        button.setText("● Record")
+        button.setFocusPolicy(Qt.NoFocus)
+        toolbar.addWidget(button)
+        self._indicator_action = toolbar.addWidget(self.indicator)  # a toolbar shows its widgets through these
+        self._indicator_action.setVisible(False)
+        self.button = button
+
+    def _show_indicator(self, on: bool) -> None:
+        if self._indicator_action is not None:
+            self._indicator_action.setVisible(on)
+
+    @property
+    def recording(self) -> bool:
+        return self.rec is not None
+
+    # -- start / stop ------------------------------------------------------------------------------------
+    def toggle(self) -> None:
+        if self.recording:
+            self.stop()
+            return
+        opts = self.ask()
+        if opts is None or not self.start(opts):
+            self.action.setChecked(False)
+
+    def _ask(self) -> RecordOptions | None:
+        store = self.services.settings
+        last = store.value(SETTINGS_KEY, "") if store is not None else ""
+        folder = os.path.dirname(str(last)) if last else os.getcwd()
+        path = os.path.join(folder, "gml-recording.gif") if not last else str(last)
+        dlg = RecordDialog(self.services.dialog_parent, path, default_steps_per_frame(self.services.state.applied),
+                           self.options.view if self.options else "window")
+        if dlg.exec() != QDialog.Accepted:
+            return None
+        if store is not None:
+            store.setValue(SETTINGS_KEY, dlg.options().path)
+        return dlg.options()
+
+    def start(self, opts: RecordOptions) -> bool:
+        """Start recording as `opts` says; False (and one message) when it cannot."""
+        if self.recording:
+            return True
+        widget = self.widgets.get(opts.view)
+        if widget is None:
+            known = ", ".join(self.widgets)
+            self.services.report_error(f"Cannot record the {opts.view!r} view: choose one of {known}.")
+            return False
+        self.show_view(opts.view)
+        try:
+            self.rec = WidgetRecorder(widget, opts.path, opts.fps, opts.steps_per_frame)
+        except RecordingError as e:
+            self.services.report_error(f"{e}. Training goes on.")
+            return False
+        self.options, self.saved = opts, None
+        self._drawn = self._recorded = None
+        self._repeats = 0
+        self.action.setChecked(True)
+        self.indicator.start(self.rec.recorder)
+        self._show_indicator(True)
+        self.services.show_status(f"Recording {VIEW_NAMES[opts.view]} to {self.rec.recorder.path}: one frame every "
+                                  f"{opts.steps_per_frame:,} steps; press Record (Ctrl+R) again to stop", 8000)
+        return True
+
+    def stop(self) -> Path | None:
+        """Finish the clip (the last drawn state is its last frame) and show its full path; None on failure."""
+        rec = self.rec
+        if rec is None:
+            return None
+        try:
+            if self._drawn is not None and self._drawn != self._recorded:
+                rec.capture()  # the state on screen now ends the clip
+            path = rec.finish()
+        except RecordingError as e:
+            self._failed(e)
+            return None
+        self.rec = None
+        self.action.setChecked(False)
+        size = path.stat().st_size if path.exists() else 0
+        self.saved = path
+        self.indicator.show_saved(path, size)
+        self._show_indicator(True)
+        frames = rec.recorder.frames
+        text = (f"Recording saved: {path} ({frames} frames, {rec.recorder.clip_seconds:.1f} s at "
+                f"{rec.recorder.fps:g} fps, {format_size(size)})")
+        if frames and self._repeats > 0.1 * frames:
+            text += (f". {self._repeats} of its {frames} frames repeat the picture before them: training ran faster "
+                     "than the window drew or the encoder kept up; a lower Speed gives a smoother clip")
+        self.services.show_status(text, 15000)
+        self.services.notify(text)
+        return path
+
+    def abort(self) -> None:
+        if self.rec is not None:
+            self.rec.abort()
+            self.rec = None
+        self.indicator.stop()
+        self._show_indicator(False)
+        self.action.setChecked(False)
+
+    def _failed(self, e: RecordingError) -> None:
+        if self.rec is not None:
+            self.rec.abort()  # already closed by the failure; removes anything left
+        self.rec = None
+        self.indicator.stop()
+        self._show_indicator(False)
+        self.action.setChecked(False)
+        self.services.report_error(f"{e}. The recording has stopped; training goes on.")
+
+    # -- frames ------------------------------------------------------------------------------------------
+    def frame_shown(self, snap) -> None:
+        if self.rec is None or snap is None:
+            return
+        if self._run_id is not None and (snap.run_id != self._run_id or (self._drawn or 0) > snap.step):
+            self.rec.schedule = StepSchedule(self.rec.schedule.steps_per_frame)  # a new run: from its start
+        self._run_id, self._drawn = snap.run_id, snap.step
+        try:
+            held = self.rec.held_over
+            n = self.rec.frame_drawn(snap.step)
+            if n:
+                self._recorded = snap.step
+                held = self.rec.held_over - held  # all n frames kept the picture before: the encoder was behind
+                self._repeats += held if held else n - 1
+        except RecordingError as e:
+            self._failed(e)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QEvent.Close and self.recording:
+            self.stop()
+        return False

@@ -1,0 +1,85 @@
+"""The Thread tab: the claims in the guided order with their shipped verdicts, and a Run button that loads the
+claim's config into the window and starts it."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.config import Config
+from core.runs.claims import CLAIMS, VERDICTS
+from core.runs.claims_report import load_shipped
+from gui.experiments.thread import GUIDE, VERDICT_COLOURS, ThreadPanel
+
+
+class FakeServices:
+    def __init__(self):
+        self.loaded, self.notes, self.errors = [], [], []
+
+    def load_config(self, cfg, start=False):
+        self.loaded.append((cfg, start))
+        return True
+
+    def notify(self, text):
+        self.notes.append(text)
+
+    def report_error(self, text):
+        self.errors.append(text)
+
+
+def test_claims_listed_in_guided_order_with_their_verdicts(qtbot):
+    report = load_shipped()
+    assert report is not None, "resources/claims.json ships with the app"
+    panel = ThreadPanel(FakeServices(), report=report)
+    qtbot.addWidget(panel)
+    keys = panel.keys()
+    assert keys[:4] == list(GUIDE)  # question -> question-fixed -> answer -> lag 3 window 1 vs RTRL
+    assert keys[4:] == [c.key for c in CLAIMS if c.key not in GUIDE]  # the rest in the thread's order
+    shipped = {c["key"]: c["verdict"] for c in report["claims"]}
+    for card in panel.cards:
+        v = shipped[card.item["key"]]
+        assert v in VERDICTS
+        text = card.verdict.text()
+        assert v in text and VERDICT_COLOURS[v] in text  # the verdict, in its colour
+        assert "<i>" in card.quote.text() and card.item["quote"][:20] in card.quote.text()
+        assert card.item["look_at"][:20] in card.look.text()
+    assert "main.py claims" in panel.source.text()
+
+
+def test_missing_report_says_not_measured(qtbot, monkeypatch):
+    from gui.experiments import thread as tp
+
+    monkeypatch.setattr(tp, "load_shipped", lambda: None)
+    panel = ThreadPanel(FakeServices())
+    qtbot.addWidget(panel)
+    assert all("not measured" in c.verdict.text() for c in panel.cards)
+    assert "missing" in panel.source.text()
+
+
+def test_window_vs_rtrl_offers_window_1_before_rtrl(qtbot):
+    svc = FakeServices()
+    panel = ThreadPanel(svc, report=load_shipped())
+    qtbot.addWidget(panel)
+    card = next(c for c in panel.cards if c.item["key"] == "window-vs-rtrl")
+    assert [b.text() for b in card.buttons][:2] == ["Run: window 1", "Run: RTRL"]
+    card.buttons[0].click()
+    cfg, start = svc.loaded[-1]
+    assert start and cfg.task.lag == 3 and cfg.train.rule == "tbptt" and cfg.train.window == 1
+    card.buttons[1].click()
+    assert svc.loaded[-1][0].train.rule == "rtrl"
+    assert "Look at" in svc.notes[-1]
+
+
+@pytest.mark.slow
+def test_run_button_loads_question_fixed_into_the_window_and_starts(qtbot, tmp_path, monkeypatch):
+    from tests.gui_helpers import make_window
+
+    win = make_window(qtbot, tmp_path, monkeypatch, cfg=Config().replace(readout="raw"))
+    win.inspect.show_tab("thread")
+    card = next(c for c in win.inspect.thread.cards if c.item["key"] == "readout-fixes")
+    card.buttons[0].click()  # "Run": question-fixed
+    assert win.panel.config().model.readout == "linear"
+    assert win.state.applied.model.readout == "linear"
+    assert win.state.applied.to_dict() == Config.from_dict(card.item["config"]).to_dict()
+    qtbot.waitUntil(lambda: win.snap is not None and win.snap.running and win.snap.step > 0
+                    and win.snap.config["model"]["readout"] == "linear", timeout=20000)
+    win.close()

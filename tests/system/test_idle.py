@@ -1,0 +1,95 @@
+"""A window at rest draws nothing (issue 10, defect 5): paused or never started, it asks the trainer for no
+snapshots and draws no frames until something changes (a command, the window W); the first seconds say
+"starting the trainer…" (defect 6); the status bar tells progress, small losses and the verdict (defects 4, 7, 9).
+Frame counts, not timed CPU: deterministic."""
+
+import dataclasses
+import math
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtWidgets import QStatusBar  # noqa: E402
+
+from core.analysis.verdict import Verdict  # noqa: E402
+from core.config import preset  # noqa: E402
+from gui.window.status_line import STARTING, StatusLine  # noqa: E402
+from tests.gui_helpers import make_window, wait_step  # noqa: E402
+
+
+@pytest.fixture
+def win(qtbot, tmp_path, monkeypatch):
+    w = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
+    yield w
+    w.close()
+
+
+def frames_over(qtbot, win, ms: int) -> tuple[int, int]:
+    """(frames drawn, snapshots asked for) during `ms` milliseconds."""
+    f0, r0 = win.presenter.frames, win.handle.worker.requests
+    qtbot.wait(ms)
+    return win.presenter.frames - f0, win.handle.worker.requests - r0
+
+
+def test_a_paused_window_draws_nothing_until_something_changes(qtbot, win):
+    win.start()
+    wait_step(qtbot, win, lambda s: s.running and s.step > 300)
+    win.pause()
+    wait_step(qtbot, win, lambda s: not s.running)
+    qtbot.waitUntil(lambda: not win.state.running, timeout=5000)
+    frames, asked = frames_over(qtbot, win, 2000)
+    assert frames <= 2 and asked <= 2, (frames, asked)  # at most the pause's confirmation, then nothing
+    frames, asked = frames_over(qtbot, win, 1000)
+    assert frames == 0 and asked == 0
+    step = win.snap.step
+    win.toolbar.window_spin.setValue(80)  # a setting the snapshot shows: one fresh frame
+    wait_step(qtbot, win, lambda s: len(s.x) == 80)
+    win.step()  # a command: frames until it is confirmed, then rest again
+    wait_step(qtbot, win, lambda s: s.step == step + 1)
+    qtbot.wait(500)
+    frames, asked = frames_over(qtbot, win, 1000)
+    assert frames == 0 and asked == 0
+
+
+def test_a_window_never_started_rests(qtbot, win):
+    qtbot.wait(500)  # the first snapshots after launch
+    frames, asked = frames_over(qtbot, win, 2000)
+    assert frames == 0 and asked == 0
+    assert win.snap.step == 0 and not win.state.running
+
+
+def test_the_window_says_it_is_starting_until_the_trainer_is_ready(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("GML_SETTINGS", str(tmp_path / "settings.ini"))
+    from gui.main_window import MainWindow
+
+    w = MainWindow(preset("question-fixed"), restore=False)
+    qtbot.addWidget(w)
+    try:
+        assert STARTING in w.status.phase.text()
+        assert "starting the trainer" in w.loss.getPlotItem().titleLabel.text
+        w.start()  # before Ready: queued, and the status bar says so
+        assert "queued" in w.status.phase.text()
+        qtbot.waitUntil(lambda: w.startup.is_ready, timeout=30000)
+        assert w.status.phase.text() == "" and "starting" not in w.loss.getPlotItem().titleLabel.text
+        wait_step(qtbot, w, lambda s: s.running and s.step > 10, timeout=30000)  # the queued Start ran
+    finally:
+        w.close()
+
+
+def test_status_bar_progress_significant_digits_and_verdict(qtbot, win):
+    win.step()
+    s = wait_step(qtbot, win, lambda s: s.step == 1)
+    status = StatusLine(QStatusBar())
+    tiny = dataclasses.replace(s, loss=3e-5, running=True, steps_per_second=6546.0, step=13_454)
+    status.show_device({"device": "cpu"})
+    status.show_snapshot(tiny)
+    assert status.fields["loss"].text() == "loss 3.00e-05"
+    assert status.fields["step"].text() == "step 13,454 / 20,000 · about 1 s left"
+    assert not status.progress.isHidden() and status.progress.value() == 672 and status.phase.text() == ""
+    v = Verdict("learned", 1.0, "heldout_accuracy", 1000, 3e-5, "learned: held-out accuracy 1.000")
+    status.show_snapshot(dataclasses.replace(s, step=20_000, verdict=v, running=False))
+    assert status.phase.text() == "learned: held-out accuracy 1.000"
+    assert status.fields["step"].text() == "step 20,000 / 20,000" and status.progress.value() == 1000
+    status.show_snapshot(dataclasses.replace(s, loss=math.nan))
+    assert status.fields["loss"].text() == "loss –" and status.phase.text() == ""

@@ -1,0 +1,92 @@
+"""Issue 15, defect 9: Ctrl-C in the terminal closes the window cleanly (exit 0, no traceback), and a trainer
+that stops answering (SIGSTOP) is reported within seconds with Reset offered; SIGCONT lets it continue."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from core.config import preset
+
+ROOT = Path(__file__).resolve().parents[2]
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="POSIX signals")]
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            out += [int(x) for x in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs /proc")
+def test_sigint_closes_the_window_cleanly(tmp_path):
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", GML_SETTINGS=str(tmp_path / "settings.ini"))
+    p = subprocess.Popen([sys.executable, "main.py", "--autostart", "--no-restore"], cwd=ROOT, env=env,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        t0 = time.monotonic()
+        while not _children(p.pid) and time.monotonic() - t0 < 60:  # the trainer child: the window is up
+            time.sleep(0.2)
+        assert _children(p.pid), "the window never started its trainer"
+        time.sleep(2.0)  # training and painting
+        kids = _children(p.pid)
+        p.send_signal(signal.SIGINT)
+        _, err = p.communicate(timeout=15)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 0, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    time.sleep(0.5)
+    assert not [k for k in kids if Path(f"/proc/{k}").exists()
+                and "Z" not in Path(f"/proc/{k}/stat").read_text().split()[2]], "a child outlived the window"
+
+
+def test_a_stopped_trainer_is_reported_and_continues_when_resumed(qtbot, tmp_path, monkeypatch):
+    pytest.importorskip("pytestqt")
+    from tests.gui_helpers import make_window, wait_step
+
+    win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed").replace(steps=10**6))
+    pid = win.handle.worker.child_pid
+    stopped = False
+    try:
+        win.start()
+        wait_step(qtbot, win, lambda s: s.running and s.step > 0)
+        os.kill(pid, signal.SIGSTOP)
+        stopped = True
+        t0 = time.monotonic()
+        qtbot.waitUntil(lambda: any("not responding" in e for e in win.message.errors), timeout=9000)
+        assert time.monotonic() - t0 < 8.5
+        assert win.message.errors[-1] == "The trainer is not responding (no answer for 5 s). Reset restarts it."
+        assert not win.state.running and win.message.isVisible()
+        step = win.snap.step
+        os.kill(pid, signal.SIGCONT)
+        stopped = False
+        qtbot.waitUntil(lambda: "The trainer is responding again." in win.message.notices, timeout=10000)
+        wait_step(qtbot, win, lambda s: s.running and s.step > step)
+        qtbot.waitUntil(lambda: win.state.running, timeout=5000)
+        # stopped again, Reset replaces the child that does not answer
+        os.kill(pid, signal.SIGSTOP)
+        stopped = True
+        qtbot.waitUntil(lambda: win.handle.worker.unresponsive, timeout=9000)
+        run = win.snap.run_id
+        win.reset()
+        qtbot.waitUntil(lambda: win.handle.worker.child_pid not in (None, pid), timeout=10000)
+        win.commands.step(3)
+        wait_step(qtbot, win, lambda s: s.run_id != run and s.step == 3, timeout=30000)
+    finally:
+        if stopped:
+            try:
+                os.kill(pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        win.close()
