@@ -1,9 +1,9 @@
 """The trainers' common front: the `Trainer` interface both modes implement, `make_trainer(cfg)` which picks
 online or batch, and a steps-per-second meter.
 
-Online lives in core/train/online.py, batch in core/train/batch.py; both are reproducible from the config seed.
-The live engine (core/live/engine.py) only speaks `Trainer`: it advances one unit (a timestep or a minibatch),
-asks whether the run has finished, and takes the view window and the analysis window the trainer builds for its own mode.
+Online lives in core/train/online.py, batch in core/train/batch.py; both are reproducible from the config seed. The
+live engine (core/live/engine.py) only speaks `Trainer`: it advances one unit (a timestep or a minibatch), asks
+whether the run has finished, and takes the view window and the analysis window the trainer builds for its own mode.
 """
 
 from __future__ import annotations
