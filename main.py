@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return claims_main(argv[1:])
     if argv and argv[0] == "sweep":
-        from core.sweep.grid import main as sweep_main
+        from core.cli.sweep import main as sweep_main
 
         return sweep_main(argv[1:])
     from gui.app import main as gui_main

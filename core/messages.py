@@ -18,13 +18,9 @@ Messages are pickled by multiprocessing, which does not run `__init__`: the chil
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from dataclasses import asdict, dataclass, field
 
 from core.snapshot import Snapshot
-
-if TYPE_CHECKING:
-    from core.runs.seeds import MultiSeedSummary, SeedResult
 
 MAX_STEP_COUNT = 1_000_000
 MAX_WINDOW = 1_000_000
@@ -36,6 +32,67 @@ def _is_int(v) -> bool:
 
 def _is_number(v) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+# -- payloads: what the seeds child reports (core.runs.seeds makes them) ------------------------------------
+@dataclass(frozen=True)
+class SeedResult:
+    """One seed's outcome. metric: which figure decided `learned` (heldout_accuracy, accuracy, val_accuracy);
+    value: that figure; final: the runner report's 'final' dict; elapsed_s: wall time of this seed;
+    params: the model's parameter count."""
+
+    seed: int
+    learned: bool
+    metric: str
+    value: float
+    final: dict
+    elapsed_s: float
+    steps_per_second: float | None
+    params: int
+    diverged: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def line(self) -> str:
+        """One line for a log: 'seed 3: learned - heldout_accuracy 1.0000 - 2.1s'."""
+        if self.diverged:
+            d = self.final.get("diverged") or {}
+            return f"seed {self.seed}: {d.get('message', 'diverged')} - {self.elapsed_s:.1f}s"
+        verdict = "learned" if self.learned else "did not learn"
+        return f"seed {self.seed}: {verdict} - {self.metric} {self.value:.4f} - {self.elapsed_s:.1f}s"
+
+
+@dataclass(frozen=True)
+class MultiSeedSummary:
+    results: tuple[SeedResult, ...]
+    threshold: float
+
+    @property
+    def n_seeds(self) -> int:
+        return len(self.results)
+
+    @property
+    def n_learned(self) -> int:
+        return sum(r.learned for r in self.results)
+
+    @property
+    def n_diverged(self) -> int:
+        return sum(r.diverged for r in self.results)
+
+    @property
+    def seeds(self) -> list[int]:
+        return [r.seed for r in self.results]
+
+    def line(self) -> str:
+        d = self.n_diverged
+        return f"learned {self.n_learned}/{self.n_seeds}" + (f", diverged {d}" if d else "")
+
+    def to_dict(self) -> dict:
+        return {"threshold": self.threshold, "learned": self.n_learned, "n_seeds": self.n_seeds,
+                "diverged": self.n_diverged,
+                "results": [r.to_dict() for r in self.results]}
+
 
 
 # -- commands: GUI -> training child -----------------------------------------------------------------------

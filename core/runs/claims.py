@@ -21,7 +21,7 @@ import numpy as np
 from core.analysis.hints import constant_loss
 from core.config import Config, preset
 from core.runs.headless import train
-from core.runs.seeds import judge
+from core.runs.seeds import seed_outcome
 from core.tasks import base_rate
 
 THREAD_URL = "https://ai.stackexchange.com/questions/33995/is-my-intuition-about-rnn-wrong"
@@ -188,7 +188,7 @@ def steps_to_learn(report: dict, threshold: float = 0.99) -> int | None:
 def _online(cache: RunCache, cfg: Config, seeds) -> dict:
     reps = cache.reports(cfg, seeds)
     c = scaled(cfg, cache.scale)
-    learned = [judge(c, r)[0] for r in reps]
+    learned = [seed_outcome(c, r)[0] for r in reps]
     stl = [steps_to_learn(r) for r in reps]
     return {"learned": sum(learned), "n": len(reps), "heldout": dist(r["final"]["heldout_accuracy"] for r in reps),
             "steps_to_learn": stl, "failed_seeds": [s for s, ok in zip(seeds, learned) if not ok],

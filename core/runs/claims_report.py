@@ -24,7 +24,7 @@ from core.atomic_io import LabFileError, check_writable, write_bytes
 from core.cli.train import MAX_THREADS, finite_or_null
 from core.runs.claims import CLAIMS, THREAD_URL, VERDICTS, RunCache, claim_by_key, run_claim
 
-SHIPPED = Path(__file__).resolve().parents[1] / "resources" / "claims.json"
+SHIPPED = Path(__file__).resolve().parents[2] / "resources" / "claims.json"
 NOT_MEASURED = "not measured yet"
 
 

@@ -5,7 +5,7 @@ and gives learner s exactly what `OnlineTrainer(cfgs[s])` would use: the initial
 model and the bits of `BitStream(cfg.task, seed)`. `train()` advances every learner `steps` steps in chunks
 (a generator, so a caller can show progress and stop), `evaluate()` then measures held-out accuracy the way
 `core.cli.train.train` does (the next eval_steps steps, weights frozen, state carried) and `results()` judges
-each learner as `core.runs.seeds.judge` does. Memory is bounded: besides the engine, only per-learner
+each learner as `core.runs.seeds.seed_outcome` does. Memory is bounded: besides the engine, only per-learner
 counters and a (S, reach_window) ring of correct/incorrect bits are kept, never per-step histories.
 """
 
@@ -16,8 +16,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from core.analysis.verdict import SOLVED
 from core.config import Config, TaskConfig
-from core.runs.seeds import LEARNED_THRESHOLD
 from core.seed_batched.engine import batch_shape, make_batched_engine
 from core.tasks import target
 
@@ -73,7 +73,7 @@ class LearnerResult:
 
 
 class BatchedLearners:
-    def __init__(self, cfgs: Sequence[Config], *, reach_window: int = 1000, threshold: float = LEARNED_THRESHOLD,
+    def __init__(self, cfgs: Sequence[Config], *, reach_window: int = 1000, threshold: float = SOLVED,
                  engine_factory=make_batched_engine):
         if not cfgs:
             raise ValueError("no learners")
@@ -164,7 +164,7 @@ class BatchedLearners:
             yield self.steps + d
 
     def results(self) -> list[LearnerResult]:
-        """Each learner's verdict, by core.runs.seeds.judge's rule (NaN never counts as learned)."""
+        """Each learner's verdict, by core.runs.seeds.seed_outcome's rule (NaN never counts as learned)."""
         out = []
         for s, c in enumerate(self.cfgs):
             if self.eval_steps > 0:

@@ -12,9 +12,9 @@ separate batches. Learner s of a cell is exactly the single run `main.py train` 
 The rule axis also takes TBPTT with its window: `tbpttK` is tbptt with window K, `tbptt+D` tbptt with window
 lag + D (the cell's lag), so `rule=tbptt1,tbptt+1,rtrl,uoro,snap1` maps truncation at one step, truncation just
 long enough for the lag, and the three untruncated rules in one sweep (core/sweep/rule_axis.py).
-Events are plain dicts (picklable, JSON-able); a GUI runs `sweep_child` in a child process and receives them
-as typed messages (core.messages.SweepEvent / SweepDone / Error); StopSweep ends the sweep after the current
-chunk, keeping finished cells.
+Events are plain dicts (picklable, JSON-able); a GUI runs the sweep in a child process (core/children/sweep.py)
+and receives them as typed messages (core.messages.SweepEvent / SweepDone / Error); StopSweep ends the sweep after
+the current chunk, keeping finished cells.
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from core.analysis.verdict import SOLVED
 from core.config import Config, ConfigError, all_fields
-from core.runs.seeds import LEARNED_THRESHOLD
 from core.seed_batched.shape import BATCHED_RULES, batch_shape
 from core.sweep.rule_axis import RULE_FORMS, derived_rule, rule_changes, rule_label
 
@@ -184,7 +184,7 @@ class SweepPlan:
 
 
 def plan_sweep(base: Config, axes: list[Axis], seeds: int, *, max_batch: int = 256, reach_window: int = 1000,
-               threshold: float = LEARNED_THRESHOLD) -> SweepPlan:
+               threshold: float = SOLVED) -> SweepPlan:
     """Cells (x outer, y inner) of base with each axis value, S seeds each, grouped into batches of one shape."""
     if not 1 <= len(axes) <= 2:
         raise AxisError("a sweep needs one or two axes")
@@ -332,59 +332,3 @@ def run_sweep(plan: SweepPlan, collector: SweepCollector | None = None, *, stop:
                 finished.append(c)
         for c in finished:
             yield {"type": "cell", "cell": col.cell_dict(c)}
-
-
-def sweep_child(conn, request: dict) -> None:
-    """Child-process entry for a GUI: request {"config": Config dict, "axes": [spec, ...], "seeds": S, optional
-    "reach_window", "max_batch", "device" (core.seed_batched.devices.DEVICES; default cpu) or "app_device" (the window's
-    auto | cpu | cuda, resolved by sweep_device.from_app_device)}. Sends core.messages.SweepEvent(event) per event
-    (the first: {"type": "engine", "text", "note"}), then SweepDone(report) (partial when stopped), or one Error.
-    Sending StopSweep (or Quit, or "stop") ends the sweep after the current chunk, keeping finished cells."""
-    import os
-
-    import torch
-
-    from core.messages import Error, Quit, StopSweep, SweepDone, SweepEvent
-    from core.seed_batched.devices import check_device, describe, engine_factory, engine_info, from_app_device
-
-    torch.set_num_threads(1)  # as the command line: the window's trainer keeps a core
-    try:
-        base = Config.from_dict(request["config"])
-        axes = [parse_axis(s, base) for s in request["axes"]]
-        plan = plan_sweep(base, axes, int(request["seeds"]), max_batch=int(request.get("max_batch", 256)),
-                          reach_window=int(request.get("reach_window", 1000)))
-        col = SweepCollector(plan)
-        device, note = (from_app_device(request["app_device"]) if "app_device" in request
-                        else (request.get("device", "cpu"), None))
-        if (why := check_device(device)) is not None:
-            raise ValueError(why)
-        col.engine = engine_info(device, {c.cfg.train.rule for c in plan.cells})
-        conn.send(SweepEvent({"type": "engine", "text": describe(col.engine), "note": note}))
-        stopped = [False]
-
-        def stop() -> bool:
-            while conn.poll():
-                if isinstance(msg := conn.recv(), (StopSweep, Quit)) or msg == "stop":
-                    stopped[0] = True
-            return stopped[0]
-
-        for ev in run_sweep(plan, col, stop=stop, engine_factory=engine_factory(device)):
-            conn.send(SweepEvent(ev))
-        conn.send(SweepDone(col.report(partial=stopped[0])))
-    except (BrokenPipeError, EOFError):
-        pass
-    except Exception as e:  # reported to the window, never a traceback on the console
-        try:
-            conn.send(Error(f"{type(e).__name__}: {e}".splitlines()[0]))
-        except (BrokenPipeError, OSError):
-            pass
-    finally:
-        conn.close()
-        os._exit(0)
-
-
-def main(argv=None) -> int:
-    """`python main.py sweep ...` (the command line lives in core/cli/sweep.py)."""
-    from core.cli.sweep import main as cli_main
-
-    return cli_main(argv)

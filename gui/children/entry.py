@@ -14,14 +14,14 @@ def trainer_main(conn, cfg_dict: dict, threads: int = 1) -> None:
 
 
 def seeds_main(conn, cfg_dict: dict, n: int) -> None:
-    """Run core.runs.seeds.seeds_child(conn, cfg_dict, n) in the child process."""
-    from core.runs.seeds import seeds_child
+    """Run core.children.seeds.seeds_child(conn, cfg_dict, n) in the child process."""
+    from core.children.seeds import seeds_child
 
     seeds_child(conn, cfg_dict, n)
 
 
 def sweep_main(conn, request: dict) -> None:
-    """Run core.sweep.grid.sweep_child(conn, request) in the child process."""
-    from core.sweep.grid import sweep_child
+    """Run core.children.sweep.sweep_child(conn, request) in the child process."""
+    from core.children.sweep import sweep_child
 
     sweep_child(conn, request)

@@ -125,8 +125,7 @@ def test_the_screenshot_folder_is_the_pictures_folder_unless_chosen(win, tmp_pat
 
 
 def test_seeds_table_names_the_accuracy_and_shows_it_whole(qtbot, win):
-    from core.messages import SeedDone
-    from core.runs.seeds import SeedResult
+    from core.messages import SeedDone, SeedResult
 
     seeds = win.inspect.seeds
     seeds.n = 2

@@ -20,7 +20,7 @@ from core.live.engine import LiveEngine
 from core.live.files import open_into
 from core.messages import Start
 from core.runs.headless import Diverged, advice, train
-from core.runs.seeds import run_seeds
+from core.runs.seeds import iter_seeds, summarize
 from core.sessions.gmlab import SessionError, open_session, save_session, series_from_history, series_to_history
 from core.train.trainer import make_trainer
 
@@ -80,7 +80,7 @@ def test_seeds_count_diverged_seeds_as_diverged(tmp_path, capsys):
     rep = json.loads(out.read_text())
     assert rep["final"]["diverged"] == 2 and rep["final"]["learned"] == 0
     cfg = preset("question-fixed").replace(optimizer="sgd", lr=10.0, steps=200)
-    summary = run_seeds(cfg, 2)
+    summary = summarize(iter_seeds(cfg, 2))
     assert summary.n_diverged == 2 and summary.line() == "learned 0/2, diverged 2"
     assert all(r.diverged and "diverged at step" in r.line() for r in summary.results)
 

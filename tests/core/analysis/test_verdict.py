@@ -18,7 +18,7 @@ from core.analysis.verdict import (
 )
 from core.cli.train import main, train
 from core.config import preset
-from core.runs.seeds import judge as seed_judge
+from core.runs.seeds import seed_outcome
 from core.train.trainer import OnlineTrainer, make_trainer
 
 Q = preset("question")  # NOT x[t-1], p = 0.25: base rate 0.75, majority class 1
@@ -95,7 +95,7 @@ def test_verdict_of_report_reads_the_runner_fields():
 def test_seed_summaries_use_the_same_verdict():
     report = {"final": {"heldout_accuracy": 0.995, "heldout_loss": 0.01, "heldout_steps": 1000}}
     v = verdict_of_report(Q, report)
-    assert seed_judge(Q, report) == (v.learned, v.metric, v.figure) == (True, "heldout_accuracy", 0.995)
+    assert seed_outcome(Q, report) == (v.learned, v.metric, v.figure) == (True, "heldout_accuracy", 0.995)
 
 
 def test_heldout_is_the_evaluation_and_leaves_the_trainer_where_it_was():

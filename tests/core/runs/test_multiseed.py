@@ -3,9 +3,11 @@
 import json
 import math
 
+from core.analysis.verdict import SOLVED
 from core.cli.train import main, train
 from core.config import preset
-from core.runs.seeds import LEARNED_THRESHOLD, SeedResult, iter_seeds, judge, run_seeds, seed_list, summarize
+from core.messages import SeedResult
+from core.runs.seeds import iter_seeds, seed_list, seed_outcome, summarize
 
 # online, lag 0 COPY at lr 1e-2: learned within 300 steps by every seed tried
 EASY = preset("question-fixed").replace(kind="copy", lag=0, p=0.5, lr=1e-2, steps=300, eval_steps=200)
@@ -16,28 +18,42 @@ BATCH = preset("answer").replace(n_sequences=200, seq_len=16, epochs=2, batch_si
 BATCH_EASY = preset("answer").replace(n_sequences=400, seq_len=16, epochs=5, batch_size=32, lr=3e-2)
 
 
+def run_seeds(cfg, seeds, out=None):
+    """All seeds, one line each to `out` and then the summary line, as `main.py train --seeds` prints them."""
+    results = []
+    for r in iter_seeds(cfg, seeds):
+        results.append(r)
+        if out is not None:
+            out(r.line())
+    summary = summarize(results)
+    if out is not None:
+        out(summary.line())
+    return summary
+
+
 def _report(mode_final, history=None):
     return {"final": mode_final, "history": history or {}}
 
 
 def test_judge_online_uses_held_out_accuracy():
     cfg = EASY
-    assert judge(cfg, _report({"heldout_accuracy": 0.99, "heldout_steps": 100})) == (True, "heldout_accuracy", 0.99)
-    assert judge(cfg, _report({"heldout_accuracy": 0.989, "heldout_steps": 100}))[0] is False
+    held = _report({"heldout_accuracy": 0.99, "heldout_steps": 100})
+    assert seed_outcome(cfg, held) == (True, "heldout_accuracy", 0.99)
+    assert seed_outcome(cfg, _report({"heldout_accuracy": 0.989, "heldout_steps": 100}))[0] is False
     # no held-out steps: falls back to the last logged training accuracy, and says so
     no_eval = _report({"heldout_accuracy": 0.0, "heldout_steps": 0}, {"accuracy": [0.5, 1.0]})
-    assert judge(cfg, no_eval) == (True, "accuracy", 1.0)
-    learned, metric, value = judge(cfg, _report({"heldout_steps": 0}))
+    assert seed_outcome(cfg, no_eval) == (True, "accuracy", 1.0)
+    learned, metric, value = seed_outcome(cfg, _report({"heldout_steps": 0}))
     assert learned is False and metric == "accuracy" and math.isnan(value)
 
 
 def test_judge_batch_uses_final_val_accuracy():
     cfg = BATCH
-    assert judge(cfg, _report({"val_accuracy": 1.0, "accuracy": 0.5})) == (True, "val_accuracy", 1.0)
-    assert judge(cfg, _report({"val_accuracy": 0.98, "accuracy": 1.0}))[0] is False
+    assert seed_outcome(cfg, _report({"val_accuracy": 1.0, "accuracy": 0.5})) == (True, "val_accuracy", 1.0)
+    assert seed_outcome(cfg, _report({"val_accuracy": 0.98, "accuracy": 1.0}))[0] is False
     # no validation data (NaN): the training accuracy decides
-    assert judge(cfg, _report({"val_accuracy": float("nan"), "accuracy": 0.995})) == (True, "accuracy", 0.995)
-    assert judge(cfg, _report({"val_accuracy": 0.995}), threshold=0.999)[0] is False
+    assert seed_outcome(cfg, _report({"val_accuracy": float("nan"), "accuracy": 0.995})) == (True, "accuracy", 0.995)
+    assert seed_outcome(cfg, _report({"val_accuracy": 0.995}), threshold=0.999)[0] is False
 
 
 def test_seed_list_counts_up_from_the_config_seed():
@@ -52,7 +68,7 @@ def test_iter_seeds_is_incremental_and_in_order():
     rest = list(gen)
     assert [r.seed for r in rest] == [6, 7]
     for r in [first, *rest]:
-        assert r.learned and r.metric == "heldout_accuracy" and r.value >= LEARNED_THRESHOLD
+        assert r.learned and r.metric == "heldout_accuracy" and r.value >= SOLVED
         assert r.final["heldout_steps"] == 200 and r.elapsed_s > 0 and r.params > 0
 
 

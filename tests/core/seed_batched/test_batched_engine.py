@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.config import TaskConfig, preset
-from core.runs.seeds import judge
+from core.runs.seeds import seed_outcome
 from core.seed_batched.engine import RULES, BatchedTBPTT, BatchShape, batch_shape, make_batched_engine, register_rule
 from core.seed_batched.learners import BatchedLearners, BatchStreams
 from core.tasks import BitStream
@@ -36,7 +36,7 @@ def _single(cfg, steps, eval_steps):
     losses = np.array([tr.step().loss for _ in range(steps)])
     ev = tr.evaluate(eval_steps)
     report = {"final": {"heldout_accuracy": ev["accuracy"], "heldout_steps": ev["steps"]}}
-    return losses, ev["accuracy"], judge(cfg, report)[0]
+    return losses, ev["accuracy"], seed_outcome(cfg, report)[0]
 
 
 # UORO amplifies rounding more than the other rules at high rates: its single fast engine moves its own losses by

@@ -157,8 +157,8 @@ def test_sweep_help_names_the_devices(capsys):
 def test_sweep_child_reports_a_device_it_cannot_use_as_one_line():
     import multiprocessing as mp
 
+    from core.children.sweep import sweep_child
     from core.messages import Error
-    from core.sweep.grid import sweep_child
 
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from core.children.sweep import sweep_child
 from core.cli.sweep import main as sweep_main
 from core.config import Config, preset
 from core.messages import Error, StopSweep, SweepDone, SweepEvent
 from core.runs.seeds import iter_seeds
-from core.sweep.grid import AxisError, SweepCollector, parse_axis, plan_sweep, run_sweep, sweep_child
+from core.sweep.grid import AxisError, SweepCollector, parse_axis, plan_sweep, run_sweep
 from core.sweep.render import colour, render_png, render_svg
 
 ROOT = Path(__file__).resolve().parents[3]

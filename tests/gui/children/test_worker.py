@@ -9,9 +9,9 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from core.children.seeds import seeds_child  # noqa: E402
 from core.config import preset  # noqa: E402
 from core.messages import Error, ExportResult, OpenResult, SaveResult, SeedDone, SeedsDone  # noqa: E402
-from core.runs.seeds import seeds_child  # noqa: E402
 from gui.children.link import ChildLink  # noqa: E402
 from gui.children.worker import WorkerHandle  # noqa: E402
 
