@@ -11,6 +11,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from core import learning_rules
+
 
 class ConfigError(ValueError):
     """A config value out of range; `field` names the offending field."""
@@ -50,9 +52,8 @@ class ModelConfig:
 class TrainConfig:
     mode: str = _f("online", "online = stateful, batch 1, one timestep per update; batch = sequences in minibatches",
                    choices=("online", "batch"))
-    rule: str = _f("tbptt", "online learning rule: tbptt = truncated BPTT over `window` steps; "
-                   "rtrl = exact real-time recurrent learning; uoro = its unbiased rank-one estimate; "
-                   "snap1 = its sparse (own-unit) approximation", choices=("tbptt", "rtrl", "uoro", "snap1"))
+    rule: str = _f("tbptt", f"online learning rule: {learning_rules.help_text()}",
+                   choices=learning_rules.NAMES)  # the catalogue, core/learning_rules.py
     window: int = _f(1, "online truncation window k (1 = one timestep per update, the question)", lo=1, hi=256)
     rtrl_decay: float = _f(1.0, "RTRL sensitivity decay per step (1 = exact)", lo=0.0, hi=1.0)
     fidelity: bool = _f(False, "online: measure each step's gradient against exact RTRL's (costs one RTRL step)")

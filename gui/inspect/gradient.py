@@ -17,9 +17,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from core.config import Config
+from core.learning_rules import CATALOGUE
 from core.rules.fidelity_history import FIELDS, GROUPS, FidelityMirror
 from core.smoothing import default_window
-from gui.plots.views import style_plot
+from gui.plots.style import style_plot
 
 OFF_TEXT = ("Gradient fidelity is off: tick 'fidelity' in the panel (costs one RTRL step per step) and Reset.")
 BATCH_TEXT = ("Gradient fidelity applies to online rules only: batch mode trains with full BPTT over whole "
@@ -31,9 +32,10 @@ COLORS = {"all": "#1f77b4", "input": "#2ca02c", "recurrent": "#d62728", "biases"
 
 
 def rule_name(cfg: dict) -> str:
+    """The run's rule as the catalogue labels it (core/learning_rules.py), e.g. "TBPTT(k=4)"; an unknown name as is."""
     t = cfg["train"]
-    names = {"tbptt": f"TBPTT(k={t['window']})", "rtrl": "RTRL", "uoro": "UORO", "snap1": "SnAp-1"}
-    return names.get(t["rule"], t["rule"])
+    rule = CATALOGUE.get(t["rule"])
+    return t["rule"] if rule is None else rule.display(t["window"])
 
 
 def _num(v: float) -> str:
