@@ -27,7 +27,8 @@ from gui.files.sessions import SessionUI
 from gui.frames import FramePresenter
 from gui.inspect.compare import PinOverlay
 from gui.inspect.dock import InspectTabs
-from gui.plots.views import BitsView, CurveView, HiddenView
+from gui.plots.curves import CurveView
+from gui.plots.views import BitsView, HiddenView
 from gui.recording.control import RecordingControl
 from gui.services import WindowServices
 from gui.settings import WindowSettings

@@ -10,7 +10,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
-from gui.plots.views import style_plot
+from gui.plots.style import style_plot
 
 LABEL_COLORS = {0: "#1f77b4", 1: "#d62728", -1: "#b0b0b0"}
 PROBE_FLOOR = 0.01  # a probe whose best R² is below this decodes nothing

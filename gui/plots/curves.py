@@ -19,7 +19,7 @@ from core.analysis.verdict import references
 from core.formatting import sig, step_number
 from core.history import SeriesMirror
 from gui.plots.empty_note import EmptyNote
-from gui.plots.views import outside_legend, style_plot
+from gui.plots.style import legend_entry_text, outside_legend, style_plot
 
 DEFAULT_WEIGHT = 0.6  # the smoothing control's default position; it means the run's default window
 
@@ -44,30 +44,6 @@ def accuracy_references(cfg) -> list[tuple[float, str, str, bool, float]]:
     ref = references(cfg)
     return [(ref.base_rate, f"base rate {ref.base_rate:.2f} (always {ref.majority})", "#606060", True, 0.03),
             (ref.solved, f"solved {ref.solved:.2f}", "#1a7a1a", True, 1.0)]
-
-
-class OutsideLegend(pg.LegendItem):
-    """A legend placed by its plot's layout (a row of its own), not anchored over the plot area."""
-
-    def setOffset(self, offset) -> None:  # noqa: N802 (Qt naming): the layout places it, an offset would not
-        self.offset = None
-
-    def updateSize(self) -> None:  # noqa: N802 (Qt naming)
-        """pyqtgraph's resize puts the legend at (0, 0), over the title; the layout puts it back in its row."""
-        super().updateSize()
-        self.updateGeometry()
-        layout = self.parentLayoutItem()
-        if layout is not None:
-            layout.invalidate()
-
-
-def legend_entry_text(legend: pg.LegendItem, item, text: str) -> None:
-    """Rename `item`'s legend entry (if it has one) without re-adding it."""
-    for sample, label in legend.items:
-        if sample.item is item:
-            label.setText(text)
-            legend.updateSize()
-            return
 
 
 class CurveView(pg.PlotWidget):

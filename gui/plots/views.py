@@ -1,7 +1,8 @@
-"""The live pyqtgraph views: bits (x, y, ŷ rows with wrong predictions marked), the hidden-state heatmap with
-its colour bar and gate layers, and the whole-run loss and accuracy curves (peak-downsampled, clipped to view).
+"""The live window views: bits (x, y, ŷ rows with wrong predictions marked) and the hidden-state heatmap with
+its colour bar and gate layers. The whole-run loss and accuracy curves are gui.plots.curves.CurveView; the
+shared plot styling is gui.plots.style.
 
-Each view takes a core.live.engine.Snapshot and draws it; none of them touches the trainer.
+Each view takes a core.snapshot.Snapshot and draws it; none of them touches the trainer.
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import re
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from core.formatting import step_number
 from gui.plots.empty_note import EmptyNote
+from gui.plots.style import outside_legend, style_plot
 
 ROW_X, ROW_Y, ROW_P = 2.8, 1.4, 0.0  # baselines of the x, y and ŷ rows in the bits view
 COL_X, COL_Y, COL_P, COL_BAD = "#1f77b4", "#2ca02c", "#ff7f0e", "#d62728"
@@ -44,57 +45,6 @@ def set_time_axis(plot: pg.PlotItem, mode: str) -> None:
     ax = plot.getAxis("bottom")
     if ax.labelText != text:
         plot.setLabel("bottom", text)
-
-
-def outside_legend(plot: pg.PlotItem, cols: int) -> pg.LegendItem:
-    """A legend in its own row under the plot (below the x axis) (it never covers the data); it scales
-    with an exported picture like the rest of the plot."""
-    from gui.plots.curves import OutsideLegend
-
-    legend = OutsideLegend(colCount=cols, labelTextSize="8pt", frame=False, verSpacing=-8)
-    legend.setFlag(legend.GraphicsItemFlag.ItemIgnoresTransformations, False)
-    plot.layout.addItem(legend, 4, 1)
-    plot.legend = legend  # PlotItem.plot(name=...) adds its entries here
-    return legend
-
-
-class CachedGrid(pg.GridItem):
-    """An opaque light grid that redraws only when the visible range or size really changed at paint time
-    (pyqtgraph's GridItem throws its picture away on every range signal, and auto-range emits several per
-    frame even when the range ends up where it was)."""
-
-    def __init__(self):
-        super().__init__(pen=pg.mkPen((228, 228, 228), width=1), textPen=None)
-        self.setZValue(-100)
-        self._drawn_key = None
-
-    def _key(self):
-        vb = self.getViewBox()
-        return None if vb is None else (tuple(map(tuple, vb.viewRange())), vb.width(), vb.height())
-
-    def viewRangeChanged(self):
-        pg.UIGraphicsItem.viewRangeChanged(self)  # new bounds and an update; the picture is judged in paint
-
-    def paint(self, p, opt, widget):
-        key = self._key()
-        if key is None or key != self._drawn_key:
-            self.picture = None
-            self._drawn_key = key
-        super().paint(p, opt, widget)
-
-
-def style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str, grid: bool = True) -> None:
-    plot.setTitle(f"<span style='font-size:11pt'><b>{title}</b></span>")
-    plot.setLabel("left", left)
-    plot.setLabel("bottom", bottom)
-    if grid:
-        # an opaque light grid item: the axes' own alpha-blended grid made every frame ~5x dearer to paint
-        plot.addItem(CachedGrid())
-    font = QFont()
-    font.setPointSize(9)
-    for ax in ("left", "bottom"):
-        plot.getAxis(ax).setTickFont(font)
-        plot.getAxis(ax).enableAutoSIPrefix(False)
 
 
 class BitsView(pg.PlotWidget):
@@ -232,5 +182,3 @@ class HiddenView(QWidget):
         if t is not None:
             self.marker.setValue(step_number(t))
 
-
-from gui.plots.curves import CurveView  # noqa: E402,F401  (re-exported: the window builds its curves here)

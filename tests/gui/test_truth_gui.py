@@ -14,7 +14,8 @@ from core.analysis.verdict import judge  # noqa: E402
 from core.config import preset  # noqa: E402
 from core.snapshot import SeriesChunk  # noqa: E402
 from gui.inspect.analysis import PROBE_EMPTY, HintsView, MemoryProbeView  # noqa: E402
-from gui.plots.views import LAYERS, CurveView, HiddenView  # noqa: E402
+from gui.plots.curves import CurveView  # noqa: E402
+from gui.plots.views import LAYERS, HiddenView  # noqa: E402
 from tests.gui_helpers import make_window, wait_step  # noqa: E402
 
 

@@ -1,0 +1,81 @@
+"""Plot styling shared by every pyqtgraph view: titles, axis labels and tick fonts, a cheap cached grid, and
+legends placed in a row of their own under the plot area (never over the data)."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtGui import QFont
+
+
+class CachedGrid(pg.GridItem):
+    """An opaque light grid that redraws only when the visible range or size really changed at paint time
+    (pyqtgraph's GridItem throws its picture away on every range signal, and auto-range emits several per
+    frame even when the range ends up where it was)."""
+
+    def __init__(self):
+        super().__init__(pen=pg.mkPen((228, 228, 228), width=1), textPen=None)
+        self.setZValue(-100)
+        self._drawn_key = None
+
+    def _key(self):
+        vb = self.getViewBox()
+        return None if vb is None else (tuple(map(tuple, vb.viewRange())), vb.width(), vb.height())
+
+    def viewRangeChanged(self):
+        pg.UIGraphicsItem.viewRangeChanged(self)  # new bounds and an update; the picture is judged in paint
+
+    def paint(self, p, opt, widget):
+        key = self._key()
+        if key is None or key != self._drawn_key:
+            self.picture = None
+            self._drawn_key = key
+        super().paint(p, opt, widget)
+
+
+def style_plot(plot: pg.PlotItem, title: str, left: str, bottom: str, grid: bool = True) -> None:
+    """The house look of a plot: a bold title, the axis labels, 9 pt ticks without SI prefixes, a CachedGrid."""
+    plot.setTitle(f"<span style='font-size:11pt'><b>{title}</b></span>")
+    plot.setLabel("left", left)
+    plot.setLabel("bottom", bottom)
+    if grid:
+        # an opaque light grid item: the axes' own alpha-blended grid made every frame ~5x dearer to paint
+        plot.addItem(CachedGrid())
+    font = QFont()
+    font.setPointSize(9)
+    for ax in ("left", "bottom"):
+        plot.getAxis(ax).setTickFont(font)
+        plot.getAxis(ax).enableAutoSIPrefix(False)
+
+
+class OutsideLegend(pg.LegendItem):
+    """A legend placed by its plot's layout (a row of its own), not anchored over the plot area."""
+
+    def setOffset(self, offset) -> None:  # noqa: N802 (Qt naming): the layout places it, an offset would not
+        self.offset = None
+
+    def updateSize(self) -> None:  # noqa: N802 (Qt naming)
+        """pyqtgraph's resize puts the legend at (0, 0), over the title; the layout puts it back in its row."""
+        super().updateSize()
+        self.updateGeometry()
+        layout = self.parentLayoutItem()
+        if layout is not None:
+            layout.invalidate()
+
+
+def legend_entry_text(legend: pg.LegendItem, item, text: str) -> None:
+    """Rename `item`'s legend entry (if it has one) without re-adding it."""
+    for sample, label in legend.items:
+        if sample.item is item:
+            label.setText(text)
+            legend.updateSize()
+            return
+
+
+def outside_legend(plot: pg.PlotItem, cols: int) -> pg.LegendItem:
+    """A legend in its own row under the plot (below the x axis) (it never covers the data); it scales
+    with an exported picture like the rest of the plot."""
+    legend = OutsideLegend(colCount=cols, labelTextSize="8pt", frame=False, verSpacing=-8)
+    legend.setFlag(legend.GraphicsItemFlag.ItemIgnoresTransformations, False)
+    plot.layout.addItem(legend, 4, 1)
+    plot.legend = legend  # PlotItem.plot(name=...) adds its entries here
+    return legend
