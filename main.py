@@ -14,7 +14,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return train_main(argv[1:])
     if argv and argv[0] == "claims":
-        from core.runs.claims_report import main as claims_main
+        from core.cli.claims import main as claims_main
 
         return claims_main(argv[1:])
     if argv and argv[0] == "sweep":

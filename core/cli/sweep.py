@@ -13,7 +13,6 @@ sees half a file and a failed write leaves the previous file intact (exit 1).
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
 import json
@@ -21,7 +20,8 @@ import sys
 import time
 
 from core.atomic_io import LabFileError, check_writable, write_bytes
-from core.config import PRESET_HELP, PRESETS, Config, ConfigError, all_fields, preset, range_text
+from core.cli.flags import Parser, add_config_flags, add_preset_flag, config_flag_error, config_from_args, report_json
+from core.config import ConfigError
 from core.seed_batched.devices import (
     DEFAULT_MAX_BATCH,
     DEVICE_HELP,
@@ -31,15 +31,11 @@ from core.seed_batched.devices import (
     engine_factory,
     engine_info,
 )
+from core.sweep.grid import AxisError, SweepCollector, parse_axis, plan_sweep, run_sweep
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2, no usage dump
-        self.exit(2, f"error: {message}\n")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="main.py sweep", description="Train S seeds per cell over one or two config axes and map "
+def build_parser() -> Parser:
+    p = Parser(prog="main.py sweep", description="Train S seeds per cell over one or two config axes and map "
                 "the fraction that learned (held-out accuracy >= 0.99).")
     p.add_argument("--x", required=True, metavar="FIELD=VALUES",
                    help="first axis: lag=1:6 (inclusive), lag=1,3,5, lr=log:1e-4:1e-1:7, p=lin:0.1:0.5:5, "
@@ -48,9 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "--x lag=1:6 --y rule=tbptt1,tbptt+1,rtrl,uoro,snap1 (then no window axis)")
     p.add_argument("--y", metavar="FIELD=VALUES", help="optional second axis, same forms")
     p.add_argument("--seeds", type=int, default=16, metavar="S", help="seeds per cell: seed .. seed+S-1 (16)")
-    p.add_argument("--preset", choices=list(PRESETS), default=None,
-                   help=("start from a preset: " + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()))
-                   .replace("%", "%%"))  # argparse formats help with %
+    add_preset_flag(p)
     p.add_argument("--report", metavar="FILE.json", help="write the JSON report here")
     p.add_argument("--png", metavar="FILE.png", help="draw the map here")
     p.add_argument("--csv", metavar="FILE.csv", help="one row per cell here")
@@ -62,25 +56,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", dest="sweep_device", choices=DEVICES, default="cpu",  # not Config's device field
                    help=DEVICE_HELP)
     p.add_argument("--quiet", action="store_true", help="no progress lines")
-    for section, f in all_fields():
-        if f.name in ("mode", "device", "n_sequences", "seq_len", "batch_size", "epochs", "shuffle",
-                      "validation_split", "fidelity"):  # fidelity: the batched engines do not measure it
-            continue
-        meta, typ = f.metadata, type(f.default)
-        text = f"{meta['help']} [{section}; default {f.default}; allowed {range_text(meta)}]"
-        kw = {"dest": f.name, "default": None, "help": text}
-        if meta.get("choices"):
-            kw.update(choices=list(meta["choices"]))
-        else:
-            kw.update(type=typ, metavar=f.name.upper())
-        p.add_argument("--" + f.name.replace("_", "-"), **kw)
+    # mode and device are the sweep's own; fidelity: the batched engines do not measure it
+    add_config_flags(p, skip=("mode", "device", "n_sequences", "seq_len", "batch_size", "epochs", "shuffle",
+                              "validation_split", "fidelity"))
     return p
-
-
-def report_json(report: dict) -> bytes:
-    from core.cli.train import finite_or_null
-
-    return json.dumps(finite_or_null(report), indent=1, allow_nan=False).encode()
 
 
 def report_csv(report: dict) -> bytes:
@@ -138,8 +117,6 @@ def write_outputs(args, report: dict) -> int:
 
 
 def main(argv=None) -> int:
-    from core.sweep.grid import AxisError, SweepCollector, parse_axis, plan_sweep, run_sweep
-
     args = build_parser().parse_args(argv)
     if (why := check_device(args.sweep_device)) is not None:
         print(f"error: --device {args.sweep_device}: {why}", file=sys.stderr)
@@ -147,11 +124,9 @@ def main(argv=None) -> int:
     if args.max_batch is None:
         args.max_batch = DEFAULT_MAX_BATCH[args.sweep_device]
     try:
-        base = preset(args.preset) if args.preset else Config()
-        changes = {f.name: getattr(args, f.name, None) for _, f in all_fields()}
-        base = base.replace(mode="online", **{k: v for k, v in changes.items() if v is not None})
+        base = config_from_args(args, mode="online")
     except ConfigError as e:
-        print(f"error: --{e.field.split('.')[-1].replace('_', '-')}: {e.message}", file=sys.stderr)
+        print(config_flag_error(e), file=sys.stderr)
         return 2
     for flag in ("--report", "--csv", "--png", "--svg"):  # before any training, so no work is lost
         path = getattr(args, flag[2:])

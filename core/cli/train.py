@@ -27,15 +27,21 @@ diverged; 130 interrupted (Ctrl-C).
 
 from __future__ import annotations
 
-import argparse
 import json
-import math
-import os
 import sys
 import warnings
 
 from core.atomic_io import LabFileError, check_writable, write_bytes
-from core.config import PRESET_HELP, PRESETS, Config, ConfigError, all_fields, preset, range_text
+from core.cli.flags import (
+    MAX_THREADS,
+    Parser,
+    add_config_flags,
+    add_preset_flag,
+    config_flag_error,
+    config_from_args,
+    finite_or_null,
+)
+from core.config import Config, ConfigError
 from core.runs.headless import train
 from core.runs.report import ReportError, check_report_path, headless_report, reproduce_command, write_report
 from core.runs.seeds import iter_seeds, summarize
@@ -46,7 +52,6 @@ EXIT_CODES = {EXIT_OK: "done", EXIT_WRITE: "the report could not be written (a p
               EXIT_DIVERGED: "training diverged (a non-finite loss or weight); the report says at which step",
               EXIT_INTERRUPTED: "interrupted (Ctrl-C)"}
 MAX_SEEDS = 10_000
-MAX_THREADS = min(64, 2 * (os.cpu_count() or 1))
 # flags that one mode ignores: said in one line when given for the other mode
 BATCH_ONLY = ("n_sequences", "seq_len", "batch_size", "epochs", "shuffle", "validation_split")
 ONLINE_ONLY = ("rule", "window", "rtrl_decay", "fidelity", "steps", "eval_steps")
@@ -56,37 +61,10 @@ def _epilog() -> str:
     return "exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items())
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2, no usage dump
-        self.exit(2, f"error: {message}\n")
-
-
-def _bool(text: str) -> bool:
-    low = text.lower()
-    if low in ("1", "true", "yes", "on"):
-        return True
-    if low in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
-def finite_or_null(obj):
-    """The report with NaN and infinities as None, so the JSON is strict (no bare NaN)."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: finite_or_null(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [finite_or_null(v) for v in obj]
-    return obj
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="main.py train", description="Train a GRU on a bit-stream memory task without a window. "
+def build_parser() -> Parser:
+    p = Parser(prog="main.py train", description="Train a GRU on a bit-stream memory task without a window. "
                 "Training stops at the first non-finite loss or weight and exits 3 (diverged).", epilog=_epilog())
-    p.add_argument("--preset", choices=list(PRESETS), default=None,
-                   help=("start from a preset: " + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()))
-                   .replace("%", "%%"))
+    add_preset_flag(p)
     p.add_argument("--report", metavar="FILE.json", help="write the JSON report here")
     p.add_argument("--markdown", metavar="FILE.md",
                    help="write a Markdown run report here (config, log, verdict, hints, plots as PNGs beside it)")
@@ -97,27 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="batch: leave out the per-epoch lines, keep the answer's loss/val_loss blocks")
     p.add_argument("--seeds", type=int, default=1, metavar="S",
                    help=f"train seeds seed..seed+S-1, one line per seed and 'learned k/S' (1; at most {MAX_SEEDS:,})")
-    for section, f in all_fields():
-        meta = f.metadata
-        flag = "--" + f.name.replace("_", "-")
-        typ = type(f.default)
-        allowed = "true|false" if typ is bool else range_text(meta)
-        text = f"{meta['help']} [{section}; default {f.default}; allowed {allowed}]".replace("%", "%%")
-        kw = {"dest": f.name, "default": None, "help": text}
-        if typ is bool:
-            kw.update(type=_bool, metavar="BOOL")
-        elif meta.get("choices"):
-            kw.update(choices=list(meta["choices"]))
-        else:
-            kw.update(type=typ, metavar=f.name.upper())
-        p.add_argument(flag, **kw)
+    add_config_flags(p)
     return p
-
-
-def config_from_args(args) -> Config:
-    base = preset(args.preset) if args.preset else Config()
-    changes = {f.name: getattr(args, f.name) for _, f in all_fields() if getattr(args, f.name) is not None}
-    return base.replace(**changes)
 
 
 def main(argv=None) -> int:
@@ -126,8 +85,7 @@ def main(argv=None) -> int:
     try:
         cfg = config_from_args(args)
     except ConfigError as e:
-        flag = "--" + e.field.split(".")[-1].replace("_", "-")
-        print(f"error: {flag}: {e.message}", file=sys.stderr)
+        print(config_flag_error(e), file=sys.stderr)
         return EXIT_USAGE
     problem = check_args(args, cfg)
     if problem:

@@ -2,7 +2,7 @@
 
 This module owns the list of claims (`CLAIMS`: title, who said it, the quote, the config to load, what to look
 at, what counts as holding; no Qt, for the command line and the window) and their measurement (`run_claim`):
-each claim trains its configs over several seeds with `core.cli.train.train` (runs shared between claims through
+each claim trains its configs over several seeds with `core.runs.headless.train` (runs shared between claims through
 a `RunCache`), and a few "why" figures come from one seed's model trained again by hand (the memory probe,
 the range of the raw state, how often it predicts 1). A verdict is one of VERDICTS, by the rule in `holds_if`.
 The report, the markdown table and the `main.py claims` command live in core/runs/claims_report.py.
@@ -129,7 +129,7 @@ def scaled(cfg: Config, scale: float) -> Config:
 
 
 class RunCache:
-    """Trains each (config, seed) once with core.cli.train.train; claims that share a run share its report."""
+    """Trains each (config, seed) once with core.runs.headless.train; claims that share a run share its report."""
 
     def __init__(self, scale: float = 1.0, on_run: Callable[[str], object] | None = None):
         self.scale = scale

@@ -1,6 +1,4 @@
-"""`python main.py claims`: measure the thread's claims, write the JSON report and the markdown table.
-
-    python main.py claims [--seeds 8] [--only KEY[,KEY]] [--report claims.json] [--markdown claims.md]
+"""The claims' report: what `python main.py claims` (core/cli/claims.py) measures and writes.
 
 This module owns the report (`run_all` -> a JSON-able dict: the claims with their configs, verdicts and
 figures, the seeds, the machine's load, the total time), its markdown table (`to_markdown`), the shipped
@@ -11,17 +9,13 @@ claim; Ctrl+C stops and keeps the claims already measured.
 
 from __future__ import annotations
 
-import argparse
 import datetime as _dt
 import json
 import os
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from core.atomic_io import LabFileError, check_writable, write_bytes
-from core.cli.train import MAX_THREADS, finite_or_null
 from core.runs.claims import CLAIMS, THREAD_URL, VERDICTS, RunCache, claim_by_key, run_claim
 
 SHIPPED = Path(__file__).resolve().parents[2] / "resources" / "claims.json"
@@ -132,59 +126,3 @@ def thread_items(report: dict | None = None) -> list[dict]:
         items.append({**claim.to_dict(), "verdict": verdict, "measured": got.get("measured", ""),
                       "why": got.get("why", "")})
     return items
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2
-        self.exit(2, f"error: {message}\n")
-
-
-def main(argv=None) -> int:
-    p = _Parser(prog="main.py claims", description="Reproduce the seed thread's claims, each with a verdict.")
-    p.add_argument("--seeds", type=int, default=8, metavar="N", help="seeds 0..N-1 per run (8)")
-    p.add_argument("--only", default=None, metavar="KEY[,KEY]",
-                   help="measure only these claims: " + ", ".join(c.key for c in CLAIMS))
-    p.add_argument("--report", metavar="FILE.json", help="write the JSON report here")
-    p.add_argument("--markdown", metavar="FILE.md", help="write the markdown table here")
-    p.add_argument("--scale", type=float, default=1.0, metavar="F",
-                   help="fraction of each run's steps and epochs (1; less only for a smoke test)")
-    p.add_argument("--threads", type=int, default=1, metavar="N", help="torch CPU threads (1)")
-    a = p.parse_args(argv)
-    if not 1 <= a.seeds <= 1000:
-        print("error: --seeds: must be between 1 and 1000", file=sys.stderr)
-        return 2
-    if not 0 < a.scale <= 1:
-        print("error: --scale: must be in (0, 1]", file=sys.stderr)
-        return 2
-    if not 1 <= a.threads <= MAX_THREADS:
-        print(f"error: --threads: must be between 1 and {MAX_THREADS}", file=sys.stderr)
-        return 2
-    for flag, path in (("--report", a.report), ("--markdown", a.markdown)):  # before measuring anything
-        why = None if path is None else check_writable(path)
-        if why is not None:
-            print(f"error: {flag}: cannot write {path!r}: {why}", file=sys.stderr)
-            return 2
-    keys = [k.strip() for k in a.only.split(",") if k.strip()] if a.only else None
-    try:
-        for k in keys or []:
-            claim_by_key(k)
-    except KeyError as e:
-        print(f"error: --only: {e.args[0]}", file=sys.stderr)
-        return 2
-    import torch
-
-    torch.set_num_threads(a.threads)
-    report = run_all(a.seeds, keys, a.scale, progress=lambda s: print(s, file=sys.stderr, flush=True))
-    print(f"{len(report['claims'])} claim(s) in {report['elapsed_s']:.1f} s (load average "
-          f"{report['machine']['load_start']} -> {report['machine']['load_end']})", file=sys.stderr)
-    md = to_markdown(report)
-    for path, text in ((a.report, json.dumps(finite_or_null(report), indent=1, allow_nan=False)), (a.markdown, md)):
-        if path:
-            try:
-                write_bytes(path, (text + ("" if text.endswith("\n") else "\n")).encode("utf-8"))
-            except LabFileError as e:
-                print(f"error: {e.message}; nothing was written (a previous file is intact)", file=sys.stderr)
-                return 1
-    for c in report["claims"]:
-        print(f"{c['key']}: {c['verdict']} - {c['measured']}")
-    return 130 if report["interrupted"] else 0

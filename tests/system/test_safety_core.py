@@ -97,8 +97,8 @@ def test_report_on_a_full_disk_keeps_the_old_file_and_says_so(tmp_path, capsys, 
 
 
 def test_sweep_and_claims_write_through_atomic_io():
+    from core.cli import claims as C
     from core.cli import sweep as SC
-    from core.runs import claims_report as C
     assert not hasattr(SC, "atomic_write_bytes")
     assert SC.write_bytes is atomic_io.write_bytes and C.write_bytes is atomic_io.write_bytes
 

@@ -6,8 +6,8 @@ import json
 import pytest
 
 import main as app_main
+from core.cli import claims as claims_cli
 from core.config import Config
-from core.runs import claims_report
 from core.runs.claims import CLAIMS, VERDICTS, RunCache, claim_by_key, run_claim, scaled, steps_to_learn
 from core.runs.claims_report import NOT_MEASURED, load_shipped, run_all, thread_items, to_markdown
 
@@ -95,11 +95,11 @@ def test_bad_arguments_exit_2_with_one_line(args, text, capsys):
 
 def test_command_writes_report_and_markdown(tmp_path, capsys):
     js, md = tmp_path / "c.json", tmp_path / "c.md"
-    code = claims_report.main(["--seeds", "1", "--only", "readout-fixes", "--scale", str(TINY),
+    code = claims_cli.main(["--seeds", "1", "--only", "readout-fixes", "--scale", str(TINY),
                                "--report", str(js), "--markdown", str(md)])
     assert code == 0
     rep = json.loads(js.read_text())
     assert [c["key"] for c in rep["claims"]] == ["readout-fixes"] and rep["elapsed_s"] > 0
     assert "readout-fixes" in capsys.readouterr().out and "| 1 | answer |" in md.read_text()
-    assert claims_report.main(["--seeds", "1", "--only", "readout-fixes", "--scale", str(TINY),
+    assert claims_cli.main(["--seeds", "1", "--only", "readout-fixes", "--scale", str(TINY),
                                "--report", str(tmp_path / "no" / "dir" / "c.json")]) == 2  # checked first

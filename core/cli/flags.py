@@ -1,0 +1,83 @@
+"""What the three command lines share: the parser that answers a bad flag with one line and exit 2, the config
+flags made from the config's fields (`add_config_flags`, `config_from_args`, `config_flag_error`), the preset
+flag, thread limits, and the strict JSON of a report (`report_json`: NaN and infinities as null)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+
+from core.config import PRESET_HELP, PRESETS, Config, ConfigError, all_fields, preset, range_text
+
+MAX_THREADS = min(64, 2 * (os.cpu_count() or 1))
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that answers a bad flag with one line on stderr and exit 2 (no usage dump)."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message}\n")
+
+
+def parse_bool(text: str) -> bool:
+    low = text.lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def add_preset_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--preset", choices=list(PRESETS), default=None,
+                   help=("start from a preset: " + "; ".join(f"{k}: {v}" for k, v in PRESET_HELP.items()))
+                   .replace("%", "%%"))  # argparse formats help with %
+
+
+def add_config_flags(p: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> None:
+    """One flag per config field (--units, --lr, ...) except those in `skip`; each defaults to None (not given)."""
+    for section, f in all_fields():
+        if f.name in skip:
+            continue
+        meta, typ = f.metadata, type(f.default)
+        allowed = "true|false" if typ is bool else range_text(meta)
+        text = f"{meta['help']} [{section}; default {f.default}; allowed {allowed}]".replace("%", "%%")
+        kw = {"dest": f.name, "default": None, "help": text}
+        if typ is bool:
+            kw.update(type=parse_bool, metavar="BOOL")
+        elif meta.get("choices"):
+            kw.update(choices=list(meta["choices"]))
+        else:
+            kw.update(type=typ, metavar=f.name.upper())
+        p.add_argument("--" + f.name.replace("_", "-"), **kw)
+
+
+def config_from_args(args: argparse.Namespace, **fixed) -> Config:
+    """The preset (or the default Config) with every config flag given, and `fixed` fields, applied; raises
+    ConfigError naming the field of a bad value."""
+    base = preset(args.preset) if getattr(args, "preset", None) else Config()
+    changes = {f.name: v for _, f in all_fields() if (v := getattr(args, f.name, None)) is not None}
+    return base.replace(**{**changes, **fixed})
+
+
+def config_flag_error(e: ConfigError) -> str:
+    """The one line for a bad config value: 'error: --lr: must be ...'."""
+    return f"error: --{e.field.split('.')[-1].replace('_', '-')}: {e.message}"
+
+
+def finite_or_null(obj):
+    """The report with NaN and infinities as None, so the JSON is strict (no bare NaN)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: finite_or_null(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_or_null(v) for v in obj]
+    return obj
+
+
+def report_json(report: dict) -> bytes:
+    """A report as strict JSON bytes (indent 1, NaN and infinities as null)."""
+    return json.dumps(finite_or_null(report), indent=1, allow_nan=False).encode()
