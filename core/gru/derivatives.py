@@ -34,7 +34,6 @@ import numpy as np
 
 BETAS = (0.9, 0.999)
 EPS = 1e-8
-GATES = ("r", "z", "n")
 
 
 @dataclass(frozen=True)
@@ -116,8 +115,10 @@ def cell_backward(dh, h, r, z, n, hn, w_hh, out=None, need_dh=True):
     return dgi, dgh, (dh * z + w_hh.T @ dgh) if need_dh else None
 
 
-def jacobian_h(z, d_hh, w_hh):
-    """dh'/dh (H, H) from z and the coefficients d_hh (3H,)."""
+def state_jacobian(z, d_hh, w_hh):
+    """dh'/dh (H, H) for one step of one run, from z and the flat coefficients d_hh (3H,), W_hh as (3H, H): the
+    plain reference (a fresh array). The engines' fast form, over batch dimensions and into a buffer, is
+    core.rules.approximate.batched_state_jacobian."""
     H = z.shape[0]
     J = (d_hh.reshape(3, H, 1) * w_hh.reshape(3, H, H)).sum(axis=0)
     J[np.diag_indices(H)] += z
@@ -127,7 +128,7 @@ def jacobian_h(z, d_hh, w_hh):
 def param_jacobians(x, h, d_ih, d_hh) -> dict[str, np.ndarray]:
     """Dense dh'/dtheta per cell parameter: {'W_ih': (H, 3H, I), 'W_hh': (H, 3H, H), 'b_ih': (H, 3H), ...}.
 
-    For tests and documentation; the engines write only the nonzero diagonal (see `immediate_rows`).
+    For tests and documentation; the engines write only the nonzero diagonal (see `diagonal_views`).
     """
     H, Ii = h.shape[0], x.shape[0]
     out = {"W_ih": np.zeros((H, 3 * H, Ii), d_ih.dtype), "W_hh": np.zeros((H, 3 * H, H), d_ih.dtype),

@@ -28,7 +28,7 @@ variance reduction. nu^T M is M's rows scaled by nu, i.e. `immediate` with the c
 
 The pure functions take arrays with any leading batch dimensions (..., H) / (..., n_rec), so a batched engine can
 reuse them; the engines below are the single-run fast engines (`_FlatEngine` subclasses, like TBPTTEngine and
-RTRLEngine in core/rules/engines.py). `FAST_ENGINES` maps every fast rule to its engine class.
+RTRLEngine in core/rules/tbptt_rtrl.py; core.rules.engines says which engine runs each rule).
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from core.gru.derivatives import Layout, cell_forward, readout_loss
-from core.rules.engines import RTRLEngine, TBPTTEngine, _FlatEngine
+from core.rules.tbptt_rtrl import _FlatEngine
 from core.state_checks import StateError, StateReader, bits
 
 F32 = np.float32
@@ -48,7 +48,7 @@ UORO_EPS = 1e-7  # the paper's epsilon in rho0, rho1 (keeps the first step, wher
 
 # -- the math, pure functions over arrays with optional leading batch dimensions -------------------------------
 def coefficients(h_prev, r, z, n, hn):
-    """d_ih, d_hh (..., 3, H): dh'/d(gate pre-activations), gates r, z, n (core/gru_math's docstring)."""
+    """d_ih, d_hh (..., 3, H): dh'/d(gate pre-activations), gates r, z, n (core.gru.derivatives's docstring)."""
     omz = 1 - z
     dan = omz * (1 - n * n)
     d_ih = np.empty(z.shape[:-1] + (3, z.shape[-1]), z.dtype)
@@ -60,17 +60,20 @@ def coefficients(h_prev, r, z, n, hn):
     return d_ih, d_hh
 
 
-def jacobian_h(z, d_hh, w_hh3, out=None):
-    """J = dh'/dh = diag(z) + sum_gate diag(d_hh[gate]) W_hh[gate]: (..., H, H). w_hh3: W_hh as (3, H, H)."""
+def batched_state_jacobian(z, d_hh, w_hh3, out=None):
+    """J = dh'/dh = diag(z) + sum_gate diag(d_hh[gate]) W_hh[gate]: (..., H, H), over any leading batch dimensions
+    of z (..., H) and d_hh (..., 3, H), optionally into `out`. w_hh3: W_hh as (3, H, H), shared by the batch.
+    (core.gru.derivatives.state_jacobian is the plain one-step reference, from flat (3H,) coefficients.)"""
     J = np.einsum("...gi,gij->...ij", d_hh, w_hh3, out=out)
     H = z.shape[-1]
     J.reshape(J.shape[:-2] + (H * H,))[..., :: H + 1] += z  # the diagonal, through a view (J is contiguous)
     return J
 
 
-def jacobian_diag(z, d_hh, w_hh_diag):
-    """diag(J) (..., H) without forming J. w_hh_diag: (3, H), the diagonal of each gate's block of W_hh."""
-    return np.einsum("...gi,gi->...i", d_hh, w_hh_diag) + z
+def state_jacobian_diag(z, d_hh, w_hh_diag):
+    """diag(J) (..., H) without forming J. w_hh_diag: (..., 3, H), the diagonal of each gate's block of W_hh (one
+    for the whole batch, or one per leading index: the seed-batched engine's learners each have their own)."""
+    return np.einsum("...gi,...gi->...i", d_hh, w_hh_diag) + z
 
 
 def split(flat, layout: Layout) -> tuple[np.ndarray, ...]:
@@ -211,7 +214,7 @@ class SnAp1Engine(_SensitivityEngine):
     def step(self, x: int, y: int, train: bool):
         xv, h_prev, r, z, n, hn, h, d_ih, d_hh = self._forward(x)
         immediate(xv, h_prev, d_ih, d_hh, self._m_blocks)
-        snap1_update(self.s, jacobian_diag(z, d_hh, self._wh_diag), self._m, self.owner)
+        snap1_update(self.s, state_jacobian_diag(z, d_hh, self._wh_diag), self._m, self.owner)
         y_hat, lv, dh, dout = readout_loss(h, y, self.readout, self.loss, self.w_out, self.b_out)
         if train:
             snap1_grad(self.s, dh, self.owner, out=self.grad[: self.layout.n_rec])
@@ -263,7 +266,7 @@ class UOROEngine(_SensitivityEngine):
 
     def step(self, x: int, y: int, train: bool):
         xv, h_prev, r, z, n, hn, h, d_ih, d_hh = self._forward(x)
-        J = jacobian_h(z, d_hh, self._wh3, out=self._J)
+        J = batched_state_jacobian(z, d_hh, self._wh3, out=self._J)
         nu = self.signs()
         d_ih *= nu
         d_hh *= nu
@@ -307,5 +310,3 @@ class UOROEngine(_SensitivityEngine):
             self.rng.bit_generator.state = st
         return install
 
-
-FAST_ENGINES = {"tbptt": TBPTTEngine, "rtrl": RTRLEngine, "uoro": UOROEngine, "snap1": SnAp1Engine}

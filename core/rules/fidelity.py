@@ -7,14 +7,15 @@ updates nothing. `compare(g, g*)` gives cos(g, g*) and |g|/|g*| for the whole ve
 (`GROUPS`: input W_ih, recurrent W_hh, biases b_ih and b_hh, readout w_out and b_out), one row of `FIELDS`.
 cos = 1 and ratio = 1 mean the rule took the exact gradient; cos near 0 means it points elsewhere.
 
-`train.fidelity = true` builds the engine with the shadow (`engine_class`); its `engine.fidelity` is a
-`FidelityMeter`: `.last` is this step's row (NaN on steps that did not train, and where a norm is 0), `.drain()`
-the rows since the last drain (a bounded ring), `.as_dict(row)` names them.
+`train.fidelity = true` builds the rule's engine with the shadow (`FidelityMixin` put before the engine class, by
+core.rules.engines.engine_class); its `engine.fidelity` is a `FidelityMeter`: `.last` is this step's row (NaN on
+steps that did not train, and where a norm is 0), `.drain()` the rows since the last drain (a bounded ring),
+`.as_dict(row)` names them.
 
 Cost: less than one RTRL step (bench/online.py's "TBPTT(1) + fidelity" row and its target line). The shadow
 does only RTRL's own work: it takes the rule's cell forward and readout of the step through the engines'
-`_finish` hook instead of recomputing them, shares the one RTRL step (online_engines.sensitivity_step), and
-per step records just the Gram sums that cos and ratio are made from when the rows are read.
+`_finish` hook instead of recomputing them, shares the one RTRL step (core.rules.tbptt_rtrl.sensitivity_step),
+and per step records just the Gram sums that cos and ratio are made from when the rows are read.
 """
 
 from __future__ import annotations
@@ -27,9 +28,8 @@ import numpy as np
 import torch
 
 from core.gru.derivatives import Layout, cell_forward, readout_loss
-from core.rules.approximate import FAST_ENGINES
-from core.rules.engines import sensitivity_step, sensitivity_views
 from core.rules.fidelity_history import FIELDS
+from core.rules.tbptt_rtrl import sensitivity_step, sensitivity_views
 from core.state_checks import StateError, StateReader
 
 F32 = np.float32
@@ -160,7 +160,7 @@ class ShadowRTRL:
     def follow(self, xv, h_prev, r, z, n, hn, h, dh, dout) -> np.ndarray:
         """One step from this step's cell forward (r, z, n, hn, h from h_prev) and readout (dL/dh, dL/dout)."""
         d = self._coefficients(h_prev, r, z, n, hn)
-        J = np.einsum("gi,gij->ij", d[3:], self._wh3, out=self._J)  # approx_rules.jacobian_h for one run
+        J = np.einsum("gi,gij->ij", d[3:], self._wh3, out=self._J)  # approximate.batched_state_jacobian for one run
         self._J_diag += z
         S_new = sensitivity_step(J, self.S, self._S2, self._diag2, d, xv, h_prev)
         self._S2, self.S = self.S, S_new
@@ -172,8 +172,9 @@ class ShadowRTRL:
         return self.g
 
     def _coefficients(self, h_prev, r, z, n, hn) -> np.ndarray:
-        """approx_rules.coefficients for one run, d_ih then d_hh in one (6, H): the same operations on the same
-        numbers (so the same values), in preallocated buffers, the r and z rows side by side in one operation."""
+        """A copy of core.rules.approximate.coefficients for one run, kept for speed: d_ih then d_hh in one (6, H),
+        the same operations on the same numbers (so the same values), in preallocated buffers, the r and z rows
+        side by side in one operation. tests/core/rules/test_coefficient_copies.py holds it to the original."""
         d, om, a, t = self._d, self._om, self._a, self._t
         rz = r.base  # cell_forward's r and z are the two halves of one array
         if rz is None or z.base is not rz or rz.shape != self._om1.shape:
@@ -253,10 +254,10 @@ class FidelityMeter:
 
 
 class FidelityMixin:
-    """Put before a fast engine class (`engine_class`): at each step's end, before the rule's update (the engine's
-    `_finish` hook), the shadow RTRL advances with the state and weights the rule used, taking the rule's own cell
-    forward and readout, then the rule's gradient buffer `grad` is compared with g*. The shadow's sensitivity is
-    part of the position (tensor `fidelity.S`)."""
+    """Put before a fast engine class (core.rules.engines.engine_class): at each step's end, before the rule's update
+    (the engine's `_finish` hook), the shadow RTRL advances with the state and weights the rule used, taking the
+    rule's own cell forward and readout, then the rule's gradient buffer `grad` is compared with g*. The shadow's
+    sensitivity is part of the position (tensor `fidelity.S`)."""
 
     def __init__(self, model, cfg):
         super().__init__(model, cfg)
@@ -289,14 +290,3 @@ class FidelityMixin:
             install_rule()
             shadow.S[:] = 0 if S is None else S
         return install
-
-
-@functools.cache
-def engine_class(rule: str, fidelity: bool = False) -> type:
-    """The fast engine class for a rule (tbptt, rtrl, uoro, snap1), with the shadow RTRL when `fidelity`."""
-    if rule not in FAST_ENGINES:
-        raise ValueError(f"unknown online rule {rule!r}; choose {', '.join(FAST_ENGINES)}")
-    base = FAST_ENGINES[rule]
-    if not fidelity:
-        return base
-    return type(f"{base.__name__}WithFidelity", (FidelityMixin, base), {"__doc__": base.__doc__})

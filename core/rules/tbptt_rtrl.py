@@ -1,17 +1,18 @@
-"""Online engines behind OnlineTrainer: the plain autograd loop, a fast truncated-BPTT engine and RTRL.
+"""TBPTT and RTRL, the engines behind OnlineTrainer for those rules, and the parts every fast engine shares.
 
 Every engine takes one (x, y) per `step(x, y, train)` and returns (y_hat, loss, h_prev, r, z, n, h), the
 last three gates being the current step's; numpy arrays returned are fresh and never written again. Each engine
 owns its optimizer (learning rate, moments, step count) and its carried state, and saves and checks them
 itself (`state()`, `take_state(reader)`), in one form for every engine, so a checkpoint crosses engines.
 
-The fast engines (`TBPTTEngine`, `RTRLEngine`) compute in NumPy float32 with the hand-derived math of
-core.gru.derivatives, on one flat parameter vector `theta`, and update it with a flat optimizer; they have no torch
-optimizer. The GRUModel's parameters are made views of that same memory once, at construction (`share_flat`),
-so `trainer.model` always holds the current weights with no copying, and in-place writes to the model's
-parameters (`model.load_state_dict`, `p.copy_`) reach the engine. Nothing may replace a parameter's storage
-(`p.data = ...`, `model.to(...)`): the model is the engine's view, and `state()` refuses to save one that is
-not. The fast engines therefore always run on the CPU.
+`AutogradEngine` is the plain torch autograd loop (TBPTT). The fast engines (`TBPTTEngine`, `RTRLEngine` here,
+UORO and SnAp-1 in core.rules.approximate, all `_FlatEngine`s) compute in NumPy float32 with the hand-derived
+math of core.gru.derivatives, on one flat parameter vector `theta`, and update it with a flat optimizer; they
+have no torch optimizer. The GRUModel's parameters are made views of that same memory once, at construction
+(`share_flat`), so `trainer.model` always holds the current weights with no copying, and in-place writes to the
+model's parameters (`model.load_state_dict`, `p.copy_`) reach the engine. Nothing may replace a parameter's
+storage (`p.data = ...`, `model.to(...)`): the model is the engine's view, and `state()` refuses to save one
+that is not. The fast engines therefore always run on the CPU. Which engine runs which rule: core.rules.engines.
 """
 
 from __future__ import annotations
@@ -136,8 +137,8 @@ class AutogradEngine:
 
 def sensitivity_views(S: np.ndarray, layout: Layout) -> tuple[np.ndarray, ...]:
     """`sensitivity_step`'s writable strided views of S (H, n_rec) where unit i meets its own gate rows: W_ih's
-    (3, H, I) and W_hh's (3, H, H) (gru_math.diagonal_views), and both biases' as one (6, H), b_ih's rows then
-    b_hh's (adjacent in the flat layout, with the same strides)."""
+    (3, H, I) and W_hh's (3, H, H) (core.gru.derivatives.diagonal_views), and both biases' as one (6, H), b_ih's
+    rows then b_hh's (adjacent in the flat layout, with the same strides)."""
     w_ih, w_hh, b_ih, _ = diagonal_views(S, layout)
     biases = np.lib.stride_tricks.as_strided(b_ih, shape=(6, layout.units), strides=b_ih.strides, writeable=True)
     return w_ih, w_hh, biases
@@ -145,7 +146,7 @@ def sensitivity_views(S: np.ndarray, layout: Layout) -> tuple[np.ndarray, ...]:
 
 def sensitivity_step(J, S, S_new, views_new, d, xv, h_prev, decay: float = 1.0) -> np.ndarray:
     """RTRL's S[t] = J_h[t] (decay * S[t-1]) + the immediate term, written into `S_new` (whose
-    `sensitivity_views` are `views_new`); d (6, H) holds the coefficients d_ih then d_hh (core/gru_math's
+    `sensitivity_views` are `views_new`); d (6, H) holds the coefficients d_ih then d_hh (core.gru.derivatives's
     docstring). Returns S_new. RTRLEngine and fidelity's shadow RTRL share it: the one place the recursion lives."""
     np.matmul(J, S, out=S_new)
     if decay != 1.0:
@@ -323,16 +324,8 @@ class RTRLEngine(_FlatEngine):
         xv = self._xv[x]
         h_prev = self.h
         r, z, n, hn, h = cell_forward(xv, h_prev, self.w_ih, self.w_hh, self.b_ih, self.b_hh)
-        # coefficients d_ih, d_hh (dh'/d pre-activations), (3, H) each: the two halves of one (6, H)
-        omz = 1 - z
-        dan = omz * (1 - n * n)
-        d = self._d
-        d_ih, d_hh = d[:3], d[3:]
-        d_ih[2] = dan
-        d_ih[1] = (h_prev - n) * z * omz
-        d_ih[0] = dan * hn * r * (1 - r)
-        d_hh[:] = d_ih
-        d_hh[2] = dan * r
+        d = self._coefficients(h_prev, r, z, n, hn)
+        d_hh = d[3:]
         # J = diag(z) + sum_g diag(d_hh[g]) W_hh[g]
         J = self._J
         np.einsum("gi,gij->ij", d_hh, self._wh3, out=J)
@@ -347,6 +340,22 @@ class RTRLEngine(_FlatEngine):
         self._finish(train, y, (xv, h_prev, r, z, n, hn, h, dh, dout))
         self.h = h
         return y_hat, lv, h_prev, r, z, n, h
+
+    def _coefficients(self, h_prev, r, z, n, hn) -> np.ndarray:
+        """The coefficients d_ih, d_hh (dh'/d pre-activations, (3, H) each) as the two halves of one (6, H).
+        A copy of core.rules.approximate.coefficients, kept for speed (preallocated, no dispatch over batch
+        dimensions): the same operations on the same numbers; tests/core/rules/test_coefficient_copies.py holds
+        it to the original."""
+        omz = 1 - z
+        dan = omz * (1 - n * n)
+        d = self._d
+        d_ih, d_hh = d[:3], d[3:]
+        d_ih[2] = dan
+        d_ih[1] = (h_prev - n) * z * omz
+        d_ih[0] = dan * hn * r * (1 - r)
+        d_hh[:] = d_ih
+        d_hh[2] = dan * r
+        return d
 
     def sensitivity_norms(self) -> dict[str, float]:
         """Frobenius norm of dh/dtheta per parameter group (the readout does not move h: not listed)."""
@@ -377,20 +386,3 @@ class RTRLEngine(_FlatEngine):
             install_common()
             self.S[:] = S
         return install
-
-
-def make_engine(name: str, model: GRUModel, cfg, device):
-    """The engine `name` ("fast" or "autograd") for the config's rule, owning its optimizer."""
-    rule = cfg.train.rule
-    if name == "autograd":
-        if rule != "tbptt":
-            raise ValueError(f"the autograd engine implements rule tbptt only, not {rule!r}; use engine='fast'")
-        if cfg.train.fidelity:
-            raise ValueError("gradient fidelity needs the fast engine; use engine='fast'")
-        return AutogradEngine(model, cfg, device)
-    if name != "fast":
-        raise ValueError(f"unknown online engine {name!r}; choose fast or autograd")
-    from core.rules.fidelity import (
-        engine_class,  # late: the other rules (core/rules/approximate.py) subclass _FlatEngine
-    )
-    return engine_class(rule, cfg.train.fidelity)(model, cfg)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from core.config import ConfigError, preset
-from core.gru.derivatives import Layout, cell_forward, jacobian_h, param_jacobians, readout_loss
+from core.gru.derivatives import Layout, cell_forward, param_jacobians, readout_loss, state_jacobian
 from core.rules import approximate as A
 from core.sessions.gmlab import open_session, save_session
 from core.train.online import OnlineTrainer
@@ -40,7 +40,7 @@ def _rtrl64(engine, xs, ys):
         xv = np.array([float(x)])
         r, z, n, hn, h_new = cell_forward(xv, h, w["W_ih"], w["W_hh"], w["b_ih"], w["b_hh"])
         d_ih, d_hh = (a.reshape(-1) for a in A.coefficients(h, r, z, n, hn))
-        S = jacobian_h(z, d_hh, w["W_hh"]) @ S + _dense(param_jacobians(xv, h, d_ih, d_hh), lay)
+        S = state_jacobian(z, d_hh, w["W_hh"]) @ S + _dense(param_jacobians(xv, h, d_ih, d_hh), lay)
         Ss.append(S)
         h = h_new
     _, _, dh, _ = readout_loss(h, ys[-1], engine.readout, engine.loss, w.get("w_out"), w.get("b_out"))
@@ -67,8 +67,8 @@ def test_immediate_is_the_one_step_jacobian_on_each_parameters_own_unit():
     A.immediate(x, h, d_ih * nu, d_hh * nu, A.split(m, lay))
     np.testing.assert_allclose(m, nu @ M, rtol=0, atol=1e-15)
     w_hh = rng.normal(size=(12, 4))  # and diag(J) without forming J
-    np.testing.assert_allclose(A.jacobian_diag(z, d_hh, np.einsum("gii->gi", w_hh.reshape(3, 4, 4))),
-                               np.diag(jacobian_h(z, d_hh.reshape(-1), w_hh)), rtol=1e-14)
+    np.testing.assert_allclose(A.state_jacobian_diag(z, d_hh, np.einsum("gii->gi", w_hh.reshape(3, 4, 4))),
+                               np.diag(state_jacobian(z, d_hh.reshape(-1), w_hh)), rtol=1e-14)
 
 
 def test_pure_functions_take_a_leading_batch_dimension():
@@ -79,16 +79,16 @@ def test_pure_functions_take_a_leading_batch_dimension():
     h, z, r, n, hn = rng.normal(size=(B, H)), *(rng.uniform(0.1, 0.9, (B, H)) for _ in range(4))
     w3, x = rng.normal(size=(3, H, H)), np.ones((B, 1))
     d_ih, d_hh = A.coefficients(h, r, z, n, hn)
-    J = A.jacobian_h(z, d_hh, w3)
+    J = A.batched_state_jacobian(z, d_hh, w3)
     m = np.zeros((B, lay.n_rec))
     A.immediate(x, h, d_ih, d_hh, A.split(m, lay))
     s, th, nu = rng.normal(size=(B, H)), rng.normal(size=(B, lay.n_rec)), np.sign(rng.normal(size=(B, H)))
     s2, th2 = A.uoro_update(s, th, J, nu, m)
     own = A.owner_index(lay)
-    sn = A.snap1_update(th.copy(), A.jacobian_diag(z, d_hh, np.einsum("gii->gi", w3)), m, own)
+    sn = A.snap1_update(th.copy(), A.state_jacobian_diag(z, d_hh, np.einsum("gii->gi", w3)), m, own)
     for b in range(B):
         db_ih, db_hh = A.coefficients(h[b], r[b], z[b], n[b], hn[b])
-        Jb = A.jacobian_h(z[b], db_hh, w3)
+        Jb = A.batched_state_jacobian(z[b], db_hh, w3)
         np.testing.assert_allclose(J[b], Jb, rtol=1e-14)
         mb = np.zeros(lay.n_rec)
         A.immediate(x[b], h[b], db_ih, db_hh, A.split(mb, lay))
@@ -126,7 +126,7 @@ def test_snap1_is_rtrl_kept_on_each_parameters_own_unit():
         xv = np.array([float(x)])
         r, z, n, hn, h_new = cell_forward(xv, h, w["W_ih"], w["W_hh"], w["b_ih"], w["b_hh"])
         d_ih, d_hh = (a.reshape(-1) for a in A.coefficients(h, r, z, n, hn))
-        S = mask * (jacobian_h(z, d_hh, w["W_hh"]) @ S + _dense(param_jacobians(xv, h, d_ih, d_hh), lay))
+        S = mask * (state_jacobian(z, d_hh, w["W_hh"]) @ S + _dense(param_jacobians(xv, h, d_ih, d_hh), lay))
         h = h_new
         e.lr = 1e-3
         e.step(x, y, t == T - 1)  # weights fixed until the last step, which trains
@@ -155,7 +155,7 @@ def test_uoro_is_unbiased_on_a_frozen_trajectory_many_sign_streams():
         xv = np.array([float(x)])
         r, z, n, hn, h_new = cell_forward(xv, h, w["W_ih"], w["W_hh"], w["b_ih"], w["b_hh"])
         d_ih, d_hh = A.coefficients(h, r, z, n, hn)
-        J = A.jacobian_h(z, d_hh, w["W_hh"].reshape(3, H, H))
+        J = A.batched_state_jacobian(z, d_hh, w["W_hh"].reshape(3, H, H))
         nu = rng.choice([-1.0, 1.0], size=(N, H))
         A.immediate(xv, h, d_ih * nu[:, None, :], d_hh * nu[:, None, :], blocks)
         s, th = A.uoro_update(s, th, J, nu, m)

@@ -9,7 +9,8 @@ import torch
 from core.config import preset
 from core.gru.derivatives import Layout
 from core.gru.model import gru_cell, loss_fn
-from core.rules.fidelity import FidelityMeter, compare, engine_class
+from core.rules.engines import engine_class
+from core.rules.fidelity import FidelityMeter, compare
 from core.rules.fidelity_history import FIELDS, GROUPS
 from core.train.online import OnlineTrainer
 

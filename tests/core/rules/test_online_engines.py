@@ -110,7 +110,7 @@ def test_sensitivity_views_cover_each_units_own_entries():
     """sensitivity_step's views: W_ih's and W_hh's own-unit entries, and both biases' as one (6, H) view whose rows
     are b_ih's then b_hh's (gru_math.diagonal_views' last two)."""
     from core.gru.derivatives import Layout, diagonal_views
-    from core.rules.engines import sensitivity_views
+    from core.rules.tbptt_rtrl import sensitivity_views
 
     lay = Layout(5)
     S = np.zeros((5, lay.n_rec), np.float32)
