@@ -19,6 +19,8 @@ import math
 
 import numpy as np
 
+from core.tasks import run_units
+
 _MAX_WEIGHT = 1.0 - 1e-12  # w = 1 would never move
 
 
@@ -40,11 +42,9 @@ def window_of_weight(weight: float, stride: int = 1) -> float:
 def default_window(cfg) -> int:
     """The window the plots open with: 1/40 of the configured run (online: 500 steps for the default 20,000),
     at least 50 steps online (1 minibatch in batch) and at most 2,000 (200 minibatches)."""
-    t = cfg.train
-    if t.mode == "online":
-        return int(min(2000, max(50, t.steps // 40)))
-    n_train = t.n_sequences - int(t.n_sequences * t.validation_split)
-    total = t.epochs * max(1, math.ceil(n_train / t.batch_size))
+    total = run_units(cfg.train)
+    if cfg.train.mode == "online":
+        return int(min(2000, max(50, total // 40)))
     return int(min(200, max(1, total // 40)))
 
 

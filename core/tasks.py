@@ -1,7 +1,10 @@
 """Bit-stream tasks: inputs with P(x=1) = p and a target over the past (NOT, COPY or XOR of x[t-lag]).
 
 Before the stream is `lag` steps old, missing inputs count as 0 (so NOT with lag 1 starts with y0 = 1, as in
-the question). Online training reads an endless `BitStream`; batch training reads `make_dataset`.
+the question). Online training reads an endless `BitStream`; batch training reads `make_dataset`, whose
+validation split is `keras_split_at`, the one place the split is computed (the batch trainer, the verdict, the
+reports and the recording's run length all count held-out sequences through it); `run_units` is a configured
+run's length in the units the window counts.
 """
 
 from __future__ import annotations
@@ -115,8 +118,18 @@ class Dataset:
 
 
 def keras_split_at(n: int, validation_split: float) -> int:
-    """How many of n samples Keras's fit(validation_split=...) trains on: the first floor(n * (1 - split))."""
+    """How many of n samples Keras's fit(validation_split=...) trains on: the first floor(n * (1 - split));
+    the last n - keras_split_at(n, split) are held out (1,005 at 0.1: 904 train, 101 held out)."""
     return int(math.floor(n * (1.0 - validation_split)))
+
+
+def run_units(train) -> int:
+    """A configured run's length (`train`: a TrainConfig) in the units the window counts: steps online,
+    minibatches in batch mode (epochs x batches of the training part of the split)."""
+    if train.mode == "online":
+        return train.steps
+    n_train = keras_split_at(train.n_sequences, train.validation_split)
+    return train.epochs * max(1, math.ceil(n_train / train.batch_size))
 
 
 def make_dataset(cfg: TaskConfig, n: int, length: int, validation_split: float, seed: int) -> Dataset:

@@ -1,7 +1,8 @@
 """Plain-word hints about a run: claims about why it does not learn, each resting on evidence from the run.
 
-This module owns `diagnose(cfg, stats, verdict) -> [Hint]`, the `LiveStats` it reads and the `RecentSteps`
-the headless runner gathers them in. A hint has a code, a level (info | warning | error), a title and a text.
+This module owns `diagnose(cfg, stats, verdict) -> [Hint]` and the `LiveStats` it reads (the window and the
+headless runner both gather them from the trainer's analysis window, core.train.trainer.Trainer).
+A hint has a code, a level (info | warning | error), a title and a text.
 What each one needs (thresholds in `Rules`):
 - raw-readout (error; info at lag 0, where nothing must be remembered): the config alone.
 - short-window (online tbptt, window <= lag): info while there is no evidence either way; a warning once the
@@ -20,7 +21,8 @@ What each one needs (thresholds in `Rules`):
   `high_loss` x the constant-predictor loss.
 A run that has learned (its verdict says so, or without a verdict its recent accuracy >= 0.99 on enough
 evidence) gets no warning and no error at all.
-`param_snapshot` and `relative_update` measure the update size around one step. Pure numpy; no Qt import.
+`param_snapshot` and `relative_update` measure the update size around one step (the run loop's probe,
+core.train.loop.train_unit, calls them). Pure numpy; no Qt import.
 """
 
 from __future__ import annotations
@@ -33,7 +35,6 @@ import numpy as np
 from core.analysis.verdict import Verdict, constant_loss, majority_class, metric_words
 from core.config import Config
 from core.formatting import SOLVED, count_text, loss_text
-from core.history import Ring
 from core.tasks import base_rate
 
 LEVELS = ("info", "warning", "error")
@@ -106,33 +107,6 @@ def live_stats_from(losses, correct, steps: int, update_ratio: float = float("na
     """LiveStats from plain arrays (copied to float64 numpy)."""
     return LiveStats(int(steps), np.array(losses, dtype=np.float64).reshape(-1),
                      np.array(correct, dtype=np.float64).reshape(-1), float(update_ratio), float(pred_ones))
-
-
-class RecentSteps:
-    """The last `capacity` online steps of a run (loss, correct, predicted 1) and a measured update size:
-    the evidence the headless runner's hints rest on. `train_step(trainer)` replaces `trainer.step()`."""
-
-    def __init__(self, capacity: int = 1000, ratio_every: int = 200):
-        self._ring = Ring(capacity, 3)
-        self.ratio_every = int(ratio_every)
-        self.steps = 0
-        self.update_ratio = float("nan")
-
-    def train_step(self, trainer):
-        """One training step of an OnlineTrainer, recorded; every `ratio_every` steps its update is measured."""
-        measure = self.steps % self.ratio_every == self.ratio_every // 2
-        before = param_snapshot(trainer.model) if measure else None
-        rec = trainer.step()
-        if before is not None:
-            self.update_ratio = relative_update(before, param_snapshot(trainer.model))
-        self.steps += 1
-        self._ring.append((rec.loss, float(rec.correct), float(rec.y_hat >= 0.5)))
-        return rec
-
-    def stats(self) -> LiveStats:
-        rows = self._ring.last().astype(np.float64)
-        pred_ones = float(rows[:, 2].mean()) if len(rows) else float("nan")
-        return LiveStats(self.steps, rows[:, 0], rows[:, 1], self.update_ratio, pred_ones)
 
 
 def param_snapshot(model) -> np.ndarray:

@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass
 
 from core.config import Config
 from core.formatting import SOLVED, accuracy_text, loss_text
-from core.tasks import base_rate, target_rate
+from core.tasks import base_rate, keras_split_at, target_rate
 
 VERDICT_CODES = ("learned", "partly", "base-rate", "diverged", "not-run")
 BASE_RATE_MIN_BAND = 0.02  # "at the base rate" means within max(3 standard errors, this) above it
@@ -130,26 +130,21 @@ def judge(cfg: Config, figure: float, n: int, metric: str = "heldout_accuracy", 
 
 def heldout(trainer, n: int) -> dict:
     """The held-out figures {accuracy, loss, steps} at the trainer's current position, the same for the
-    headless runner and the window. Online: the next n steps of the same stream, weights frozen, state carried;
-    the trainer's position (stream, state, step count) is restored afterwards, so training can go on as if
-    nothing was measured. Batch: the validation split (n is ignored; steps = validation targets)."""
-    if trainer.mode == "batch":
-        v = trainer.validate()
-        n_val = int(trainer.y_val.numel())  # targets: sequences x steps
-        return {"accuracy": v["val_accuracy"], "loss": v["val_loss"], "steps": n_val}
-    tensors, meta = trainer.state_dict()
-    try:
-        return trainer.evaluate(int(n))
-    finally:
-        trainer.load_state_dict(tensors, meta)
+    headless runner and the window: the trainer measures them (core.train.trainer.Trainer.heldout; online the
+    next n steps, position restored; batch the validation split, n ignored)."""
+    return trainer.heldout(int(n))
 
 
 def heldout_verdict(cfg: Config, trainer, solved: float = SOLVED) -> tuple[dict, Verdict]:
-    """heldout() with the config's eval_steps, and its verdict: what the runner reports and the window shows
-    when a run reaches its step total (online) or its last epoch (batch)."""
+    """heldout() with the config's eval_steps, and its verdict: what the window shows when a run reaches its
+    step total (online) or its last epoch (batch). Without held-out data the trainer's training figure stands
+    in (batch: the last epoch's training accuracy, as the runner's report judges it; online: none, 'not run')."""
     ev = heldout(trainer, cfg.train.eval_steps)
-    metric = "val_accuracy" if trainer.mode == "batch" else "heldout_accuracy"
-    return ev, judge(cfg, ev["accuracy"], ev["steps"], metric, ev["loss"], solved)
+    verdict = judge(cfg, ev["accuracy"], ev["steps"], trainer.heldout_metric, ev["loss"], solved)
+    stand_in = trainer.training_figure() if verdict.code == "not-run" else None
+    if stand_in is not None:
+        verdict = judge(cfg, stand_in["accuracy"], stand_in["steps"], "accuracy", stand_in["loss"], solved)
+    return ev, verdict
 
 
 def verdict_of_report(cfg: Config, report: dict, solved: float = SOLVED) -> Verdict:
@@ -159,7 +154,7 @@ def verdict_of_report(cfg: Config, report: dict, solved: float = SOLVED) -> Verd
     history = report.get("history", {}) or {}
     t = cfg.train
     if t.mode == "batch":
-        n_val_seq = int(t.n_sequences * t.validation_split)
+        n_val_seq = t.n_sequences - keras_split_at(t.n_sequences, t.validation_split)
         figure, loss, metric, n = final.get("val_accuracy"), final.get("val_loss"), "val_accuracy", n_val_seq
         if not _finite(figure):
             figure, loss, metric, n = final.get("accuracy"), final.get("loss"), "accuracy", t.n_sequences - n_val_seq

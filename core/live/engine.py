@@ -1,10 +1,12 @@
 """The live engine behind the window: one run of a trainer, advanced in time-boxed chunks, and its snapshots.
 
-`LiveEngine` is Qt-free and mode-blind: it speaks only the `core.train.trainer.Trainer` interface. It applies
-commands between steps (start, pause, step, reset, lr, speed), records the whole run in decimating series,
-and packs immutable `Snapshot`s (core/snapshot.py). A run's state lives in one `Run` (core/live/run.py),
-built in one place (`_begin`) for both Reset and an opened session. Sessions and CSV export are
-core/live/files.py; the child process that serves an engine over a pipe is core/children/trainer.py.
+`LiveEngine` is Qt-free and mode-blind: it speaks only the `core.train.trainer.Trainer` interface and trains
+through the one run loop the headless runner uses too (core.train.loop.train_unit: its stopping rule and its
+update-ratio probe). It applies commands between steps (start, pause, step, reset, lr, speed), records the
+whole run in decimating series, and packs immutable `Snapshot`s (core/snapshot.py). A run's state lives in
+one `Run` (core/live/run.py), built in one place (`_begin`) for both Reset and an opened session. Sessions and
+CSV export are core/live/files.py; the child process that serves an engine over a pipe is
+core/children/trainer.py.
 """
 
 from __future__ import annotations
@@ -18,20 +20,19 @@ from itertools import count
 import numpy as np
 import torch
 
-from core.analysis.hints import param_snapshot, relative_update
 from core.analysis.inspection import Analysis, analyze
-from core.analysis.verdict import Verdict, heldout_verdict, judge
+from core.analysis.verdict import Verdict, heldout_verdict
 from core.config import Config, ConfigError
 from core.history import DecimatingSeries
 from core.live.run import Run
 from core.rules.fidelity_history import FidelityRecord, meter_of
 from core.snapshot import Snapshot
+from core.train.loop import train_unit
 from core.train.trainer import Trainer, make_trainer
 from core.train.views import Finish
 
 MAX_NOTICES = 50          # notices kept until the child sends them; older ones are dropped
 MAX_STEPS_PER_COMMAND = 1_000_000
-UPDATE_RATIO_EVERY = 200  # units between two measurements of the relative update
 REFRESH_S = 0.25          # while running, the analysis and the batch probe are recomputed at most this often
 
 
@@ -176,22 +177,22 @@ class LiveEngine:
                   "from the same position.")
 
     def _train_one(self) -> float:
-        run, tr = self.run, self.run.trainer
-        before = param_snapshot(tr.model) if run.steps % UPDATE_RATIO_EVERY == UPDATE_RATIO_EVERY // 2 else None
-        unit = tr.advance()
-        if before is not None:
-            run.update_ratio = relative_update(before, param_snapshot(tr.model))
-        loss = unit.loss
+        """One unit through the one run loop (core.train.loop.train_unit), recorded; a divergence (a non-finite
+        loss or weight) pauses the run and raises FloatingPointError with what to change."""
+        run = self.run
+        done = train_unit(run.trainer, run.steps)
+        if done.update_ratio is not None:
+            run.update_ratio = done.update_ratio
+        loss = done.unit.loss
         run.loss_series.append(loss)
-        run.acc_series.append(unit.score)
+        run.acc_series.append(done.unit.score)
         run.last_loss = loss
         run.steps += 1
-        if not math.isfinite(loss):
+        if done.diverged is not None:
             self.running = False
-            raise FloatingPointError(
-                f"The loss became {loss} at step {run.steps}: training diverged (the learning rate "
-                f"{self.cfg.train.lr:g} is likely too high). Training is paused; lower lr and press Reset.")
-        run.finished = end = tr.finish()  # stepping on past a soft end (online's step total) clears it
+            raise FloatingPointError(f"Training {done.diverged.message}. Training is paused; lower lr and press "
+                                     "Reset.")
+        run.finished = end = run.trainer.finish()  # stepping on past a soft end (online's step total) clears it
         if end is not None:
             self.running = False
             self.note(end.notice)
@@ -200,15 +201,11 @@ class LiveEngine:
 
     def _judge(self) -> None:
         """The run reached its step total (online) or its last epoch (batch): its verdict, measured as the
-        headless runner does (online: the held-out steps, the trainer's position restored so Start continues;
-        batch: val_accuracy, else the last training accuracy), and the hints recomputed with it."""
-        run, tr = self.run, self.run.trainer
-        ev, verdict = heldout_verdict(run.cfg, tr)
-        if verdict.code == "not-run" and tr.mode == "batch" and len(run.acc_series):  # no validation split
-            n_train = run.cfg.train.n_sequences - int(run.cfg.train.n_sequences * run.cfg.train.validation_split)
-            verdict = judge(run.cfg, float(run.acc_series.values(-1)[-1]), n_train * run.cfg.train.seq_len,
-                            "accuracy", run.last_loss)
-        run.verdict = verdict
+        headless runner does (core.analysis.verdict.heldout_verdict: online the held-out steps, the trainer's
+        position restored so Start continues; batch val_accuracy, else the last epoch's training accuracy), and
+        the hints recomputed with it."""
+        run = self.run
+        run.verdict = heldout_verdict(run.cfg, run.trainer)[1]
         run.analysis = None  # the hints rest on the verdict from now on
 
     def advance(self, budget_s: float = 0.02, max_steps: int | None = None) -> int:

@@ -8,59 +8,18 @@ Used by the command line (core/cli/train.py) and by multi-seed runs (core/runs/s
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
 
-from core.analysis.hints import RecentSteps, diagnose, live_stats_from
-from core.analysis.verdict import Verdict, heldout, verdict_of_report
+from core.analysis.hints import diagnose, live_stats_from
+from core.analysis.verdict import Verdict, verdict_of_report
 from core.config import Config
+from core.rules.fidelity_history import meter_of
+from core.train.loop import WEIGHT_CHECK_EVERY, Diverged, advice, train_unit
 
-WEIGHT_CHECK_EVERY = 50  # steps between checks of the weights (the loss is checked at every step)
-
-
-class Diverged(Exception):
-    """Training diverged: `step` (1-based) is the first step whose loss or weights were not finite; `what` says
-    which ("the loss became nan", "the weights hold inf (cell.weight_hh)"); `message` adds what to change."""
-
-    def __init__(self, cfg: Config, step: int, what: str):
-        self.step, self.what = int(step), what
-        self.message = f"diverged at step {self.step:,}: {what} ({advice(cfg)})"
-        super().__init__(self.message)
-
-    def to_dict(self) -> dict:
-        return {"step": self.step, "what": self.what, "message": self.message}
-
-
-def advice(cfg: Config) -> str:
-    """What to change after a divergence: 'lr 10 is likely too high for sgd; try 0.01'."""
-    lr = cfg.train.lr
-    try_lr = min(0.01, 10 ** math.floor(math.log10(lr)) / 10) if lr > 0 else 0.001
-    return f"lr {lr:g} is likely too high for {cfg.train.optimizer}; try {try_lr:g}"
-
-
-def first_bad_weight(model) -> str | None:
-    """'the weights hold nan (cell.weight_hh)' for the first parameter with a NaN or infinity, else None."""
-    import torch
-
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if not bool(torch.isfinite(p).all()):
-                kind = "nan" if bool(torch.isnan(p).any()) else "inf"
-                return f"the weights hold {kind} ({name})"
-    return None
-
-
-def check_step(cfg: Config, model, step: int, loss: float) -> None:
-    """Raise Diverged if this step's loss, or (every WEIGHT_CHECK_EVERY steps) a weight, is not finite."""
-    if not math.isfinite(loss):
-        raise Diverged(cfg, step, f"the loss became {loss}")
-    if step % WEIGHT_CHECK_EVERY == 0 or step == 1:
-        bad = first_bad_weight(model)
-        if bad is not None:
-            raise Diverged(cfg, step, bad)
-
+__all__ = ["WEIGHT_CHECK_EVERY", "Diverged", "EpochLog", "FidelitySummary", "ProgressLog", "advice", "block_ends",
+           "history_blocks", "train"]
 
 class FidelitySummary:
     """Each fidelity field's median over a run, in bounded memory: every step's row (core.rules.fidelity.FIELDS) is
@@ -123,118 +82,137 @@ def history_blocks(history: dict, upto: int, span: int = 10) -> list[str]:
     return lines
 
 
+class EpochLog:
+    """Batch mode's printout, as Keras's: one line per epoch (unless `epoch_lines` is False) and the answer's
+    history blocks (`history_blocks`) after epoch 10 and after the last; its final figures are the last epoch's."""
+
+    def __init__(self, cfg: Config, tr, out, epoch_lines: bool):
+        self.cfg, self.tr, self.out, self.epoch_lines = cfg, tr, out, epoch_lines
+
+    def header(self) -> None:
+        tr = self.tr
+        self.out(f"batch: {tr.n_params} parameters, {tr.n_train} train / {len(tr.x_val)} val sequences, "
+                 f"{tr.batches_per_epoch} batches per epoch, device {tr.device}")
+        self.e0 = time.perf_counter()
+
+    def unit(self, step: int, rec) -> None:
+        logs, epochs = rec.epoch_end, self.cfg.train.epochs
+        if logs is None:
+            return
+        if self.epoch_lines:
+            self.out(f"Epoch {logs['epoch']}/{epochs} - {time.perf_counter() - self.e0:.2f}s - loss: "
+                     f"{logs['loss']:.4f} - accuracy: {logs['accuracy']:.4f} - val_loss: {logs['val_loss']:.4f}"
+                     f" - val_accuracy: {logs['val_accuracy']:.4f}")
+        self.e0 = time.perf_counter()
+        if logs["epoch"] in block_ends(epochs):
+            for line in history_blocks(self.tr.history, logs["epoch"]):
+                self.out(line)
+
+    def history(self) -> dict:
+        return self.tr.history
+
+    def final(self, diverged) -> dict:
+        last = {k: (v[-1] if v else float("nan")) for k, v in self.tr.history.items()}
+        return {"loss": last["loss"], "val_loss": last["val_loss"], "accuracy": last["accuracy"],
+                "val_accuracy": last["val_accuracy"]}
+
+
+class ProgressLog:
+    """Online mode's printout: a progress line (the mean loss and accuracy since the last one, the rate) every
+    `log_every` steps and at the last; its final figures are the held-out steps (none after a divergence)."""
+
+    def __init__(self, cfg: Config, tr, out, log_every: int, meter):
+        self.cfg, self.tr, self.out, self.log_every, self.meter = cfg, tr, out, log_every, meter
+        self.logged = {"step": [], "loss": [], "accuracy": []}
+        self.s_loss = self.s_correct = 0.0
+        self.s_n = 0
+
+    def header(self) -> None:
+        tr, t = self.tr, self.cfg.train
+        self.out(f"online: {tr.n_params} parameters, readout {self.cfg.model.readout}, rule {t.rule}, window "
+                 f"{t.window}, device {tr.device}")
+        self.meter.mark(0)
+
+    def unit(self, i: int, rec) -> None:
+        total = self.cfg.train.steps
+        self.s_loss += rec.loss
+        self.s_correct += rec.correct
+        self.s_n += 1
+        if i % self.log_every == 0 or i == total:
+            rate = self.meter.mark(i)
+            loss, acc = self.s_loss / self.s_n, self.s_correct / self.s_n
+            self.logged["step"].append(i)
+            self.logged["loss"].append(loss)
+            self.logged["accuracy"].append(acc)
+            self.out(f"step {i}/{total} - loss: {loss:.4f} - accuracy: {acc:.4f} - {rate:,.0f} steps/s")
+            self.s_loss = self.s_correct = 0.0
+            self.s_n = 0
+
+    def history(self) -> dict:
+        return self.logged
+
+    def final(self, diverged) -> dict:
+        if diverged is not None:  # no held-out figure from diverged weights: it would only look plausible
+            return {"heldout_accuracy": float("nan"), "heldout_loss": float("nan"), "heldout_steps": 0}
+        ev = self.tr.heldout(self.cfg.train.eval_steps)
+        self.out(f"held-out ({ev['steps']} steps, weights frozen, state carried): accuracy {ev['accuracy']:.4f}"
+                 f" - loss {ev['loss']:.4f}")
+        return {"heldout_accuracy": ev["accuracy"], "heldout_loss": ev["loss"], "heldout_steps": ev["steps"]}
+
+
 def train(cfg: Config, log_every: int = 2000, out=print, epoch_lines: bool = True) -> dict:
     """Run a whole training as the config says and return the report dict.
 
-    Training stops at the first step whose loss (checked every step) or weights (every WEIGHT_CHECK_EVERY steps)
-    are not finite: the report's final.verdict.code is then "diverged", final.diverged is {step, what, message}
-    (Diverged.to_dict; message e.g. "diverged at step 12: the loss became nan (lr 10 is likely too high for
-    sgd; try 0.01)", also the verdict's text), and there is no held-out figure.
+    The trainer is advanced by the one run loop the window uses too (core.train.loop.train_unit) until it
+    reports its end (online: the step total; batch: the last epoch). Training stops at the first unit whose loss
+    (checked every unit) or weights (every WEIGHT_CHECK_EVERY units) are not finite: the report's
+    final.verdict.code is then "diverged", final.diverged is {step, what, message} (Diverged.to_dict; message
+    e.g. "diverged at step 12: the loss became nan (lr 10 is likely too high for sgd; try 0.01)", also the
+    verdict's text), and there is no held-out figure.
 
     Batch mode prints one Keras-style line per epoch (unless epoch_lines is False) and the answer's history
-    blocks (`history_blocks`) after epoch 10 and after the last."""
-    from core.train.trainer import BatchTrainer, OnlineTrainer, RateMeter  # here: importing this module loads no torch
+    blocks (`history_blocks`) after epoch 10 and after the last (`EpochLog`); online prints `ProgressLog`'s
+    lines. The hints rest on the trainer's analysis window, as the window's do."""
+    from core.train.trainer import RateMeter, make_trainer  # here: importing this module loads no torch
 
-    t = cfg.train
-    fid = None
-    if t.mode == "batch":
-        tr = BatchTrainer(cfg)
-        if tr.device_warning:
-            out(f"warning: {tr.device_warning}")
-        out(f"batch: {tr.n_params} parameters, {tr.n_train} train / {len(tr.x_val)} val sequences, "
-            f"{tr.batches_per_epoch} batches per epoch, device {tr.device}")
-        t0 = time.perf_counter()
-        diverged = None
-        step = 0
-        e0 = time.perf_counter()
-        while tr.epoch < t.epochs:
-            rec = tr.step()
-            step += 1
-            try:
-                check_step(cfg, tr.model, step, rec.loss)
-            except Diverged as d:
-                diverged = d
-                break
-            logs = rec.epoch_end
-            if logs is None:
-                continue
-            if epoch_lines:
-                out(f"Epoch {logs['epoch']}/{t.epochs} - {time.perf_counter() - e0:.2f}s - loss: {logs['loss']:.4f}"
-                    f" - accuracy: {logs['accuracy']:.4f} - val_loss: {logs['val_loss']:.4f}"
-                    f" - val_accuracy: {logs['val_accuracy']:.4f}")
-            e0 = time.perf_counter()
-            if logs["epoch"] in block_ends(t.epochs):
-                for line in history_blocks(tr.history, logs["epoch"]):
-                    out(line)
-        elapsed = time.perf_counter() - t0
-        steps = step
-        last = {k: (v[-1] if v else float("nan")) for k, v in tr.history.items()}
-        final = {"loss": last["loss"], "val_loss": last["val_loss"],
-                 "accuracy": last["accuracy"], "val_accuracy": last["val_accuracy"]}
-        history = tr.history
-        n_params = tr.n_params
-    else:
-        tr = OnlineTrainer(cfg)
-        if tr.device_warning:
-            out(f"warning: {tr.device_warning}")
-        out(f"online: {tr.n_params} parameters, readout {cfg.model.readout}, rule {t.rule}, window {t.window}, "
-            f"device {tr.device}")
-        history = {"step": [], "loss": [], "accuracy": []}
-        meter = RateMeter()
-        meter.mark(0)
-        t0 = time.perf_counter()
-        s_loss = s_correct = 0.0
-        s_n = 0
-        recent = RecentSteps()  # the last 1,000 steps: the evidence the hints rest on
-        fid = FidelitySummary() if t.fidelity else None
-        diverged = None
-        steps = 0
-        for i in range(1, t.steps + 1):
-            rec = recent.train_step(tr)
-            steps = i
-            try:
-                check_step(cfg, tr.model, i, rec.loss)
-            except Diverged as d:
-                diverged = d
-                break
-            if fid is not None:
-                fid.add(tr.engine.fidelity.last)
-            s_loss += rec.loss
-            s_correct += rec.correct
-            s_n += 1
-            if i % log_every == 0 or i == t.steps:
-                rate = meter.mark(i)
-                history["step"].append(i)
-                history["loss"].append(s_loss / s_n)
-                history["accuracy"].append(s_correct / s_n)
-                out(f"step {i}/{t.steps} - loss: {s_loss / s_n:.4f} - accuracy: {s_correct / s_n:.4f}"
-                    f" - {rate:,.0f} steps/s")
-                s_loss = s_correct = 0.0
-                s_n = 0
-        elapsed = time.perf_counter() - t0
-        if diverged is None:
-            ev = heldout(tr, t.eval_steps)
-            final = {"heldout_accuracy": ev["accuracy"], "heldout_loss": ev["loss"], "heldout_steps": ev["steps"]}
-            out(f"held-out ({ev['steps']} steps, weights frozen, state carried): accuracy {ev['accuracy']:.4f}"
-                f" - loss {ev['loss']:.4f}")
-        else:  # no held-out figure from diverged weights: it would only look plausible
-            final = {"heldout_accuracy": float("nan"), "heldout_loss": float("nan"), "heldout_steps": 0}
+    tr = make_trainer(cfg)
+    if tr.device_warning:
+        out(f"warning: {tr.device_warning}")
+    log = EpochLog(cfg, tr, out, epoch_lines) if tr.mode == "batch" else ProgressLog(cfg, tr, out, log_every,
+                                                                                         RateMeter())
+    log.header()
+    fid = FidelitySummary() if meter_of(tr) is not None else None
+    t0 = time.perf_counter()
+    diverged, steps, update_ratio = None, 0, float("nan")
+    while True:
+        done = train_unit(tr, steps)
+        steps += 1
+        if done.update_ratio is not None:
+            update_ratio = done.update_ratio
+        if done.diverged is not None:
+            diverged = done.diverged
+            break
         if fid is not None:
-            out(fid.line())
-        n_params = tr.n_params
+            fid.add(meter_of(tr).last)
+        log.unit(steps, done.unit)
+        if tr.finish() is not None:
+            break
+    elapsed = time.perf_counter() - t0
+    final, history = log.final(diverged), log.history()
+    if fid is not None:
+        out(fid.line())
     if diverged is None:
         verdict = verdict_of_report(cfg, {"final": final, "history": history})
     else:
-        metric = "val_accuracy" if t.mode == "batch" else "heldout_accuracy"
-        verdict = Verdict("diverged", float("nan"), metric, 0, float("nan"), diverged.message)
+        verdict = Verdict("diverged", float("nan"), tr.heldout_metric, 0, float("nan"), diverged.message)
         final["diverged"] = diverged.to_dict()
     final["verdict"] = verdict.to_dict()
-    stats = recent.stats() if t.mode == "online" else live_stats_from(history["loss"], history["accuracy"], steps)
-    hints = diagnose(cfg, stats, verdict)
+    w = tr.analysis_window(np.asarray(history["loss"], np.float64), np.asarray(history["accuracy"], np.float64))
+    hints = diagnose(cfg, live_stats_from(w.losses, w.correct, steps, update_ratio, w.pred_ones), verdict)
     out(f"verdict: {verdict.text}")
     for h in hints:
         out(f"{h.level}: {h.title}")
-    report = {"config": cfg.to_dict(), "params": n_params, "history": history, "final": final,
+    report = {"config": cfg.to_dict(), "params": tr.n_params, "history": history, "final": final,
               "hints": [h.to_dict() for h in hints],
               "steps_per_second": steps / elapsed if elapsed > 0 else None, "elapsed_s": elapsed,
               "device": str(tr.device)}

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from core.atomic_io import LabFileError, check_writable, write_bytes
 from core.config import PRESETS, Config
+from core.tasks import keras_split_at
 
 IMAGE_TITLES = {
     "loss": ("Loss", "the training loss over the whole run"),
@@ -235,7 +236,8 @@ def headless_report(md_path, report: dict, log: list[str], command: str) -> tupl
         loss = {"loss": hist.get("loss", []), "val_loss": hist.get("val_loss", [])}
         acc = {"accuracy": hist.get("accuracy", []), "val_accuracy": hist.get("val_accuracy", [])}
         how = "per epoch, as Keras logs it (val_: the validation split)"
-        n_val = int(cfg["train"]["n_sequences"] * cfg["train"]["validation_split"]) * cfg["train"]["seq_len"]
+        t = cfg["train"]
+        n_val = (t["n_sequences"] - keras_split_at(t["n_sequences"], t["validation_split"])) * t["seq_len"]
         heldout = {"accuracy": final.get("val_accuracy"), "loss": final.get("val_loss"), "steps": n_val,
                    "unit": "validation targets", "how": "the validation split"}
     pngs = {"loss": line_plot("Loss", x, loss, xlabel=unit, ylabel="loss"),

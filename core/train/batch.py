@@ -58,6 +58,7 @@ class BatchTrainer:
     """Keras-style batch training: N sequences of L steps, minibatches, epochs, validation from the end."""
 
     mode = "batch"
+    heldout_metric = "val_accuracy"  # what heldout()'s accuracy is called in verdicts and reports
     _probe_cache: tuple | None = None  # ((epoch, batch), ProbeView): the probe at that position
 
     def __init__(self, cfg: Config, probe_len: int = 200):
@@ -157,6 +158,26 @@ class BatchTrainer:
         out, _ = self.model(self.x_val)
         loss, acc = self._metrics(out, self.y_val)
         return {"val_loss": float(loss), "val_accuracy": acc}
+
+    def heldout_count(self) -> int:
+        """Targets the held-out figure is measured over: the validation sequences, the last of the split
+        (core.tasks.keras_split_at), times their length."""
+        return int(self.y_val.numel())
+
+    def heldout(self, n: int | None = None) -> dict:
+        """The held-out figures {accuracy, loss, steps} at this position: the validation split (n is ignored;
+        steps = validation targets)."""
+        v = self.validate()
+        return {"accuracy": v["val_accuracy"], "loss": v["val_loss"], "steps": self.heldout_count()}
+
+    def training_figure(self) -> dict | None:
+        """What stands in for the held-out figures without a validation split: the last epoch's training
+        accuracy and loss over the training targets {accuracy, loss, steps}, as Keras logs them (None before the
+        first epoch)."""
+        if not self.history["accuracy"]:
+            return None
+        return {"accuracy": self.history["accuracy"][-1], "loss": self.history["loss"][-1],
+                "steps": int(self.y_train.numel())}
 
     def run_epoch(self) -> dict:
         while True:

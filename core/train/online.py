@@ -20,7 +20,7 @@ from core.gru.model import GRUModel
 from core.rules.engines import make_engine
 from core.state_checks import StateError, StateReader, bits, int_in, take_model
 from core.tasks import BitStream
-from core.train.views import FINISHED_STEPS, AnalysisWindow, Finish, RecentSteps, ViewWindow
+from core.train.views import FINISHED_STEPS, AnalysisWindow, Finish, OnlineStepRings, ViewWindow
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,9 @@ class OnlineTrainer:
     """
 
     mode = "online"
+    heldout_metric = "heldout_accuracy"  # what heldout()'s accuracy is called in verdicts and reports
     done = False  # the stream never runs out: the step total is a goal the live engine pauses at (finish())
-    _recent: RecentSteps | None = None  # the view's last steps, made by the first advance() (the runner has none)
+    _recent: OnlineStepRings | None = None  # the view's last steps, made by the first advance()
 
     def __init__(self, cfg: Config, engine: str = "fast"):
         self.cfg = cfg.replace()  # the trainer's own copy: configs are values, never shared and changed
@@ -119,6 +120,25 @@ class OnlineTrainer:
             return {"accuracy": float("nan"), "loss": float("nan"), "steps": 0}
         return {"accuracy": correct / n, "loss": total_loss / n, "steps": n}
 
+    def heldout_count(self) -> int:
+        """Targets the held-out figure is measured over: the configured eval_steps next steps of the stream."""
+        return self.cfg.train.eval_steps
+
+    def heldout(self, n: int | None = None) -> dict:
+        """The held-out figures {accuracy, loss, steps} at this position: the next n steps (None: eval_steps)
+        of the same stream, weights frozen, state carried; the position (stream, state, step count) is restored
+        afterwards, so training goes on as if nothing was measured."""
+        tensors, meta = self.state_dict()
+        try:
+            return self.evaluate(self.heldout_count() if n is None else int(n))
+        finally:
+            self.load_state_dict(tensors, meta)
+
+    def training_figure(self) -> None:
+        """Online there is no training figure to stand in for held-out steps (a verdict without them is
+        'not run'); the runner's report has its logged accuracy (core.analysis.verdict.verdict_of_report)."""
+        return None
+
     def sensitivity_norms(self) -> dict[str, float]:
         """RTRL: Frobenius norm of dh/dtheta per parameter group (W_ir, W_iz, W_in, W_hr, W_hz, W_hn, b_ih,
         b_hh); the readout does not move h and is not listed. Empty under tbptt."""
@@ -163,10 +183,10 @@ class OnlineTrainer:
 
     # -- the live engine's interface (core.train.trainer.Trainer) -----------------------------------------------
     @property
-    def recent(self) -> RecentSteps:
+    def recent(self) -> OnlineStepRings:
         """The last steps trained with advance(), for the view window, the analysis and sessions."""
         if self._recent is None:
-            self._recent = RecentSteps(self.cfg.model.units)
+            self._recent = OnlineStepRings(self.cfg.model.units)
         return self._recent
 
     def advance(self) -> StepRecord:

@@ -56,6 +56,14 @@ class Trainer(Protocol):
 
     def finish(self) -> Finish | None: ...  # the end the last unit reached, if any
 
+    heldout_metric: str            # what the held-out accuracy is called: heldout_accuracy | val_accuracy
+
+    def heldout_count(self) -> int: ...  # targets held out: eval_steps (online), validation targets (batch)
+
+    def heldout(self, n: int | None = None) -> dict: ...  # {accuracy, loss, steps} held out; position kept
+
+    def training_figure(self) -> dict | None: ...  # {accuracy, loss, steps} standing in without held-out data
+
     def view(self, window: int, refresh: bool = True) -> ViewWindow: ...
 
     def analysis_window(self, run_losses: np.ndarray, run_scores: np.ndarray) -> AnalysisWindow: ...

@@ -1,6 +1,6 @@
 """What a trainer hands the live engine, the same in both modes: the view window, the analysis window and the
-end of a run (`ViewWindow`, `AnalysisWindow`, `Finish`); and `RecentSteps`, the online trainer's bounded record
-of its last steps, which its view and analysis read and a session keeps.
+end of a run (`ViewWindow`, `AnalysisWindow`, `Finish`); and `OnlineStepRings`, the online trainer's bounded
+record of its last steps, which its view and analysis read and a session keeps.
 """
 
 from __future__ import annotations
@@ -61,7 +61,7 @@ class AnalysisWindow:
     pred_ones: float
 
 
-class RecentSteps:
+class OnlineStepRings:
     """The last `capacity` online steps, one ring per recorded field (x, y, y_hat, loss: width 1; the state
     before and after and the gates: width `units`)."""
 

@@ -22,6 +22,7 @@ from core.analysis.verdict import judge
 from core.config import Config
 from core.runs.headless import block_ends, history_blocks
 from core.runs.report import ReportError, RunReport, check_report_path, plan_images, reproduce_command, write_report
+from core.tasks import keras_split_at
 from gui.actions import make_action
 from gui.files.pictures import EXPORTERS
 
@@ -126,7 +127,7 @@ class ReportExporter:
         notes = []
         if t.mode == "batch" and s.epoch_logs:
             last = s.epoch_logs[-1]
-            n_val = int(t.n_sequences * t.validation_split) * t.seq_len
+            n_val = (t.n_sequences - keras_split_at(t.n_sequences, t.validation_split)) * t.seq_len
             verdict = judge(cfg, last["val_accuracy"], n_val, "val_accuracy", last["val_loss"])
             heldout = {"accuracy": last["val_accuracy"], "loss": last["val_loss"], "steps": n_val,
                        "unit": "validation targets", "how": f"the validation split after epoch {last['epoch']}"}

@@ -14,7 +14,6 @@ training goes on. The controller receives a WindowServices and the widgets it ma
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
@@ -39,6 +38,7 @@ from PySide6.QtWidgets import (
 from core.config import Config
 from core.recording.recorder import FORMATS, RecordingError, check_record_path, supported_suffixes
 from core.recording.schedule import DEFAULT_CLIP_SECONDS, StepSchedule, describe, plan_steps_per_frame
+from core.tasks import run_units
 from gui.actions import make_action
 from gui.recording.capture import RecordIndicator, WidgetRecorder, format_size
 from gui.recording.flags import DEFAULT_RECORD_FPS, RECORD_VIEWS, RecordOptions
@@ -50,11 +50,7 @@ SETTINGS_KEY = "record/last_path"
 
 def total_steps(cfg: Config) -> int:
     """The run's length in the units the window counts: steps online, minibatches in batch mode."""
-    t = cfg.train
-    if t.mode == "online":
-        return t.steps
-    n_train = t.n_sequences - int(t.n_sequences * t.validation_split)
-    return t.epochs * max(1, math.ceil(n_train / t.batch_size))
+    return run_units(cfg.train)
 
 
 def default_steps_per_frame(cfg: Config, fps: float = DEFAULT_RECORD_FPS) -> int:

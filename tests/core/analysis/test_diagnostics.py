@@ -14,7 +14,6 @@ from core.analysis.hints import (
     VANISHING_UPDATES,
     Hint,
     LiveStats,
-    RecentSteps,
     Rules,
     diagnose,
     has_learned,
@@ -26,6 +25,7 @@ from core.analysis.verdict import constant_loss, judge
 from core.cli.train import train
 from core.config import preset
 from core.tasks import base_rate
+from core.train.loop import UPDATE_RATIO_EVERY, train_unit
 from core.train.trainer import OnlineTrainer
 
 FIXED = preset("question-fixed")  # online, linear readout, NOT x[t-1], p = 0.25, window 1
@@ -246,28 +246,61 @@ def test_relative_update_and_snapshots():
     assert np.isnan(relative_update(np.zeros(3), np.ones(3)))
 
 
-# -- real runs, through the path the runner uses (RecentSteps) ----------------------------------------------
+# -- real runs, through the path the runner and the window use (train_unit, the analysis window) -----------
 
-def test_recent_steps_records_what_the_trainer_did():
-    tr, twin = OnlineTrainer(FIXED), OnlineTrainer(FIXED)
-    rs = RecentSteps(capacity=30, ratio_every=10)
-    recs = [rs.train_step(tr) for _ in range(40)]
-    assert [r.loss for r in recs] == [twin.step().loss for _ in range(40)]  # the same steps as trainer.step()
-    st = rs.stats()
-    assert isinstance(st, LiveStats) and st.steps == 40 and len(st.losses) == 30
-    np.testing.assert_allclose(st.losses, [r.loss for r in recs[-30:]], rtol=1e-6)
-    assert st.accuracy == pytest.approx(np.mean([r.correct for r in recs[-30:]]))
-    assert st.pred_ones == pytest.approx(np.mean([r.y_hat >= 0.5 for r in recs[-30:]]))
+class Evidence:
+    """A trainer advanced by the one run loop (core.train.loop.train_unit), and the LiveStats the runner and the
+    window read from it: the trainer's analysis window, the units trained and the last measured update."""
+
+    def __init__(self, cfg):
+        self.tr, self.steps, self.ratio = OnlineTrainer(cfg), 0, float("nan")
+
+    def train(self, n: int = 1) -> list:
+        recs = []
+        for _ in range(n):
+            done = train_unit(self.tr, self.steps)
+            self.steps += 1
+            if done.update_ratio is not None:
+                self.ratio = done.update_ratio
+            recs.append(done.unit)
+        return recs
+
+    def stats(self) -> LiveStats:
+        w = self.tr.analysis_window(np.zeros(0), np.zeros(0))
+        return live_stats_from(w.losses, w.correct, self.steps, self.ratio, w.pred_ones)
+
+
+def test_the_run_loop_records_what_the_trainer_did():
+    ev, twin = Evidence(FIXED), OnlineTrainer(FIXED)
+    recs = ev.train(1200)
+    assert [r.loss for r in recs] == [twin.step().loss for _ in range(1200)]  # the same steps as trainer.step()
+    st = ev.stats()
+    assert isinstance(st, LiveStats) and st.steps == 1200 and len(st.losses) == 1000  # the last 1,000 steps
+    np.testing.assert_allclose(st.losses, [r.loss for r in recs[-1000:]], rtol=1e-6)
+    assert st.accuracy == pytest.approx(np.mean([r.correct for r in recs[-1000:]]))
+    assert st.pred_ones == pytest.approx(np.mean([r.y_hat >= 0.5 for r in recs[-1000:]]))
     assert np.isfinite(st.update_ratio) and st.update_ratio > 0
+
+
+def test_the_update_ratio_is_one_units_change_measured_mid_span():
+    cfg = FIXED.replace(optimizer="sgd", lr=0.05)
+    ev, twin = Evidence(cfg), OnlineTrainer(cfg)
+    half = UPDATE_RATIO_EVERY // 2
+    ev.train(half + 1)
+    for _ in range(half):
+        twin.step()
+    before = param_snapshot(twin.model)
+    twin.step()
+    assert ev.ratio == relative_update(before, param_snapshot(twin.model))  # the unit after `half` done
 
 
 def _hints_along(cfg, steps, every):
     """The hints the window would show every `every` steps of a run (evidence: the last 1,000 steps)."""
-    tr, rs, seen = OnlineTrainer(cfg), RecentSteps(), []
+    ev, seen = Evidence(cfg), []
     for i in range(1, steps + 1):
-        rs.train_step(tr)
+        ev.train()
         if i % every == 0:
-            seen.append((i, diagnose(cfg, rs.stats())))
+            seen.append((i, diagnose(cfg, ev.stats())))
     return seen
 
 
@@ -298,20 +331,17 @@ def test_solved_rtrl_lag_3_run_gets_no_warning():
 
 def test_raising_the_learning_rate_mid_run_gives_loss_rising():
     cfg = preset("question-fixed")
-    tr, rs = OnlineTrainer(cfg), RecentSteps()
-    for _ in range(3000):
-        rs.train_step(tr)
-    tr.set_lr(0.1)
-    for _ in range(400):
-        rs.train_step(tr)
-    assert LOSS_RISING in codes(cfg.replace(lr=0.1), rs.stats())
+    ev = Evidence(cfg)
+    ev.train(3000)
+    ev.tr.set_lr(0.1)
+    ev.train(400)
+    assert LOSS_RISING in codes(cfg.replace(lr=0.1), ev.stats())
 
 
 def test_tiny_sgd_steps_give_vanishing_updates():
     cfg = preset("question-fixed").replace(optimizer="sgd", lr=1e-6)
-    tr, rs = OnlineTrainer(cfg), RecentSteps(ratio_every=100)
-    for _ in range(1500):
-        rs.train_step(tr)
-    st = rs.stats()
+    ev = Evidence(cfg)
+    ev.train(1500)
+    st = ev.stats()
     assert st.update_ratio < 1e-5
     assert VANISHING_UPDATES in codes(cfg, st)
