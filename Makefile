@@ -1,6 +1,6 @@
 # GRU Memory Lab: two commands on a fresh Debian machine.
 #   make run    set up (.venv, Debian Qt libraries, CPU torch) and launch the app
-#   make test   the same set-up plus the dev extra, then ruff and the whole test suite
+#   make test   the same set-up plus the dev extra, then `make lint` (ruff, import contracts, mypy) and the suite
 # CUDA is opt-in: `make run GML_TORCH=cuda` installs PyPI's CUDA build of torch instead of the CPU one.
 PY ?= python3
 VENV ?= .venv
@@ -12,8 +12,7 @@ VPY := $(VENV)/bin/python
 run: setup
 	$(VPY) main.py $(ARGS)
 
-test: setup-dev
-	$(VPY) -m ruff check .
+test: setup-dev lint
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -ra $(PYTEST_ARGS)
 
 sysdeps:
@@ -25,11 +24,17 @@ setup: sysdeps
 setup-dev: sysdeps
 	@GML_TORCH=$(GML_TORCH) PY=$(PY) VENV=$(VENV) bash scripts/setup_venv.sh dev
 
+# ruff; the import contracts in pyproject.toml (layers, no cycles, core free of Qt); the type check of core/
 lint: setup-dev
 	$(VPY) -m ruff check .
+	$(VENV)/bin/lint-imports
+	$(VPY) -m mypy
 
+# Every bench but bench/keras_answer.py, which needs TensorFlow in a venv of its own (see its docstring).
+BENCHES := online batch fidelity sweep recording gui launch
 bench: setup-dev
-	$(VPY) bench/online.py && $(VPY) bench/batch.py && $(VPY) bench/gui.py
+	@echo "bench: skipping bench/keras_answer.py (needs TensorFlow: run it in its own venv, see its docstring)"
+	@set -e; for b in $(BENCHES); do echo "== bench/$$b.py"; QT_QPA_PLATFORM=offscreen $(VPY) bench/$$b.py; done
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

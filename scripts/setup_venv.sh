@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create .venv if missing and install the project into it.
-# torch: an installed one is reused; else the CPU build (local wheel, then PyTorch's CPU index);
+# torch: an installed one is reused; else the CPU build (the pinned version from the configured index, then
+# PyTorch's CPU index, then PyPI's);
 # GML_TORCH=cuda opts in to PyPI's CUDA build.  Usage: setup_venv.sh [dev]
 set -eu
 PY=${PY:-python3}; VENV=${VENV:-.venv}; GML_TORCH=${GML_TORCH:-cpu}
