@@ -106,7 +106,7 @@ def _wall_batched(cfg, S: int, steps: int, dev: str) -> tuple[float, float]:
 
     import numpy as np
 
-    from core.seed_batched.torch_engine import make_torch_engine
+    from core.seed_batched.table import make_torch_engine
 
     bl = BatchedLearners([cfg.replace(seed=s) for s in range(S)],
                          engine_factory=functools.partial(make_torch_engine, device=dev))

@@ -1,9 +1,9 @@
 """The approximate online rules in the seed-batched engine: UORO and SnAp-1 over S learners at once.
 
-The math is core.rules.approximate's pure functions (coefficients, immediate, snap1_update/grad, uoro_update/grad),
-which take a leading batch dimension; only the two pieces that read the weights are written out here, because
-each learner has its own W_hh: J's diagonal (SnAp-1) and the whole J (UORO). Learner s reproduces the single
-fast engine (`SnAp1Engine`, `UOROEngine`) of its config to float32 rounding.
+The math is core.rules.approximate's pure functions (coefficients, immediate, state_jacobian_diag, snap1_update/grad,
+uoro_update/grad), which take a leading batch dimension; only UORO's whole J is written out here, because each
+learner has its own W_hh (batched_state_jacobian shares one). Learner s reproduces the single fast engine
+(`SnAp1Engine`, `UOROEngine`) of its config to float32 rounding.
 
 UORO's random signs: learner s draws from its own generator, seeded exactly as the single engine's
 (`np.random.default_rng([seed, UOROEngine.RNG_SALT])`), H float32 draws per step, training and held-out alike, so
@@ -24,10 +24,11 @@ from core.rules.approximate import (
     snap1_grad,
     snap1_update,
     split,
+    state_jacobian_diag,
     uoro_grad,
     uoro_update,
 )
-from core.seed_batched.engine import BatchedEngine, register_rule
+from core.seed_batched.engine import BatchedEngine
 
 F32 = np.float32
 SIGN_BLOCK = 256
@@ -52,9 +53,10 @@ class _BatchedSensitivity(BatchedEngine):
         return h_prev, z, h, d_ih, d_hh
 
 
-@register_rule("snap1")
 class BatchedSnAp1(_BatchedSensitivity):
     """SnAp-1: one sensitivity number per cell parameter and learner, s (S, n_rec), carried with J's diagonal."""
+
+    rule = "snap1"
 
     def __init__(self, shape, theta, lr, seeds=None):
         super().__init__(shape, theta, lr, seeds)
@@ -64,9 +66,7 @@ class BatchedSnAp1(_BatchedSensitivity):
     def _advance(self, xv, y, train):
         h_prev, z, h, d_ih, d_hh = self._forward(xv)
         immediate(xv, h_prev, d_ih, d_hh, self._m_blocks)
-        jdiag = np.einsum("sgi,sgi->si", d_hh, self._wh_diag)
-        jdiag += z
-        snap1_update(self.s, jdiag, self._m, self.owner)
+        snap1_update(self.s, state_jacobian_diag(z, d_hh, self._wh_diag), self._m, self.owner)
         y_hat, lv, dh, dout = self._readout_loss(h, y)
         if train:
             snap1_grad(self.s, dh, self.owner, out=self._g_rec)
@@ -76,9 +76,10 @@ class BatchedSnAp1(_BatchedSensitivity):
         return y_hat, lv
 
 
-@register_rule("uoro")
 class BatchedUORO(_BatchedSensitivity):
     """UORO: each learner's rank-one estimate s~ (S, H) theta~^T (S, n_rec), with its own sign generator."""
+
+    rule = "uoro"
 
     def __init__(self, shape, theta, lr, seeds=None):
         super().__init__(shape, theta, lr, seeds)

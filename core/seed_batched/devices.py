@@ -2,8 +2,9 @@
 engine on the GPU, core.seed_batched.torch_engine) or `torch-cpu` (the torch engine on the CPU: slower than the NumPy
 engine; it exists to test the torch engine where there is no GPU).
 
-The torch engine runs tbptt and rtrl; under a torch device, batches of the other rules (uoro, snap1) still run on
-the NumPy engine, and `engine_info` says so in the report, which records the engine and device that ran.
+The torch engine runs tbptt and rtrl (core.seed_batched.table.TORCH_ENGINES); under a torch device, batches of the
+other rules (uoro, snap1: TORCH_DOES_NOT_RUN) still run on the NumPy engine, and `engine_info` says so in the
+report, which records the engine and device that ran.
 """
 
 from __future__ import annotations
@@ -51,11 +52,10 @@ def engine_factory(device: str):
     dev = torch_device(device)
     if dev is None:
         return None
-    from core.seed_batched.engine import make_batched_engine
-    from core.seed_batched.torch_engine import TORCH_RULES, make_torch_engine
+    from core.seed_batched.table import TORCH_ENGINES, make_batched_engine, make_torch_engine
 
     def factory(shape, theta, lr, seeds=None):
-        if shape.rule in TORCH_RULES:
+        if shape.rule in TORCH_ENGINES:
             return make_torch_engine(shape, theta, lr, seeds=seeds, device=dev)
         return make_batched_engine(shape, theta, lr, seeds=seeds)
 
@@ -71,11 +71,11 @@ def engine_info(device: str, rules=()) -> dict:
                 "numpy_rules": sorted(set(rules))}
     import torch
 
-    from core.seed_batched.torch_engine import TORCH_RULES
+    from core.seed_batched.table import TORCH_ENGINES
 
     gpu = torch.cuda.get_device_name(0) if dev == "cuda" and torch.cuda.is_available() else None
     return {"device": device, "engine": "torch", "torch_device": dev, "gpu": gpu,
-            "numpy_rules": sorted({r for r in rules if r not in TORCH_RULES})}
+            "numpy_rules": sorted({r for r in rules if r not in TORCH_ENGINES})}
 
 
 def describe(info: dict) -> str:

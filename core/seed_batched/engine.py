@@ -6,25 +6,24 @@ What the learners must share is the `BatchShape` (rule, units, readout, loss, op
 the task (lag, kind, p), the learning rate and the seed may differ per learner (they only change the inputs,
 targets and the per-row step size).
 
-The arithmetic is that of the single fast engines (core/rules/engines.py), in float32, with three
+The arithmetic is that of the single fast engines (core/rules/tbptt_rtrl.py), in float32, with three
 regroupings for speed that change only the rounding: Adam is torch's fused kernel on the same memory
 (core.seed_batched.adam), the large broadcast products run in torch on views of the NumPy buffers, and RTRL's
 gradient comes out of the sensitivity product itself. Learner s therefore reproduces the single run of its
-config to float32 rounding (the tests hold its losses and verdict to it). Rules are looked up by name in
-`RULES`; another rule registers itself with `@register_rule("name")` and implements `_advance(xv, y, train)`.
-Here: tbptt and rtrl; core/seed_batched/approximate.py adds uoro and snap1 (imported at the end of this module).
+config to float32 rounding (the tests hold its losses and verdict to it). A rule's engine subclasses
+`BatchedEngine` and implements `_advance(xv, y, train)`. Here: tbptt and rtrl; core/seed_batched/approximate.py
+has uoro and snap1, and core/seed_batched/table.py says which engine runs each rule (`make_batched_engine`).
 """
 
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
 
 import numpy as np
 import torch
 
 from core.seed_batched.adam import FusedBatchedAdam
-from core.seed_batched.shape import BatchShape, batch_shape  # noqa: F401  (batch_shape: re-exported for callers)
+from core.seed_batched.shape import BatchShape
 
 F32 = np.float32
 
@@ -37,30 +36,6 @@ class BatchedSGD:
     def update(self, theta: np.ndarray, grad: np.ndarray, lr: np.ndarray) -> None:
         self.t += 1
         theta -= grad * lr.astype(F32)[:, None]  # torch: param.add_(grad, alpha=-lr), lr rounded to float32
-
-
-# -- the rule registry -----------------------------------------------------------------------------------------
-RULES: dict[str, type[BatchedEngine]] = {}
-
-
-def register_rule(name: str) -> Callable[[type], type]:
-    """Class decorator: make a BatchedEngine subclass the batched engine of rule `name`."""
-
-    def deco(cls):
-        cls.rule = name
-        RULES[name] = cls
-        return cls
-
-    return deco
-
-
-def make_batched_engine(shape: BatchShape, theta: np.ndarray, lr, seeds=None) -> BatchedEngine:
-    """The engine for shape.rule over initial weights theta (S, P), learning rates lr (S,) and the learners'
-    seeds (S,) (only rules that draw random numbers, uoro, need them)."""
-    cls = RULES.get(shape.rule)
-    if cls is None:
-        raise ValueError(f"no batched engine for rule {shape.rule!r}; known: {', '.join(sorted(RULES))}")
-    return cls(shape, theta, lr, seeds=seeds)
 
 
 def _sigmoid(a):
@@ -177,9 +152,10 @@ class BatchedEngine:
         self.opt.update(self.theta, self.grad, self.lr)
 
 
-@register_rule("tbptt")
 class BatchedTBPTT(BatchedEngine):
     """Truncated BPTT over the last k steps, recomputed from the state k steps back with the current weights."""
+
+    rule = "tbptt"
 
     def __init__(self, shape, theta, lr, seeds=None):
         super().__init__(shape, theta, lr, seeds)
@@ -239,7 +215,6 @@ class BatchedTBPTT(BatchedEngine):
         return y_hat, lv
 
 
-@register_rule("rtrl")
 class BatchedRTRL(BatchedEngine):
     """RTRL: each learner's sensitivity dh/dtheta (H x n_rec, flat parameter order) carried forward,
     S[t] = J (decay S[t-1]) + immediate.
@@ -250,6 +225,8 @@ class BatchedRTRL(BatchedEngine):
     time; the sums are the same up to float32 rounding. The immediate term (nonzero only where unit i meets its
     own gate rows) is added through strided views onto those entries (core.gru.derivatives.diagonal_views, with the
     learner axis in front); dL/dh times it is the window-1 gradient, written straight into the flat gradient."""
+
+    rule = "rtrl"
 
     def __init__(self, shape, theta, lr, seeds=None):
         super().__init__(shape, theta, lr, seeds)
@@ -281,11 +258,10 @@ class BatchedRTRL(BatchedEngine):
         """(S, H, n_rec): each learner's current sensitivity dh/dtheta, columns in flat parameter order."""
         return self._buf[:, : self.H]
 
-    def _advance(self, xv, y, train):
-        H = self.H
-        h_prev = self.h
-        r, z, n, hn, h = self._cell(xv, h_prev)
-        y_hat, lv, dh, dout = self._readout_loss(h, y)
+    def _coefficients(self, h_prev, r, z, n, hn):
+        """d_ih (into its buffer), d_hh (S, 3, H). A copy of core.rules.approximate.coefficients, kept for speed
+        (d_ih preallocated): the same operations on the same numbers; tests/core/rules/test_coefficient_copies.py
+        holds it to the original."""
         omz = 1 - z
         dan = omz * (1 - n * n)
         d_ih = self._d
@@ -294,6 +270,14 @@ class BatchedRTRL(BatchedEngine):
         d_ih[:, 0] = dan * hn * r * (1 - r)
         d_hh = d_ih.copy()
         d_hh[:, 2] = dan * r
+        return d_ih, d_hh
+
+    def _advance(self, xv, y, train):
+        H = self.H
+        h_prev = self.h
+        r, z, n, hn, h = self._cell(xv, h_prev)
+        y_hat, lv, dh, dout = self._readout_loss(h, y)
+        d_ih, d_hh = self._coefficients(h_prev, r, z, n, hn)
         JD = self._JD
         J = JD[:, :H]
         np.einsum("sgi,sgij->sij", d_hh, self._wh4, out=J)
@@ -324,5 +308,3 @@ class BatchedRTRL(BatchedEngine):
         self.h = h
         return y_hat, lv
 
-
-from core.seed_batched import approximate as batched_rules  # noqa: E402, F401  (registers uoro and snap1; it imports this module's names)

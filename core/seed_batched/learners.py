@@ -18,7 +18,8 @@ import numpy as np
 
 from core.analysis.verdict import SOLVED
 from core.config import Config, TaskConfig
-from core.seed_batched.engine import batch_shape, make_batched_engine
+from core.seed_batched.shape import batch_shape
+from core.seed_batched.table import make_batched_engine
 from core.tasks import target
 
 

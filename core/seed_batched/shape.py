@@ -1,14 +1,15 @@
 """What the learners of one seed-batched engine must share (`BatchShape`), read off a Config (`batch_shape`), and
 the rules a batched engine exists for. Torch-free, so planning a sweep (core/sweep/grid.py, the Sweep tab) loads no
-engine; core/seed_batched/engine.py builds the engines from it."""
+engine; core/seed_batched/table.py builds the engines from it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from core.gru.derivatives import Layout
+from core.learning_rules import NAMES
 
-BATCHED_RULES = ("tbptt", "rtrl", "uoro", "snap1")  # core.seed_batched.engine.RULES registers one engine for each
+BATCHED_RULES = NAMES  # every rule of the catalogue: core.seed_batched.table.NUMPY_ENGINES has an engine for each
 
 
 @dataclass(frozen=True)

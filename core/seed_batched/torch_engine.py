@@ -2,10 +2,10 @@
 
 The same learners and the same arithmetic as core.seed_batched.engine (float32; held-out and loss figures in
 float64), written in torch ops so that it runs on any torch device: "cuda" for large S on a GPU, "cpu" for the
-tests (the NumPy engine stays the default on the CPU). `make_torch_engine(shape, theta, lr, seeds, device)` has
-make_batched_engine's signature plus the device, so `functools.partial(make_torch_engine, device="cuda")` is an
-`engine_factory` for core.seed_batched.learners.BatchedLearners. Rules here: tbptt (any window) and rtrl (decay too,
-core/seed_batched/torch_rtrl.py); uoro and snap1 stay on the NumPy engine and raise a ValueError here.
+tests (the NumPy engine stays the default on the CPU). Here: the shared parts and tbptt (any window); rtrl (decay
+too) is core/seed_batched/torch_rtrl.py. core/seed_batched/table.py says which rules the torch engine runs and
+builds it (`make_torch_engine`, make_batched_engine's signature plus the device); uoro and snap1 stay on the
+NumPy engine.
 
 step(x, y, train) returns numpy float64 (S,) arrays (y_hat, loss), as BatchedEngine.step: one device->host copy
 per step. step_many(xs, ys, train) advances n steps from (S, n) blocks with one upload and one download, for a
@@ -23,32 +23,7 @@ import torch
 
 from core.gru.derivatives import BETAS
 from core.seed_batched.adam import lr_runs
-from core.seed_batched.engine import BatchShape
-
-TORCH_RULES: dict[str, type[TorchBatchedEngine]] = {}
-
-
-def _rule(name: str):
-    def deco(cls):
-        cls.rule = name
-        TORCH_RULES[name] = cls
-        return cls
-
-    return deco
-
-
-def cuda_available() -> bool:
-    return bool(torch.cuda.is_available())
-
-
-def make_torch_engine(shape: BatchShape, theta: np.ndarray, lr, seeds=None, device="cuda") -> TorchBatchedEngine:
-    """The torch engine for shape.rule on `device` over initial weights theta (S, P) and rates lr (S,). seeds are
-    accepted for make_batched_engine's signature (tbptt and rtrl draw no random numbers)."""
-    cls = TORCH_RULES.get(shape.rule)
-    if cls is None:
-        raise ValueError(f"the torch engine runs {' and '.join(sorted(TORCH_RULES))}, not {shape.rule!r}; "
-                         f"{shape.rule} runs on the NumPy engine (the CPU)")
-    return cls(shape, theta, lr, seeds=seeds, device=device)
+from core.seed_batched.shape import BatchShape
 
 
 class TorchAdam:
@@ -209,9 +184,10 @@ class TorchBatchedEngine:
         self.opt.update()
 
 
-@_rule("tbptt")
 class TorchTBPTT(TorchBatchedEngine):
     """Truncated BPTT over the last k steps, recomputed from the state k steps back with the current weights."""
+
+    rule = "tbptt"
 
     def __init__(self, shape, theta, lr, seeds=None, device="cuda"):
         super().__init__(shape, theta, lr, seeds, device)
@@ -261,5 +237,3 @@ class TorchTBPTT(TorchBatchedEngine):
         self.h = h
         return y_hat, lv
 
-
-from core.seed_batched import torch_rtrl as batched_torch_rtrl  # noqa: E402, F401  (registers rtrl; it imports this module's names)

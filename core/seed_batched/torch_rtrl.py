@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from core.gru.derivatives import Layout
-from core.seed_batched.torch_engine import TorchBatchedEngine, _rule
+from core.seed_batched.torch_engine import TorchBatchedEngine
 
 
 def unit_major_order(layout: Layout) -> np.ndarray:
@@ -32,9 +32,10 @@ def unit_major_order(layout: Layout) -> np.ndarray:
     return np.array(out, np.intp)
 
 
-@_rule("rtrl")
 class TorchRTRL(TorchBatchedEngine):
     """RTRL: S[t] = J (decay S[t-1]) + immediate, per learner, on the device."""
+
+    rule = "rtrl"
 
     def __init__(self, shape, theta, lr, seeds=None, device="cuda"):
         super().__init__(shape, theta, lr, seeds, device)
@@ -70,11 +71,10 @@ class TorchRTRL(TorchBatchedEngine):
         """(S, H, n_rec) numpy: each learner's current sensitivity dh/dtheta, columns in flat parameter order."""
         return self._buf[:, : self.H][:, :, self._inv].cpu().numpy()
 
-    def _advance(self, xv, y, train):
-        H, N = self.H, self.S
-        h_prev = self.h
-        r, z, n, hn, h = self._cell(xv, h_prev)
-        y_hat, lv, dh, dout = self._readout_loss(h, y)
+    def _coefficients(self, h_prev, r, z, n, hn):
+        """d_ih (into its buffer), d_hh (S, 3, H) tensors. A copy of core.rules.approximate.coefficients in torch ops
+        on the device: the same operations on the same numbers; tests/core/rules/test_coefficient_copies.py holds
+        it to the original."""
         omz = 1 - z
         dan = omz * (1 - n * n)
         d_ih = self._d
@@ -83,6 +83,14 @@ class TorchRTRL(TorchBatchedEngine):
         d_ih[:, 0] = dan * hn * r * (1 - r)
         d_hh = d_ih.clone()
         d_hh[:, 2] = dan * r
+        return d_ih, d_hh
+
+    def _advance(self, xv, y, train):
+        H, N = self.H, self.S
+        h_prev = self.h
+        r, z, n, hn, h = self._cell(xv, h_prev)
+        y_hat, lv, dh, dout = self._readout_loss(h, y)
+        d_ih, d_hh = self._coefficients(h_prev, r, z, n, hn)
         JD = self._JD
         J = JD[:, :H]
         J.copy_((d_hh[:, :, :, None] * self._wh4).sum(dim=1))

@@ -7,8 +7,10 @@ import pytest
 
 from core.config import TaskConfig, preset
 from core.runs.seeds import seed_outcome
-from core.seed_batched.engine import RULES, BatchedTBPTT, BatchShape, batch_shape, make_batched_engine, register_rule
+from core.seed_batched.engine import BatchedTBPTT
 from core.seed_batched.learners import BatchedLearners, BatchStreams
+from core.seed_batched.shape import BatchShape, batch_shape
+from core.seed_batched.table import NUMPY_ENGINES, make_batched_engine
 from core.tasks import BitStream
 from core.train.online import OnlineTrainer
 
@@ -147,26 +149,24 @@ def test_learners_of_different_shapes_cannot_share_a_batch():
     assert batch_shape(u.replace(window=3, rtrl_decay=0.5)) == batch_shape(u)
 
 
-def test_rule_registry_dispatches_by_name():
-    assert {"tbptt", "rtrl", "uoro", "snap1"} <= set(RULES)
+def test_the_table_dispatches_by_name(monkeypatch):
     shape = BatchShape("tbptt", 4, "linear", "mse", "adam")
     theta = np.zeros((2, shape.layout.size), np.float32)
     assert isinstance(make_batched_engine(shape, theta, [1e-3, 1e-2]), BatchedTBPTT)
     with pytest.raises(ValueError, match="no batched engine for rule 'nope'"):
         make_batched_engine(BatchShape("nope", 4, "linear", "mse", "adam"), theta, 1e-3)
 
-    @register_rule("test-frozen")
-    class Frozen(BatchedTBPTT):  # a new rule plugs in by name
+    class Frozen(BatchedTBPTT):  # a new rule plugs in by its row in the table
+        rule = "test-frozen"
+
         def _update(self):
             pass
 
-    try:
-        eng = make_batched_engine(BatchShape("test-frozen", 4, "linear", "mse", "adam"), theta + 0.1, 1e-3)
-        before = eng.theta.copy()
-        eng.step(np.array([1, 0]), np.array([0, 1]), True)
-        np.testing.assert_array_equal(eng.theta, before)
-    finally:
-        RULES.pop("test-frozen")
+    monkeypatch.setitem(NUMPY_ENGINES, "test-frozen", Frozen)
+    eng = make_batched_engine(BatchShape("test-frozen", 4, "linear", "mse", "adam"), theta + 0.1, 1e-3)
+    before = eng.theta.copy()
+    eng.step(np.array([1, 0]), np.array([0, 1]), True)
+    np.testing.assert_array_equal(eng.theta, before)
 
 
 class _Oracle:
@@ -239,6 +239,6 @@ def test_every_rule_a_sweep_may_plan_has_a_batched_engine():
     from core.config import Config
     from core.seed_batched.shape import BATCHED_RULES
 
-    assert set(BATCHED_RULES) == set(RULES)
+    assert set(BATCHED_RULES) == set(NUMPY_ENGINES)
     for rule in BATCHED_RULES:  # and every rule the config offers is one of them
         Config().replace(rule=rule).validate()

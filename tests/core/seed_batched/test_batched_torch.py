@@ -10,9 +10,9 @@ import torch
 
 from core.cli.sweep import main as sweep_main
 from core.config import preset
-from core.seed_batched.engine import BatchShape, make_batched_engine
 from core.seed_batched.learners import BatchedLearners
-from core.seed_batched.torch_engine import TORCH_RULES, make_torch_engine
+from core.seed_batched.shape import BatchShape
+from core.seed_batched.table import TORCH_ENGINES, make_batched_engine, make_torch_engine
 
 LAGS = (1, 2, 1, 3, 1, 2)
 LRS = (1e-2, 1e-3, 3e-3, 1e-2, 1e-3, 5e-3)
@@ -112,7 +112,7 @@ def test_rtrl_sensitivity_matches_the_numpy_engine():
 
 @pytest.mark.parametrize("rule", ["uoro", "snap1", "nope"])
 def test_rules_the_torch_engine_does_not_run_raise_one_clear_error(rule):
-    assert set(TORCH_RULES) == {"tbptt", "rtrl"}
+    assert set(TORCH_ENGINES) == {"tbptt", "rtrl"}
     shape = BatchShape(rule, 4, "linear", "mse", "adam")
     with pytest.raises(ValueError, match=f"the torch engine runs rtrl and tbptt, not '{rule}'"):
         make_torch_engine(shape, np.zeros((2, shape.layout.size), np.float32), 1e-3, seeds=[0, 1], device="cpu")
