@@ -1,9 +1,10 @@
 """The picture of a run the training child sends the window: `Snapshot` (numpy arrays and plain values, never
-live tensors) and the whole-run curves in increments (`SeriesChunk`, produced by `SeriesSender`)."""
+live tensors), which holds the trainer's `ViewWindow` (what the window draws of the model now), and the whole-run
+curves in increments (`SeriesChunk`, produced by `SeriesSender`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -17,6 +18,30 @@ class SeriesChunk:
     values: np.ndarray
     stride: int
     resync: bool
+
+
+@dataclass(frozen=True)
+class ViewWindow:
+    """What the window draws of the model now: online the last W steps, batch the fixed probe sequence."""
+
+    t0: int                 # step index of the first row
+    x: np.ndarray           # (W,) float32
+    y: np.ndarray           # (W,)
+    y_hat: np.ndarray       # (W,)
+    h: np.ndarray           # (W, H)
+    r: np.ndarray           # (W, H)
+    z: np.ndarray           # (W, H)
+    n: np.ndarray           # (W, H)
+    h_prev: np.ndarray      # (W, H) the state each row's cell read
+    step_loss: np.ndarray   # (W,)
+    accuracy: float         # online: over the window; batch: the last epoch's val_accuracy (else train's, probe's)
+    accuracy_label: str     # what `accuracy` is: "acc (last W)", "val acc", "train acc", "probe acc"
+    epoch: int = 0          # batch: epochs completed
+    batches_per_epoch: int = 0
+    epoch_logs: tuple = ()  # batch: every epoch's logs so far
+
+
+VIEW_FIELDS = tuple(f.name for f in fields(ViewWindow))
 
 
 @dataclass(frozen=True)
@@ -37,26 +62,11 @@ class Snapshot:
     running: bool
     finished: bool
     step: int                       # online: timesteps trained; batch: minibatches trained
-    epoch: int                      # batch: epochs completed
-    batches_per_epoch: int
     steps_per_second: float
     loss: float                     # the latest step's (online) or minibatch's (batch) loss
-    accuracy: float                 # online: over the window; batch: last epoch's val_accuracy (or batch's)
-    # the view window: online = the last W steps; batch = the probe sequence
-    t0: int                         # step index of the window's first row
-    x: np.ndarray                   # (W,)
-    y: np.ndarray                   # (W,)
-    y_hat: np.ndarray               # (W,)
-    h: np.ndarray                   # (W, H)
-    r: np.ndarray                   # (W, H)
-    z: np.ndarray                   # (W, H)
-    n: np.ndarray                   # (W, H)
-    h_prev: np.ndarray              # (W, H) the state each row's cell read (its h[t-1])
-    step_loss: np.ndarray           # (W,) per-row loss
+    view: ViewWindow                # the trainer's view window: online the last W steps; batch the probe
     loss_chunk: SeriesChunk         # whole run: loss per step / minibatch
     acc_chunk: SeriesChunk          # whole run: correct per step / accuracy per minibatch
-    epoch_logs: tuple = ()          # batch: all epoch logs so far (bounded by epochs)
-    accuracy_label: str = "acc"     # what `accuracy` is: "acc (last W)", "val acc", "train acc", "probe acc"
     finished_reason: str | None = None  # None while not finished; else a core.train.views.FINISHED_* value
     analysis: object = None         # core.analysis.inspection.Analysis of the recent steps, or None
     sensitivity_norms: dict | None = None  # RTRL: |dh/dtheta| per parameter group; None in batch mode
@@ -65,6 +75,12 @@ class Snapshot:
     # train.fidelity (online): cos(g, g*) and |g|/|g*| (core.rules.fidelity.FIELDS); None when fidelity is off
     fidelity_chunks: dict[str, SeriesChunk] | None = None  # whole run, per field (core.rules.fidelity_history)
     fidelity_window: np.ndarray | None = None  # (W, len(FIELDS)) the view window's steps (NaN: not recorded)
+
+
+for _name in VIEW_FIELDS:  # the view's fields read through the snapshot too (snap.x is snap.view.x)
+    setattr(Snapshot, _name, property(lambda self, _k=_name: getattr(self.view, _k),
+                                      doc=f"The view window's `{_name}` (core.snapshot.ViewWindow)."))
+del _name
 
 
 class SeriesSender:

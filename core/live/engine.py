@@ -275,11 +275,9 @@ class LiveEngine:
         end = run.finished
         return Snapshot(
             run_id=run.run_id, seq=run.seq, config=run.cfg.to_dict(), mode=tr.mode, device=str(tr.device),
-            n_params=tr.n_params, running=self.running, finished=end is not None, step=run.steps, epoch=v.epoch,
-            batches_per_epoch=v.batches_per_epoch, steps_per_second=run.meter.mark(run.steps),
-            loss=run.last_loss, accuracy=v.accuracy, t0=v.t0, x=v.x, y=v.y, y_hat=v.y_hat, h=v.h, r=v.r, z=v.z,
-            n=v.n, h_prev=v.h_prev, step_loss=v.step_loss, loss_chunk=run.senders[0].chunk(),
-            acc_chunk=run.senders[1].chunk(), epoch_logs=v.epoch_logs, accuracy_label=v.accuracy_label,
+            n_params=tr.n_params, running=self.running, finished=end is not None, step=run.steps,
+            steps_per_second=run.meter.mark(run.steps), loss=run.last_loss, view=v,
+            loss_chunk=run.senders[0].chunk(), acc_chunk=run.senders[1].chunk(),
             finished_reason=end.reason if end is not None else None, analysis=self.analysis(),
             sensitivity_norms=tr.sensitivity_norms(), verdict=run.verdict, readout=readout_weights(tr.model),
             fidelity_chunks=run.fidelity.chunks() if run.fidelity is not None else None,

@@ -1,5 +1,6 @@
-"""What a trainer hands the live engine, the same in both modes: the view window, the analysis window and the
-end of a run (`ViewWindow`, `AnalysisWindow`, `Finish`); and `OnlineStepRings`, the online trainer's bounded
+"""What a trainer hands the live engine, the same in both modes: the view window (`ViewWindow`, declared in
+core/snapshot.py, which the window receives it in), the analysis window and the end of a run (`AnalysisWindow`,
+`Finish`); and `OnlineStepRings`, the online trainer's bounded
 record of its last steps, which its view and analysis read and a session keeps.
 """
 
@@ -11,6 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from core.history import Ring
+from core.snapshot import ViewWindow
+
+__all__ = ["AnalysisWindow", "Finish", "OnlineStepRings", "ViewWindow"]
 
 RECENT_CAPACITY = 2000  # the most recent online steps kept for the bits/hidden views and the inspector
 
@@ -26,27 +30,6 @@ class Finish:
     reason: str
     notice: str
     refusal: str = ""
-
-
-@dataclass(frozen=True)
-class ViewWindow:
-    """What the window draws of the model now: online the last W steps, batch the fixed probe sequence."""
-
-    t0: int                 # step index of the first row
-    x: np.ndarray           # (W,) float32
-    y: np.ndarray           # (W,)
-    y_hat: np.ndarray       # (W,)
-    h: np.ndarray           # (W, H)
-    r: np.ndarray           # (W, H)
-    z: np.ndarray           # (W, H)
-    n: np.ndarray           # (W, H)
-    h_prev: np.ndarray      # (W, H) the state each row's cell read
-    step_loss: np.ndarray   # (W,)
-    accuracy: float
-    accuracy_label: str     # "acc (last W)", "val acc", "train acc", "probe acc"
-    epoch: int = 0          # batch: epochs completed
-    batches_per_epoch: int = 0
-    epoch_logs: tuple = ()  # batch: every epoch's logs so far
 
 
 @dataclass(frozen=True)
