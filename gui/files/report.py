@@ -125,16 +125,16 @@ class ReportExporter:
         items.update({k: v.getPlotItem() for k, v in self.analysis_views.items()})
         pngs = {k: plot_png(items[k]) for k in keys}
         notes = []
-        if t.mode == "batch" and s.epoch_logs:
-            last = s.epoch_logs[-1]
+        if t.mode == "batch" and s.view.epoch_logs:
+            last = s.view.epoch_logs[-1]
             n_val = (t.n_sequences - keras_split_at(t.n_sequences, t.validation_split)) * t.seq_len
             verdict = judge(cfg, last["val_accuracy"], n_val, "val_accuracy", last["val_loss"])
             heldout = {"accuracy": last["val_accuracy"], "loss": last["val_loss"], "steps": n_val,
                        "unit": "validation targets", "how": f"the validation split after epoch {last['epoch']}"}
-            log = batch_log(list(s.epoch_logs), t.epochs)
+            log = batch_log(list(s.view.epoch_logs), t.epochs)
         else:
-            n = len(s.y)
-            verdict = judge(cfg, s.accuracy, n, "accuracy", s.loss)
+            n = len(s.view.y)
+            verdict = judge(cfg, s.view.accuracy, n, "accuracy", s.loss)
             heldout = None
             notes.append(f"The window judges the last {n:,} training steps (weights changing); the command below "
                          "trains the same run without a window and measures held-out accuracy with frozen weights.")
@@ -144,7 +144,7 @@ class ReportExporter:
             notes.append(f"Exported at step {s.step:,}" + (" (paused or still running)." if not s.finished else "."))
         hints = [h.to_dict() for h in (a.hints if a is not None else ())]
         lag = cfg.task.lag
-        captions = {"hidden": f"the hidden state over the last {len(s.y):,} steps (rows: units)",
+        captions = {"hidden": f"the hidden state over the last {len(s.view.y):,} steps (rows: units)",
                     "portrait": f"h[t] in 2-D over the recent steps, coloured by the remembered bit x[t-{lag}]",
                     "probe": f"held-out R² of a linear probe decoding x[t-k] from h[t] (red: the task's lag {lag})"}
         unit = "minibatches" if t.mode == "batch" else "steps"
