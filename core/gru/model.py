@@ -136,17 +136,6 @@ def gru_cell(x, h, w_ih, w_hh, b_ih, b_hh) -> Gates:
     return Gates(r, z, n, h_new)
 
 
-@torch.no_grad()
-def step_internals(model: GRUModel, x: float | torch.Tensor, h_prev) -> dict[str, np.ndarray]:
-    """One step's gate internals (reset r, update z, candidate n, new h) as numpy, for a single sample."""
-    dev = next(model.parameters()).device
-    x_t = torch.as_tensor(x, dtype=torch.float32, device=dev).reshape(1, -1)
-    h_t = torch.as_tensor(np.asarray(h_prev), dtype=torch.float32, device=dev).reshape(1, -1)
-    g = model.cell(x_t, h_t)
-    return {"r": g.r[0].cpu().numpy(), "z": g.z[0].cpu().numpy(), "n": g.n[0].cpu().numpy(),
-            "h": g.h[0].cpu().numpy()}
-
-
 def predict(out: torch.Tensor, readout: str, loss: str) -> torch.Tensor:
     """Model output -> predicted value in [0, 1]-ish units, shape (..., 1). For bce the output is a logit."""
     if readout == "raw":

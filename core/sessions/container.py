@@ -173,12 +173,6 @@ def read_tensors(data: bytes, entries: dict, start: int) -> dict[str, np.ndarray
     return tensors
 
 
-def parse_container(data: bytes) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """(tensors, metadata) of a whole session image; Problem if it is not one."""
-    entries, metadata, start = read_metadata(data)
-    return read_tensors(data, entries, start), metadata
-
-
 def read_bounded(path: str) -> bytes:
     """The file's bytes, refusing folders, special files and anything over MAX_FILE_BYTES before reading."""
     try:

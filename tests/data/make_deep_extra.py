@@ -15,7 +15,8 @@ sys.path.insert(0, str(HERE.parents[1]))
 from core.config import Config  # noqa: E402
 from core.live.engine import LiveEngine  # noqa: E402
 from core.live.files import save  # noqa: E402
-from core.sessions.container import build_container, parse_container  # noqa: E402
+from core.sessions.container import build_container  # noqa: E402
+from tests.session_files import parse_container  # noqa: E402
 
 DEPTH = 899  # inside {"gui": ...}: 900 deep in all
 

@@ -4,7 +4,18 @@ import numpy as np
 import torch
 
 from core.config import ModelConfig
-from core.gru.model import GRUModel, step_internals
+from core.gru.model import GRUModel
+
+
+@torch.no_grad()
+def step_internals(model: GRUModel, x: float | torch.Tensor, h_prev) -> dict[str, np.ndarray]:
+    """One step's gate internals (reset r, update z, candidate n, new h) as numpy, for a single sample."""
+    dev = next(model.parameters()).device
+    x_t = torch.as_tensor(x, dtype=torch.float32, device=dev).reshape(1, -1)
+    h_t = torch.as_tensor(np.asarray(h_prev), dtype=torch.float32, device=dev).reshape(1, -1)
+    g = model.cell(x_t, h_t)
+    return {"r": g.r[0].cpu().numpy(), "z": g.z[0].cpu().numpy(), "n": g.n[0].cpu().numpy(),
+            "h": g.h[0].cpu().numpy()}
 
 
 def test_answer_has_33_parameters():

@@ -16,7 +16,7 @@ from core import atomic_io as A
 from core.config import preset
 from core.history import DecimatingSeries
 from core.sessions import gmlab as S
-from core.sessions.container import build_container, parse_container
+from core.sessions.container import build_container
 from core.sessions.csv_export import ExportError, export_history_csv
 from core.sessions.gmlab import (
     Session,
@@ -28,6 +28,7 @@ from core.sessions.gmlab import (
     series_to_history,
 )
 from core.train.trainer import make_trainer
+from tests.session_files import parse_container
 
 # -- helpers -------------------------------------------------------------------------------------------------
 

@@ -21,9 +21,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from core.config import all_fields, preset
-from core.sessions.container import build_container, parse_container
+from core.sessions.container import build_container
 from core.sessions.gmlab import SessionError, open_session, save_session
 from core.train.trainer import make_trainer
+from tests.session_files import parse_container
 
 N_EXAMPLES = int(os.environ.get("GML_FUZZ_EXAMPLES", "60"))  # raise it for a deeper run
 FUZZ = settings(max_examples=N_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])

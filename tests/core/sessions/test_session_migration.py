@@ -12,8 +12,9 @@ import pytest
 
 from core.config import Config
 from core.sessions import gmlab as S
-from core.sessions.container import build_container, parse_container
+from core.sessions.container import build_container
 from core.sessions.gmlab import FORMAT_VERSION, SessionError, open_session, save_session, series_from_history
+from tests.session_files import parse_container
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 NAMES = ["v1_online_tbptt1", "v1_online_tbptt4", "v1_online_rtrl", "v1_batch"]
