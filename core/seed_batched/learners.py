@@ -4,7 +4,7 @@
 and gives learner s exactly what `OnlineTrainer(cfgs[s])` would use: the initial weights of that trainer's
 model and the bits of `BitStream(cfg.task, seed)`. `train()` advances every learner `steps` steps in chunks
 (a generator, so a caller can show progress and stop), `evaluate()` then measures held-out accuracy the way
-`core.cli.train.train` does (the next eval_steps steps, weights frozen, state carried) and `results()` judges
+`core.runs.headless.train` does (the next eval_steps steps, weights frozen, state carried) and `results()` judges
 each learner as `core.runs.seeds.seed_outcome` does. Memory is bounded: besides the engine, only per-learner
 counters and a (S, reach_window) ring of correct/incorrect bits are kept, never per-step histories.
 """
