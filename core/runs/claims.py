@@ -152,15 +152,17 @@ class RunCache:
     def inside(self, cfg: Config, seed: int) -> dict:
         """One online seed trained again by hand, then PROBE_STEPS held-out steps with the weights frozen:
         their inputs x, states h, predictions y_hat, and the memory probe of h (lags 0..4)."""
-        from core.analysis.probes import memory_probe
+        from core.analysis.probes import memory_probe  # here: the window imports this module and loads no torch
+        from core.train.loop import train_unit
         from core.train.online import OnlineTrainer
 
         c = scaled(cfg, self.scale).replace(seed=seed)
         key = json.dumps(c.to_dict(), sort_keys=True)
         if key not in self._models:
             tr = OnlineTrainer(c)
-            for _ in range(c.train.steps):
-                tr.step()
+            for done in range(c.train.steps):  # the one run loop; a diverged run is looked inside where it stopped
+                if train_unit(tr, done).diverged is not None:
+                    break
             recs = [tr.step(train=False) for _ in range(PROBE_STEPS)]
             x = np.array([r.x for r in recs])
             h = np.stack([r.h for r in recs])
