@@ -48,7 +48,7 @@ def rewrite(path, tensors=None, metadata=None):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_format_1_file_opens_and_continues_bit_for_bit(name):
+def test_format_1_file_opens_and_continues_as_the_old_code_did(name):
     r = ref(name)
     path = DATA / f"{name}.gmlab"
     tensors, metadata = parse_container(path.read_bytes())
@@ -83,13 +83,20 @@ def test_format_1_file_opens_and_continues_bit_for_bit(name):
         assert (tr.epoch, tr.batch) == (1, 3) and tr.history == pos["history"]
     # and the same future, bit for bit, as the old code's own continuation
     got = continuation(tr, len(r["next_losses"]))
-    assert got["losses"] == r["next_losses"]
     if tr.mode == "online":
+        assert got["losses"] == r["next_losses"]
         assert got["y_hat"] == r["next_y_hat"] and tr.t == r["t_after"]
         assert tr.state_dict()[0]["h"].reshape(-1).tolist() == r["h_after"]
     else:
-        assert got["logs"] == r["epoch_logs_after"] and (tr.epoch, tr.batch) == (r["epoch_after"],
-                                                                                 r["batch_after"])
+        # A minibatch's float32 matrix products round differently on another CPU (the fixture was made on an Intel
+        # Xeon; an AMD EPYC differs in the 8th digit), so the old code's continuation holds here to 1e-6: a wrong
+        # optimizer state, shuffle order or position misses it by orders of magnitude. Bit for bit on one machine
+        # is the claim of test_a_migrated_session_saves_as_the_current_format below.
+        assert got["losses"] == pytest.approx(r["next_losses"], rel=1e-6, abs=0)
+        assert len(got["logs"]) == len(r["epoch_logs_after"])
+        for log, want in zip(got["logs"], r["epoch_logs_after"], strict=True):
+            assert log == pytest.approx(want, rel=1e-6, abs=0)
+        assert (tr.epoch, tr.batch) == (r["epoch_after"], r["batch_after"])
 
 
 @pytest.mark.parametrize("name", ["v1_online_tbptt4", "v1_batch"])
