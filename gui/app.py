@@ -19,6 +19,7 @@ import os
 import sys
 
 from core.config import Config, ConfigError
+from core.messages import FileResult, OpenResult
 from gui import INSPECT_TABS as TABS  # Qt-free: the parser must not import Qt
 from gui.recording.flags import add_record_arguments, record_options
 
@@ -111,13 +112,9 @@ class Automation:
         win.session_ui.failed.connect(self._failed)
 
     def begin(self) -> None:
-        """Start training as asked: with --quit-after-steps the child pauses exactly at that step."""
-        target = self.args.quit_after_steps
-        if target is None:
-            self.win.start()
-            return
-        self.win.handle.start(until=target)
-        self.win.state.command_sent(True)
+        """Start training as asked (through the window's one Start door): with --quit-after-steps the child
+        pauses exactly at that step."""
+        self.win.commands.start(until=self.args.quit_after_steps)
 
     def opened(self, ok: bool) -> None:
         """--open answered: go on (start if asked), or say why it failed and quit non-zero."""
@@ -127,9 +124,9 @@ class Automation:
             return
         self._fail(self._open_error or f"could not open {self.args.open}")
 
-    def _failed(self, method: str, value: dict) -> None:
-        if method == "open_session":
-            self._open_error = str(value.get("error") or "")
+    def _failed(self, result: FileResult) -> None:
+        if isinstance(result, OpenResult):
+            self._open_error = result.error
 
     def _error(self, text: str) -> None:
         """Training stopped on an error: under --quit-after-steps it would never reach the step asked for."""
@@ -161,7 +158,7 @@ class Automation:
                 self.shot = self.win.exports.save_screenshot(a.screenshot)
             return
         if s.step >= target or (not s.running and s.step > 0 and s.finished):
-            self.win.pause()
+            self.win.commands.pause()
             self.waiting_final = True
 
     def _finish(self) -> None:

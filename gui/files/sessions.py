@@ -1,8 +1,9 @@
 """File ▸ sessions: Open session…, Save session, Save session as…, Open recent ▸, Export history as CSV….
 
 `SessionUI(services)` makes the actions; `install(file_menu)` puts them at the top of the File menu. The work
-happens in the training child (core.live.engine.LiveEngine.save_session / open_session / export_history_csv, asked
-through the worker handle); its answers come back on the worker's `result` signal as (method, {"ok": ...}).
+happens in the training child (core.live.files.save / open_into / export_csv, asked through the worker
+handle); its answers come back on the worker's `result` signal as the typed results of
+core.messages (SaveResult, OpenResult, ExportResult), and SessionUI passes them on as they are.
 Every failure (a corrupt, truncated, hostile or wrong-version file, an unwritable path) becomes one message in
 the message bar and changes nothing else. Opening pauses training; Start continues from the saved step.
 """
@@ -12,7 +13,6 @@ from __future__ import annotations
 import html
 import json
 import os
-from dataclasses import asdict
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
@@ -20,26 +20,28 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from core.atomic_io import check_writable
 from core.config import Config, ConfigError
-from core.messages import ExportResult, OpenResult, SaveResult
+from core.messages import ExportResult, FileResult, OpenResult, SaveResult
 from core.sessions.container import SUFFIX
 from gui.actions import make_action
 
 RECENT_KEY = "session/recent"
 RECENT_MAX = 8
 FILTER = f"GRU Memory Lab session (*{SUFFIX});;All files (*)"
-_METHODS = {SaveResult: "save_session", OpenResult: "open_session", ExportResult: "export_history_csv"}
+WHAT_FAILED = {SaveResult: "Saving the session failed.", OpenResult: "Could not open the session.",
+               ExportResult: "Exporting the history failed."}  # a failed result that carries no message
 VIEW_LAYERS = ("h", "n", "z", "r")
 
 
 class SessionUI(QObject):
-    """The session actions; `saved`, `opened`, `exported`, `failed` carry the child's result.
+    """The session actions. `saved`, `opened` and `exported` carry the child's successful SaveResult, OpenResult
+    and ExportResult; `failed` carries any of them that failed (`ok` False).
 
     `services` is the window's WindowServices; the session file is `services.state.current_path`."""
 
-    saved = Signal(dict)
-    opened = Signal(dict)
-    exported = Signal(dict)
-    failed = Signal(str, dict)  # method, result
+    saved = Signal(object)     # SaveResult
+    opened = Signal(object)    # OpenResult
+    exported = Signal(object)  # ExportResult
+    failed = Signal(object)    # SaveResult | OpenResult | ExportResult, with ok False
 
     def __init__(self, services, parent=None):
         super().__init__(parent)
@@ -216,64 +218,59 @@ class SessionUI(QObject):
         return answer == QMessageBox.StandardButton.Yes
 
     # -- the child's answers ------------------------------------------------------------------------------
-    def _on_result(self, result) -> None:
-        method = _METHODS.get(type(result))
-        if method is None:
-            return
-        value = asdict(result)
-        if method == "open_session":
-            self._open_answered(value)
-            return
-        if not value.get("ok"):
-            self.services.report_error(value.get("error") or f"{method} failed.")
-            self.failed.emit(method, value)
-            return
-        if method == "save_session":
-            self.state.set_current_path(value["path"])
-            self.add_recent(value["path"])
-            self.services.show_status(f"Session saved: {value['path']} (step {value.get('step', 0):,})", 5000)
-            self.saved.emit(value)
-        else:
-            self.services.show_status("History exported: " + ", ".join(value.get("paths", [])), 5000)
-            self.exported.emit(value)
+    def _on_result(self, result: FileResult) -> None:
+        if isinstance(result, OpenResult):
+            self._open_answered(result)
+        elif not result.ok:
+            self._failed(result)
+        elif isinstance(result, SaveResult):
+            self.state.set_current_path(result.path)
+            self.add_recent(result.path)
+            self.services.show_status(f"Session saved: {result.path} (step {result.step:,})", 5000)
+            self.saved.emit(result)
+        elif isinstance(result, ExportResult):
+            self.services.show_status("History exported: " + ", ".join(result.paths), 5000)
+            self.exported.emit(result)
 
-    def _open_answered(self, value: dict) -> None:
-        cbs = self._on_open_done.pop(value.get("path"), [])
-        mark = self._open_marks.pop(value.get("path"), self.state.reset_count)
-        if value.get("ok") and mark != self.state.reset_count:
+    def _failed(self, result: FileResult) -> None:
+        self.services.report_error(result.error or WHAT_FAILED[type(result)])
+        self.failed.emit(result)
+
+    def _open_answered(self, result: OpenResult) -> None:
+        cbs = self._on_open_done.pop(result.path, [])
+        mark = self._open_marks.pop(result.path, self.state.reset_count)
+        if result.ok and mark != self.state.reset_count:
             # Reset was pressed while the file was opening: the trainer now runs the reset config, so the
             # panel, title and current file must not claim the session (a later Save would overwrite it)
-            self.services.notify(f"{value['path']} was opened, then Reset replaced it with a new run; "
+            self.services.notify(f"{result.path} was opened, then Reset replaced it with a new run; "
                                  "open it again to continue it.")
             for cb in cbs:
                 cb(False)
             return
-        if value.get("ok"):
-            self._opened(value)
+        if result.ok:
+            self._opened(result)
         else:
-            self.services.report_error(value.get("error") or "Could not open the session.")
-            self.failed.emit("open_session", value)
+            self._failed(result)
         for cb in cbs:
-            cb(bool(value.get("ok")))
+            cb(result.ok)
 
-    def _opened(self, value: dict) -> None:
+    def _opened(self, result: OpenResult) -> None:
         try:
-            cfg = Config.from_dict(value["config"])
+            cfg = Config.from_dict(result.config)
         except (ConfigError, KeyError, TypeError, ValueError) as e:  # cannot happen: the child validated it
             self.services.report_error(f"The opened session's config could not be shown: {e}")
             return
         self.services.clear_message()
         # the child paused on open; the window showed paused since the request, and any Start pressed after the
         # request reached the child after the open, so the run state shown is already right
-        self.state.set_current_path(value["path"])
-        self._restore_gui(value.get("extra"))
+        self.state.set_current_path(result.path)
+        self._restore_gui(result.extra)
         self.services.apply_config(cfg)  # the panel, the applied config, the remembered settings
-        self.add_recent(value["path"])
-        for text in value.get("warnings") or ():
+        self.add_recent(result.path)
+        for text in result.warnings:
             self.services.notify(str(text))
-        self.services.show_status(f"Session opened: {value['path']} (step {value.get('step', 0):,}); "
-                                  "Start continues", 5000)
-        self.opened.emit(value)
+        self.services.show_status(f"Session opened: {result.path} (step {result.step:,}); Start continues", 5000)
+        self.opened.emit(result)
 
     def _restore_gui(self, extra) -> None:
         """View settings saved with the session; anything malformed (a hostile file) is ignored."""

@@ -13,16 +13,10 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from core.config import preset  # noqa: E402
+from core.messages import ExportResult, OpenResult, SaveResult  # noqa: E402
 from tests.gui_helpers import image_not_blank, make_window, wait_step  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-@pytest.fixture
-def win(qtbot, tmp_path, monkeypatch):
-    w = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
-    yield w
-    w.close()
 
 
 def steps(qtbot, w, n):
@@ -70,19 +64,19 @@ def test_round_trip_gives_identical_predictions_and_history(qtbot, tmp_path, mon
     w.toolbar.smoothing.setValue(80)
     path = tmp_path / "s.gmlab"
     res = save(qtbot, w, path)
-    assert res["ok"] and res["step"] == N and path.exists()
+    assert isinstance(res, SaveResult) and res.ok and res.step == N and path.exists()
     a = steps(qtbot, w, K)
     ca = curves(w)
     # scramble the window: a different config, reset, some training, other view settings
     w.panel.set_value("seed", 12345)
-    w.reset()
-    w.start()
+    w.commands.reset()
+    w.commands.start()
     wait_step(qtbot, w, lambda s: s.step > 50)
-    w.pause()
+    w.commands.pause()
     w.toolbar.window_spin.setValue(60)
     w.toolbar.smoothing.setValue(10)
     opened = open_(qtbot, w, path)
-    assert opened["step"] == N and opened["warnings"] == ()
+    assert isinstance(opened, OpenResult) and opened.step == N and opened.warnings == ()
     s = wait_step(qtbot, w, lambda s: s.step == N)
     applied = w.state.applied
     assert w.panel.config() == applied and applied.to_dict() == s.config and not w.panel.pending_fields()
@@ -99,7 +93,7 @@ def test_round_trip_gives_identical_predictions_and_history(qtbot, tmp_path, mon
     assert ca[2] == cb[2] and len(ca[0]) == N + K
     assert a.epoch_logs == b.epoch_logs and a.loss == b.loss
     # Start continues from the saved position
-    w.start()
+    w.commands.start()
     wait_step(qtbot, w, lambda s: s.step > N + K and s.running)
     w.close()
 
@@ -152,7 +146,7 @@ def test_bad_files_show_a_message_and_change_nothing(qtbot, win, tmp_path):
         n_err = len(win.message.errors)
         with qtbot.waitSignal(ui.failed, timeout=20000) as sig:
             ui.open_session_from(path)
-        assert sig.args[0] == "open_session" and not sig.args[1]["ok"]
+        assert isinstance(sig.args[0], OpenResult) and not sig.args[0].ok
         assert len(win.message.errors) == n_err + 1, kind
         msg = win.message.errors[-1]
         assert str(path) in msg and "cannot open" in msg, (kind, msg)
@@ -190,12 +184,12 @@ def test_unwritable_save_path_gives_message_and_keeps_old_file(qtbot, win, tmp_p
     p.set_value("optimizer", "sgd")
     p.set_value("readout", "linear")
     p.set_value("lr", 100.0)
-    win.reset()
-    win.start()
+    win.commands.reset()
+    win.commands.start()
     qtbot.waitUntil(lambda: any("diverged" in e for e in win.message.errors), timeout=30000)
     with qtbot.waitSignal(ui.failed, timeout=20000) as sig:
         ui.save_session_to(good)
-    assert sig.args[0] == "save_session" and "NaN" in sig.args[1]["error"]
+    assert isinstance(sig.args[0], SaveResult) and not sig.args[0].ok and "NaN" in sig.args[0].error
     assert good.read_bytes() == old
     assert "NaN" in win.message.errors[-1]
 
@@ -239,7 +233,7 @@ def test_export_history_csv(qtbot, tmp_path, monkeypatch):
         assert lines[0] == "step,loss,accuracy" and len(lines) == n + 1
         assert lines[1].startswith("1,") and lines[-1].startswith(f"{n},")
         if name == "answer":
-            assert sig.args[0]["paths"][1].endswith("answer.epochs.csv")
+            assert isinstance(sig.args[0], ExportResult) and sig.args[0].paths[1].endswith("answer.epochs.csv")
             assert (tmp_path / "answer.epochs.csv").read_text().startswith("epoch,")
         w.close()
 
@@ -285,6 +279,6 @@ def test_start_pressed_before_the_open_answer_keeps_running(qtbot, win, tmp_path
     with qtbot.waitSignal(win.session_ui.opened, timeout=20000):
         win.session_ui.open_session_from(path)
         assert not win.state.running  # opening pauses at once
-        win.start()  # reaches the child after the open
+        win.commands.start()  # reaches the child after the open
     assert win.state.running and win.toolbar.btn_start.text().endswith("Pause")
     wait_step(qtbot, win, lambda s: s.run_id != run and s.running and s.step > 20)
