@@ -2,21 +2,27 @@
 
 Each sends one command to the worker and records its outcome in the AppState at once (the snapshots then
 confirm it). Reset takes the config panel's config; a config that does not validate is one message and sends
-nothing.
+nothing. `start` is the one door to Start: the Start button, Space, the Run menu, a panel's "load and start"
+and the command line's --autostart all come here; before the trainer child is Ready it says the Start is queued.
 """
 
 from __future__ import annotations
 
-from core.config import Config, ConfigError
+from collections.abc import Callable
+
+from core.config import ConfigError
 from gui.app_state import AppState
 
 
 class RunCommands:
-    def __init__(self, handle, state: AppState, edited_config, report_error, after_reset):
+    def __init__(self, handle, state: AppState, edited_config, report_error, after_reset,
+                 start_queued: Callable[[], None]):
         """`edited_config()` is the config panel's config (may raise ConfigError); `after_reset()` runs after a
-        reset was sent (the window clears its message and saves its settings)."""
+        reset was sent (the window clears its message and saves its settings); `start_queued()` says that a
+        Start waits until the trainer is ready (the status line)."""
         self.handle, self.state = handle, state
         self.edited_config, self.report_error, self.after_reset = edited_config, report_error, after_reset
+        self.start_queued = start_queued
 
     def toggle_run(self) -> None:
         if self.state.running:
@@ -24,8 +30,12 @@ class RunCommands:
         else:
             self.start()
 
-    def start(self) -> None:
-        self.handle.start()
+    def start(self, until: int | None = None) -> None:
+        """Train on (with `until`, the child pauses exactly at that step). Before the trainer is Ready the command
+        waits in the pipe until the child reads it, and the status line says so."""
+        if not self.handle.ready:
+            self.start_queued()
+        self.handle.start(until)
         self.state.command_sent(True)
 
     def pause(self) -> None:
@@ -55,13 +65,7 @@ class RunCommands:
         """A config field that applies live changed in the panel (today: the learning rate)."""
         if name == "lr":
             self.handle.set_lr(float(value))
-            self.state.set_applied(self._with_lr(self.state.applied, float(value)))
-
-    @staticmethod
-    def _with_lr(cfg: Config, lr: float) -> Config:
-        d = cfg.to_dict()
-        d["train"]["lr"] = lr
-        return Config.from_dict(d)
+            self.state.set_applied(self.state.applied.replace(lr=float(value)))
 
     def set_speed(self, steps_per_second: float) -> None:
         self.handle.set_speed(float(steps_per_second))

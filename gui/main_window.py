@@ -1,8 +1,8 @@
 """The main window: it builds the layout (config panel left, live views right, the Inspect dock), the menus,
 actions and shortcuts, and wires its parts together. The parts do the work: AppState (the state), RunCommands
-(start/pause/step/reset, live settings), FramePresenter (snapshot → views, frame pacing), Exporter
-(screenshots, view exports), MessageBar, WindowSettings, SessionUI, Startup (the first seconds); panels get a
-WindowServices, never this.
+(start/pause/step/reset and live settings: the one door that buttons, keys, menus and scripts all go through),
+FramePresenter (snapshot → views, frame pacing), Exporter (screenshots, view exports), MessageBar,
+WindowSettings, SessionUI, Startup (the first seconds); panels get a WindowServices, never this.
 
 Keys: the run's shortcuts (Space, S/→, R, P, Ctrl+S, Alt+←/→ …) are application-wide, and FieldKeys lets them
 through a number field that has focus (the field keeps the keys it edits with; Enter leaves it).
@@ -83,7 +83,7 @@ class MainWindow(QMainWindow):
         self.addToolBar(self.toolbar)
         self.status = StatusLine(self.statusBar())
         self.commands = RunCommands(self.handle, self.state, self.panel.config, self.message.error,
-                                    self._after_reset)
+                                    self._after_reset, self.status.show_queued_start)
         self.services = WindowServices(
             state=self.state, handle=self.handle, settings=self.settings.store, dialog_parent=self,
             messages=self.message, show_status=self.statusBar().showMessage, config_panel=self.panel,
@@ -132,13 +132,10 @@ class MainWindow(QMainWindow):
         """The last snapshot drawn (None before the first)."""
         return self.presenter.snap
 
-    def toggle_run(self) -> None:
-        self.commands.toggle_run()
-
-    def start(self) -> None:
-        if not self.startup.is_ready:
-            self.status.show_queued_start()  # the command waits in the pipe until the trainer reads it
-        self.commands.start()
+    # The run's commands are self.commands (RunCommands), the one door every button, key, menu and script uses;
+    # these forward to it for the benches and scripts that drive a window.
+    def start(self, until: int | None = None) -> None:
+        self.commands.start(until)
 
     def pause(self) -> None:
         self.commands.pause()
@@ -184,11 +181,11 @@ class MainWindow(QMainWindow):
     # -- actions and menus --------------------------------------------------------------------------------
     def _build_actions(self) -> None:
         ex = self.exports
-        self.act_start = make_action(self, "&Start", self.toggle_run, ["Space"], "Start or pause training")
-        self.act_step = make_action(self, "S&tep", self.step, ["S", "Right"],
+        self.act_start = make_action(self, "&Start", self.commands.toggle_run, ["Space"], "Start or pause training")
+        self.act_step = make_action(self, "S&tep", lambda: self.commands.step(), ["S", "Right"],
                                     "One timestep online, one minibatch in batch mode; → moves the cursor "
                                     "instead while a number field has focus")
-        self.act_reset = make_action(self, "&Reset", self.reset, ["R"],
+        self.act_reset = make_action(self, "&Reset", self.commands.reset, ["R"],
                                      "Build a new model from the config and start over")
         self.act_shot = make_action(self, "Save &screenshot…", ex.save_screenshot_default, ["Ctrl+S"],
                                     f"Save a PNG of the whole window into {ex.folder()}")
@@ -267,9 +264,9 @@ class MainWindow(QMainWindow):
     # -- wiring -------------------------------------------------------------------------------------------
     def _wire(self) -> None:
         tb, st = self.toolbar, self.state
-        tb.btn_start.clicked.connect(self.toggle_run)
-        tb.btn_step.clicked.connect(self.step)
-        tb.btn_reset.clicked.connect(self.reset)
+        tb.btn_start.clicked.connect(self.commands.toggle_run)
+        tb.btn_step.clicked.connect(lambda: self.commands.step())  # not clicked(bool) as n
+        tb.btn_reset.clicked.connect(self.commands.reset)
         tb.speed_changed.connect(self.commands.set_speed)
         tb.window_changed.connect(self.commands.set_window)
         tb.smoothing_changed.connect(self.presenter.set_smoothing)

@@ -1,4 +1,6 @@
-"""Shared test set-up: one torch thread (as the app's trainer), offscreen Qt for GUI tests."""
+"""Shared test set-up: one torch thread (as the app's trainer), offscreen Qt for GUI tests, and `win`, the made
+MainWindow the GUI tests share (tests/gui_helpers.make_window; a module overrides `win_config` to open another
+config, or `win` itself to add a step, as tests/gui/test_keys.py activates it)."""
 
 import os
 import sys
@@ -15,6 +17,9 @@ import gc  # noqa: E402
 
 import pytest  # noqa: E402
 
+from core.config import preset  # noqa: E402
+from tests.gui_helpers import make_window  # noqa: E402
+
 
 @pytest.fixture(autouse=True)
 def _collect_garbage_between_tests():
@@ -25,3 +30,17 @@ def _collect_garbage_between_tests():
     gc.collect()
     yield
     gc.collect()
+
+
+@pytest.fixture
+def win_config():
+    """The config the shared `win` opens with."""
+    return preset("question-fixed")
+
+
+@pytest.fixture
+def win(qtbot, tmp_path, monkeypatch, win_config):
+    """A shown MainWindow with throw-away settings and its first snapshot drawn; closed after the test."""
+    w = make_window(qtbot, tmp_path, monkeypatch, win_config)
+    yield w
+    w.close()

@@ -11,36 +11,29 @@ from gui.main_window import MainWindow  # noqa: E402
 from tests.gui_helpers import image_not_blank, make_window, wait_step  # noqa: E402
 
 
-@pytest.fixture
-def win(qtbot, tmp_path, monkeypatch):
-    w = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
-    yield w
-    w.close()
-
-
 def test_start_pause_step_reset(qtbot, win):
     assert win.snap.step == 0 and not win.snap.running
-    win.start()
+    win.commands.start()
     s = wait_step(qtbot, win, lambda s: s.step > 300 and s.running)
     assert win.toolbar.btn_start.text().endswith("Pause")
-    win.pause()
+    win.commands.pause()
     s = wait_step(qtbot, win, lambda s: not s.running)
     frozen = s.step
     qtbot.wait(300)
     assert win.snap.step == frozen  # paused: nothing trains
-    win.step()
+    win.commands.step()
     wait_step(qtbot, win, lambda s: s.step == frozen + 1)
     qtbot.wait(200)
     assert win.snap.step == frozen + 1  # exactly one timestep
     run = win.snap.run_id
-    win.reset()
+    win.commands.reset()
     s = wait_step(qtbot, win, lambda s: s.run_id != run)
     assert s.step == 0 and len(win.loss.mirror.values()) == 0
 
 
 def test_views_show_the_window(qtbot, win):
     win.toolbar.window_spin.setValue(120)
-    win.start()
+    win.commands.start()
     s = wait_step(qtbot, win, lambda s: s.step > 500 and len(s.x) == 120)
     assert s.h.shape == (120, 16)
     x, y = win.bits.c_x.getData()
@@ -58,10 +51,10 @@ def test_preset_change_and_pending_notice(qtbot, win):
     assert panel.value("mode") == "batch" and panel.value("units") == 2
     assert panel.pending.isVisibleTo(win) and "Reset" in panel.pending.text()
     assert not panel.widgets["window"].isVisibleTo(win)  # online-only field hidden in batch mode
-    win.reset()
+    win.commands.reset()
     s = wait_step(qtbot, win, lambda s: s.mode == "batch")
     assert s.h.shape[1] == 2 and s.n_params == 33 and not panel.pending.isVisibleTo(win)
-    win.step()  # one minibatch
+    win.commands.step()  # one minibatch
     s = wait_step(qtbot, win, lambda s: s.step == 1)
     assert s.epoch == 0
     panel.set_value("units", 3)
@@ -72,13 +65,13 @@ def test_lr_applies_live(qtbot, win):
     win.panel.set_value("lr", 0.01)
     qtbot.wait(200)
     assert not win.panel.pending.isVisibleTo(win)  # live, not pending
-    win.start()
+    win.commands.start()
     s = wait_step(qtbot, win, lambda s: s.step > 10 and s.config["train"]["lr"] == 0.01)
     assert s.config["train"]["lr"] == 0.01
 
 
 def test_screenshot_written_and_not_blank(qtbot, win, tmp_path):
-    win.start()
+    win.commands.start()
     wait_step(qtbot, win, lambda s: s.step > 200)
     path = win.exports.save_screenshot(tmp_path / "shots" / "a.png")
     assert path is not None and image_not_blank(path)
@@ -103,23 +96,23 @@ def test_diverging_loss_pauses_with_message_and_reset_recovers(qtbot, win):
     p.set_value("optimizer", "sgd")
     p.set_value("lr", 100.0)
     p.set_value("readout", "linear")
-    win.reset()
-    win.start()
+    win.commands.reset()
+    win.commands.start()
     qtbot.waitUntil(lambda: bool(win.message.errors), timeout=20000)
     assert "diverged" in win.message.errors[-1] and win.message.level == "error"
     assert not win.state.running
     p.set_value("lr", 0.001)
     p.set_value("optimizer", "adam")
     run = win.snap.run_id
-    win.reset()
-    win.start()
+    win.commands.reset()
+    win.commands.start()
     s = wait_step(qtbot, win, lambda s: s.run_id != run and s.step > 50)
     assert s.running
 
 
 def test_close_while_running_joins_fast(qtbot, tmp_path, monkeypatch, qtlog):
     w = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
-    w.start()
+    w.commands.start()
     wait_step(qtbot, w, lambda s: s.step > 100)
     t0 = time.perf_counter()
     w.close()
@@ -147,14 +140,14 @@ def test_help_dialogs_do_not_block(qtbot, win):
     about = win.show_about()
     assert about.isVisible() and "GRU Memory Lab" in about.text()
     about.close()
-    win.start()
+    win.commands.start()
     wait_step(qtbot, win, lambda s: s.step > 50)  # the event loop kept running meanwhile
 
 
 def test_whole_run_curves_keep_headroom_so_the_range_is_stable(qtbot, win):
-    win.start()
+    win.commands.start()
     wait_step(qtbot, win, lambda s: s.step > 2000)
-    win.pause()
+    win.commands.pause()
     s = wait_step(qtbot, win, lambda s: not s.running)
     x_end = win.loss.mirror.n * win.loss.mirror.stride
     x0, x1 = win.loss.getPlotItem().getViewBox().viewRange()[0]
@@ -164,7 +157,7 @@ def test_whole_run_curves_keep_headroom_so_the_range_is_stable(qtbot, win):
     vb = win.loss.getPlotItem().getViewBox()
     vb.setXRange(0, 100)  # as a zoom by hand would
     win.loss._manual_range()
-    win.start()
+    win.commands.start()
     wait_step(qtbot, win, lambda s: s.step > x_end + 500)
     assert vb.viewRange()[0][1] < 200  # a zoom by hand is kept while the run grows
     vb.enableAutoRange()  # the "A" button

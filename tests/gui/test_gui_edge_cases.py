@@ -12,16 +12,16 @@ from tests.gui_helpers import make_window, wait_step  # noqa: E402
 
 def test_reset_while_a_session_opens_does_not_claim_the_file(qtbot, tmp_path, monkeypatch):
     win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed").replace(units=8, lag=3))
-    win.step()
+    win.commands.step()
     wait_step(qtbot, win, lambda s: s.step == 1)
     path = tmp_path / "s1.gmlab"
     assert win.session_ui.save_session_to(path)
     qtbot.waitUntil(path.exists, timeout=10000)
     win.panel.set_config(preset("question"))
-    win.reset()
+    win.commands.reset()
     wait_step(qtbot, win, lambda s: s.config["model"]["units"] == 16)
     win.session_ui.open_session_from(path)
-    win.reset()  # pressed before the open was answered
+    win.commands.reset()  # pressed before the open was answered
     qtbot.waitUntil(lambda: any("Reset replaced it" in n for n in win.message.notices), timeout=10000)
     assert win.state.current_path is None and "s1.gmlab" not in win.windowTitle()
     assert win.panel.value("units") == 16 and win.state.applied.model.units == 16
@@ -58,9 +58,9 @@ def test_a_value_the_widget_clamps_shows_as_pending(qtbot, tmp_path, monkeypatch
 def test_start_after_all_epochs_leaves_the_button_on_start(qtbot, tmp_path, monkeypatch):
     win = make_window(qtbot, tmp_path, monkeypatch,
                       preset("answer").replace(n_sequences=300, epochs=1, batch_size=128))
-    win.start()
+    win.commands.start()
     qtbot.waitUntil(lambda: any("finished" in n.lower() for n in win.message.notices), timeout=20000)
-    win.start()
+    win.commands.start()
     qtbot.waitUntil(lambda: any("epochs are done" in n for n in win.message.notices), timeout=10000)
     # the run state comes from the snapshots (the child's word), the next one after the notice
     qtbot.waitUntil(lambda: not win.state.running, timeout=10000)

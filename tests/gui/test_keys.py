@@ -10,17 +10,15 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
-from core.config import preset  # noqa: E402
-from tests.gui_helpers import make_window, wait_step  # noqa: E402
+from tests.gui_helpers import wait_step  # noqa: E402
 
 
 @pytest.fixture
-def win(qtbot, tmp_path, monkeypatch):
-    w = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
-    w.activateWindow()
-    qtbot.waitUntil(lambda: QApplication.activeWindow() is w, timeout=5000)
-    yield w
-    w.close()
+def win(win, qtbot):
+    """The shared window (tests/conftest.py), made the active window: keys go to the active window."""
+    win.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is win, timeout=5000)
+    return win
 
 
 def focus(qtbot, widget):
@@ -94,11 +92,11 @@ def test_window_w_box_is_disabled_in_batch_mode_and_says_why(qtbot, win):
     spin = win.toolbar.window_spin
     assert spin.isEnabled()
     win.panel.preset_box.setCurrentIndex(win.panel.preset_box.findData("answer"))
-    win.reset()
+    win.commands.reset()
     wait_step(qtbot, win, lambda s: s.mode == "batch")
     assert not spin.isEnabled() and "batch" in spin.toolTip()
     win.panel.preset_box.setCurrentIndex(win.panel.preset_box.findData("question-fixed"))
-    win.reset()
+    win.commands.reset()
     wait_step(qtbot, win, lambda s: s.mode == "online")
     assert spin.isEnabled()
 

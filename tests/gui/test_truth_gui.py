@@ -103,7 +103,7 @@ def test_question_window_reference_lines_marker_and_step_numbering(qtbot, tmp_pa
     assert refs == {0.75: "base rate 0.75 (always 1)", 0.99: "solved 0.99"}
     (loss_value, loss_label), = win.loss.references()
     assert loss_value == pytest.approx(0.1875) and loss_label == "constant predictor 0.188"
-    win.step()  # one step: a one-point curve, drawn
+    win.commands.step()  # one step: a one-point curve, drawn
     s = wait_step(qtbot, win, lambda s: s.step == 1)
     assert len(win.loss.smooth.getData()[0]) == 1 and win.loss.smooth.opts["symbol"] == "o"
     ins = win.inspect.inspector
@@ -123,7 +123,7 @@ def test_question_window_reference_lines_marker_and_step_numbering(qtbot, tmp_pa
 def test_verdict_in_the_hints_tab_when_the_run_reaches_its_steps(qtbot, tmp_path, monkeypatch):
     win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed").replace(steps=2500, eval_steps=500))
     win.inspect.show_tab("hints")
-    win.start()
+    win.commands.start()
     s = wait_step(qtbot, win, lambda s: s.verdict is not None, timeout=60000)
     assert s.step == 2500 and s.verdict.code == "learned"
     qtbot.waitUntil(lambda: "learned: held-out accuracy 1.000" in win.inspect.hints.text(), timeout=10000)

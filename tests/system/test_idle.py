@@ -15,14 +15,7 @@ from PySide6.QtWidgets import QStatusBar  # noqa: E402
 from core.analysis.verdict import Verdict  # noqa: E402
 from core.config import preset  # noqa: E402
 from gui.window.status_line import STARTING, StatusLine  # noqa: E402
-from tests.gui_helpers import make_window, wait_step  # noqa: E402
-
-
-@pytest.fixture
-def win(qtbot, tmp_path, monkeypatch):
-    w = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
-    yield w
-    w.close()
+from tests.gui_helpers import wait_step  # noqa: E402
 
 
 def frames_over(qtbot, win, ms: int) -> tuple[int, int]:
@@ -33,9 +26,9 @@ def frames_over(qtbot, win, ms: int) -> tuple[int, int]:
 
 
 def test_a_paused_window_draws_nothing_until_something_changes(qtbot, win):
-    win.start()
+    win.commands.start()
     wait_step(qtbot, win, lambda s: s.running and s.step > 300)
-    win.pause()
+    win.commands.pause()
     wait_step(qtbot, win, lambda s: not s.running)
     qtbot.waitUntil(lambda: not win.state.running, timeout=5000)
     frames, asked = frames_over(qtbot, win, 2000)
@@ -45,7 +38,7 @@ def test_a_paused_window_draws_nothing_until_something_changes(qtbot, win):
     step = win.snap.step
     win.toolbar.window_spin.setValue(80)  # a setting the snapshot shows: one fresh frame
     wait_step(qtbot, win, lambda s: len(s.x) == 80)
-    win.step()  # a command: frames until it is confirmed, then rest again
+    win.commands.step()  # a command: frames until it is confirmed, then rest again
     wait_step(qtbot, win, lambda s: s.step == step + 1)
     qtbot.wait(500)
     frames, asked = frames_over(qtbot, win, 1000)
@@ -68,7 +61,7 @@ def test_the_window_says_it_is_starting_until_the_trainer_is_ready(qtbot, tmp_pa
     try:
         assert STARTING in w.status.phase.text()
         assert "starting the trainer" in w.loss.getPlotItem().titleLabel.text
-        w.start()  # before Ready: queued, and the status bar says so
+        w.toolbar.btn_start.click()  # before Ready: queued, and the status bar says so
         assert "queued" in w.status.phase.text()
         qtbot.waitUntil(lambda: w.startup.is_ready, timeout=30000)
         assert w.status.phase.text() == "" and "starting" not in w.loss.getPlotItem().titleLabel.text
@@ -78,7 +71,7 @@ def test_the_window_says_it_is_starting_until_the_trainer_is_ready(qtbot, tmp_pa
 
 
 def test_status_bar_progress_significant_digits_and_verdict(qtbot, win):
-    win.step()
+    win.commands.step()
     s = wait_step(qtbot, win, lambda s: s.step == 1)
     status = StatusLine(QStatusBar())
     tiny = dataclasses.replace(s, loss=3e-5, running=True, steps_per_second=6546.0, step=13_454)

@@ -5,22 +5,14 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from core.config import preset  # noqa: E402
 from tests.core.runs.test_report import assert_links_resolve  # noqa: E402
-from tests.gui_helpers import image_not_blank, make_window, wait_step  # noqa: E402
-
-
-@pytest.fixture
-def win(qtbot, tmp_path, monkeypatch):
-    w = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
-    yield w
-    w.close()
+from tests.gui_helpers import image_not_blank, wait_step  # noqa: E402
 
 
 def test_export_report_writes_markdown_whose_links_resolve(qtbot, win, tmp_path):
-    win.start()
+    win.commands.start()
     wait_step(qtbot, win, lambda s: s.step >= 1500 and s.analysis is not None)
-    win.pause()
+    win.commands.pause()
     wait_step(qtbot, win, lambda s: not s.running)
     md = tmp_path / "out" / "run.md"
     md.parent.mkdir()

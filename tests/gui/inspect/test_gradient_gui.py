@@ -17,9 +17,9 @@ def test_gradient_view_draws_cos_and_inspector_shows_this_step(qtbot, tmp_path, 
     win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed").replace(fidelity=True, lag=3))
     grad = win.inspect.gradient
     win.inspect.show_tab("gradient")
-    win.start()
+    win.commands.start()
     wait_step(qtbot, win, lambda s: s.step > 600)
-    win.pause()
+    win.commands.pause()
     s = wait_step(qtbot, win, lambda s: not s.running)
     assert s.fidelity_chunks is not None and s.fidelity_window.shape == (len(s.x), 10)
     qtbot.waitUntil(lambda: len(grad.drawn_cos) > 100, timeout=10000)
@@ -41,7 +41,7 @@ def test_gradient_view_draws_cos_and_inspector_shows_this_step(qtbot, tmp_path, 
 def test_gradient_view_says_when_fidelity_is_off(qtbot, tmp_path, monkeypatch):
     win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
     win.inspect.show_tab("gradient")
-    win.step()
+    win.commands.step()
     s = wait_step(qtbot, win, lambda s: s.step >= 1)
     assert s.fidelity_chunks is None
     qtbot.waitUntil(lambda: win.inspect.gradient.head.text() == OFF_TEXT, timeout=5000)
@@ -56,11 +56,11 @@ def test_approximate_rules_from_the_rule_list_run(qtbot, tmp_path, monkeypatch):
     for rule in ("uoro", "snap1"):
         assert box.findText(rule) >= 0 or box.findData(rule) >= 0  # offered by the config metadata
         win.panel.set_value("rule", rule)
-        win.reset()
-        win.start()
+        win.commands.reset()
+        win.commands.start()
         s = wait_step(qtbot, win, lambda s, rule=rule: s.step > 200 and s.config["train"]["rule"] == rule)
         assert math.isfinite(s.loss) and len(s.x) > 0
-        win.pause()
+        win.commands.pause()
     win.close()
 
 

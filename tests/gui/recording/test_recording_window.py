@@ -9,20 +9,12 @@ from PIL import Image
 
 pytest.importorskip("pytestqt")
 
-from core.config import preset  # noqa: E402
 from core.recording import recorder as recording  # noqa: E402
 from core.recording.schedule import StepSchedule  # noqa: E402
 from gui.recording.capture import capture_size  # noqa: E402
 from gui.recording.flags import RecordOptions  # noqa: E402
 from tests.full_disk import FullDisk  # noqa: E402
-from tests.gui_helpers import make_window, wait_step  # noqa: E402
-
-
-@pytest.fixture
-def win(qtbot, tmp_path, monkeypatch):
-    w = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
-    yield w
-    w.close()
+from tests.gui_helpers import wait_step  # noqa: E402
 
 
 def record_with(win, opts):
@@ -48,9 +40,9 @@ def test_the_record_action_records_frames_spaced_in_steps_into_a_file_that_opens
     assert win.recording.recording and win.recording.action.isChecked() and win.recording.indicator.isVisible()
     size = capture_size(win.loss)  # the clip keeps the view's size at the start
     win.frame_shown.connect(lambda s: steps.append(s.step))
-    win.start()
+    win.commands.start()
     wait_step(qtbot, win, lambda s: s.step >= 1500)
-    win.pause()
+    win.commands.pause()
     wait_step(qtbot, win, lambda s: not s.running)
     win.recording.action.trigger()  # pressed again: stop
     assert not win.recording.recording and not win.recording.action.isChecked()
@@ -99,7 +91,7 @@ def test_a_full_disk_stops_the_recording_with_one_message_and_training_goes_on(q
     monkeypatch.setattr(recording, "_open_binary", lambda p: FullDisk(p, room=2000))
     record_with(win, RecordOptions(path=str(tmp_path / "run.webp"), view="window", fps=10, steps_per_frame=1))
     assert win.recording.recording
-    win.start()
+    win.commands.start()
     qtbot.waitUntil(lambda: not win.recording.recording, timeout=20000)
     assert "the disk is full" in win.message.errors[-1] and "training goes on" in win.message.errors[-1]
     assert not win.recording.indicator.isVisible() and not win.recording.action.isChecked()
