@@ -3,12 +3,12 @@
 GUI -> training child (`COMMANDS`, the only types core/children/trainer.py accepts; anything else gets one `Error`):
     Start, Pause, Step(n), Reset(config), SetLr(lr), SetSpeed(steps_per_second), SnapshotRequest(window),
     SaveSession(path, extra), OpenSession(path), ExportCsv(path), Quit
-Training child -> GUI (`REPLIES`):
+Training child -> GUI (`REPLIES`: the GUI's dispatch tables keep one handler per type, and tests check it):
     Ready(device), Notice(text), Error(text), core.snapshot.Snapshot, and one result per file command:
     SaveResult, OpenResult, ExportResult (each with ok, path, error)
-Seeds child (core.runs.seeds.seeds_child) -> GUI (`SEEDS_REPLIES`):
+Seeds child (core.children.seeds.seeds_child) -> GUI (`SEEDS_REPLIES`):
     SeedDone(result), SeedsDone(summary), Error(text)
-Sweep child (core.sweep.grid.sweep_child) <-> GUI: StopSweep (or Quit) in; `SWEEP_REPLIES` out:
+Sweep child (core.children.sweep.sweep_child) <-> GUI: StopSweep (or Quit) in; `SWEEP_REPLIES` out:
     SweepEvent(event), SweepDone(report), Error(text)
 
 Messages are pickled by multiprocessing, which does not run `__init__`: the child therefore asks each command

@@ -4,9 +4,11 @@ ChildLink, and `WorkerHandle`, the GUI's side of it.
 The GUI calls WorkerHandle's methods (start, pause, step, reset, set_lr, set_speed, save_session, open_session,
 export_csv, set_window, frame_drawn, stop); each becomes a typed command (core.messages) queued to the worker
 thread and sent to the child, which applies it between steps. The child's replies come back as the worker's
-Qt signals. Frames are paced: a snapshot is requested only after the last one was drawn (`frame_drawn`) and
-at most `max_fps` times a second, and only while something changes: while the run trains, or once after each
-command or view setting. A paused or idle window asks for nothing (and reads the pipe less often), so it rests.
+Qt signals, dispatched through one table keyed by reply type (`TrainingWorker.HANDLERS`, one entry per type in
+core.messages.REPLIES). Frames are paced: a snapshot is requested only after the last one was drawn
+(`frame_drawn`) and at most `max_fps` times a second, and only while something changes: while the run trains,
+or once after each command or view setting. A paused or idle window asks for nothing (and reads the pipe less
+often), so it rests.
 
 The child is spawned as soon as the handle exists (the app makes the handle before it builds the window);
 its replies are read only once `listen()` was called, so none is emitted before the window is wired to them.
@@ -19,6 +21,7 @@ message from the child says it answers again and training goes on as the child r
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 
 from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
@@ -27,12 +30,15 @@ from core.messages import (
     Command,
     Error,
     ExportCsv,
+    ExportResult,
     FileResult,
     Notice,
+    OpenResult,
     OpenSession,
     Pause,
     Ready,
     Reset,
+    SaveResult,
     SaveSession,
     SetLr,
     SetSpeed,
@@ -158,27 +164,41 @@ class TrainingWorker(QObject):
     def frame_drawn(self) -> None:
         self._awaiting_draw = False
 
-    # -- the child's replies --------------------------------------------------------------------------------
+    # -- the child's replies: one handler per type of core.messages.REPLIES --------------------------------
     def _on_message(self, msg) -> None:
         if self.unresponsive:
             self.unresponsive = False
             self.notice.emit("The trainer is responding again.")
-        if isinstance(msg, Snapshot):
-            self._requested = False
-            self._awaiting_draw = True
-            self._live = bool(msg.running)
-            self.snapshot.emit(msg)
-        elif isinstance(msg, Notice):
-            self.notice.emit(msg.text)
-        elif isinstance(msg, Error):
-            self.error.emit(msg.text)
-        elif isinstance(msg, FileResult):
-            self._file_commands = max(0, self._file_commands - 1)
-            self.result.emit(msg)
-        elif isinstance(msg, Ready):
-            self.ready.emit(asdict(msg))
-        else:
+        handler = self.HANDLERS.get(type(msg))
+        if handler is None:
             self.error.emit(f"The training process sent an unknown message ({type(msg).__name__}); ignored.")
+            return
+        handler(self, msg)
+
+    def _on_snapshot(self, msg: Snapshot) -> None:
+        self._requested = False
+        self._awaiting_draw = True
+        self._live = bool(msg.running)
+        self.snapshot.emit(msg)
+
+    def _on_notice(self, msg: Notice) -> None:
+        self.notice.emit(msg.text)
+
+    def _on_error(self, msg: Error) -> None:
+        self.error.emit(msg.text)
+
+    def _on_file_result(self, msg: FileResult) -> None:
+        self._file_commands = max(0, self._file_commands - 1)
+        self.result.emit(msg)
+
+    def _on_ready(self, msg: Ready) -> None:
+        self.ready.emit(asdict(msg))
+
+    # keyed by exact type; the keys are core.messages.REPLIES (tests/gui/children/test_worker.py checks it)
+    HANDLERS: dict[type, Callable[[TrainingWorker, object], None]] = {
+        Snapshot: _on_snapshot, Notice: _on_notice, Error: _on_error, Ready: _on_ready,
+        SaveResult: _on_file_result, OpenResult: _on_file_result, ExportResult: _on_file_result,
+    }
 
     def _on_died(self, code) -> None:
         self.error.emit(f"The training process stopped unexpectedly (exit code {code}). "

@@ -5,6 +5,8 @@ number, each column as wide as its contents."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -100,17 +102,27 @@ class SeedsPanel(QWidget):
         self.btn_run.setEnabled(True)
         self.btn_stop.setEnabled(False)
 
+    # -- the child's replies: one handler per type of core.messages.SEEDS_REPLIES ----------------------------
     def _on_message(self, msg) -> None:
-        if isinstance(msg, SeedDone):
-            self._add(msg.result.to_dict())
-        elif isinstance(msg, SeedsDone):
-            self.summary = msg.summary.to_dict()
-            k, n = sum(r["learned"] for r in self.results), len(self.results)
-            self.status.setText(f"learned {k}/{n} seeds (≥ {msg.summary.threshold})")
-            self.stop()
-        elif isinstance(msg, Error):
-            self.services.report_error(f"The multi-seed run failed: {msg.text}")
-            self.stop()
+        handler = self.HANDLERS.get(type(msg))
+        if handler is not None:
+            handler(self, msg)
+
+    def _on_seed_done(self, msg: SeedDone) -> None:
+        self._add(msg.result.to_dict())
+
+    def _on_seeds_done(self, msg: SeedsDone) -> None:
+        self.summary = msg.summary.to_dict()
+        k, n = sum(r["learned"] for r in self.results), len(self.results)
+        self.status.setText(f"learned {k}/{n} seeds (≥ {msg.summary.threshold})")
+        self.stop()
+
+    def _on_error(self, msg: Error) -> None:
+        self.services.report_error(f"The multi-seed run failed: {msg.text}")
+        self.stop()
+
+    HANDLERS: dict[type, Callable[[SeedsPanel, object], None]] = {
+        SeedDone: _on_seed_done, SeedsDone: _on_seeds_done, Error: _on_error}
 
     def _on_died(self, code) -> None:
         if self.summary is None:

@@ -1,5 +1,5 @@
 """The Sweep tab: pick one or two config axes, the seeds and the steps, press Run, and watch the reliability map
-fill in while the learners train (core.sweep.grid.sweep_child in its own process, through a ChildLink; typed
+fill in while the learners train (core.children.sweep.sweep_child in its own process, through a ChildLink; typed
 messages SweepEvent / SweepDone / Error). Stop keeps the finished cells (a partial report). Clicking a cell loads
 that config with its first failing seed (or its first seed when all learned) into the window, ready to Start.
 Export writes the map as PNG or SVG (core.sweep.render) or the cells as CSV, through core.atomic_io.
@@ -7,6 +7,7 @@ Export writes the map as PNG or SVG (core.sweep.render) or the cells as CSV, thr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QTimer
@@ -198,26 +199,36 @@ class SweepPanel(QWidget):
 
     # -- messages from the child ------------------------------------------------------------------------------
     def _on_message(self, msg) -> None:
-        if isinstance(msg, SweepEvent):
-            ev = msg.event
-            if ev["type"] == "cell":
-                self._cell_done(ev["cell"])
-            elif ev["type"] == "progress":
-                self._progress(ev)
-            elif ev["type"] == "engine":
-                self.engine_text = ev["text"] + (f" ({ev['note']})" if ev.get("note") else "")
-        elif isinstance(msg, SweepDone):
-            self._stop_timer.stop()
-            self.link.stop()
-            for c in msg.report["cells"]:
-                if c["done"]:
-                    self._cell_done(c)
-            self._finish(msg.report, stopped=msg.report["partial"])
-            self._set_running(False)
-        elif isinstance(msg, Error):
-            self.link.stop()
-            self._say(f"The sweep failed: {msg.text}", error=True)
-            self._set_running(False)
+        """One handler per type of core.messages.SWEEP_REPLIES (`HANDLERS`)."""
+        handler = self.HANDLERS.get(type(msg))
+        if handler is not None:
+            handler(self, msg)
+
+    def _on_event(self, msg: SweepEvent) -> None:
+        ev = msg.event
+        if ev["type"] == "cell":
+            self._cell_done(ev["cell"])
+        elif ev["type"] == "progress":
+            self._progress(ev)
+        elif ev["type"] == "engine":
+            self.engine_text = ev["text"] + (f" ({ev['note']})" if ev.get("note") else "")
+
+    def _on_done(self, msg: SweepDone) -> None:
+        self._stop_timer.stop()
+        self.link.stop()
+        for c in msg.report["cells"]:
+            if c["done"]:
+                self._cell_done(c)
+        self._finish(msg.report, stopped=msg.report["partial"])
+        self._set_running(False)
+
+    def _on_error(self, msg: Error) -> None:
+        self.link.stop()
+        self._say(f"The sweep failed: {msg.text}", error=True)
+        self._set_running(False)
+
+    HANDLERS: dict[type, Callable[[SweepPanel, object], None]] = {
+        SweepEvent: _on_event, SweepDone: _on_done, Error: _on_error}
 
     def _on_died(self, code) -> None:
         if self.report is None and self.plan is not None:

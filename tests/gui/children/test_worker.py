@@ -1,6 +1,6 @@
 """gui.children.worker.WorkerHandle and gui.children.link.ChildLink, without a window: the handle's methods reach the
-training child as typed commands, its replies come back as the worker's signals (file results typed), a dead
-child is reported, and the Seeds child runs through the same link."""
+training child as typed commands, its replies come back as the worker's signals (file results typed) through
+one table keyed by reply type, a dead child is reported, and the Seeds child runs through the same link."""
 
 import os
 import signal
@@ -11,9 +11,23 @@ pytest.importorskip("pytestqt")
 
 from core.children.seeds import seeds_child  # noqa: E402
 from core.config import preset  # noqa: E402
-from core.messages import Error, ExportResult, OpenResult, SaveResult, SeedDone, SeedsDone  # noqa: E402
+from core.messages import (  # noqa: E402
+    REPLIES,
+    SEEDS_REPLIES,
+    SWEEP_REPLIES,
+    Error,
+    ExportResult,
+    Notice,
+    OpenResult,
+    Ready,
+    SaveResult,
+    SeedDone,
+    SeedsDone,
+)
 from gui.children.link import ChildLink  # noqa: E402
-from gui.children.worker import WorkerHandle  # noqa: E402
+from gui.children.worker import TrainingWorker, WorkerHandle  # noqa: E402
+from gui.experiments.seeds import SeedsPanel  # noqa: E402
+from gui.experiments.sweep import SweepPanel  # noqa: E402
 
 CFG = preset("question-fixed").replace(steps=10**6)
 
@@ -119,3 +133,25 @@ def test_a_link_stopped_midway_ends_its_child(qtbot):
     assert not link.alive
     with pytest.raises(ProcessLookupError):
         os.kill(pid, 0)
+
+
+def test_every_reply_type_has_exactly_one_handler():
+    """Each child's replies (core.messages) are dispatched through one table keyed by type, covering them all."""
+    assert set(TrainingWorker.HANDLERS) == set(REPLIES)
+    assert set(SeedsPanel.HANDLERS) == set(SEEDS_REPLIES)
+    assert set(SweepPanel.HANDLERS) == set(SWEEP_REPLIES)
+
+
+def test_the_worker_turns_each_reply_into_its_signal(qtbot):
+    """Without a child: each reply type reaches its own signal, typed; anything else is one error."""
+    w = TrainingWorker(CFG.to_dict())
+    got = {"notice": [], "error": [], "result": [], "ready": []}
+    for name, items in got.items():
+        getattr(w, name).connect(items.append)
+    w._file_commands = 1
+    save = SaveResult(True, "/tmp/x.gmlab", step=3)
+    for msg in (Notice("hello"), Error("bad"), save, Ready("cpu"), "a string"):
+        w._on_message(msg)
+    assert got["notice"] == ["hello"] and got["ready"] == [{"device": "cpu"}]
+    assert got["result"] == [save] and w._file_commands == 0
+    assert got["error"][0] == "bad" and "unknown message (str)" in got["error"][1] and len(got["error"]) == 2
