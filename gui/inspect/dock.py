@@ -1,7 +1,8 @@
 """The Inspect dock: tabs for the step inspector, the hidden-state portrait, the memory probe, the diagnosis
-hints (with the run's verdict), RTRL's sensitivities, pinned runs to compare, and the multi-seed mode. Tabs are
-registered in TABS and named by the keys in gui.INSPECT_TABS. A snapshot is drawn into the visible tab only; the
-others catch up when shown."""
+hints (with the run's verdict), RTRL's sensitivities, the gradient's fidelity, pinned runs to compare, the
+multi-seed mode, the thread, and the sweep. Each tab is a declared attribute of InspectTabs; `tabs` names them by
+the keys in gui.INSPECT_TABS, in that order. A snapshot is drawn into the visible tab only; the others catch up
+when shown."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import time
 
 from PySide6.QtWidgets import QTabWidget, QWidget
 
+from gui import INSPECT_TABS
 from gui.experiments.seeds import SeedsPanel
 from gui.experiments.sweep import SweepPanel
 from gui.experiments.thread import ThreadPanel
@@ -19,35 +21,34 @@ from gui.inspect.inspector import Inspector
 
 INSPECTOR_EVERY = 0.2  # s: the inspector redraws at most 5 times a second while training runs
 
-
-# The tabs in order: (name, title, factory(services) -> widget). A new tab adds one line here and its name to
-# gui.INSPECT_TABS (which the command line reads without importing Qt); InspectTabs sets an attribute per name.
-TABS = [
-    ("inspector", "Inspector", lambda services: Inspector()),
-    ("portrait", "Portrait", lambda services: PortraitView()),
-    ("probe", "Memory probe", lambda services: MemoryProbeView()),
-    ("hints", "Hints", lambda services: HintsView()),
-    ("sensitivity", "Sensitivity", lambda services: SensitivityView()),
-    ("gradient", "Gradient", lambda services: GradientView()),
-    ("compare", "Compare", lambda services: ComparePanel(services)),
-    ("seeds", "Seeds", lambda services: SeedsPanel(services)),
-    ("thread", "Thread", lambda services: ThreadPanel(services)),
-    ("sweep", "Sweep", lambda services: SweepPanel(services)),
-]
-ATTRIBUTES = {"sensitivity": "sens"}  # attribute names that differ from the tab's name
+# Each tab's title, by its name in gui.INSPECT_TABS (which the command line reads without importing Qt). A new tab
+# is an attribute made in InspectTabs.__init__, its entry in `tabs` there, its name in INSPECT_TABS and a title here.
+TITLES = {"inspector": "Inspector", "portrait": "Portrait", "probe": "Memory probe", "hints": "Hints",
+          "sensitivity": "Sensitivity", "gradient": "Gradient", "compare": "Compare", "seeds": "Seeds",
+          "thread": "Thread", "sweep": "Sweep"}
 
 
 class InspectTabs(QTabWidget):
-    """`services` is the window's WindowServices (for the compare and seeds tabs)."""
+    """`services` is the window's WindowServices (for the compare, seeds, thread and sweep tabs)."""
 
     def __init__(self, services, parent=None):
         super().__init__(parent)
-        self.tabs: dict[str, QWidget] = {}
-        for name, title, factory in TABS:
-            widget = factory(services)
-            self.tabs[name] = widget
-            setattr(self, ATTRIBUTES.get(name, name), widget)
-            self.addTab(widget, title)
+        self.inspector = Inspector()
+        self.portrait = PortraitView()
+        self.probe = MemoryProbeView()
+        self.hints = HintsView()
+        self.sensitivity = SensitivityView()
+        self.gradient = GradientView()
+        self.compare = ComparePanel(services)
+        self.seeds = SeedsPanel(services)
+        self.thread_panel = ThreadPanel(services)  # not `thread`: that is QObject.thread()
+        self.sweep = SweepPanel(services)
+        self.tabs: dict[str, QWidget] = {
+            "inspector": self.inspector, "portrait": self.portrait, "probe": self.probe, "hints": self.hints,
+            "sensitivity": self.sensitivity, "gradient": self.gradient, "compare": self.compare,
+            "seeds": self.seeds, "thread": self.thread_panel, "sweep": self.sweep}
+        for name in INSPECT_TABS:
+            self.addTab(self.tabs[name], TITLES[name])
         self._snap = None
         self._ins_at = 0.0
         self.currentChanged.connect(lambda _i: self._draw_current())
@@ -89,7 +90,7 @@ class InspectTabs(QTabWidget):
             self.probe.show_analysis(a, lag)
         elif w is self.hints:
             self.hints.show_hints(a.hints if a is not None else (), s.verdict)
-        elif w is self.sens:
-            self.sens.show_norms(s.sensitivity_norms or {})
+        elif w is self.sensitivity:
+            self.sensitivity.show_norms(s.sensitivity_norms or {})
         elif w is self.gradient:
             self.gradient.draw(s.step - 1 if self.inspector.follow.isChecked() else self.inspector.selected_t())

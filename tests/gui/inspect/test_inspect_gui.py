@@ -1,18 +1,21 @@
-"""Issue 5 in the window: scrubbing moves the inspector and the markers; pin and overlay; hints by preset."""
+"""Issue 5 in the window: scrubbing moves the inspector and the markers; pin and overlay; hints by preset; the
+Inspect tabs are declared attributes, named and ordered as the command line's --tab names them."""
 
 import pytest
 
 pytest.importorskip("pytestqt")
 
 from core.config import preset  # noqa: E402
+from gui import INSPECT_TABS  # noqa: E402
+from gui.inspect.dock import TITLES  # noqa: E402
 from tests.gui_helpers import make_window, wait_step  # noqa: E402
 
 
 def test_scrubbing_moves_inspector_and_markers(qtbot, tmp_path, monkeypatch):
     win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
-    win.start()
+    win.commands.start()
     wait_step(qtbot, win, lambda s: s.step > 400)
-    win.pause()
+    win.commands.pause()
     s = wait_step(qtbot, win, lambda s: not s.running)
     ins = win.inspect.inspector
     assert ins.follow.isChecked() and ins.selected_t() == s.t0 + len(s.x) - 1
@@ -34,13 +37,13 @@ def test_scrubbing_moves_inspector_and_markers(qtbot, tmp_path, monkeypatch):
 
 def test_pin_and_overlay_labelled_by_difference(qtbot, tmp_path, monkeypatch):
     win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
-    win.start()
+    win.commands.start()
     wait_step(qtbot, win, lambda s: s.step > 500)
     pin = win.inspect.compare.pin()
     assert pin is not None and len(pin.curves.loss) > 100
     win.panel.set_value("window", 4)
-    win.reset()
-    win.start()
+    win.commands.reset()
+    win.commands.start()
     wait_step(qtbot, win, lambda s: s.step > 100 and s.config["train"]["window"] == 4)
     assert win.inspect.compare.labels() == ["pinned: window 1"]
     c_loss, c_acc = win.pin_overlay.items[pin]
@@ -54,13 +57,13 @@ def test_pin_and_overlay_labelled_by_difference(qtbot, tmp_path, monkeypatch):
 def test_hints_for_question_and_gone_for_fixed(qtbot, tmp_path, monkeypatch):
     win = make_window(qtbot, tmp_path, monkeypatch, preset("question"))
     win.inspect.setCurrentWidget(win.inspect.hints)  # the hints tab, as a user would open it
-    win.start()
+    win.commands.start()
     wait_step(qtbot, win, lambda s: s.step > 3000)
     qtbot.waitUntil(lambda: {"raw-readout", "base-rate"} <= win.inspect.hints.codes, timeout=10000)
     assert "raw GRU state" in win.inspect.hints.text()
     win.panel.preset_box.setCurrentIndex(win.panel.preset_box.findData("question-fixed"))
-    win.reset()
-    win.start()
+    win.commands.reset()
+    win.commands.start()
     wait_step(qtbot, win, lambda s: s.step > 4000 and s.config["model"]["readout"] == "linear")
     qtbot.waitUntil(lambda: win.inspect.hints.codes == set(), timeout=15000)
     assert "No problems detected" in win.inspect.hints.text()
@@ -69,7 +72,7 @@ def test_hints_for_question_and_gone_for_fixed(qtbot, tmp_path, monkeypatch):
 
 def test_portrait_and_probe_drawn(qtbot, tmp_path, monkeypatch):
     win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
-    win.start()
+    win.commands.start()
     # the analysis is refreshed at most 4 times a second while training runs
     wait_step(qtbot, win, lambda s: s.step > 3000 and s.analysis.step > 3000)
     a = win.snap.analysis
@@ -91,3 +94,17 @@ def test_multi_seed_mode_shows_how_many_learned(qtbot, tmp_path, monkeypatch):
     assert panel.table.rowCount() == 2 and "learned 0/2" in panel.status.text()  # the raw readout never learns
     assert [r["seed"] for r in panel.results] == [0, 1] and not panel.busy
     win.close()
+
+
+def test_the_tabs_are_attributes_in_the_command_lines_order(win):
+    ins = win.inspect
+    assert tuple(ins.tabs) == INSPECT_TABS
+    assert [ins.widget(i) for i in range(ins.count())] == [ins.tabs[n] for n in INSPECT_TABS]
+    assert [ins.tabText(i).split(" (")[0] for i in range(ins.count())] == [TITLES[n] for n in INSPECT_TABS]
+    named = {"inspector": ins.inspector, "portrait": ins.portrait, "probe": ins.probe, "hints": ins.hints,
+             "sensitivity": ins.sensitivity, "gradient": ins.gradient, "compare": ins.compare, "seeds": ins.seeds,
+             "thread": ins.thread_panel, "sweep": ins.sweep}
+    assert ins.tabs == named
+    for name in INSPECT_TABS:
+        ins.show_tab(name)
+        assert ins.currentWidget() is named[name]
