@@ -28,8 +28,10 @@ import stat
 import tempfile
 import time
 from collections.abc import Callable
+from types import ModuleType
 from typing import BinaryIO
 
+fcntl: ModuleType | None
 try:  # advisory locks where the platform has them; elsewhere staleness is judged by age alone
     import fcntl
 except ImportError:  # pragma: no cover - Windows
@@ -150,7 +152,7 @@ def write_with(path, write: Callable[[BinaryIO], object], *, error: type[LabFile
 def remove_stale_temp_files(folder: str, older_than_s: float = STALE_AFTER_S) -> list[str]:
     """Remove this module's temporary files in `folder` that a killed writer left: older than `older_than_s`
     and not locked by a live writer. Returns the names removed; never raises."""
-    removed = []
+    removed: list[str] = []
     now = time.time()
     try:
         entries = list(os.scandir(folder))

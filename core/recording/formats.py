@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import io
 import struct
-from typing import BinaryIO, Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -39,6 +39,16 @@ def pyav_available() -> bool:
     except Exception:
         return False
     return True
+
+
+class BinarySink(Protocol):
+    """The file an encoder writes: a binary file open for writing that can seek (GIF and WebP patch headers)."""
+
+    def write(self, b: bytes, /) -> int | None: ...
+
+    def seek(self, pos: int, whence: int = 0, /) -> int: ...
+
+    def tell(self) -> int: ...
 
 
 class FrameEncoder(Protocol):
@@ -86,7 +96,7 @@ class _DeltaEncoder:
 
     even_offsets = False
 
-    def __init__(self, fp: BinaryIO, size: tuple[int, int], fps: float, units_per_second: int):
+    def __init__(self, fp: BinarySink, size: tuple[int, int], fps: float, units_per_second: int):
         self.fp, self.size = fp, size
         self._ticks = _Ticks(fps, units_per_second)
         self._prev: np.ndarray | None = None
@@ -133,7 +143,7 @@ class _DeltaEncoder:
 class GifEncoder(_DeltaEncoder):
     """Animated GIF, looping forever (`loop=0`) or `loop` times; no global colour table."""
 
-    def __init__(self, fp: BinaryIO, size: tuple[int, int], fps: float, loop: int = 0):
+    def __init__(self, fp: BinarySink, size: tuple[int, int], fps: float, loop: int = 0):
         if not 0 < fps <= GIF_MAX_FPS:
             raise ValueError(f"a GIF plays at most {GIF_MAX_FPS} frames per second (asked for {fps:g})")
         super().__init__(fp, size, fps, 100)
@@ -174,7 +184,7 @@ class WebpEncoder(_DeltaEncoder):
 
     even_offsets = True
 
-    def __init__(self, fp: BinaryIO, size: tuple[int, int], fps: float, loop: int = 0, method: int = 0):
+    def __init__(self, fp: BinarySink, size: tuple[int, int], fps: float, loop: int = 0, method: int = 0):
         super().__init__(fp, size, fps, 1000)
         w, h = size
         if w > 1 << 24 or h > 1 << 24:
@@ -237,7 +247,7 @@ class Mp4Encoder:
     default for ~10 % larger files of these window pictures.
     """
 
-    def __init__(self, fp: BinaryIO, size: tuple[int, int], fps: float, crf: int = 23, preset: str = "veryfast",
+    def __init__(self, fp: BinarySink, size: tuple[int, int], fps: float, crf: int = 23, preset: str = "veryfast",
                  tune: str | None = "zerolatency"):
         from fractions import Fraction
 
@@ -248,7 +258,7 @@ class Mp4Encoder:
         rate = Fraction(fps).limit_denominator(1001)
         self._av, self._time_base = av, 1 / rate
         self._prev: np.ndarray | None = None  # the held picture (to spot repeats) ...
-        self._held = None  # ... and [its frame, its first frame time, how many frame times it stands for]
+        self._held: list[Any] | None = None  # ... and [its frame, first frame time, frame times it stands for]
         self._next = 0  # the next frame time
         self._durations: dict[int, int] = {}  # pts -> frame times, for packets the encoder has not returned yet
         self.pictures = 0  # pictures encoded so far
@@ -268,7 +278,7 @@ class Mp4Encoder:
             raise
 
     def write(self, rgb: np.ndarray, repeat: int = 1) -> None:
-        if self._held is not None and np.array_equal(self._prev, rgb):
+        if self._held is not None and self._prev is not None and np.array_equal(self._prev, rgb):
             self._held[2] += repeat
         else:
             self._encode_held()

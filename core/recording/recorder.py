@@ -33,18 +33,20 @@ import os
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, BinaryIO
+from types import ModuleType
+from typing import Any, Protocol
 
 import numpy as np
-
-try:  # the lock core.atomic_io's stale-file sweeper respects
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
 
 from core.atomic_io import TEMP_MARK, check_writable, remove_stale_temp_files
 from core.recording.encoder import EncoderThread
 from core.recording.formats import GIF_MAX_FPS, FrameEncoder, GifEncoder, Mp4Encoder, WebpEncoder, pyav_available
+
+fcntl: ModuleType | None
+try:  # the lock core.atomic_io's stale-file sweeper respects
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
 
 FORMATS = {".gif": "animated GIF", ".webp": "animated WebP", ".mp4": "MP4 (H.264)"}
 MAX_FPS = 60.0
@@ -98,10 +100,30 @@ def _umask() -> int:
     return 0o022
 
 
+class _RawFile(Protocol):
+    """What _CountingFile needs of the file it wraps."""
+
+    def write(self, b: bytes, /) -> int | None: ...
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
+    def readinto(self, b: Any, /) -> int: ...
+
+    def seek(self, pos: int, whence: int = 0, /) -> int: ...
+
+    def tell(self) -> int: ...
+
+    def flush(self) -> None: ...
+
+    def fileno(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
 class _CountingFile(io.RawIOBase):
     """A binary file that knows its size so far (the encoders seek back to patch headers)."""
 
-    def __init__(self, raw: BinaryIO):
+    def __init__(self, raw: _RawFile):
         self.raw, self.size = raw, 0
 
     def readable(self) -> bool:
@@ -144,7 +166,7 @@ class _CountingFile(io.RawIOBase):
             self.raw.close()
 
 
-def _open_binary(path: str) -> BinaryIO:
+def _open_binary(path: str) -> io.BufferedRandom:
     """Open the temporary file (a seam for tests that simulate a full disk)."""
     return open(path, "w+b")
 
@@ -192,7 +214,7 @@ class Recorder:
         self.waited_s = 0.0  # time add_frame spent waiting for the encoder thread (a full queue)
         self.state = "recording"  # then "finished", "failed" or "aborted"
         self.error: str | None = None
-        self._t0, self._t1 = time.monotonic(), None
+        self._t0, self._t1 = time.monotonic(), None  # type: float, float | None
         self._file: _CountingFile | None = None
         self._encoder: FrameEncoder | None = None
         self._worker: EncoderThread | None = None
@@ -212,7 +234,7 @@ class Recorder:
         if background:
             self._worker = EncoderThread(self._encoder, max_queued)
 
-    def _make_encoder(self, fp: BinaryIO, loop: int) -> FrameEncoder:
+    def _make_encoder(self, fp: _CountingFile, loop: int) -> FrameEncoder:
         if self.suffix == ".gif":
             return GifEncoder(fp, self.size, self.fps, loop=loop)
         if self.suffix == ".webp":
@@ -254,8 +276,10 @@ class Recorder:
             raise ValueError(f"a frame is repeated at least once (got repeat={repeat})")
         rgb = self._as_rgb(frame)
         if self._worker is None:
+            encoder = self._encoder
+            assert encoder is not None  # made in __init__, or it raised
             try:
-                self._encoder.write(rgb, repeat)
+                encoder.write(rgb, repeat)
             except Exception as e:
                 self._fail(e)
         else:  # waits while the encoder is behind (dropping frames would shorten the clip)
@@ -272,8 +296,10 @@ class Recorder:
         if frames < 1 or not self.pictures:
             raise ValueError(f"extend needs a picture added before and at least 1 frame (got {frames})")
         if self._worker is None:
+            encoder = self._encoder
+            assert encoder is not None  # made in __init__, or it raised
             try:
-                self._encoder.extend(frames)
+                encoder.extend(frames)
             except Exception as e:
                 self._fail(e)
         else:
@@ -294,14 +320,16 @@ class Recorder:
     def finish(self) -> Path:
         """Finish the file and move it into place; returns its full path. RecordingError if it fails."""
         self._check_open()
+        encoder, file = self._encoder, self._file
+        assert encoder is not None and file is not None  # made in __init__, or it raised
         try:
             if self._worker is not None:
                 self._worker.finish()
             else:
-                self._encoder.close()
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
+                encoder.close()
+            file.flush()
+            os.fsync(file.fileno())
+            file.close()
             os.chmod(self.temp_path, 0o666 & ~_umask())
             os.replace(self.temp_path, self.path)
         except Exception as e:
