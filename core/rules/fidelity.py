@@ -29,7 +29,7 @@ import torch
 
 from core.gru.derivatives import Layout, cell_forward, readout_loss
 from core.rules.fidelity_history import FIELDS
-from core.rules.tbptt_rtrl import sensitivity_step, sensitivity_views
+from core.rules.tbptt_rtrl import _FlatEngine, sensitivity_step, sensitivity_views
 from core.state_checks import StateError, StateReader
 
 F32 = np.float32
@@ -109,7 +109,7 @@ def _row(gram: list) -> np.ndarray:
     """compare()'s arithmetic for one run on floats (the same IEEE operations, so the same values), from the
     per-group sums [g.g, g.g*, g*.g*] of `_gram`; groups the layout lacks stay NaN."""
     aas, dots, bbs = gram
-    out = []
+    out: list[float] = []
     sqrt, nan = math.sqrt, math.nan
     for d, x, y in zip([sum(dots), *dots], [sum(aas), *aas], [sum(bbs), *bbs]):
         na, nb = sqrt(x), sqrt(y)
@@ -253,7 +253,7 @@ class FidelityMeter:
         return {} if row is None else {k: float(v) for k, v in zip(FIELDS, row)}
 
 
-class FidelityMixin:
+class FidelityMixin(_FlatEngine):
     """Put before a fast engine class (core.rules.engines.engine_class): at each step's end, before the rule's update
     (the engine's `_finish` hook), the shadow RTRL advances with the state and weights the rule used, taking the
     rule's own cell forward and readout, then the rule's gradient buffer `grad` is compared with g*. The shadow's

@@ -196,7 +196,7 @@ class _FlatEngine:
             self.opt.update(self.theta, self.grad, self.lr)
 
     def _readout_grads(self, h, dout) -> None:
-        if self.w_out is not None:
+        if self.g_wout is not None and self.g_bout is not None:  # set with w_out (the same layout)
             np.multiply(h, dout, out=self.g_wout[0])
             self.g_bout[0] = dout
 
@@ -211,8 +211,10 @@ class _FlatEngine:
             raise RuntimeError("the model's parameters no longer share the fast engine's memory (a parameter's "
                                "storage was replaced); the engine's weights are the trainer's")
         opt = self.opt
-        adam = isinstance(opt, FlatAdam)
-        tensors, meta = flat_state(opt.name, opt.t if adam else 0, opt.m if adam else None, opt.v if adam else None)
+        if isinstance(opt, FlatAdam):
+            tensors, meta = flat_state(opt.name, opt.t, opt.m, opt.v)
+        else:
+            tensors, meta = flat_state(opt.name, 0, None, None)
         tensors["h"] = torch.from_numpy(self.h.copy()).reshape(1, -1)
         return tensors, meta
 
@@ -221,10 +223,16 @@ class _FlatEngine:
         h = r.tensor("h", (1, self.H)).detach().cpu().numpy().reshape(-1).copy()
 
         def install() -> None:
-            if got is not None:
-                self.opt.t, self.opt.m[:], self.opt.v[:] = got
+            if got is not None:  # saved Adam state: only taken when self.opt is Adam
+                opt = self.opt
+                assert isinstance(opt, FlatAdam)
+                opt.t, opt.m[:], opt.v[:] = got
             self.h = h
         return install
+
+    def take_state(self, r: StateReader) -> Callable[[], None]:
+        """Check a saved position and return what installs it; each engine takes its own (with _take_common)."""
+        raise NotImplementedError
 
 
 class TBPTTEngine(_FlatEngine):

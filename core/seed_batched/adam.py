@@ -38,8 +38,8 @@ class FusedBatchedAdam:
         self.b1, self.b2 = betas
         self.eps = eps
         self._step = torch.zeros((), dtype=torch.float32)
-        self._key: bytes | None = None
-        self._bound: tuple | None = None
+        self._key: tuple[int, int, bytes] | None = None
+        self._bound: list[tuple] = []  # set by the first _bind (no key matches None)
 
     def _bind(self, theta: np.ndarray, grad: np.ndarray, lr: np.ndarray) -> list:
         key = (theta.__array_interface__["data"][0], grad.__array_interface__["data"][0], lr.tobytes())

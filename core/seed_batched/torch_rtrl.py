@@ -9,6 +9,8 @@ view of the buffer's block diagonal. RTRL's decay multiplies J, as the NumPy eng
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import torch
 
@@ -42,7 +44,7 @@ class TorchRTRL(TorchBatchedEngine):
         N, H, P, dev = self.S, self.H, self.layout.n_rec, self.device
         self.B = 3 * H + 9
         self._inv = torch.from_numpy(np.argsort(unit_major_order(self.layout))).to(dev)
-        f32 = {"dtype": torch.float32, "device": dev}
+        f32: dict[str, Any] = {"dtype": torch.float32, "device": dev}
         self._buf = torch.zeros((N, H + 1, P), **f32)  # rows 0..H-1: the sensitivity; row H: the gradient's part
         self._buf2 = torch.zeros((N, H + 1, P), **f32)
         self._diag, self._diag2 = self._diag_view(self._buf), self._diag_view(self._buf2)

@@ -102,9 +102,9 @@ def _v1_to_v2(cfg: Config, tensors: dict[str, np.ndarray], meta: dict):
             raise Problem("truncated or corrupt (the optimizer's step counts differ between parameters)")
         order = range(len(shapes))
         size = sum(int(np.prod(s)) for s in shapes)
-        m = np.concatenate([per_param[i]["exp_avg"].ravel() for i in order]) if per_param else np.zeros(size)
-        v = np.concatenate([per_param[i]["exp_avg_sq"].ravel() for i in order]) if per_param else np.zeros(size)
-        new_t, new_m = flat_state(name, int(steps.pop()) if steps else 0, m, v)
+        m_flat = np.concatenate([per_param[i]["exp_avg"].ravel() for i in order]) if per_param else np.zeros(size)
+        v_flat = np.concatenate([per_param[i]["exp_avg_sq"].ravel() for i in order]) if per_param else np.zeros(size)
+        new_t, new_m = flat_state(name, int(steps.pop()) if steps else 0, m_flat, v_flat)
     else:
         new_t, new_m = flat_state(name, 0, None, None)
     rest.update({k: t.numpy() for k, t in new_t.items()})
