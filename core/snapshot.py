@@ -77,9 +77,14 @@ class Snapshot:
     fidelity_window: np.ndarray | None = None  # (W, len(FIELDS)) the view window's steps (NaN: not recorded)
 
 
+def _view_field(name: str) -> property:
+    def get(self: Snapshot) -> object:
+        return getattr(self.view, name)
+    return property(get, doc=f"The view window's `{name}` (core.snapshot.ViewWindow).")
+
+
 for _name in VIEW_FIELDS:  # the view's fields read through the snapshot too (snap.x is snap.view.x)
-    setattr(Snapshot, _name, property(lambda self, _k=_name: getattr(self.view, _k),
-                                      doc=f"The view window's `{_name}` (core.snapshot.ViewWindow)."))
+    setattr(Snapshot, _name, _view_field(_name))
 del _name
 
 

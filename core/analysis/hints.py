@@ -140,7 +140,7 @@ def has_learned(cfg: Config, stats: LiveStats | None, verdict: Verdict | None = 
     if verdict is not None and verdict.code != "not-run":
         return verdict.learned
     rules = rules or Rules()
-    if not _enough(cfg, stats, rules, len(stats.correct) if stats is not None else 0):
+    if stats is None or not _enough(cfg, stats, rules, len(stats.correct)):
         return False
     return bool(np.all(np.isfinite(stats.losses))) and stats.accuracy >= SOLVED
 
@@ -200,7 +200,7 @@ def _base_rate(cfg: Config, stats: LiveStats | None, verdict: Verdict | None, ru
                      f"The {metric_words(verdict.metric)} is {verdict.figure:.3f}, and always answering the majority "
                      f"class ({maj}) scores {b:.3f}: the network has learned the class balance, not the memory.")]
     correct = np.asarray(stats.correct if stats is not None else [], dtype=np.float64)
-    if verdict is not None or not _enough(cfg, stats, rules, len(correct)):
+    if verdict is not None or stats is None or not _enough(cfg, stats, rules, len(correct)):
         return []
     acc = float(correct.mean())
     se = float(correct.std(ddof=1)) / math.sqrt(len(correct))
@@ -219,7 +219,7 @@ def _base_rate(cfg: Config, stats: LiveStats | None, verdict: Verdict | None, ru
 
 def _loss_hints(cfg: Config, stats: LiveStats | None, rules: Rules) -> list[Hint]:
     losses = np.asarray(stats.losses if stats is not None else [], dtype=np.float64)
-    if not _enough(cfg, stats, rules, len(losses)):
+    if stats is None or not _enough(cfg, stats, rules, len(losses)):
         return []
     hints = []
     base_loss = constant_loss(cfg)

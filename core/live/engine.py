@@ -126,8 +126,9 @@ class LiveEngine:
         if not self.trainer.done:
             return False
         self.running = False
-        self.run.finished = self.trainer.finish()
-        self.note(self.run.finished.refusal)
+        self.run.finished = end = self.trainer.finish()
+        assert end is not None  # a trainer that is done has reached its end
+        self.note(end.refusal)
         return True
 
     def start(self, until: int | None = None) -> None:
@@ -251,9 +252,10 @@ class LiveEngine:
         """The run's verdict once it reached its end (None before, and for a new or opened run)."""
         return self.run.verdict
 
-    def analysis(self) -> Analysis:
+    def analysis(self) -> Analysis | None:
         """Portrait, memory probe and hints of this run; recomputed when the step moved, at most 4 times a
-        second while running, and only then is the analysis window gathered."""
+        second while running, and only then is the analysis window gathered. None only while that throttle holds
+        back the first analysis after the verdict cleared it (Start pressed at once past online's step total)."""
         run, now = self.run, time.perf_counter()
         stale = run.analysis is None or run.analysis_step != run.steps
         if stale and (not self.running or now - run.analysis_at > REFRESH_S):

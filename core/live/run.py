@@ -35,7 +35,7 @@ class Run:
     analysis_step: int = -1
     analysis_at: float = -math.inf
     view_at: float = -math.inf              # when the trainer's view was last refreshed (batch: the probe)
-    senders: tuple[SeriesSender, SeriesSender] = ()
+    senders: tuple[SeriesSender, ...] = ()  # (loss, accuracy), made by __post_init__
     verdict: Verdict | None = None          # core.analysis.verdict: set when the run reaches its end (core.live.engine)
     fidelity: FidelityRecord | None = None  # train.fidelity: the gradient fidelity over the run and recently
 

@@ -15,6 +15,7 @@ import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from core.runs.claims import CLAIMS, THREAD_URL, VERDICTS, RunCache, claim_by_key, run_claim
 
@@ -40,11 +41,12 @@ def run_all(seeds: int = 8, keys=None, scale: float = 1.0,
     say = progress or (lambda *_: None)
     todo = [claim_by_key(k) for k in keys] if keys else list(CLAIMS)
     seed_list = list(range(seeds))
-    report = {"thread": THREAD_URL, "created": _dt.datetime.now().isoformat(timespec="seconds"),
-              "seeds": seed_list, "scale": scale, "interrupted": False,
-              "machine": {"cpus": os.cpu_count(), "load_start": _load(), "torch": torch.__version__,
-                          "torch_threads": torch.get_num_threads()},
-              "claims": []}
+    report: dict[str, Any] = {
+        "thread": THREAD_URL, "created": _dt.datetime.now().isoformat(timespec="seconds"),
+        "seeds": seed_list, "scale": scale, "interrupted": False,
+        "machine": {"cpus": os.cpu_count(), "load_start": _load(), "torch": torch.__version__,
+                    "torch_threads": torch.get_num_threads()},
+        "claims": []}
     cache = RunCache(scale=scale)
     t0 = time.perf_counter()
     for i, claim in enumerate(todo, 1):
@@ -62,7 +64,7 @@ def run_all(seeds: int = 8, keys=None, scale: float = 1.0,
     return report
 
 
-def _cell(text: str) -> str:
+def _cell(text: object) -> str:
     return " ".join(str(text).split()).replace("|", "\\|")
 
 

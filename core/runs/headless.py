@@ -123,7 +123,7 @@ class ProgressLog:
 
     def __init__(self, cfg: Config, tr, out, log_every: int, meter):
         self.cfg, self.tr, self.out, self.log_every, self.meter = cfg, tr, out, log_every, meter
-        self.logged = {"step": [], "loss": [], "accuracy": []}
+        self.logged: dict[str, list[float]] = {"step": [], "loss": [], "accuracy": []}
         self.s_loss = self.s_correct = 0.0
         self.s_n = 0
 

@@ -91,7 +91,7 @@ def _toml_value(v) -> str:
 
 def config_toml(config: dict) -> str:
     """The config ({section: {field: value}}) as TOML, one table per section."""
-    lines = []
+    lines: list[str] = []
     for section, fields in config.items():
         if lines:
             lines.append("")

@@ -24,6 +24,7 @@ import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -93,6 +94,7 @@ def parse_axis(spec: str, base: Config | None = None) -> Axis:
         why = "use --seeds" if name == "seed" else "sweeps train online on the CPU"
         raise AxisError(f"{spec}: {name} cannot be an axis ({why}); axes: {', '.join(SWEEP_FIELDS)}")
     parts = text.split(":")
+    values: list[Any]  # the field's type: float, int or str
     if parts[0] in ("log", "lin"):
         if typ is not float or len(parts) != 4:
             raise AxisError(f"{spec}: {parts[0]}:A:B:N needs a number field (e.g. lr) and three numbers")
@@ -198,7 +200,7 @@ def plan_sweep(base: Config, axes: list[Axis], seeds: int, *, max_batch: int = 2
     if base.train.mode != "online":
         base = base.replace(mode="online")
     ys = axes[1].values if len(axes) == 2 else (None,)
-    cells = []
+    cells: list[Cell] = []
     for (ix, xv), (iy, yv) in itertools.product(enumerate(axes[0].values), enumerate(ys)):
         changes = {axes[0].field: xv}
         if len(axes) == 2:

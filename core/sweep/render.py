@@ -23,7 +23,8 @@ def colour(fraction: float | None) -> tuple[int, int, int]:
     for (a, ca), (b, cb) in zip(STOPS, STOPS[1:]):
         if f <= b:
             u = (f - a) / (b - a)
-            return tuple(int(round(x + (y - x) * u)) for x, y in zip(ca, cb))
+            red, green, blue = (int(round(x + (y - x) * u)) for x, y in zip(ca, cb))
+            return red, green, blue
     return STOPS[-1][1]
 
 

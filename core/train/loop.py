@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -55,12 +56,22 @@ def first_bad_weight(model) -> str | None:
     return None
 
 
+class Unit(Protocol):
+    """One unit of training as the live engine records it (a StepRecord or a BatchRecord)."""
+
+    @property
+    def loss(self) -> float: ...
+
+    @property
+    def score(self) -> float: ...  # the accuracy curve's value: online 1/0 (correct), batch the accuracy
+
+
 @dataclass(frozen=True)
 class Trained:
-    """One unit trained: the trainer's record (core.train.trainer.Unit), the relative update measured around it
+    """One unit trained: the trainer's record (a `Unit`), the relative update measured around it
     (None: not measured at this unit) and the divergence it revealed (None: the run is sound)."""
 
-    unit: object
+    unit: Unit
     update_ratio: float | None
     diverged: Diverged | None
 

@@ -18,22 +18,14 @@ import numpy as np
 import torch
 
 from core.config import Config
+from core.gru.model import GRUModel
 from core.train.batch import BatchRecord, BatchTrainer, ProbeView
+from core.train.loop import Unit
 from core.train.online import OnlineTrainer, StepRecord
 from core.train.views import AnalysisWindow, Finish, ViewWindow
 
 __all__ = ["BatchRecord", "BatchTrainer", "OnlineTrainer", "ProbeView", "RateMeter", "StepRecord", "Trainer",
            "Unit", "make_trainer"]
-
-
-class Unit(Protocol):
-    """One unit of training as the live engine records it (a StepRecord or a BatchRecord)."""
-
-    @property
-    def loss(self) -> float: ...
-
-    @property
-    def score(self) -> float: ...  # the accuracy curve's value: online 1/0 (correct), batch the accuracy
 
 
 @runtime_checkable
@@ -44,7 +36,7 @@ class Trainer(Protocol):
     cfg: Config
     device: torch.device
     device_warning: str | None
-    model: torch.nn.Module
+    model: GRUModel
 
     @property
     def n_params(self) -> int: ...
