@@ -124,7 +124,7 @@ def window_rate(cfg, warmup: float, seconds: float, record=None, info: dict | No
     try:
         if record is not None and not win.recording.start(record):
             raise RuntimeError(f"could not record: {win.message.errors[-1]}")
-        win.start()
+        win.commands.start()
         wait(warmup * 1000)
         i0 = len(marks) - 1
         c0 = me.cpu_times()
@@ -156,10 +156,10 @@ def frame_cost(cfg, n_points: int, frames: int, per_frame: int = 400) -> dict:
     """(b): ms per frame (_on_snapshot + a real repaint of the views) with n_points in each whole-run curve."""
     win, _ = open_window(cfg)
     try:
-        win.start()
+        win.commands.start()
         while win.snap.step < 2000:  # a real snapshot with a full view window
             wait(20)
-        win.pause()
+        win.commands.pause()
         wait(100)
         base = win.snap
         win.handle.stop()  # no more snapshots from the child: the frames below are the only ones drawn
@@ -207,7 +207,7 @@ def rss_growth(cfg, steps: int, warmup_steps: int = 50_000) -> dict:
     try:
         child = psutil.Process(win.handle.worker.child_pid)
         me = psutil.Process()
-        win.start()
+        win.commands.start()
         while win.snap.step < warmup_steps:
             wait(50)
         s0, g0, c0, t0 = win.snap.step, me.memory_info().rss, child.memory_info().rss, time.perf_counter()

@@ -138,12 +138,12 @@ def paused_cpu(steps: int, seconds: float, size: tuple[int, int]) -> dict:
     win.show()
     try:
         deadline = time.perf_counter() + 60
-        win.start()
+        win.commands.start()
         while (win.snap is None or win.snap.step < steps) and time.perf_counter() < deadline:
             pump(0.05)
         if win.snap is None:
             raise RuntimeError("the window got no snapshot within 60 s")
-        win.pause()
+        win.commands.pause()
         pump(1.0)
         step = win.snap.step
         cpu = cpu_percent(psutil.Process(), seconds, pump)

@@ -134,18 +134,6 @@ class MainWindow(QMainWindow):
 
     # The run's commands are self.commands (RunCommands), the one door every button, key, menu and script uses;
     # these forward to it for the benches and scripts that drive a window.
-    def start(self, until: int | None = None) -> None:
-        self.commands.start(until)
-
-    def pause(self) -> None:
-        self.commands.pause()
-
-    def step(self) -> None:
-        self.commands.step()
-
-    def reset(self) -> None:
-        self.commands.reset()
-
     # -- layout -------------------------------------------------------------------------------------------
     def _build_layout(self) -> None:
         scroll = QScrollArea()

@@ -18,7 +18,6 @@ import gc  # noqa: E402
 import pytest  # noqa: E402
 
 from core.config import preset  # noqa: E402
-from tests.gui_helpers import make_window  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -41,6 +40,8 @@ def win_config():
 @pytest.fixture
 def win(qtbot, tmp_path, monkeypatch, win_config):
     """A shown MainWindow with throw-away settings and its first snapshot drawn; closed after the test."""
+    from tests.gui_helpers import make_window  # here: the core tests' processes never import Qt
+
     w = make_window(qtbot, tmp_path, monkeypatch, win_config)
     yield w
     w.close()

@@ -82,7 +82,7 @@ def main(argv=None) -> int:
     win.frame_shown.connect(on_frame)
     QTimer.singleShot(int(args.limit_s * 1000), on_limit)
     win.show()
-    win.start()
+    win.commands.start()
     app.exec()
     dt = time.perf_counter() - st["t0"]
     step = win.snap.step if win.snap is not None else 0

@@ -59,7 +59,7 @@ def test_a_stopped_trainer_is_reported_and_continues_when_resumed(qtbot, tmp_pat
     pid = win.handle.worker.child_pid
     stopped = False
     try:
-        win.start()
+        win.commands.start()
         wait_step(qtbot, win, lambda s: s.running and s.step > 0)
         os.kill(pid, signal.SIGSTOP)
         stopped = True
@@ -79,7 +79,7 @@ def test_a_stopped_trainer_is_reported_and_continues_when_resumed(qtbot, tmp_pat
         stopped = True
         qtbot.waitUntil(lambda: win.handle.worker.unresponsive, timeout=9000)
         run = win.snap.run_id
-        win.reset()
+        win.commands.reset()
         qtbot.waitUntil(lambda: win.handle.worker.child_pid not in (None, pid), timeout=10000)
         win.commands.step(3)
         wait_step(qtbot, win, lambda s: s.run_id != run and s.step == 3, timeout=30000)

@@ -59,16 +59,16 @@ class Walk:
 
     # -- actions --------------------------------------------------------------------------------------------
     def start(self):
-        self.win.start()
+        self.win.commands.start()
 
     def pause(self):
-        self.win.pause()
+        self.win.commands.pause()
 
     def step(self):
-        self.win.step()
+        self.win.commands.step()
 
     def reset(self):
-        self.win.reset()
+        self.win.commands.reset()
 
     def config(self):
         name = self.r.choice(list(SAFE))
@@ -169,11 +169,11 @@ def test_random_walk_of_gui_actions(qtbot, tmp_path, monkeypatch, qtlog):
         walk.run(N_ACTIONS)
         elapsed = time.perf_counter() - t0
         # still in working order: a known config, exact steps
-        win.pause()
+        win.commands.pause()
         win.panel.set_config(preset("question-fixed"))
         win.toolbar.speed.setValue(win.toolbar.speed.maximum())
         run = win.snap.run_id
-        win.reset()
+        win.commands.reset()
         s = wait_step(qtbot, win, lambda s: s.run_id != run and s.step == 0, timeout=30000)
         win.commands.step(25)
         s = wait_step(qtbot, win, lambda s: s.step == 25 and not s.running, timeout=30000)
@@ -202,7 +202,7 @@ def test_random_walk_of_gui_actions(qtbot, tmp_path, monkeypatch, qtlog):
 @pytest.mark.slow
 def test_killed_child_shows_message_and_reset_recovers(qtbot, tmp_path, monkeypatch):
     win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
-    win.start()
+    win.commands.start()
     wait_step(qtbot, win, lambda s: s.step > 200)
     pid, old_run = win.handle.worker.child_pid, win.snap.run_id
     t_kill = time.perf_counter()
@@ -214,16 +214,16 @@ def test_killed_child_shows_message_and_reset_recovers(qtbot, tmp_path, monkeypa
     frames = win.presenter.frames
     qtbot.wait(300)
     assert win.presenter.frames == frames  # no child, no frames, no crash
-    win.start()  # refused with a message, not a crash
+    win.commands.start()  # refused with a message, not a crash
     qtbot.waitUntil(lambda: "not running" in win.message.errors[-1], timeout=5000)
     t_reset = time.perf_counter()
-    win.reset()
+    win.commands.reset()
     qtbot.waitUntil(lambda: win.handle.worker.child_pid is not None and win.handle.worker.child_pid != pid,
                     timeout=10000)
-    win.start()
+    win.commands.start()
     s = wait_step(qtbot, win, lambda s: s.run_id != old_run and s.step > 100 and s.running, timeout=30000)
     t_back = time.perf_counter() - t_reset
-    win.pause()
+    win.commands.pause()
     s = wait_step(qtbot, win, lambda s: not s.running)
     print(f"\nkill -9: message after {t_msg * 1000:.0f} ms; Reset to 100+ steps trained in {t_back:.2f} s")
     # the curves show the new run only (the old run's points are dropped)
