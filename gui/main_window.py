@@ -26,7 +26,7 @@ from gui.files.report import ReportExporter
 from gui.files.sessions import SessionUI
 from gui.frames import FramePresenter
 from gui.inspect.compare import PinOverlay
-from gui.inspect.dock import InspectTabs
+from gui.dock import InspectTabs
 from gui.plots.curves import CurveView
 from gui.plots.views import BitsView, HiddenView
 from gui.recording.control import RecordingControl

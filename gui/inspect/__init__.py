@@ -1,3 +1,3 @@
-"""The Inspect dock (`dock`) and its tabs: the Inspector, the analysis views (portrait, memory probe, hints,
-sensitivity), the Gradient view and Compare.
+"""The step-level tools of the Inspect dock (gui/dock.py): the Inspector, the analysis views (portrait, memory
+probe, hints, sensitivity), the Gradient view and Compare.
 """

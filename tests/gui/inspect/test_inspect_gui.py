@@ -7,7 +7,7 @@ pytest.importorskip("pytestqt")
 
 from core.config import preset  # noqa: E402
 from gui import INSPECT_TABS  # noqa: E402
-from gui.inspect.dock import TITLES  # noqa: E402
+from gui.dock import TITLES  # noqa: E402
 from tests.gui_helpers import make_window, wait_step  # noqa: E402
 
 
