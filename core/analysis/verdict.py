@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import Protocol
 
 from core.config import Config
 from core.formatting import SOLVED, accuracy_text, loss_text
@@ -128,14 +129,25 @@ def judge(cfg: Config, figure: float, n: int, metric: str = "heldout_accuracy", 
                    f"partly: {words} {acc} (base rate {b:.2f}, solved at {solved:.2f})")
 
 
-def heldout(trainer, n: int) -> dict:
+class HeldOut(Protocol):
+    """What the verdict asks of a trainer (core.train.trainer.Trainer is one)."""
+
+    @property
+    def heldout_metric(self) -> str: ...  # what heldout()'s accuracy is called: heldout_accuracy | val_accuracy
+
+    def heldout(self, n: int | None = None) -> dict: ...  # {accuracy, loss, steps} held out
+
+    def training_figure(self) -> dict | None: ...  # {accuracy, loss, steps} standing in without held-out data
+
+
+def heldout(trainer: HeldOut, n: int) -> dict:
     """The held-out figures {accuracy, loss, steps} at the trainer's current position, the same for the
     headless runner and the window: the trainer measures them (core.train.trainer.Trainer.heldout; online the
     next n steps, position restored; batch the validation split, n ignored)."""
     return trainer.heldout(int(n))
 
 
-def heldout_verdict(cfg: Config, trainer, solved: float = SOLVED) -> tuple[dict, Verdict]:
+def heldout_verdict(cfg: Config, trainer: HeldOut, solved: float = SOLVED) -> tuple[dict, Verdict]:
     """heldout() with the config's eval_steps, and its verdict: what the window shows when a run reaches its
     step total (online) or its last epoch (batch). Without held-out data the trainer's training figure stands
     in (batch: the last epoch's training accuracy, as the runner's report judges it; online: none, 'not run')."""
@@ -169,9 +181,9 @@ def verdict_of_report(cfg: Config, report: dict, solved: float = SOLVED) -> Verd
     return judge(cfg, _num(figure), n, metric, loss if isinstance(loss, (int, float)) else None, solved)
 
 
-def _num(v) -> float:
+def _num(v: object) -> float:
     return float(v) if isinstance(v, (int, float)) else float("nan")
 
 
-def _finite(v) -> bool:
+def _finite(v: object) -> bool:
     return isinstance(v, (int, float)) and math.isfinite(v)

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import os
 
+from core.children.pipe import ChildEnd, SeedsReply
 from core.config import Config
 from core.messages import Error, SeedDone, SeedsDone
 from core.runs.seeds import iter_seeds, summarize
 
 
-def seeds_child(conn, cfg_dict: dict, n: int) -> None:
+def seeds_child(conn: ChildEnd[SeedsReply], cfg_dict: dict, n: int) -> None:
     """Child-process entry for the GUI's multi-seed mode: SeedDone per seed as it
     finishes, then SeedsDone, or one Error. One torch thread, so the live trainer keeps its core. The
     pipe is one-way: the GUI stops this child by ending the process (gui/children/link.py)."""

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 
+from core.children.pipe import ChildEnd, SweepReply
 from core.config import Config
 from core.messages import Error, Quit, StopSweep, SweepDone, SweepEvent
 from core.seed_batched.devices import check_device, describe, engine_factory, engine_info, from_app_device
 from core.sweep.grid import SweepCollector, parse_axis, plan_sweep, run_sweep
 
 
-def sweep_child(conn, request: dict) -> None:
+def sweep_child(conn: ChildEnd[SweepReply], request: dict) -> None:
     """Child-process entry for a GUI: request {"config": Config dict, "axes": [spec, ...], "seeds": S, optional
     "reach_window", "max_batch", "device" (core.seed_batched.devices.DEVICES; default cpu) or "app_device" (the window's
     auto | cpu | cuda, resolved by devices.from_app_device)}. Sends core.messages.SweepEvent(event) per event

@@ -11,14 +11,17 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable
+from typing import Any
 
 import torch
 
+from core.children.pipe import ChildEnd, TrainingReply
 from core.config import Config, ConfigError
 from core.live import files as live_session
 from core.live.engine import LiveEngine
 from core.messages import (
     COMMANDS,
+    Command,
     Error,
     ExportCsv,
     Notice,
@@ -47,7 +50,7 @@ class TrainingChild:
         self.want_snapshot: int | None = None
         self.quit = False
         e = engine
-        self.handlers: dict[type, Callable] = {
+        self.handlers: dict[type, Callable[[Any], TrainingReply | None]] = {
             Start: lambda m: e.start(m.until),
             Pause: lambda m: e.pause(),
             Step: lambda m: e.step(m.n),
@@ -68,10 +71,10 @@ class TrainingChild:
     def _quit(self, m: Quit) -> None:
         self.quit = True
 
-    def handle(self, msg) -> object | None:
+    def handle(self, msg: object) -> TrainingReply | None:
         """Apply one message; returns the reply to send (None: nothing to say). Errors in the engine raise."""
         handler = self.handlers.get(type(msg))
-        if handler is None:
+        if handler is None or not isinstance(msg, Command):  # every key of handlers is a Command
             return Error(f"The training process does not accept {type(msg).__name__} messages; it was ignored.")
         problem = msg.problem()
         if problem:
@@ -86,7 +89,7 @@ def _error_text(e: Exception) -> str:
     return f"{type(e).__name__}: {e}\n\n{traceback.format_exc(limit=4)}"
 
 
-def _send_reply(conn, reply) -> None:
+def _send_reply(conn: ChildEnd[TrainingReply], reply: TrainingReply) -> None:
     """Send a command's reply; one that cannot be pickled (a bug: file replies are checked before they change
     anything, see live_session.open_into) is replaced by one short Error, not a traceback."""
     try:
@@ -103,7 +106,7 @@ class _Unsent(Exception):
     """A reply could not be sent; the loop pauses training (the Error was already sent)."""
 
 
-def serve(conn, cfg_dict: dict, threads: int = 1) -> None:
+def serve(conn: ChildEnd[TrainingReply], cfg_dict: dict, threads: int = 1) -> None:
     """Child-process loop: apply commands between steps, train while running, answer snapshot requests."""
     torch.set_num_threads(threads)
     try:
@@ -150,7 +153,7 @@ def serve(conn, cfg_dict: dict, threads: int = 1) -> None:
             conn.send(Error(f"Could not build the view: {type(e).__name__}: {e}"))
 
 
-def child_main(conn, cfg_dict: dict, threads: int = 1) -> None:
+def child_main(conn: ChildEnd[TrainingReply], cfg_dict: dict, threads: int = 1) -> None:
     """The child process's entry: serve, then leave at once (interpreter teardown with torch costs ~0.4 s).
     Ctrl-C in the terminal reaches the whole process group: the window decides, and stops this child itself."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -7,6 +7,7 @@ Keras-like history; `probe()` runs a fixed probe sequence whose inputs, predicti
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,7 +71,7 @@ class BatchTrainer:
         self.opt = make_optimizer(self.model.parameters(), t.optimizer, t.lr, t.adam_eps)
         data = make_dataset(cfg.task, t.n_sequences, t.seq_len, t.validation_split, seed=t.seed)
 
-        def as_t(a):
+        def as_t(a: np.ndarray) -> torch.Tensor:
             return torch.as_tensor(a, dtype=torch.float32, device=self.device).unsqueeze(-1)
 
         self.x_train, self.y_train = as_t(data.x_train), as_t(data.y_train)
@@ -112,7 +113,7 @@ class BatchTrainer:
             return torch.randperm(self.n_train, generator=self._gen)
         return torch.arange(self.n_train)
 
-    def _metrics(self, out, y):
+    def _metrics(self, out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, float]:
         c = self.cfg
         loss = loss_fn(out, y, c.model.readout, c.train.loss)
         pred = predict(out.detach(), c.model.readout, c.train.loss)
@@ -307,5 +308,5 @@ class BatchTrainer:
         """The view is the probe, recomputed from the weights: nothing to keep."""
         return {}
 
-    def load_view_history(self, history) -> None:
+    def load_view_history(self, history: Mapping[str, np.ndarray]) -> None:
         return None

@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from core.analysis.hints import param_snapshot, relative_update
 from core.config import Config
+
+if TYPE_CHECKING:  # annotations only: importing this module loads no torch
+    import torch
 
 UPDATE_RATIO_EVERY = 200  # units between two measurements of the relative update
 WEIGHT_CHECK_EVERY = 50   # units between two checks of the weights (the loss is checked at every unit)
@@ -44,7 +47,7 @@ def advice(cfg: Config) -> str:
     return f"lr {lr:g} is likely too high for {cfg.train.optimizer}; try {try_lr:g}"
 
 
-def first_bad_weight(model) -> str | None:
+def first_bad_weight(model: torch.nn.Module) -> str | None:
     """'the weights hold nan (cell.weight_hh)' for the first parameter with a NaN or infinity, else None."""
     import torch  # here: importing this module loads no torch
 
@@ -76,7 +79,19 @@ class Trained:
     diverged: Diverged | None
 
 
-def train_unit(trainer, done: int) -> Trained:
+class Advancing(Protocol):
+    """What train_unit asks of a trainer (core.train.trainer.Trainer is one)."""
+
+    @property
+    def cfg(self) -> Config: ...
+
+    @property
+    def model(self) -> torch.nn.Module: ...
+
+    def advance(self) -> Unit: ...
+
+
+def train_unit(trainer: Advancing, done: int) -> Trained:
     """Train one unit of `trainer` (core.train.trainer.Trainer), `done` units having been trained before it: the
     one place the window and the headless runner advance a trainer (see the module docstring)."""
     measure = done % UPDATE_RATIO_EVERY == UPDATE_RATIO_EVERY // 2

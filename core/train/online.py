@@ -9,6 +9,7 @@ TBPTT or RTRL on the CPU) or `engine="autograd"` (the plain torch loop, tbptt on
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -171,7 +172,7 @@ class OnlineTrainer:
         install_engine()
         self.t = t
 
-    def _check_stream(self, s) -> dict:
+    def _check_stream(self, s: object) -> dict:
         if not isinstance(s, dict) or not isinstance(s.get("rng"), dict):
             raise StateError("truncated or corrupt (the bit stream's state is malformed)")
         bits(s.get("past"), "the stream's past inputs", self.cfg.task.lag)
@@ -226,5 +227,5 @@ class OnlineTrainer:
     def view_history(self) -> dict[str, np.ndarray]:
         return self.recent.to_history()
 
-    def load_view_history(self, history) -> None:
+    def load_view_history(self, history: Mapping[str, np.ndarray]) -> None:
         self.recent.load_history(history)

@@ -58,7 +58,7 @@ class OnlineStepRings:
     def __len__(self) -> int:
         return len(self.rings["x"])
 
-    def add(self, rec) -> None:
+    def add(self, rec: object) -> None:
         """Record one core.train.online.StepRecord."""
         for k, ring in self.rings.items():
             ring.append(getattr(rec, k))
