@@ -4,7 +4,7 @@ curves in increments (`SeriesChunk`, produced by `SeriesSender`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -41,9 +41,6 @@ class ViewWindow:
     epoch_logs: tuple = ()  # batch: every epoch's logs so far
 
 
-VIEW_FIELDS = tuple(f.name for f in fields(ViewWindow))
-
-
 @dataclass(frozen=True)
 class Snapshot:
     """Everything the window draws, as numpy arrays and plain values; never live tensors.
@@ -75,17 +72,6 @@ class Snapshot:
     # train.fidelity (online): cos(g, g*) and |g|/|g*| (core.rules.fidelity.FIELDS); None when fidelity is off
     fidelity_chunks: dict[str, SeriesChunk] | None = None  # whole run, per field (core.rules.fidelity_history)
     fidelity_window: np.ndarray | None = None  # (W, len(FIELDS)) the view window's steps (NaN: not recorded)
-
-
-def _view_field(name: str) -> property:
-    def get(self: Snapshot) -> object:
-        return getattr(self.view, name)
-    return property(get, doc=f"The view window's `{name}` (core.snapshot.ViewWindow).")
-
-
-for _name in VIEW_FIELDS:  # the view's fields read through the snapshot too (snap.x is snap.view.x)
-    setattr(Snapshot, _name, _view_field(_name))
-del _name
 
 
 class SeriesSender:

@@ -81,7 +81,7 @@ class FramePresenter(QObject):
             self.bits.show_snapshot(s)
             self.hidden.show_snapshot(s)
             batch = s.mode == "batch"
-            hist = s.epoch_logs
+            hist = s.view.epoch_logs
             self.loss.show_snapshot(s, s.loss_chunk, [e["val_loss"] for e in hist] if batch else None)
             self.acc.show_snapshot(s, s.acc_chunk, [e["val_accuracy"] for e in hist] if batch else None)
             self.status.show_snapshot(s)

@@ -21,12 +21,12 @@ from gui.actions import FieldKeys, make_action
 from gui.app_state import AppState
 from gui.children.worker import WorkerHandle
 from gui.commands import RunCommands
+from gui.dock import InspectTabs
 from gui.files.pictures import Exporter
 from gui.files.report import ReportExporter
 from gui.files.sessions import SessionUI
 from gui.frames import FramePresenter
 from gui.inspect.compare import PinOverlay
-from gui.dock import InspectTabs
 from gui.plots.curves import CurveView
 from gui.plots.views import BitsView, HiddenView
 from gui.recording.control import RecordingControl

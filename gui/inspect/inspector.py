@@ -86,71 +86,71 @@ class Inspector(QWidget):
     # -- selection -------------------------------------------------------------------------------------
     def set_snapshot(self, s) -> None:
         self.snap = s
-        W = len(s.x)
+        W = len(s.view.x)
         self._loading = True
         self.slider.setRange(0, max(W - 1, 0))
         if self.follow.isChecked() or self.sel_t is None:
             self.row = W - 1
         else:  # keep the selected step itself when the window moves or W changes
-            self.row = int(np.clip(self.sel_t - s.t0, 0, max(W - 1, 0)))
+            self.row = int(np.clip(self.sel_t - s.view.t0, 0, max(W - 1, 0)))
         self.slider.setValue(max(self.row, 0))
         self._loading = False
-        self.unit.setRange(0, max(s.h.shape[1] - 1, 0) if s.h.ndim == 2 else 0)
+        self.unit.setRange(0, max(s.view.h.shape[1] - 1, 0) if s.view.h.ndim == 2 else 0)
         self._refresh()
 
     def step_by(self, d: int) -> None:
-        if self.snap is None or len(self.snap.x) == 0:
+        if self.snap is None or len(self.snap.view.x) == 0:
             return
         self.follow.setChecked(False)
-        self.slider.setValue(int(np.clip(self.slider.value() + d, 0, len(self.snap.x) - 1)))
+        self.slider.setValue(int(np.clip(self.slider.value() + d, 0, len(self.snap.view.x) - 1)))
 
     def _follow_toggled(self, on: bool) -> None:
         self.sel_t = None
         if on and self.snap is not None:
-            self.row = len(self.snap.x) - 1
+            self.row = len(self.snap.view.x) - 1
             self._refresh()
 
     def _slider_moved(self, v: int) -> None:
         if self._loading:
             return
         self.row = v
-        if self.snap is not None and v < len(self.snap.x) - 1:
+        if self.snap is not None and v < len(self.snap.view.x) - 1:
             self.follow.setChecked(False)
         self._refresh()
 
     def selected_t(self):
-        if self.snap is None or not (0 <= self.row < len(self.snap.x)):
+        if self.snap is None or not (0 <= self.row < len(self.snap.view.x)):
             return None
-        return self.snap.t0 + self.row
+        return self.snap.view.t0 + self.row
 
     # -- drawing ---------------------------------------------------------------------------------------
     def _refresh(self) -> None:
         s, i = self.snap, self.row
-        if s is not None and 0 <= i < len(s.x) and not self.follow.isChecked():
-            self.sel_t = s.t0 + i
-        if s is None or not (0 <= i < len(s.x)):
+        if s is not None and 0 <= i < len(s.view.x) and not self.follow.isChecked():
+            self.sel_t = s.view.t0 + i
+        if s is None or not (0 <= i < len(s.view.x)):
             self.head.setText("<i>No steps yet: press Step or Start.</i>")
             self.eq.setText("")
             self.table.setRowCount(0)
             self.selected.emit(None)
             return
-        h_prev = s.h_prev[i]
-        r, z, n, h = s.r[i], s.z[i], s.n[i], s.h[i]
-        y_hat = float(s.y_hat[i])
-        ok = (y_hat >= 0.5) == (s.y[i] >= 0.5)
+        h_prev = s.view.h_prev[i]
+        r, z, n, h = s.view.r[i], s.view.z[i], s.view.n[i], s.view.h[i]
+        y_hat = float(s.view.y_hat[i])
+        ok = (y_hat >= 0.5) == (s.view.y[i] >= 0.5)
         verdict = "<span style='color:#2ca02c'>right</span>" if ok else "<span style='color:#d62728'>wrong</span>"
         if s.mode == "batch":  # the probe sequence's timesteps, numbered from 1 like the steps
             where = f"<b>timestep {step_number(i):,}</b> of the probe sequence"
         else:
-            where = f"<b>step {step_number(s.t0 + i):,}</b> (stream index t = {s.t0 + i:,})"
+            where = f"<b>step {step_number(s.view.t0 + i):,}</b> (stream index t = {s.view.t0 + i:,})"
         self.head.setText(
-            f"{where} &nbsp; x = <b>{int(s.x[i])}</b> &nbsp; y = <b>{int(s.y[i])}</b>"
-            f" &nbsp; ŷ = <b>{y_hat:.3f}</b> ({verdict}) &nbsp; loss = {sig(float(s.step_loss[i]), 3)}"
+            f"{where} &nbsp; x = <b>{int(s.view.x[i])}</b> &nbsp; y = <b>{int(s.view.y[i])}</b>"
+            f" &nbsp; ŷ = <b>{y_hat:.3f}</b> ({verdict}) &nbsp; loss = {sig(float(s.view.step_loss[i]), 3)}"
             + step_fidelity_html(s, i))
         cfg = s.config
         w_b = s.readout if s.readout is not None else (None, 0.0)
         rest = (readout_text(cfg["model"]["readout"], cfg["train"]["loss"], h, w_b[0], w_b[1], y_hat),
-                target_text(cfg["task"]["kind"], int(cfg["task"]["lag"]), s.x, s.t0, i, int(s.y[i])))
+                target_text(cfg["task"]["kind"], int(cfg["task"]["lag"]), s.view.x, s.view.t0, i, int(s.view.y[i])))
         u = min(self.unit.value(), len(h) - 1)
         self.eq.setText(
             "<table cellspacing='2'>"
@@ -184,4 +184,4 @@ class Inspector(QWidget):
                 col = QColor.fromHsvF(0.0 if v >= 0 else 0.6, 0.15 + 0.55 * abs(frac * 2 - 1)
                                       if c not in (1, 2) else 0.15 + 0.55 * frac, 1.0)
                 item.setBackground(col)
-        self.selected.emit(s.t0 + i)
+        self.selected.emit(s.view.t0 + i)

@@ -260,7 +260,7 @@ class CurveView(pg.PlotWidget):
                 self.legend.removeItem(self.epochs)
             self._epoch_in_legend = batch
         if epoch_values is not None and len(epoch_values):
-            xs = np.arange(1, len(epoch_values) + 1) * max(s.batches_per_epoch, 1)
+            xs = np.arange(1, len(epoch_values) + 1) * max(s.view.batches_per_epoch, 1)
             self.epochs.setData(xs, self._y(np.asarray(epoch_values, dtype=np.float64)))
         else:
             self.epochs.setData([], [])

@@ -75,7 +75,7 @@ class BitsView(pg.PlotWidget):
         self.empty = EmptyNote(p)
 
     def show_snapshot(self, s) -> None:
-        W = len(s.x)
+        W = len(s.view.x)
         self.empty.show(W == 0)
         if W == 0:
             for c in (self.c_x, self.c_y, self.c_p):
@@ -83,13 +83,13 @@ class BitsView(pg.PlotWidget):
             self.bad.setData([], [])
             return
         set_time_axis(self.getPlotItem(), s.mode)
-        edges = np.arange(s.t0, s.t0 + W + 1, dtype=np.float64) + 0.5  # row t spans step_number(t) ± 0.5
-        self.c_x.setData(edges, ROW_X + s.x * 0.9)
-        self.c_y.setData(edges, ROW_Y + s.y * 0.9)
-        self.c_p.setData(edges, ROW_P + np.clip(s.y_hat, -0.15, 1.15) * 0.9)
-        wrong = np.flatnonzero((s.y_hat >= 0.5) != (s.y >= 0.5))
-        self.bad.setData(step_number(s.t0) + wrong, np.full(len(wrong), ROW_P + 1.2))
-        self.getPlotItem().setXRange(s.t0 + 0.5, s.t0 + 0.5 + max(W, 10), padding=0.01)
+        edges = np.arange(s.view.t0, s.view.t0 + W + 1, dtype=np.float64) + 0.5  # row t spans step_number(t) ± 0.5
+        self.c_x.setData(edges, ROW_X + s.view.x * 0.9)
+        self.c_y.setData(edges, ROW_Y + s.view.y * 0.9)
+        self.c_p.setData(edges, ROW_P + np.clip(s.view.y_hat, -0.15, 1.15) * 0.9)
+        wrong = np.flatnonzero((s.view.y_hat >= 0.5) != (s.view.y >= 0.5))
+        self.bad.setData(step_number(s.view.t0) + wrong, np.full(len(wrong), ROW_P + 1.2))
+        self.getPlotItem().setXRange(s.view.t0 + 0.5, s.view.t0 + 0.5 + max(W, 10), padding=0.01)
 
     def mark(self, t: float | None) -> None:
         self.marker.setVisible(t is not None)
@@ -161,7 +161,7 @@ class HiddenView(QWidget):
 
     def show_snapshot(self, s) -> None:
         self._last = s
-        data = getattr(s, self.layer)
+        data = getattr(s.view, self.layer)
         W = data.shape[0]
         H = data.shape[1] if data.ndim == 2 else 0
         self.empty.show(W == 0 or H == 0)
@@ -169,10 +169,10 @@ class HiddenView(QWidget):
             self.img.clear()
             return
         self.img.setImage(data, autoLevels=False, levels=LAYERS[self.layer][1])
-        self.img.setRect(QRectF(s.t0 + 0.5, 0, W, H))  # column t spans step_number(t) ± 0.5
+        self.img.setRect(QRectF(s.view.t0 + 0.5, 0, W, H))  # column t spans step_number(t) ± 0.5
         p = self.plot
         set_time_axis(p, s.mode)
-        p.setXRange(s.t0 + 0.5, s.t0 + 0.5 + max(W, 10), padding=0.01)
+        p.setXRange(s.view.t0 + 0.5, s.view.t0 + 0.5 + max(W, 10), padding=0.01)
         p.setYRange(0, H, padding=0)
         step = max(1, H // 8)
         p.getAxis("left").setTicks([[(u + 0.5, str(u)) for u in range(0, H, step)]])

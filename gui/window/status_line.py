@@ -72,8 +72,9 @@ class StatusLine:
         f["device"].setText(f"device: {s.device}")
         if s.mode == "batch":
             epochs = int(s.config["train"]["epochs"])
-            f["step"].setText(f"epoch {count_text(s.epoch)} / {count_text(epochs)} · minibatch {count_text(s.step)}")
-            self._show_bar(s.epoch, epochs)
+            epoch = s.view.epoch
+            f["step"].setText(f"epoch {count_text(epoch)} / {count_text(epochs)} · minibatch {count_text(s.step)}")
+            self._show_bar(s.view.epoch, epochs)
         else:
             total = int(s.config["train"]["steps"])
             rate = s.steps_per_second if s.running and _finite(s.steps_per_second) else math.nan
@@ -82,7 +83,8 @@ class StatusLine:
         f["rate"].setText(f"{s.steps_per_second:,.0f} steps/s" if s.running and _finite(s.steps_per_second)
                           else "paused")
         f["loss"].setText(f"loss {loss_text(s.loss) if _finite(s.loss) else '–'}")
-        f["acc"].setText(f"{s.accuracy_label} {accuracy_text(s.accuracy) if _finite(s.accuracy) else '–'}")
+        acc = s.view.accuracy
+        f["acc"].setText(f"{s.view.accuracy_label} {accuracy_text(acc) if _finite(acc) else '–'}")
         verdict = getattr(s, "verdict", None)
         if not self._starting:
             self.phase.setText(verdict.text if verdict is not None else "")

@@ -34,8 +34,8 @@ def test_start_pause_step_reset(qtbot, win):
 def test_views_show_the_window(qtbot, win):
     win.toolbar.window_spin.setValue(120)
     win.commands.start()
-    s = wait_step(qtbot, win, lambda s: s.step > 500 and len(s.x) == 120)
-    assert s.h.shape == (120, 16)
+    s = wait_step(qtbot, win, lambda s: s.step > 500 and len(s.view.x) == 120)
+    assert s.view.h.shape == (120, 16)
     x, y = win.bits.c_x.getData()
     assert len(x) == 121  # stepMode 'center': W + 1 edges for W values
     img = win.hidden.img.image
@@ -53,10 +53,10 @@ def test_preset_change_and_pending_notice(qtbot, win):
     assert not panel.widgets["window"].isVisibleTo(win)  # online-only field hidden in batch mode
     win.commands.reset()
     s = wait_step(qtbot, win, lambda s: s.mode == "batch")
-    assert s.h.shape[1] == 2 and s.n_params == 33 and not panel.pending.isVisibleTo(win)
+    assert s.view.h.shape[1] == 2 and s.n_params == 33 and not panel.pending.isVisibleTo(win)
     win.commands.step()  # one minibatch
     s = wait_step(qtbot, win, lambda s: s.step == 1)
-    assert s.epoch == 0
+    assert s.view.epoch == 0
     panel.set_value("units", 3)
     assert panel.preset_box.currentData() == "custom"
 

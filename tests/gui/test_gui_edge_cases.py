@@ -39,10 +39,10 @@ def test_inspector_keeps_the_selected_step_when_w_changes(qtbot, tmp_path, monke
         ins.step_by(-1)
     assert ins.selected_t() == 469
     win.toolbar.window_spin.setValue(100)
-    wait_step(qtbot, win, lambda s: len(s.x) == 100)
+    wait_step(qtbot, win, lambda s: len(s.view.x) == 100)
     assert ins.selected_t() == 469 and win.bits.marker.value() == step_number(469)  # rows sit at their step number
     win.toolbar.window_spin.setValue(400)
-    wait_step(qtbot, win, lambda s: len(s.x) == 400)
+    wait_step(qtbot, win, lambda s: len(s.view.x) == 400)
     assert ins.selected_t() == 469
     win.close()
 

@@ -75,7 +75,7 @@ def test_enter_applies_the_field_and_gives_the_keys_back_to_the_plots(qtbot, win
     qtbot.keyClicks(spin, "120")
     qtbot.keyClick(spin, Qt.Key_Return)
     assert not spin.hasFocus() and spin.value() == 120
-    wait_step(qtbot, win, lambda s: len(s.x) == 0 or len(s.x) <= 120)
+    wait_step(qtbot, win, lambda s: len(s.view.x) == 0 or len(s.view.x) <= 120)
     step = win.snap.step
     qtbot.keyClick(win.bits, Qt.Key_Right)  # focus out of the field: → steps
     wait_step(qtbot, win, lambda s: s.step == step + 1)

@@ -111,7 +111,7 @@ def test_question_window_reference_lines_marker_and_step_numbering(qtbot, tmp_pa
     win.commands.step(300)
     s = wait_step(qtbot, win, lambda s: s.step >= 301 and not s.running)
     ins.slider.setValue(100)  # scrub: every view marks the same step, the curves included
-    t = s.t0 + 100
+    t = s.view.t0 + 100
     assert f"step {t + 1:,}</b>" in ins.head.text()
     for view in (win.bits, win.hidden, win.loss, win.acc):
         assert view.marker.isVisible() and view.marker.value() == t + 1

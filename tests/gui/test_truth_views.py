@@ -32,7 +32,7 @@ def test_question_fixed_reaches_its_steps_learned_without_a_warning():
     assert s.verdict.text == "learned: held-out accuracy 1.000" and s.verdict.n == 500
     assert _warnings(s.analysis.hints) == []  # no window warning, no 'loss rising' on a learned run
     # the held-out steps were measured without moving the run: the window ends at the step total, Start continues
-    assert s.t0 + len(s.x) == 3000 and eng.trainer.t == 3000
+    assert s.view.t0 + len(s.view.x) == 3000 and eng.trainer.t == 3000
     eng.start()
     eng.advance(max_steps=5)
     assert eng.steps == 3005 and eng.verdict is not None

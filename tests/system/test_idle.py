@@ -37,7 +37,7 @@ def test_a_paused_window_draws_nothing_until_something_changes(qtbot, win):
     assert frames == 0 and asked == 0
     step = win.snap.step
     win.toolbar.window_spin.setValue(80)  # a setting the snapshot shows: one fresh frame
-    wait_step(qtbot, win, lambda s: len(s.x) == 80)
+    wait_step(qtbot, win, lambda s: len(s.view.x) == 80)
     win.commands.step()  # a command: frames until it is confirmed, then rest again
     wait_step(qtbot, win, lambda s: s.step == step + 1)
     qtbot.wait(500)

@@ -74,7 +74,7 @@ def test_the_child_loop_survives_an_unknown_message_and_keeps_serving():
         parent.send(Step(7))
         parent.send(SnapshotRequest(5))
         snap, seen = _recv_until(parent, Snapshot)
-        assert snap.step == 7 and len(snap.x) == 5 and not snap.running
+        assert snap.step == 7 and len(snap.view.x) == 5 and not snap.running
         assert not any(isinstance(m, Error) for m in seen)
         parent.send(Start())
         parent.send(SnapshotRequest(5))

@@ -125,7 +125,7 @@ def test_session_round_trip_continues_the_same_run(tmp_path):
         assert res.ok and res.extra == {"gui": {"window": 100}} and b.steps == 5 and not b.running
         s = b.snapshot()
         assert s.loss_chunk.resync and len(s.loss_chunk.values) == 5  # the window gets the whole curve
-        np.testing.assert_array_equal(s.y_hat, a.snapshot().y_hat)
+        np.testing.assert_array_equal(s.view.y_hat, a.snapshot().view.y_hat)
         a.step(3)
         b.step(3)
         assert a.run.last_loss == b.run.last_loss

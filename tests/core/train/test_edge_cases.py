@@ -54,10 +54,10 @@ def test_start_after_all_epochs_says_so_and_stays_paused():
 
 def test_batch_accuracy_label_without_validation():
     e = LiveEngine(preset("answer").replace(n_sequences=300, epochs=1, batch_size=128, validation_split=0.0))
-    assert e.snapshot().accuracy_label == "probe acc"
+    assert e.snapshot().view.accuracy_label == "probe acc"
     e.start()
     while e.running:
         e.advance(0.05)
     s = e.snapshot()
-    assert s.accuracy_label == "train acc" and math.isfinite(s.accuracy)
+    assert s.view.accuracy_label == "train acc" and math.isfinite(s.view.accuracy)
     assert any("loss" in n and "nan" not in n for n in e.take_notices())

@@ -66,7 +66,7 @@ def test_the_handle_methods_drive_the_child(qtbot, handle, tmp_path):
     qtbot.waitUntil(lambda: rec.last is not None, timeout=20000)
     handle.step(12)
     qtbot.waitUntil(lambda: rec.last.step == 12, timeout=20000)
-    assert len(rec.last.x) == 12 and not rec.last.running
+    assert len(rec.last.view.x) == 12 and not rec.last.running
     handle.set_speed(200.0)
     handle.set_lr(0.02)
     handle.start()

@@ -86,12 +86,12 @@ def test_round_trip_gives_identical_predictions_and_history(qtbot, tmp_path, mon
     b = steps(qtbot, w, K)
     cb = curves(w)
     assert a.step == b.step == N + K
-    np.testing.assert_array_equal(a.y_hat, b.y_hat)
-    np.testing.assert_array_equal(a.h, b.h)
+    np.testing.assert_array_equal(a.view.y_hat, b.view.y_hat)
+    np.testing.assert_array_equal(a.view.h, b.view.h)
     np.testing.assert_array_equal(ca[0], cb[0])
     np.testing.assert_array_equal(ca[1], cb[1])
     assert ca[2] == cb[2] and len(ca[0]) == N + K
-    assert a.epoch_logs == b.epoch_logs and a.loss == b.loss
+    assert a.view.epoch_logs == b.view.epoch_logs and a.loss == b.loss
     # Start continues from the saved position
     w.commands.start()
     wait_step(qtbot, w, lambda s: s.step > N + K and s.running)
@@ -159,7 +159,7 @@ def test_bad_files_show_a_message_and_change_nothing(qtbot, win, tmp_path):
     qtbot.wait(300)
     s = win.snap
     assert (s.run_id, s.step) == (before.run_id, before.step)
-    np.testing.assert_array_equal(s.y_hat, before.y_hat)
+    np.testing.assert_array_equal(s.view.y_hat, before.view.y_hat)
     np.testing.assert_array_equal(win.loss.mirror.values(), loss_before)
     assert win.state.applied == cfg and win.panel.config() == cfg and win.windowTitle() == title
     assert not os.path.exists("/tmp/pwned")

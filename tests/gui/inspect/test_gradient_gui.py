@@ -21,7 +21,7 @@ def test_gradient_view_draws_cos_and_inspector_shows_this_step(qtbot, tmp_path, 
     wait_step(qtbot, win, lambda s: s.step > 600)
     win.commands.pause()
     s = wait_step(qtbot, win, lambda s: not s.running)
-    assert s.fidelity_chunks is not None and s.fidelity_window.shape == (len(s.x), 10)
+    assert s.fidelity_chunks is not None and s.fidelity_window.shape == (len(s.view.x), 10)
     qtbot.waitUntil(lambda: len(grad.drawn_cos) > 100, timeout=10000)
     cos = grad.drawn_cos[np.isfinite(grad.drawn_cos)]
     assert len(cos) > 100 and cos.min() >= -1 and cos.max() <= 1
@@ -59,7 +59,7 @@ def test_approximate_rules_from_the_rule_list_run(qtbot, tmp_path, monkeypatch):
         win.commands.reset()
         win.commands.start()
         s = wait_step(qtbot, win, lambda s, rule=rule: s.step > 200 and s.config["train"]["rule"] == rule)
-        assert math.isfinite(s.loss) and len(s.x) > 0
+        assert math.isfinite(s.loss) and len(s.view.x) > 0
         win.commands.pause()
     win.close()
 

@@ -18,16 +18,16 @@ def test_scrubbing_moves_inspector_and_markers(qtbot, tmp_path, monkeypatch):
     win.commands.pause()
     s = wait_step(qtbot, win, lambda s: not s.running)
     ins = win.inspect.inspector
-    assert ins.follow.isChecked() and ins.selected_t() == s.t0 + len(s.x) - 1
+    assert ins.follow.isChecked() and ins.selected_t() == s.view.t0 + len(s.view.x) - 1
     assert not win.bits.marker.isVisible()
     ins.slider.setValue(50)  # scrub back
-    t = s.t0 + 50
+    t = s.view.t0 + 50
     assert not ins.follow.isChecked() and ins.selected_t() == t
     # one numbering (core.formatting.step_number): the row with stream index t is "step t + 1" everywhere
     assert win.bits.marker.isVisible() and win.bits.marker.value() == t + 1
     assert win.hidden.marker.isVisible() and win.hidden.marker.value() == t + 1
-    assert f"step {t + 1:,}</b>" in ins.head.text() and f"x = <b>{int(s.x[50])}</b>" in ins.head.text()
-    assert ins.table.rowCount() == 16 and ins.table.item(0, 4).text() == f"{s.h[50][0]:+.3f}"
+    assert f"step {t + 1:,}</b>" in ins.head.text() and f"x = <b>{int(s.view.x[50])}</b>" in ins.head.text()
+    assert ins.table.rowCount() == 16 and ins.table.item(0, 4).text() == f"{s.view.h[50][0]:+.3f}"
     ins.step_by(1)  # Alt+→
     assert ins.selected_t() == t + 1 and win.bits.marker.value() == t + 2
     ins.step_by(-2)
