@@ -29,13 +29,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from core.analysis.verdict import Verdict, constant_loss, majority_class, metric_words
 from core.config import Config
 from core.formatting import SOLVED, count_text, loss_text
 from core.tasks import base_rate
+
+if TYPE_CHECKING:  # annotations only: importing this module loads no torch
+    import torch
 
 LEVELS = ("info", "warning", "error")
 
@@ -102,14 +107,14 @@ class Rules:
     short_window_patience: int = 5000  # online updates without learning before the short window is a warning
 
 
-def live_stats_from(losses, correct, steps: int, update_ratio: float = float("nan"),
+def live_stats_from(losses: ArrayLike, correct: ArrayLike, steps: int, update_ratio: float = float("nan"),
                     pred_ones: float = float("nan")) -> LiveStats:
     """LiveStats from plain arrays (copied to float64 numpy)."""
     return LiveStats(int(steps), np.array(losses, dtype=np.float64).reshape(-1),
                      np.array(correct, dtype=np.float64).reshape(-1), float(update_ratio), float(pred_ones))
 
 
-def param_snapshot(model) -> np.ndarray:
+def param_snapshot(model: torch.nn.Module) -> np.ndarray:
     """All parameters of a torch module flattened into one float64 numpy vector (a copy)."""
     parts = [p.detach().cpu().numpy().astype(np.float64).reshape(-1) for p in model.parameters()]
     return np.concatenate(parts) if parts else np.zeros(0)

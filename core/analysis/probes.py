@@ -15,6 +15,7 @@ Pure numpy; nothing here imports torch or Qt.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -60,7 +61,7 @@ class MemoryProbe:
         return int(self.lags[np.nanargmax(self.r2)])
 
 
-def _ridge_fit(a: np.ndarray, y: np.ndarray, ridge: float):
+def _ridge_fit(a: np.ndarray, y: np.ndarray, ridge: float) -> Callable[[np.ndarray], np.ndarray]:
     """Ridge on standardised features: returns predict(a) -> values. The bias is not penalised."""
     mu = a.mean(axis=0)
     sd = a.std(axis=0)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 MINUS = "−"
 
@@ -17,8 +18,8 @@ def _num(v: float) -> str:
     return f"({v:.3f})".replace("-", MINUS) if v < 0 else f"{v:.3f}"
 
 
-def readout_text(readout: str, loss: str, h, w=None, b: float = 0.0, y_hat: float = math.nan,
-                 max_terms: int = 4) -> str:
+def readout_text(readout: str, loss: str, h: ArrayLike, w: ArrayLike | None = None, b: float = 0.0,
+                 y_hat: float = math.nan, max_terms: int = 4) -> str:
     """ŷ from h[t]: "ŷ = w·h + b = 0.912·0.803 + … + (−0.052) = 0.731" (linear), "ŷ = mean of the 16 units'
     h = 0.214" (raw), wrapped in σ(…) for the bce loss. A linear readout uses the weights given (the current
     ones); when the recorded ŷ differs (the step predicted before its own update) the text says so."""
@@ -42,7 +43,7 @@ def readout_text(readout: str, loss: str, h, w=None, b: float = 0.0, y_hat: floa
     return text
 
 
-def target_text(kind: str, lag: int, x, t0: int, i: int, y: int | None = None) -> str:
+def target_text(kind: str, lag: int, x: ArrayLike, t0: int, i: int, y: int | None = None) -> str:
     """Where row i's target came from: "y = NOT x[t−3] = NOT 0 = 1" (copy: "y = x[t−3] = 0"; xor:
     "y = x[t] XOR x[t−3] = 1 XOR 0 = 1"). x is the window's inputs, row 0 is stream index t0. An input before
     the stream's start counts as 0; one before the window is not known here (the text says so)."""

@@ -286,7 +286,7 @@ class LiveEngine:
             fidelity_window=run.fidelity.window(len(v.x)) if run.fidelity is not None else None)
 
 
-def readout_weights(model) -> tuple[np.ndarray, float] | None:
+def readout_weights(model: torch.nn.Module) -> tuple[np.ndarray, float] | None:
     """The linear readout's current (w, b) as numpy (the Inspector fills ŷ = w·h + b in); None for raw."""
     ro = getattr(model, "readout", None)
     if ro is None:

@@ -79,7 +79,7 @@ def open_into(engine: LiveEngine, path: str) -> OpenResult:
     return dataclasses.replace(reply, step=engine.steps, run_id=run_id)
 
 
-def unsendable(reply) -> str:
+def unsendable(reply: object) -> str:
     """Why `reply` could not go through the pipe (pickled as multiprocessing does), or "" if it can."""
     try:
         ForkingPickler.dumps(reply)

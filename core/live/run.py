@@ -39,5 +39,5 @@ class Run:
     verdict: Verdict | None = None          # core.analysis.verdict: set when the run reaches its end (core.live.engine)
     fidelity: FidelityRecord | None = None  # train.fidelity: the gradient fidelity over the run and recently
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.senders = (SeriesSender(self.loss_series), SeriesSender(self.acc_series))
