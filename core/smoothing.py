@@ -32,13 +32,6 @@ def point_weight(window_steps: float, stride: int = 1) -> float:
     return min(math.exp(-max(1, int(stride)) / float(window_steps)), _MAX_WEIGHT)
 
 
-def window_of_weight(weight: float, stride: int = 1) -> float:
-    """The window in steps that a per-point weight means at this stride (0 for weight 0)."""
-    if weight <= 0:
-        return 0.0
-    return max(1, int(stride)) / -math.log(min(weight, _MAX_WEIGHT))
-
-
 def default_window(cfg) -> int:
     """The window the plots open with: 1/40 of the configured run (online: 500 steps for the default 20,000),
     at least 50 steps online (1 minibatch in batch) and at most 2,000 (200 minibatches)."""

@@ -7,8 +7,13 @@ import pytest
 
 from core.config import preset
 from core.history import DecimatingSeries, SeriesMirror
-from core.smoothing import Ema, default_window, point_weight, smooth, window_of_weight
+from core.smoothing import Ema, default_window, point_weight, smooth
 from core.snapshot import SeriesSender
+
+
+def window_of_weight(weight: float, stride: int = 1) -> float:
+    """The window in steps that a per-point weight means at this stride: point_weight's inverse, as its oracle."""
+    return max(1, int(stride)) / -math.log(weight)
 
 
 def _reference(values, w):
