@@ -20,7 +20,7 @@ import sys
 
 from core.config import Config, ConfigError
 from core.messages import FileResult, OpenResult
-from gui import INSPECT_TABS as TABS  # Qt-free: the parser must not import Qt
+from gui import TAB_NAMES as TABS  # Qt-free: the parser must not import Qt
 from gui.recording.flags import add_record_arguments, record_options
 
 MAX_SPEED = 1_000_000
@@ -44,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=float, default=0.0,
                    help=f"steps per second (0 = as fast as it goes; at most {MAX_SPEED:,})")
     p.add_argument("--tab", choices=TABS, default=None,
-                   help="which Inspect tab to show (for screenshots): " + ", ".join(TABS))
+                   help="which page or Inspect tab to show (for screenshots): " + ", ".join(TABS))
     p.add_argument("--layer", choices=["h", "n", "z", "r"], default=None, help="the heatmap's layer")
     p.add_argument("--open", metavar="FILE.gmlab", help="open a saved session (its config wins over config flags)")
     add_record_arguments(p)
@@ -221,7 +221,7 @@ def main(argv=None) -> int:
     if args.size:
         win.resize(*args.size)
     if args.tab:
-        win.inspect.show_tab(args.tab)
+        win.show_tab(args.tab)
     if args.layer:
         win.hidden.set_layer(args.layer)
     auto = Automation(win, args)

@@ -1,8 +1,8 @@
-"""The Inspect dock: tabs for the step inspector, the hidden-state portrait, the memory probe, the diagnosis
-hints (with the run's verdict), RTRL's sensitivities, the gradient's fidelity, pinned runs to compare, the
-multi-seed mode, the thread, and the sweep. Each tab is a declared attribute of InspectTabs; `tabs` names them by
-the keys in gui.INSPECT_TABS, in that order. A snapshot is drawn into the visible tab only; the others catch up
-when shown."""
+"""The Inspect dock: the live run's step-level tools, as tabs: the step inspector, the hidden-state portrait, the
+memory probe, the diagnosis hints (with the run's verdict), RTRL's sensitivities, the gradient's fidelity and pinned
+runs to compare (the whole experiments, Seeds, Sweep and Thread, are pages of their own: gui/pages.py). Each tab
+is a declared attribute of InspectTabs; `tabs` names them by the keys in gui.INSPECT_TABS, in that order. A
+snapshot is drawn into the visible tab only; the others catch up when shown."""
 
 from __future__ import annotations
 
@@ -11,9 +11,6 @@ import time
 from PySide6.QtWidgets import QTabWidget, QWidget
 
 from gui import INSPECT_TABS
-from gui.experiments.seeds import SeedsPanel
-from gui.experiments.sweep import SweepPanel
-from gui.experiments.thread import ThreadPanel
 from gui.inspect.analysis import HintsView, MemoryProbeView, PortraitView, SensitivityView
 from gui.inspect.compare import ComparePanel
 from gui.inspect.gradient import GradientView
@@ -24,12 +21,11 @@ INSPECTOR_EVERY = 0.2  # s: the inspector redraws at most 5 times a second while
 # Each tab's title, by its name in gui.INSPECT_TABS (which the command line reads without importing Qt). A new tab
 # is an attribute made in InspectTabs.__init__, its entry in `tabs` there, its name in INSPECT_TABS and a title here.
 TITLES = {"inspector": "Inspector", "portrait": "Portrait", "probe": "Memory probe", "hints": "Hints",
-          "sensitivity": "Sensitivity", "gradient": "Gradient", "compare": "Compare", "seeds": "Seeds",
-          "thread": "Thread", "sweep": "Sweep"}
+          "sensitivity": "Sensitivity", "gradient": "Gradient", "compare": "Compare"}
 
 
 class InspectTabs(QTabWidget):
-    """`services` is the window's WindowServices (for the compare, seeds, thread and sweep tabs)."""
+    """`services` is the window's WindowServices (for the compare tab)."""
 
     def __init__(self, services, parent=None):
         super().__init__(parent)
@@ -40,13 +36,9 @@ class InspectTabs(QTabWidget):
         self.sensitivity = SensitivityView()
         self.gradient = GradientView()
         self.compare = ComparePanel(services)
-        self.seeds = SeedsPanel(services)
-        self.thread_panel = ThreadPanel(services)  # not `thread`: that is QObject.thread()
-        self.sweep = SweepPanel(services)
         self.tabs: dict[str, QWidget] = {
             "inspector": self.inspector, "portrait": self.portrait, "probe": self.probe, "hints": self.hints,
-            "sensitivity": self.sensitivity, "gradient": self.gradient, "compare": self.compare,
-            "seeds": self.seeds, "thread": self.thread_panel, "sweep": self.sweep}
+            "sensitivity": self.sensitivity, "gradient": self.gradient, "compare": self.compare}
         for name in INSPECT_TABS:
             self.addTab(self.tabs[name], TITLES[name])
         self._snap = None

@@ -1,11 +1,14 @@
-"""The main window: it builds the layout (config panel left, live views right, the Inspect dock), the menus,
+"""The main window: it builds the layout (config panel left; the pages right: the live run's views, Seeds, Sweep,
+Thread, switched from the menu bar's corner; the Inspect dock), the menus,
 actions and shortcuts, and wires its parts together. The parts do the work: AppState (the state), RunCommands
 (start/pause/step/reset and live settings: the one door that buttons, keys, menus and scripts all go through),
 FramePresenter (snapshot → views, frame pacing), Exporter (screenshots, view exports), MessageBar,
-WindowSettings, SessionUI, Startup (the first seconds); panels get a WindowServices, never this.
+WindowSettings (also the dock's place: saveState/restoreState), SessionUI, Startup (the first seconds); panels get
+a WindowServices, never this.
 
 Keys: the run's shortcuts (Space, S/→, R, P, Ctrl+S, Alt+←/→ …) are application-wide, and FieldKeys lets them
-through a number field that has focus (the field keeps the keys it edits with; Enter leaves it).
+through a number field that has focus (the field keeps the keys it edits with; Enter leaves it); a focused slider
+keeps its arrow keys.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from gui.files.report import ReportExporter
 from gui.files.sessions import SessionUI
 from gui.frames import FramePresenter
 from gui.inspect.compare import PinOverlay
+from gui.pages import PageStack
 from gui.plots.curves import CurveView
 from gui.plots.views import BitsView, HiddenView
 from gui.recording.control import RecordingControl
@@ -41,6 +45,9 @@ from gui.window.toolbar import RunToolbar
 
 TITLE = "GRU Memory Lab"
 VIEW_TITLES = (("bits", "Bits"), ("hidden", "Hidden units"), ("loss", "Loss"), ("accuracy", "Accuracy"))
+
+
+LIVE_MIN_HEIGHTS = (112, 132, 150, 150)  # px: bits, hidden units, loss, accuracy: each readable at 1280x720
 
 
 def dock_width(window_width: int) -> int:
@@ -62,6 +69,7 @@ class MainWindow(QMainWindow):
         self.state = AppState(cfg, self)
         self._closing = False
         self._dock_sized = False
+        self._on_live, self._dock_was_shown = True, True
         if handle is None:
             handle = WorkerHandle(cfg.to_dict(), max_fps=max_fps, listen=False)
         handle.setParent(self)
@@ -78,8 +86,11 @@ class MainWindow(QMainWindow):
         self.acc.set_show_raw(False)
         self.acc.legend.setOffset((-6, -6))  # bottom right: accuracy lives near the top
         self.acc.getPlotItem().setYRange(0, 1.02, padding=0)
+        self.acc.getPlotItem().getAxis("left").setTicks([[(v, f"{v:g}") for v in (0, 0.5, 1)],
+                                                         [(v, f"{v:g}") for v in (0.25, 0.75)]])
         self.views = {"bits": self.bits, "hidden": self.hidden, "loss": self.loss, "accuracy": self.acc}
         self.toolbar = RunToolbar(self)
+        self.toolbar.setObjectName("run-toolbar")  # saveState names it
         self.addToolBar(self.toolbar)
         self.status = StatusLine(self.statusBar())
         self.commands = RunCommands(self.handle, self.state, self.panel.config, self.message.error,
@@ -89,7 +100,8 @@ class MainWindow(QMainWindow):
             messages=self.message, show_status=self.statusBar().showMessage, config_panel=self.panel,
             save_settings=self.save_settings, pause=self.commands.pause,
             current_curves=lambda: self.presenter.current_curves(), view_settings=self.view_settings,
-            restore_view_settings=self.restore_view_settings, reset=self.commands.reset, start=self.commands.start)
+            restore_view_settings=self.restore_view_settings, reset=self.commands.reset, start=self.commands.start,
+            show_live=lambda: self.show_tab("live"))
         self.inspect = InspectTabs(self.services)
         self.presenter = FramePresenter(self.state, self.handle, self.views, self.inspect, self.status,
                                         self.message.error, self)
@@ -113,6 +125,7 @@ class MainWindow(QMainWindow):
             geo = self.settings.geometry()
             if geo is not None:
                 self.restoreGeometry(geo)
+            self.restore_window_state()
             smoothing, window = self.settings.view_values()
             self.toolbar.smoothing.setValue(smoothing)
             self.toolbar.window_spin.setValue(window)
@@ -132,8 +145,26 @@ class MainWindow(QMainWindow):
         """The last snapshot drawn (None before the first)."""
         return self.presenter.snap
 
-    # The run's commands are self.commands (RunCommands), the one door every button, key, menu and script uses;
-    # these forward to it for the benches and scripts that drive a window.
+    def show_tab(self, name: str) -> None:
+        """Show a page (gui.PAGES) or an Inspect tab (gui.INSPECT_TABS, on the live run's page): `--tab NAME`."""
+        if name in self.pages.pages:
+            self.pages.show_page(name)
+            return
+        self.pages.show_page("live")
+        self.inspect_dock.show()
+        self.inspect.show_tab(name)
+
+    def restore_window_state(self) -> bool:
+        """The dock's place and size as remembered; a damaged one is ignored (and named in the notices)."""
+        raw = self.settings.window_state()
+        if raw is None:
+            return False
+        if self.restoreState(raw):
+            self._dock_sized = True  # the remembered width wins over the first showing's default
+            return True
+        self.settings.state_not_taken(raw)
+        return False
+
     # -- layout -------------------------------------------------------------------------------------------
     def _build_layout(self) -> None:
         scroll = QScrollArea()
@@ -141,16 +172,20 @@ class MainWindow(QMainWindow):
         scroll.setWidgetResizable(True)
         scroll.setMinimumWidth(300)
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
-        right = QSplitter(Qt.Vertical)
-        for v in (self.bits, self.hidden, self.loss, self.acc):
-            v.setMinimumHeight(120)
+        self.live_split = right = QSplitter(Qt.Vertical)
+        right.setChildrenCollapsible(False)
+        for v, h in zip((self.bits, self.hidden, self.loss, self.acc), LIVE_MIN_HEIGHTS):
+            v.setMinimumHeight(h)
             right.addWidget(v)
-        right.setSizes([220, 260, 220, 160])
+        right.setSizes([200, 240, 240, 240])
+        self.pages = PageStack(right, self.services)
+        self.pages.page_changed.connect(self._page_changed)
+        self.menuBar().setCornerWidget(self.pages.bar, Qt.TopRightCorner)
         holder = QWidget()
         hl = QVBoxLayout(holder)
         hl.setContentsMargins(0, 0, 0, 0)
         hl.addWidget(self.message)
-        hl.addWidget(right, 1)
+        hl.addWidget(self.pages, 1)
         split = QSplitter(Qt.Horizontal)
         split.addWidget(scroll)
         split.addWidget(holder)
@@ -277,8 +312,18 @@ class MainWindow(QMainWindow):
 
     def _show_recorded_view(self, key: str) -> None:
         if key == "portrait":
-            self.inspect_dock.show()
-            self.inspect.show_tab("portrait")
+            self.show_tab("portrait")
+
+    def _page_changed(self, name: str) -> None:
+        """The Inspect dock belongs to the live run: hidden on an experiment page, back as it was on the live one."""
+        if name == "live":
+            if self._dock_was_shown:
+                self.inspect_dock.show()
+        else:
+            if self._on_live:
+                self._dock_was_shown = self.inspect_dock.isVisible()
+            self.inspect_dock.hide()
+        self._on_live = name == "live"
 
     def _child_error(self, text: str) -> None:
         """The child (or the worker) reports an error: training has stopped."""
@@ -326,8 +371,9 @@ class MainWindow(QMainWindow):
 
     def save_settings(self, cfg: Config | None = None) -> None:
         tb = self.toolbar
+        state = self.saveState() if self._on_live else None  # an experiment page hides the dock for a while only
         self.settings.save(cfg or self.state.applied, self.saveGeometry(), tb.smoothing.value(),
-                           tb.window_spin.value())
+                           tb.window_spin.value(), state)
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
@@ -342,8 +388,8 @@ class MainWindow(QMainWindow):
                 edited = self.panel.config()  # remembered as edited, applied or not
             except ConfigError:
                 edited = None
+            self.show_tab("live")  # the dock as the live run's page has it is what is remembered
             self.save_settings(edited)
-            self.inspect.seeds.stop()
-            self.inspect.sweep.stop()
+            self.pages.stop()
             self.handle.stop(1000)
         super().closeEvent(event)

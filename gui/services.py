@@ -22,7 +22,8 @@ class WindowServices:
                  show_status: Callable[[str, int], None], config_panel, save_settings: Callable[[], None],
                  pause: Callable[[], None], current_curves: Callable[[], RunCurves | None],
                  view_settings: Callable[[], dict], restore_view_settings: Callable[[dict], None],
-                 reset: Callable[[], None] | None = None, start: Callable[[], None] | None = None):
+                 reset: Callable[[], None] | None = None, start: Callable[[], None] | None = None,
+                 show_live: Callable[[], None] | None = None):
         self.state = state
         self.handle = handle
         self.settings = settings
@@ -35,7 +36,7 @@ class WindowServices:
         self._current_curves = current_curves
         self._view_settings = view_settings
         self._restore_view_settings = restore_view_settings
-        self._reset, self._start = reset, start
+        self._reset, self._start, self._show_live = reset, start, show_live
 
     # -- messages ----------------------------------------------------------------------------------------
     def notify(self, text: str) -> None:
@@ -67,11 +68,13 @@ class WindowServices:
 
     def load_config(self, cfg: Config, start: bool = False) -> bool:
         """A new run of `cfg`: the panel shows it, Reset builds it (paused, ready to Start), and with `start`
-        it starts. False (and nothing changes) when the window offers no reset."""
+        it starts; the window shows the live run's page. False (and nothing changes) when the window offers no reset."""
         if self._reset is None:
             return False
         self._panel.set_config(cfg)
         self._reset()
+        if self._show_live is not None:  # a new run from an experiment page: the live run's page shows it
+            self._show_live()
         if start and self._start is not None:
             self._start()
         return True

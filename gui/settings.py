@@ -1,4 +1,5 @@
-"""Remembered settings: the last applied config, the window's geometry and the view settings, in a QSettings
+"""Remembered settings: the last applied config, the window's geometry and state (the dock's place and size:
+QMainWindow.saveState) and the view settings, in a QSettings
 INI file (GML_SETTINGS names one, for tests and automation). A stale, damaged or out-of-range value means "not
 remembered": each one is ignored on its own and named in `take_notices()` (the window shows them), never fatal.
 
@@ -18,6 +19,7 @@ from core.config import Config, ConfigError
 
 CONFIG_KEY = "config/last"
 GEOMETRY_KEY = "window/geometry"
+STATE_KEY = "window/state"
 SMOOTHING_KEY = "view/smoothing"
 WINDOW_KEY = "view/window"
 SCREENSHOT_DIR_KEY = "files/screenshot_dir"
@@ -81,6 +83,18 @@ class WindowSettings:
         self._ignore(GEOMETRY_KEY, raw)
         return None
 
+    def window_state(self) -> QByteArray | None:
+        """The main window's saved state (QMainWindow.saveState: docks and toolbars), None when not remembered."""
+        raw = self._value(STATE_KEY)
+        if raw is None or (isinstance(raw, QByteArray) and not raw.isEmpty()):
+            return raw
+        self._ignore(STATE_KEY, raw)
+        return None
+
+    def state_not_taken(self, raw: QByteArray) -> None:
+        """The window could not restore the saved state (damaged, or from another layout): say it was ignored."""
+        self._ignore(STATE_KEY, bytes(raw.data()), "not a window layout")
+
     def view_values(self) -> tuple[int, int]:
         """(smoothing slider, window W), with the defaults when not remembered, damaged or out of range."""
         def as_int(key):
@@ -113,9 +127,13 @@ class WindowSettings:
         pictures = QStandardPaths.writableLocation(QStandardPaths.PicturesLocation)
         return (Path(pictures) if pictures else Path.home() / "Pictures").absolute() / APP_FOLDER
 
-    def save(self, applied: Config, geometry: QByteArray, smoothing: int, window: int) -> None:
+    def save(self, applied: Config, geometry: QByteArray, smoothing: int, window: int,
+             state: QByteArray | None = None) -> None:
+        """Remember these; `state` (QMainWindow.saveState) only when given."""
         self.store.setValue(CONFIG_KEY, json.dumps(applied.to_dict()))
         self.store.setValue(GEOMETRY_KEY, geometry)
+        if state is not None:
+            self.store.setValue(STATE_KEY, state)
         self.store.setValue(SMOOTHING_KEY, smoothing)
         self.store.setValue(WINDOW_KEY, window)
         self.store.sync()

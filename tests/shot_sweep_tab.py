@@ -21,8 +21,8 @@ def main():
     win = MainWindow(preset("question-fixed"), restore=False)
     win.resize(1440, 900)
     win.show()
-    win.inspect.show_tab("sweep")
-    p = win.inspect.sweep
+    win.show_tab("sweep")
+    p = win.pages.sweep
     p.x_edit.setText("lag=1:4")
     p.y_edit.setText("window=1:4")
     p.seeds.setValue(int(sys.argv[3]) if len(sys.argv) > 3 else 4)

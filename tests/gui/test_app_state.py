@@ -65,7 +65,7 @@ def test_message_lists_are_bounded(qtbot):
 
 def test_no_panel_holds_the_main_window(qtbot, tmp_path, monkeypatch):
     win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
-    panels = [win.session_ui, win.inspect, win.inspect.compare, win.inspect.seeds, win.panel, win.services]
+    panels = [win.session_ui, win.inspect, win.inspect.compare, win.pages.seeds, win.panel, win.services]
     for p in panels:
         held = [k for k, v in vars(p).items() if isinstance(v, QMainWindow)]
         assert held in ([], ["dialog_parent"]), (type(p).__name__, held)  # a file dialog's parent only

@@ -125,7 +125,7 @@ def test_the_screenshot_folder_is_the_pictures_folder_unless_chosen(win, tmp_pat
 def test_seeds_table_names_the_accuracy_and_shows_it_whole(qtbot, win):
     from core.messages import SeedDone, SeedResult
 
-    seeds = win.inspect.seeds
+    seeds = win.pages.seeds
     seeds.n = 2
     seeds.link.message.emit(SeedDone(SeedResult(0, True, "heldout_accuracy", 1.0, {}, 2.5, None, 33)))
     seeds.link.message.emit(SeedDone(SeedResult(1, False, "heldout_accuracy", 0.9896, {}, 2.4, None, 33)))

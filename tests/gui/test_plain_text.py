@@ -47,6 +47,6 @@ def test_a_crafted_file_name_and_toml_value_show_as_text_in_the_window(qtbot, tm
         ui.store_recent([str(bad)])
         tip = ui.m_recent.actions()[0].toolTip()
         assert "&lt;h1&gt;" in tip and "<h1>" not in tip
-        assert win.inspect.seeds.status.textFormat() == Qt.PlainText
+        assert win.pages.seeds.status.textFormat() == Qt.PlainText
     finally:
         win.close()

@@ -74,8 +74,8 @@ def test_run_button_loads_question_fixed_into_the_window_and_starts(qtbot, tmp_p
     from tests.gui_helpers import make_window
 
     win = make_window(qtbot, tmp_path, monkeypatch, cfg=Config().replace(readout="raw"))
-    win.inspect.show_tab("thread")
-    card = next(c for c in win.inspect.thread_panel.cards if c.item["key"] == "readout-fixes")
+    win.show_tab("thread")
+    card = next(c for c in win.pages.thread_panel.cards if c.item["key"] == "readout-fixes")
     card.buttons[0].click()  # "Run": question-fixed
     assert win.panel.config().model.readout == "linear"
     assert win.state.applied.model.readout == "linear"

@@ -87,7 +87,7 @@ def test_portrait_and_probe_drawn(qtbot, tmp_path, monkeypatch):
 
 def test_multi_seed_mode_shows_how_many_learned(qtbot, tmp_path, monkeypatch):
     win = make_window(qtbot, tmp_path, monkeypatch, preset("question").replace(steps=1500, eval_steps=300))
-    panel = win.inspect.seeds
+    panel = win.pages.seeds
     panel.count.setValue(2)
     assert panel.run()
     qtbot.waitUntil(lambda: panel.summary is not None, timeout=60000)
@@ -102,8 +102,7 @@ def test_the_tabs_are_attributes_in_the_command_lines_order(win):
     assert [ins.widget(i) for i in range(ins.count())] == [ins.tabs[n] for n in INSPECT_TABS]
     assert [ins.tabText(i).split(" (")[0] for i in range(ins.count())] == [TITLES[n] for n in INSPECT_TABS]
     named = {"inspector": ins.inspector, "portrait": ins.portrait, "probe": ins.probe, "hints": ins.hints,
-             "sensitivity": ins.sensitivity, "gradient": ins.gradient, "compare": ins.compare, "seeds": ins.seeds,
-             "thread": ins.thread_panel, "sweep": ins.sweep}
+             "sensitivity": ins.sensitivity, "gradient": ins.gradient, "compare": ins.compare}
     assert ins.tabs == named
     for name in INSPECT_TABS:
         ins.show_tab(name)
