@@ -6,6 +6,7 @@ the window. `FieldKeys` gives those keys back to the window (after the field too
 resets with the value just typed); the field keeps what it needs to edit a number: digits, sign and decimal
 point, Backspace/Delete, Home/End, Up/Down (its value) and Left/Right (the cursor; → steps when no text field
 has focus, S always does). Enter or Escape in a field applies it and leaves it: focus goes back to the plots.
+A focused slider keeps its keys (arrows, Page Up/Down, Home/End move it; → does not step the run there).
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ from collections.abc import Callable, Iterable
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QAbstractSpinBox, QLineEdit, QWidget
+from PySide6.QtWidgets import QAbstractSlider, QAbstractSpinBox, QLineEdit, QWidget
 
 FIELD_KEYS = {Qt.Key_Left, Qt.Key_Right, Qt.Key_Up, Qt.Key_Down, Qt.Key_Home, Qt.Key_End, Qt.Key_PageUp,
               Qt.Key_PageDown, Qt.Key_Backspace, Qt.Key_Delete, Qt.Key_Tab, Qt.Key_Backtab,
               Qt.Key_Minus, Qt.Key_Plus, Qt.Key_Period, Qt.Key_Comma, *range(Qt.Key_0, Qt.Key_9 + 1)}
 LEAVE_KEYS = {Qt.Key_Return, Qt.Key_Enter, Qt.Key_Escape}
+SLIDER_KEYS = {Qt.Key_Left, Qt.Key_Right, Qt.Key_Up, Qt.Key_Down, Qt.Key_Home, Qt.Key_End, Qt.Key_PageUp,
+               Qt.Key_PageDown}
 
 
 def make_action(parent: QObject, text: str, slot, keys=(), tip: str = "") -> QAction:
@@ -52,7 +55,13 @@ class FieldKeys(QObject):
         self._watched: set[int] = set()
 
     def watch_all(self, root: QWidget) -> None:
-        """Watch every spin box under `root` (and its line edit, which holds the focus while editing)."""
+        """Watch every spin box under `root` (and its line edit, which holds the focus while editing) and every
+        slider."""
+        sliders = [s for s in root.findChildren(QAbstractSlider) if not isinstance(s, QAbstractSpinBox)]
+        for s in sliders:
+            if id(s) not in self._watched:
+                self._watched.add(id(s))
+                s.installEventFilter(self)
         for spin in root.findChildren(QAbstractSpinBox):
             for w in (spin, *spin.findChildren(QLineEdit)):
                 if id(w) not in self._watched:
@@ -69,6 +78,12 @@ class FieldKeys(QObject):
     def eventFilter(self, obj, event) -> bool:
         t = event.type()
         if t not in (QEvent.ShortcutOverride, QEvent.KeyPress):
+            return False
+        if isinstance(obj, QAbstractSlider):  # its keys move it: claimed before any shortcut of the window
+            if (t == QEvent.ShortcutOverride and event.key() in SLIDER_KEYS
+                    and not (event.modifiers() & (Qt.ControlModifier | Qt.AltModifier))):
+                event.accept()  # accepted override: the slider gets the key press, the shortcut does not fire
+                return True
             return False
         spin = _spin_box(obj)
         if spin is None:

@@ -1,5 +1,7 @@
 """Views of the snapshot's analysis (core/analysis/inspection.py) and of RTRL's sensitivities: the hidden-state
-portrait, the memory probe, the diagnosis hints and the sensitivity norms. None computes a statistic of its own."""
+portrait, the memory probe, the diagnosis hints and the sensitivity norms. None computes a statistic of its own.
+The plots scale to the dock: titles go on two lines when narrow (never widening the plot past its view), the probe
+shows every k, and its sentences wrap."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
-from gui.plots.style import style_plot
+from gui.plots.style import fit_title, style_plot
 
 LABEL_COLORS = {0: "#1f77b4", 1: "#d62728", -1: "#b0b0b0"}
 PROBE_FLOOR = 0.01  # a probe whose best R² is below this decodes nothing
@@ -41,6 +43,7 @@ class PortraitView(pg.PlotWidget):
         self.note = pg.TextItem(anchor=(0, 0), color="#333")
         p.addItem(self.note)
         self.a = None
+        self._title = ("Hidden-state portrait", "")
 
     def show_analysis(self, a, lag: int) -> None:
         self.a = a
@@ -56,8 +59,13 @@ class PortraitView(pg.PlotWidget):
             sc.setData(pts[m, 0], pts[m, 1])
         p.setLabel("bottom", a.portrait.labels[0])
         p.setLabel("left", a.portrait.labels[1])
-        p.setTitle(f"<span style='font-size:11pt'><b>Hidden-state portrait</b></span> "
-                   f"<span style='font-size:9pt'>(colour: x[t−{lag}]; separation {a.separation:.2f})</span>")
+        self._title = ("Hidden-state portrait", f"(colour: x[t−{lag}]; separation {a.separation:.2f})")
+        fit_title(p, *self._title)
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(ev)
+        if "_title" in self.__dict__:
+            fit_title(self.getPlotItem(), *self._title)
 
     def mark(self, t) -> None:
         a = self.a
@@ -86,12 +94,14 @@ class MemoryProbeView(pg.PlotWidget):
         self.empty = pg.TextItem("", color="#555", anchor=(0.5, 0.5))
         p.addItem(self.empty)
         self.probe = None
+        self._title = ("Memory probe: decoding x[t−k] from h[t]", "")
         self._say(PROBE_NONE)
 
     def _say(self, text: str) -> None:
         """A line in the middle of the chart when there is nothing to draw ('' hides it)."""
         self.empty.setText(text)
         self.empty.setVisible(bool(text))
+        self.empty.setTextWidth(max(120.0, self.getPlotItem().getViewBox().width() - 24))  # long sentences wrap
         x0, x1 = self.getPlotItem().getViewBox().viewRange()[0]
         self.empty.setPos((x0 + x1) / 2, 0.5)
 
@@ -110,9 +120,9 @@ class MemoryProbeView(pg.PlotWidget):
         brushes = ["#d62728" if k == lag else "#1f77b4" for k in pr.lags]
         self.bars.setOpts(x=pr.lags, height=sc, brushes=brushes)
         self.lag_line.setValue(lag)
-        self.getPlotItem().setTitle("<span style='font-size:11pt'><b>Memory probe: decoding x[t−k] from h[t]"
-                                    f"</b></span> <span style='font-size:9pt;color:#d62728'>(red: the task's lag, "
-                                    f"k = {lag})</span>")
+        self._title = ("Memory probe: decoding x[t−k] from h[t]",
+                       f"<span style='color:#d62728'>(red: the task's lag, k = {lag})</span>")
+        fit_title(self.getPlotItem(), *self._title)
         self.getPlotItem().setXRange(-0.6, pr.lags[-1] + 0.6, padding=0)
         if float(np.max(sc, initial=0.0)) >= PROBE_FLOOR:
             self._say("")
@@ -121,6 +131,12 @@ class MemoryProbeView(pg.PlotWidget):
         else:
             self._say(PROBE_EMPTY)
 
+    def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(ev)
+        if "_title" in self.__dict__:
+            fit_title(self.getPlotItem(), *self._title)
+            if self.empty.isVisible():
+                self._say(self.empty.toPlainText())
 
 class HintsView(QLabel):
     """The run's verdict (once it reached its end) and the diagnosis hints in plain words, errors first."""

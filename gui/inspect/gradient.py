@@ -1,10 +1,9 @@
-"""The Gradient tab: how far the online rule's gradient g is from the exact online gradient g* (a shadow RTRL on
-the same trajectory, core/rules/fidelity.py), over the whole run: cos(g, g*) on [−1, 1] and |g|/|g*| on a log axis,
-smoothed (core/smoothing.py), for the whole parameter vector or one group (or every group as thin lines), with
-the Inspector's selected step marked. It says so when fidelity is off (and how to turn it on), in batch mode
-and before any step. `take(snapshot)` follows every snapshot (cheap: new points only); `draw(t)` redraws.
-`step_fidelity_html` is the Inspector's line for one step.
-"""
+"""The Gradient tab: how far the online rule's gradient g is from the exact online gradient g* (a shadow RTRL on the
+same trajectory, core/rules/fidelity.py), over the whole run: cos(g, g*) on [−1, 1] and |g|/|g*| on a log axis,
+smoothed (core/smoothing.py), for the whole parameter vector or one group (or every group as thin lines), with the
+Inspector's selected step marked. The lines end at the run's last step (points past it are not drawn). It says so
+when fidelity is off (and how to turn it on), in batch mode and before any step. `take(snapshot)` follows every
+snapshot (cheap: new points only); `draw(t)` redraws. `step_fidelity_html` is the Inspector's line for one step."""
 
 from __future__ import annotations
 
@@ -169,7 +168,9 @@ class GradientView(QWidget):
         self._show_plots(on)
         if not on:
             return
-        m, x = self.mirror, self.mirror.x()
+        m = self.mirror
+        k = min(m.n, -(-max(int(s.step), 0) // m.stride))  # the points that begin at or before the run's last step
+        x = m.x()[:k]
         choice = self.group.currentText()
         groups = GROUPS if choice == EVERY else (choice,)
         for c in self._curves.values():
@@ -177,13 +178,13 @@ class GradientView(QWidget):
         self.drawn_cos = np.zeros(0)
         for g in groups:
             for p, kind in ((self.cos_plot, "cos"), (self.ratio_plot, "ratio")):
-                y = m.smoothed(f"{kind}_{g}", self._window)
+                y = m.smoothed(f"{kind}_{g}", self._window)[:k]
                 if not np.isfinite(y).any():
                     continue
                 if kind == "ratio":
                     y = np.where(y > 0, y, np.nan)
                 if choice != EVERY:  # one group: the raw points faintly behind the smoothed line
-                    raw = m.values(f"{kind}_{g}")
+                    raw = m.values(f"{kind}_{g}")[:k]
                     c = self._curve(p, (kind, "raw"), pg.mkPen((200, 210, 225), width=1))
                     c.setData(x, np.where(raw > 0, raw, np.nan) if kind == "ratio" else raw)
                     c.setVisible(True)

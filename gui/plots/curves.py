@@ -1,7 +1,9 @@
 """A whole-run curve view (loss or accuracy): the raw values faint behind a smoothed line (a debiased EMA over
 a window in steps, core.smoothing), per-epoch points in batch mode, reference lines (the constant-predictor
 loss, the base rate, the solved line: core.analysis.verdict.references), the inspector's step marked, and a legend
-under the plot area, never over the data.
+under the plot area, never over the data: the reference lines are named there too (dashed), so no label sits on
+the curve, and its entries fill as many columns as the width holds. The smoothed line's entry says what it is at
+this step ("mean over the last 42 steps" until the run is as long as the window).
 
 Steps are numbered from 1 (core.formatting.step_number): the point of the record with stream index t is drawn
 at x = t + 1, so the marker, the status bar and the Inspector name the same step.
@@ -19,7 +21,7 @@ from core.analysis.verdict import references
 from core.formatting import sig, step_number
 from core.history import SeriesMirror
 from gui.plots.empty_note import EmptyNote
-from gui.plots.style import legend_entry_text, outside_legend, style_plot
+from gui.plots.style import fit_legend_columns, legend_entry_text, outside_legend, style_plot
 
 DEFAULT_WEIGHT = 0.6  # the smoothing control's default position; it means the run's default window
 
@@ -39,8 +41,7 @@ def loss_references(cfg) -> list[tuple[float, str, str, bool, float]]:
 
 
 def accuracy_references(cfg) -> list[tuple[float, str, str, bool, float]]:
-    """The accuracy plot's lines: the base rate (always answering the majority class) and the solved line, each
-    label below its line (above, the base rate's would run into the solved line on a short plot)."""
+    """The accuracy plot's lines: the base rate (always answering the majority class) and the solved line."""
     ref = references(cfg)
     return [(ref.base_rate, f"base rate {ref.base_rate:.2f} (always {ref.majority})", "#606060", True, 0.03),
             (ref.solved, f"solved {ref.solved:.2f}", "#1a7a1a", True, 1.0)]
@@ -58,7 +59,7 @@ class CurveView(pg.PlotWidget):
         self.unit = ""
         self.set_unit("step")
         self.legend = outside_legend(p, 4)
-        self.setMinimumHeight(190)  # title, axis, legend and a plot area that still shows its lines
+        self.setMinimumHeight(150)  # title, axis, legend and a plot area that still shows its lines
         c = pg.mkColor(color)  # the raw curve in a light tint of the colour, opaque: alpha blending is slow
         raw_col = pg.mkColor(*(int(255 - 0.22 * (255 - v)) for v in (c.red(), c.green(), c.blue())))
         self.raw_name, self.smooth_name = raw_name, smooth_name
@@ -75,7 +76,9 @@ class CurveView(pg.PlotWidget):
         self.marker.setVisible(False)
         p.addItem(self.marker)
         self.empty = EmptyNote(p)
-        self.ref_lines: list[tuple[float, pg.InfiniteLine]] = []  # (value, line): the reference lines drawn
+        self.ref_lines: list[tuple[float, pg.InfiniteLine, str, pg.PlotDataItem]] = []  # (value, line, label,
+        # its legend sample): the reference lines drawn
+        self._smooth_steps, self._smooth_unit, self._covered = 0.0, "steps", 0
         # The curves get only what can be seen: the visible span as a min/max envelope of ~2 points per pixel
         # (SeriesMirror.envelope), so a frame costs O(visible points) in NumPy, never pyqtgraph's per-point
         # work on a million points (its downsampling, clipping and bounds run on the few points we pass).
@@ -108,6 +111,7 @@ class CurveView(pg.PlotWidget):
         self.show_raw = bool(on)
         if not on:
             self.legend.removeItem(self.raw)
+            self._fit_legend()
         self._redraw()
 
     def set_smoothing(self, w: float) -> None:
@@ -119,10 +123,27 @@ class CurveView(pg.PlotWidget):
     def set_smoothing_window(self, steps: float, unit: str = "steps") -> None:
         """A debiased EMA over `steps` steps (0 = off), the same at any zoom and resolution."""
         self.mirror.set_smoothing_window(steps)
-        base = self.smooth_name.replace(" (smoothed)", "")
-        text = f"{base} (mean over ~{steps:,.0f} {unit})" if steps >= 1 else f"{base} (not smoothed)"
-        legend_entry_text(self.legend, self.smooth, text)
+        self._smooth_steps, self._smooth_unit = float(steps), unit
+        self._name_smoothed()
         self._redraw()
+
+    def smoothing_text(self) -> str:
+        """The smoothed line's legend entry, true at this step: a run shorter than the window is averaged over
+        all of its steps so far."""
+        base = self.smooth_name.replace(" (smoothed)", "")
+        steps, unit, done = self._smooth_steps, self._smooth_unit, self._covered
+        if steps < 1:
+            return f"{base} (not smoothed)"
+        if 0 < done < steps:
+            last = f"the last {unit[:-1]}" if done == 1 else f"the last {done:,} {unit}"
+            return f"{base} (mean over {last})"
+        return f"{base} (mean over ~{steps:,.0f} {unit})"
+
+    def _name_smoothed(self) -> None:
+        for sample, label in self.legend.items:
+            if sample.item is self.smooth and label.text != self.smoothing_text():
+                legend_entry_text(self.legend, self.smooth, self.smoothing_text())
+                self._fit_legend()
 
     def set_log(self, on: bool) -> None:
         self.log_y = bool(on)
@@ -136,27 +157,28 @@ class CurveView(pg.PlotWidget):
         the ones drawn. label_at: where along the line (0 left, 1 right) its label sits, above or below it, where
         the curve seldom is; the label has a light fill, so a curve under it does not make it unreadable."""
         p = self.getPlotItem()
-        for _v, line in self.ref_lines:
+        for _v, line, _label, sample in self.ref_lines:
             p.removeItem(line)
+            self.legend.removeItem(sample)
         self.ref_lines = []
-        for value, label, color, below, at in lines:
-            anchor = (round(at), 0 if below else 1)
-            line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(color, width=1, style=Qt.DashLine),
-                                   label=label, labelOpts={"position": min(max(at, 0.02), 0.98), "color": color,
-                                                           "fill": (255, 255, 255, 210),
-                                                           "anchors": [anchor, anchor]})
+        for value, label, color, _below, _at in lines:
+            pen = pg.mkPen(color, width=1, style=Qt.DashLine)
+            line = pg.InfiniteLine(angle=0, movable=False, pen=pen)
             line.setZValue(-5)
             p.addItem(line)
-            self.ref_lines.append((float(value), line))
+            sample = pg.PlotDataItem(pen=pen)  # never drawn: the legend's sample of the dashed line
+            self.legend.addItem(sample, label)
+            self.ref_lines.append((float(value), line, label, sample))
         self._place_refs()
+        self._fit_legend()
 
     def _place_refs(self) -> None:
-        for value, line in self.ref_lines:
+        for value, line, _label, _sample in self.ref_lines:
             line.setValue(math.log10(max(value, 1e-8)) if self.log_y else value)
 
     def references(self) -> list[tuple[float, str]]:
         """(value, label) of each reference line drawn."""
-        return [(v, line.label.toPlainText()) for v, line in self.ref_lines]
+        return [(v, label) for v, _line, label, _sample in self.ref_lines]
 
     def mark(self, t: int | None) -> None:
         """Mark the step with stream index t (the Inspector's selection); None hides the marker."""
@@ -240,7 +262,8 @@ class CurveView(pg.PlotWidget):
         self.mirror.clear()
         self.marker.setVisible(False)
         vb = self.getPlotItem().getViewBox()
-        self._follow_x, self._extent_x = True, 0.0
+        self._follow_x, self._extent_x = True, 10.0  # the new run's range from its first step, not the last run's
+        vb.setXRange(0.0, self._extent_x, padding=0.02)
         if vb.autoRangeEnabled()[1]:  # a y range that follows the data starts over from the new run's
             vb.setYRange(0.0, 1.0, padding=0)
             vb.enableAutoRange(y=True)
@@ -251,6 +274,8 @@ class CurveView(pg.PlotWidget):
             self._new_run()
         self.mirror.apply(chunk)
         self.empty.show(self.mirror.n == 0)
+        self._covered = self.mirror.n * self.mirror.stride  # the steps (or minibatches) the curve holds
+        self._name_smoothed()  # cheap: the label is set only when its text changes
         self._redraw()
         batch = s.mode == "batch"
         if batch != self._epoch_in_legend:  # the per-epoch entry is in the legend in batch mode only
@@ -259,8 +284,17 @@ class CurveView(pg.PlotWidget):
             else:
                 self.legend.removeItem(self.epochs)
             self._epoch_in_legend = batch
+            self._fit_legend()
         if epoch_values is not None and len(epoch_values):
             xs = np.arange(1, len(epoch_values) + 1) * max(s.view.batches_per_epoch, 1)
             self.epochs.setData(xs, self._y(np.asarray(epoch_values, dtype=np.float64)))
         else:
             self.epochs.setData([], [])
+
+    def _fit_legend(self) -> None:
+        fit_legend_columns(self.legend, self.width())
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(ev)
+        if "legend" in self.__dict__:  # not while the view is still being built
+            self._fit_legend()

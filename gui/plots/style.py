@@ -4,6 +4,7 @@ legends placed in a row of their own under the plot area (never over the data)."
 from __future__ import annotations
 
 import pyqtgraph as pg
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 
 
@@ -69,6 +70,62 @@ def legend_entry_text(legend: pg.LegendItem, item, text: str) -> None:
             label.setText(text)
             legend.updateSize()
             return
+
+
+def fit_title(plot: pg.PlotItem, title: str, sub: str = "") -> None:
+    """A bold title and a smaller note after it, on one line when the plot is wide enough, else on two; the
+    title never makes the plot wider than its view (its right part would be cut off)."""
+    head = f"<span style='font-size:11pt'><b>{title}</b></span>"
+    note = f"<span style='font-size:9pt'>{sub}</span>" if sub else ""
+    label = plot.titleLabel
+    scene = plot.scene()
+    views = [v.range.width() for v in (scene.views() if scene is not None else ()) if hasattr(v, "range")]
+    width = min([plot.geometry().width() or 400, *views])
+    plot.setTitle(f"{head} {note}".strip())
+    two = bool(sub) and label.item.boundingRect().width() > width - 16
+    if two:
+        plot.setTitle(f"{head}<br>{note}")
+    height = 46 if two else 30
+    label.setMaximumHeight(height)
+    plot.layout.setRowFixedHeight(0, height)
+    if not getattr(label, "_any_width", False):  # LabelItem sets its text's width as its minimum on every
+        label._any_width = True                   # text and resize: the title may be cut, the plot never
+        own = label.updateMin
+
+        def update_min():
+            own()
+            label.setMinimumWidth(0)
+            label._sizeHint[Qt.SizeHint.MinimumSize] = (0, label._sizeHint[Qt.SizeHint.MinimumSize][1])
+            label.updateGeometry()
+
+        label.updateMin = update_min
+    label.updateMin()
+    fit_to_view(plot)
+
+
+def fit_to_view(plot: pg.PlotItem) -> None:
+    """A plot laid out while something in it asked for more width than its view has keeps that width (its right
+    part hangs past the edge, cut off) until the next resize: fit it to its view again."""
+    scene = plot.scene()
+    for view in scene.views() if scene is not None else ():
+        rng = getattr(view, "range", None)
+        if rng is not None and view.centralWidget is plot and plot.geometry().width() > rng.width() + 1:
+            plot.setGeometry(rng)
+
+
+def fit_legend_columns(legend: pg.LegendItem, width: float, gap: float = 16.0) -> int:
+    """As many columns as `width` px holds side by side (each column as wide as its widest entry), at least one;
+    the legend is re-laid out only when the count changes. Returns the count."""
+    widths = [20 + label.item.boundingRect().width() + gap for _sample, label in legend.items]  # natural widths
+    cols = max(1, len(widths))
+    while cols > 1:
+        need = sum(max(widths[c::cols]) for c in range(cols))
+        if need <= width - 30:  # the y axis's width is not the legend's
+            break
+        cols -= 1
+    if legend.columnCount != cols:
+        legend.setColumnCount(cols)
+    return cols
 
 
 def outside_legend(plot: pg.PlotItem, cols: int) -> pg.LegendItem:

@@ -1,6 +1,7 @@
 """The live window views: bits (x, y, ŷ rows with wrong predictions marked) and the hidden-state heatmap with
-its colour bar and gate layers. The whole-run loss and accuracy curves are gui.plots.curves.CurveView; the
-shared plot styling is gui.plots.style.
+its colour bar and gate layers (chosen at the heatmap's top right). What the x axis counts is said in the title,
+which leaves the plot area the height an axis label would take. The whole-run loss and accuracy curves are
+gui.plots.curves.CurveView; the shared plot styling is gui.plots.style.
 
 Each view takes a core.snapshot.Snapshot and draws it; none of them touches the trainer.
 """
@@ -12,11 +13,11 @@ import re
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, Qt
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QComboBox, QVBoxLayout, QWidget
 
 from core.formatting import step_number
 from gui.plots.empty_note import EmptyNote
-from gui.plots.style import outside_legend, style_plot
+from gui.plots.style import fit_to_view, outside_legend, style_plot
 
 ROW_X, ROW_Y, ROW_P = 2.8, 1.4, 0.0  # baselines of the x, y and ŷ rows in the bits view
 COL_X, COL_Y, COL_P, COL_BAD = "#1f77b4", "#2ca02c", "#ff7f0e", "#d62728"
@@ -33,18 +34,25 @@ def crisp_svg(text: str) -> str:
                   r'<image \1image-rendering="optimizeSpeed" style="image-rendering:pixelated"', text)
 
 
-def heatmap_title(layer: str) -> str:
+BITS_TITLE = "Bits: input, target, prediction"
+
+
+def heatmap_title(layer: str, mode: str = "online") -> str:
     """The heatmap's title, naming the layer shown: "Units over time: update gate z"."""
-    return f"<span style='font-size:11pt'><b>Units over time: {LAYERS[layer][0]}</b></span>"
+    return time_title(f"Units over time: {LAYERS[layer][0]}", mode)
 
 
-def set_time_axis(plot: pg.PlotItem, mode: str) -> None:
-    """The window views' x axis: steps of the stream online (numbered from 1), the probe sequence's
-    timesteps (also from 1) in batch mode."""
-    text = "timestep of the probe sequence" if mode == "batch" else "step"
-    ax = plot.getAxis("bottom")
-    if ax.labelText != text:
-        plot.setLabel("bottom", text)
+def time_title(title: str, mode: str) -> str:
+    """A window view's title with what its x axis counts: steps of the stream online (numbered from 1), the
+    probe sequence's timesteps (also from 1) in batch mode."""
+    unit = "timestep of the probe sequence" if mode == "batch" else "step"
+    return f"<span style='font-size:11pt'><b>{title}</b></span> <span style='font-size:9pt'>by {unit}</span>"
+
+
+def set_title(plot: pg.PlotItem, html: str, **opts) -> None:
+    """Set the title only when it changes (setting the same text still re-lays out the plot)."""
+    if plot.titleLabel.text != html:
+        plot.setTitle(html, **opts)
 
 
 class BitsView(pg.PlotWidget):
@@ -53,7 +61,9 @@ class BitsView(pg.PlotWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         p = self.getPlotItem()
-        style_plot(p, "Bits: input, target, prediction", "", "step", grid=False)
+        style_plot(p, BITS_TITLE, "", "", grid=False)
+        p.setTitle(time_title(BITS_TITLE, "online"))
+        p.showLabel("bottom", False)
         p.setMenuEnabled(True)
         p.setMouseEnabled(x=True, y=False)
         self.legend = outside_legend(p, 4)
@@ -82,7 +92,7 @@ class BitsView(pg.PlotWidget):
                 c.setData([], [])
             self.bad.setData([], [])
             return
-        set_time_axis(self.getPlotItem(), s.mode)
+        set_title(self.getPlotItem(), time_title(BITS_TITLE, s.mode))
         edges = np.arange(s.view.t0, s.view.t0 + W + 1, dtype=np.float64) + 0.5  # row t spans step_number(t) ± 0.5
         self.c_x.setData(edges, ROW_X + s.view.x * 0.9)
         self.c_y.setData(edges, ROW_Y + s.view.y * 0.9)
@@ -110,23 +120,20 @@ class HiddenView(QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.layer = "h"
+        self.mode = "online"
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        bar = QHBoxLayout()
-        bar.addWidget(QLabel("Layer:"))
-        self.layer_box = QComboBox()
-        for key, (label, _, _) in LAYERS.items():
-            self.layer_box.addItem(f"{label} ({key})", key)
-        self.layer_box.setToolTip("Which per-unit signal the heatmap shows")
-        self.layer_box.currentIndexChanged.connect(self._layer_changed)
-        bar.addWidget(self.layer_box)
-        bar.addStretch(1)
-        lay.addLayout(bar)
         self.plot_widget = pg.PlotWidget()
         lay.addWidget(self.plot_widget, 1)
+        self.layer_box = QComboBox(self)  # over the title's row, at its right: it costs no height
+        for key, (label, _, _) in LAYERS.items():
+            self.layer_box.addItem(f"layer: {label} ({key})", key)
+        self.layer_box.setToolTip("Which per-unit signal the heatmap shows")
+        self.layer_box.currentIndexChanged.connect(self._layer_changed)
         p = self.plot_widget.getPlotItem()
-        style_plot(p, "Hidden units over time", "unit", "step", grid=False)
-        p.setTitle(heatmap_title("h"))
+        style_plot(p, "Hidden units over time", "unit", "", grid=False)
+        p.showLabel("bottom", False)
+        p.setTitle(heatmap_title("h"), justify="left")
         p.setMouseEnabled(x=True, y=False)
         self.img = pg.ImageItem(axisOrder="col-major")
         p.addItem(self.img)
@@ -134,6 +141,7 @@ class HiddenView(QWidget):
         self.cbar = pg.ColorBarItem(values=levels, colorMap=pg.colormap.get(cmap), interactive=False, width=14,
                                     label=label)
         self.cbar.setImageItem(self.img, insert_in=p)
+        self.cbar.setMinimumWidth(72)  # its ticks and label: a short plot's layout must not squeeze it away
         self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#9467bd", width=2))
         self.marker.setVisible(False)
         p.addItem(self.marker)
@@ -155,7 +163,7 @@ class HiddenView(QWidget):
         self.cbar.setColorMap(pg.colormap.get(cmap))
         self.cbar.setLevels(levels)
         self.cbar.getAxis("left").setLabel(label)  # where ColorBarItem put the first label: one label, replaced
-        self.plot.setTitle(heatmap_title(self.layer))
+        self.plot.setTitle(heatmap_title(self.layer, self.mode), justify="left")
         if self._last is not None:
             self.show_snapshot(self._last)
 
@@ -171,11 +179,21 @@ class HiddenView(QWidget):
         self.img.setImage(data, autoLevels=False, levels=LAYERS[self.layer][1])
         self.img.setRect(QRectF(s.view.t0 + 0.5, 0, W, H))  # column t spans step_number(t) ± 0.5
         p = self.plot
-        set_time_axis(p, s.mode)
+        self.mode = s.mode
+        set_title(p, heatmap_title(self.layer, s.mode), justify="left")
         p.setXRange(s.view.t0 + 0.5, s.view.t0 + 0.5 + max(W, 10), padding=0.01)
         p.setYRange(0, H, padding=0)
-        step = max(1, H // 8)
+        fit = max(2, int(p.getViewBox().height() // 16))  # a unit's label every 16 px at most: none overlap
+        step = max(1, -(-H // fit))
         p.getAxis("left").setTicks([[(u + 0.5, str(u)) for u in range(0, H, step)]])
+        fit_to_view(p)  # laid out while wider than it is now, the colour bar would hang past the right edge
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(ev)
+        box = self.layer_box
+        box.adjustSize()
+        box.move(max(0, self.width() - box.width() - 6), 3)
+        box.raise_()
 
     def mark(self, t: float | None) -> None:
         self.marker.setVisible(t is not None)

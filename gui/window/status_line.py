@@ -2,18 +2,49 @@
 trainer…"; once a run has reached its end, its verdict in words); on the right mode, device, progress (online
 "step 13,454 / 20,000 · about 2 s left" with a bar, batch "epoch 3 · minibatch 1,200" with the epoch bar), speed,
 loss and accuracy, all from the latest snapshot. Numbers go through core.formatting (significant digits, one
-step numbering); a missing or non-finite value shows as "–"."""
+step numbering); a missing or non-finite value shows as "–". Each field has the width of its longest text, so
+none runs into the next; the left sentence is elided (whole in its tooltip) where the bar is short."""
 
 from __future__ import annotations
 
 import math
 
-from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar
 
 from core.formatting import accuracy_text, count_text, loss_text, progress_text
 
 FIELDS = ("mode", "device", "step", "rate", "loss", "acc")
 STARTING = "starting the trainer…"
+# the longest text each field shows in practice: its width, so a longer figure never pushes into the next field
+WIDEST = {"mode": "mode: online", "device": "device: cuda", "step": "step 20,000 / 20,000 · about 59 min left",
+          "rate": "1,000,000 steps/s", "loss": "loss 1.00e-05", "acc": "acc (last 200) 0.000"}
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that never asks for more width than it gets: its text is elided at the right, and the
+    whole text is its tooltip."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._full = ""
+        self.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
+
+    def setText(self, text: str) -> None:  # noqa: N802 (Qt naming)
+        self._full = text
+        self._elide()
+
+    def full_text(self) -> str:
+        return self._full
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self._full, Qt.ElideRight, max(0, self.width() - 4))
+        super().setText(shown)
+        self.setToolTip(self._full if shown != self._full else "")
+
+    def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt naming)
+        super().resizeEvent(ev)
+        self._elide()
 
 
 def _finite(v) -> bool:
@@ -25,14 +56,14 @@ class StatusLine:
 
     def __init__(self, bar: QStatusBar):
         self.bar = bar
-        self.phase = QLabel()  # "starting the trainer…", then the verdict of a finished run
+        self.phase = ElidedLabel()  # "starting the trainer…", then the verdict of a finished run
         self.phase.setObjectName("status-phase")
         bar.addWidget(self.phase, 1)
         self.fields = {k: QLabel() for k in FIELDS}
         for k in FIELDS:
-            self.fields[k].setMinimumWidth(70)
-            bar.addPermanentWidget(self.fields[k])
-        self.fields["step"].setMinimumWidth(150)
+            label = self.fields[k]
+            label.setMinimumWidth(label.fontMetrics().horizontalAdvance(WIDEST[k]) + 8)
+            bar.addPermanentWidget(label)
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(160)
         self.progress.setTextVisible(False)  # the step field says the numbers
@@ -88,7 +119,6 @@ class StatusLine:
         verdict = getattr(s, "verdict", None)
         if not self._starting:
             self.phase.setText(verdict.text if verdict is not None else "")
-            self.phase.setToolTip(verdict.text if verdict is not None else "")
 
     def _show_bar(self, done: int, total: int) -> None:
         """The progress bar in permille, so that totals past 2**31 and a step past the total both draw."""
