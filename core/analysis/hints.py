@@ -17,6 +17,8 @@ What each one needs (thresholds in `Rules`):
   constant-predictor loss (a solved run's 0.0003 -> 0.0009 is no rise worth a word).
 - loss-high (warning): the recent loss (last quarter) at least `loss_high` x the constant-predictor loss,
   on enough evidence, when it is not already 'rising'.
+- instability (warning): a 'lost' verdict: the run's story (core.analysis.story) reached 0.99 over a window
+  and fell back; the text gives the best window's accuracy and loss, the last window's, and when.
 - vanishing-updates (warning): relative update per step below `tiny_update` while the loss is still at least
   `high_loss` x the constant-predictor loss.
 A run that has learned (its verdict says so, or without a verdict its recent accuracy >= 0.99 on enough
@@ -51,6 +53,7 @@ LOSS_NONFINITE = "loss-nonfinite"
 LOSS_RISING = "loss-rising"
 LOSS_HIGH = "loss-high"
 VANISHING_UPDATES = "vanishing-updates"
+INSTABILITY = "instability"
 
 
 @dataclass(frozen=True)
@@ -258,6 +261,26 @@ def _loss_hints(cfg: Config, stats: LiveStats | None, rules: Rules) -> list[Hint
     return hints
 
 
+def _instability(cfg: Config, verdict: Verdict | None, rules: Rules) -> list[Hint]:
+    """The run learned, then lost it: the evidence is its own story (best window, last window)."""
+    st = verdict.story if verdict is not None and verdict.code == "lost" else None
+    if st is None or st.first_solved_step is None or st.last_solved_step is None or st.lost_step is None:
+        return []
+    t, unit = cfg.train, ("minibatch" if cfg.train.mode == "batch" else "step")
+    rose = math.isfinite(st.best_loss) and st.last_loss > rules.rise_factor * st.best_loss
+    loss = (f" The loss rose from {loss_text(st.best_loss)} over its best window to {loss_text(st.last_loss)} over the "
+            f"last (a constant guess scores {loss_text(constant_loss(cfg))})." if rose else "")
+    adam = (f" Adam keeps its steps near lr in size even when the gradients are tiny (adam_eps {t.adam_eps:g}), so "
+            "a solved online run keeps moving." if t.optimizer == "adam" else "")
+    return [Hint(INSTABILITY, "warning", "The run learned, then lost it",
+                 f"Over {count_text(st.window)} {unit}s the training accuracy reached {st.best:.3f} (first 0.99 by "
+                 f"{unit} {st.first_solved_step:,}, the last by {unit} {st.last_solved_step:,}), then fell: "
+                 f"{st.last:.3f} over the last {count_text(st.window)} {unit}s, under 0.99 by {unit} "
+                 f"{st.lost_step:,}.{loss} "
+                 f"Training went on moving the weights after the task was solved, and they drifted out of the "
+                 f"solution.{adam} Lower the learning rate ({t.lr:g}), or stop by {unit} {st.last_solved_step:,}.")]
+
+
 def diagnose(cfg: Config, stats: LiveStats | None = None, verdict: Verdict | None = None,
              rules: Rules | None = None) -> list[Hint]:
     """Hints for a config, its recent numbers (None: none yet) and its verdict (None: the run goes on),
@@ -271,8 +294,9 @@ def diagnose(cfg: Config, stats: LiveStats | None = None, verdict: Verdict | Non
         return _raw_readout(cfg) + hints  # the other statistics mean nothing once the loss is broken
     if has_learned(cfg, stats, verdict, rules):  # no warning or error; the short window proved no obstacle
         return _raw_readout(cfg) if cfg.task.lag == 0 else []
-    raw, loss = _raw_readout(cfg), _loss_hints(cfg, stats, rules)
-    explained = any(h.level == "error" for h in raw) or any(h.code in (LOSS_RISING, LOSS_HIGH) for h in loss)
+    raw, loss = _raw_readout(cfg), _instability(cfg, verdict, rules) + _loss_hints(cfg, stats, rules)
+    explained = any(h.level == "error" for h in raw) or any(h.code in (LOSS_RISING, LOSS_HIGH, INSTABILITY)
+                                                             for h in loss)
     hints = raw + _short_window(cfg, stats, verdict, rules, explained) + _base_rate(cfg, stats, verdict, rules) + loss
     order = {s: i for i, s in enumerate(reversed(LEVELS))}
     return sorted(hints, key=lambda h: order[h.level])

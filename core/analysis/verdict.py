@@ -9,12 +9,18 @@ Without held-out data (eval_steps 0, validation_split 0) the last training accur
 so. Codes, checked in this order:
 - "diverged": the loss is not finite;
 - "not-run": there is no figure (nothing trained or measured);
+- "lost": the run's story (core.analysis.story: its whole-run accuracy through a moving window) reached SOLVED,
+  and both its last window and the figure are below it: it learned, then lost it;
 - "learned": figure >= SOLVED (0.99);
 - "base-rate": figure at or below the base rate plus max(3 binomial standard errors over the n measured
   targets, 0.02) (always answering the majority class scores the base rate);
 - "partly": anything in between.
 Texts: "learned: held-out accuracy 1.000", "stuck at the base rate 0.75: held-out accuracy 0.766, no better than
-always answering 1", "partly: held-out accuracy 0.910 (base rate 0.75, solved at 0.99)".
+always answering 1", "partly: held-out accuracy 0.910 (base rate 0.75, solved at 0.99)". A verdict given the
+step it judged names it after the figure ("held-out accuracy 1.000 at step 20,000"; batch "after epoch 50"), so
+a verdict shown while training goes on past the step total stays true; with a story, a learned verdict says
+when the run first solved the task and a lost one tells it: "learned by step 400, lost it by step 4,125:
+held-out accuracy 0.759 at step 5,000, back at the base rate 0.75".
 
 `references(cfg)` gives the plots' lines: the base rate, the solved line and the constant-predictor loss (the
 loss of always predicting the mean target: p1(1-p1) for mse, the binary entropy in nats for bce).
@@ -27,11 +33,12 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Protocol
 
+from core.analysis.story import Story
 from core.config import Config
 from core.formatting import SOLVED, accuracy_text, loss_text
-from core.tasks import base_rate, keras_split_at, target_rate
+from core.tasks import base_rate, keras_split_at, run_units, target_rate
 
-VERDICT_CODES = ("learned", "partly", "base-rate", "diverged", "not-run")
+VERDICT_CODES = ("learned", "lost", "partly", "base-rate", "diverged", "not-run")
 BASE_RATE_MIN_BAND = 0.02  # "at the base rate" means within max(3 standard errors, this) above it
 _WORDS = {"heldout_accuracy": "held-out accuracy", "val_accuracy": "validation accuracy",
           "accuracy": "training accuracy"}
@@ -71,7 +78,8 @@ def references(cfg: Config, solved: float = SOLVED) -> References:
 class Verdict:
     """code: one of VERDICT_CODES; figure: the accuracy judged (NaN when none); metric: which accuracy
     (heldout_accuracy, val_accuracy or accuracy); n: targets behind the figure; loss: the loss measured with
-    it (NaN when unknown); text: the verdict in words."""
+    it (NaN when unknown); text: the verdict in words; step: the unit it judged (None: not said); story: the
+    whole run's story behind it (core.analysis.story; None: not read)."""
 
     code: str
     figure: float
@@ -79,13 +87,22 @@ class Verdict:
     n: int
     loss: float
     text: str
+    step: int | None = None
+    story: Story | None = None
 
     @property
     def learned(self) -> bool:
         return self.code == "learned"
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields, with the story's headline figures beside it: best {accuracy, step, window},
+        first_solved_step and lost_step (None without a story)."""
+        d = asdict(self)
+        st = self.story
+        d["best"] = st.best_dict() if st is not None else None
+        d["first_solved_step"] = st.first_solved_step if st is not None else None
+        d["lost_step"] = st.lost_step if st is not None else None
+        return d
 
 
 def metric_words(metric: str) -> str:
@@ -99,34 +116,61 @@ def base_rate_band(b: float, n: int) -> float:
     return max(3 * se, BASE_RATE_MIN_BAND)
 
 
+def unit_word(cfg: Config) -> str:
+    """What a run counts: "step" online, "minibatch" in batch mode."""
+    return "minibatch" if cfg.train.mode == "batch" else "step"
+
+
+def at_text(cfg: Config, step: int) -> str:
+    """The unit a verdict judged, in words: "at step 20,000" online; batch "after epoch 50" at an epoch's end,
+    else "at minibatch 1,234"."""
+    if cfg.train.mode == "batch":
+        per_epoch = max(1, run_units(cfg.train) // max(1, cfg.train.epochs))
+        if step > 0 and step % per_epoch == 0:
+            return f"after epoch {step // per_epoch:,}"
+    return f"at {unit_word(cfg)} {step:,}"
+
+
 def judge(cfg: Config, figure: float, n: int, metric: str = "heldout_accuracy", loss: float | None = None,
-          solved: float = SOLVED) -> Verdict:
+          solved: float = SOLVED, step: int | None = None, story: Story | None = None) -> Verdict:
     """The verdict for one accuracy figure over n targets (see the module docstring for the rule). loss: the
-    loss measured with the figure (None: unknown); a non-finite one means the run diverged."""
+    loss measured with the figure (None: unknown); a non-finite one means the run diverged. step: the unit the
+    figure was measured at (named in the text); story: the whole run's (a 'lost' verdict needs one)."""
     figure = _num(figure)
     n = int(n or 0)
+
+    def verdict(code: str, loss: float, text: str) -> Verdict:
+        return Verdict(code, figure, metric, n, loss, text, step, story)
+
     if loss is not None and not math.isfinite(loss) and (math.isfinite(figure) or n > 0):
-        return Verdict("diverged", figure, metric, n, float(loss),
-                       f"diverged: the loss is {loss_text(loss)}; lower the learning rate and start again")
+        at = f" {at_text(cfg, step)}" if step is not None else ""
+        return verdict("diverged", float(loss),
+                       f"diverged{at}: the loss is {loss_text(loss)}; lower the learning rate and start again")
     loss = _num(loss)
     if not math.isfinite(figure):
-        return Verdict("not-run", figure, metric, n, loss, "not run: nothing was measured")
+        return verdict("not-run", loss, "not run: nothing was measured")
     words = metric_words(metric) + (" (no held-out data)" if metric == "accuracy" else "")
-    acc = accuracy_text(figure, solved)
+    acc = accuracy_text(figure, solved) + (f" {at_text(cfg, step)}" if step is not None else "")
     b = base_rate(cfg.task)
     maj = majority_class(cfg)
+    band = base_rate_band(b, n)
+    unit = unit_word(cfg)
     if figure >= solved:
         note = f" (always answering {maj} already scores {b:.3f})" if b >= solved else ""
-        return Verdict("learned", figure, metric, n, loss, f"learned: {words} {acc}{note}")
-    band = base_rate_band(b, n)
+        if story is not None and story.first_solved_step is not None:
+            note += f" (solved by {unit} {story.first_solved_step:,})"
+        return verdict("learned", loss, f"learned: {words} {acc}{note}")
+    if story is not None and story.lost and story.last < solved:
+        where = (f", back at the base rate {b:.2f}" if figure <= b + band else f" (base rate {b:.2f})")
+        return verdict("lost", loss, f"learned by {unit} {story.first_solved_step:,}, lost it by {unit} "
+                                     f"{story.lost_step:,}: {words} {acc}{where}")
     if figure <= b + band:
         if figure < b - band:
             text = f"below the base rate {b:.2f}: {words} {acc}, worse than always answering {maj}"
         else:
             text = f"stuck at the base rate {b:.2f}: {words} {acc}, no better than always answering {maj}"
-        return Verdict("base-rate", figure, metric, n, loss, text)
-    return Verdict("partly", figure, metric, n, loss,
-                   f"partly: {words} {acc} (base rate {b:.2f}, solved at {solved:.2f})")
+        return verdict("base-rate", loss, text)
+    return verdict("partly", loss, f"partly: {words} {acc} (base rate {b:.2f}, solved at {solved:.2f})")
 
 
 class HeldOut(Protocol):
@@ -147,21 +191,30 @@ def heldout(trainer: HeldOut, n: int) -> dict:
     return trainer.heldout(int(n))
 
 
-def heldout_verdict(cfg: Config, trainer: HeldOut, solved: float = SOLVED) -> tuple[dict, Verdict]:
-    """heldout() with the config's eval_steps, and its verdict: what the window shows when a run reaches its
-    step total (online) or its last epoch (batch). Without held-out data the trainer's training figure stands
-    in (batch: the last epoch's training accuracy, as the runner's report judges it; online: none, 'not run')."""
-    ev = heldout(trainer, cfg.train.eval_steps)
-    verdict = judge(cfg, ev["accuracy"], ev["steps"], trainer.heldout_metric, ev["loss"], solved)
-    stand_in = trainer.training_figure() if verdict.code == "not-run" else None
-    if stand_in is not None:
-        verdict = judge(cfg, stand_in["accuracy"], stand_in["steps"], "accuracy", stand_in["loss"], solved)
+def heldout_verdict(cfg: Config, trainer: HeldOut, solved: float = SOLVED, step: int | None = None,
+                    story: Story | None = None, ev: dict | None = None) -> tuple[dict, Verdict]:
+    """The one rule for what a run's verdict judges, for the window and the headless runner alike: the held-out
+    figures (`ev` when already measured, else heldout() with the config's eval_steps) under the trainer's
+    heldout_metric. Without held-out data the trainer's training figure stands in (batch: the last epoch's
+    training accuracy), else the story's last window of training accuracy (online), metric "accuracy" ('not
+    run' without either). step: the unit judged (named in the text); story: the whole run's
+    (core.analysis.story), which a 'lost' verdict rests on."""
+    ev = heldout(trainer, cfg.train.eval_steps) if ev is None else ev
+    verdict = judge(cfg, ev["accuracy"], ev["steps"], trainer.heldout_metric, ev["loss"], solved, step, story)
+    if verdict.code == "not-run":
+        stand_in = trainer.training_figure()
+        if stand_in is None and story is not None and story.steps > 0:
+            stand_in = {"accuracy": story.last, "loss": story.last_loss, "steps": story.window}
+        if stand_in is not None:
+            verdict = judge(cfg, stand_in["accuracy"], stand_in["steps"], "accuracy", stand_in["loss"], solved,
+                            step, story)
     return ev, verdict
 
 
 def verdict_of_report(cfg: Config, report: dict, solved: float = SOLVED) -> Verdict:
-    """The verdict of a runner report ({final, history}, before JSON): held-out accuracy (online) or
-    val_accuracy (batch), else the last training accuracy; a non-finite loss with it means 'diverged'."""
+    """The verdict of a runner report ({final, history}) without its trainer (a report read back): held-out
+    accuracy (online) or val_accuracy (batch), else the last training accuracy; a non-finite loss with it means
+    'diverged'. The runner itself judges through heldout_verdict, as the window does."""
     final = report.get("final", {}) or {}
     history = report.get("history", {}) or {}
     t = cfg.train

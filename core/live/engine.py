@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from core.analysis.inspection import Analysis, analyze
+from core.analysis.story import series_story
 from core.analysis.verdict import Verdict, heldout_verdict
 from core.config import Config, ConfigError
 from core.history import DecimatingSeries
@@ -142,7 +143,16 @@ class LiveEngine:
         self._pace_t0 = None
 
     def pause(self) -> None:
-        self.running = False
+        """Stop training; a run paused past its end (Start continued it) is judged again where it stands."""
+        was_running, self.running = self.running, False
+        if was_running:
+            self._rejudge()
+
+    def _rejudge(self) -> None:
+        """A verdict of an earlier step is measured again at this one (the run continued past its end)."""
+        v = self.run.verdict
+        if v is not None and v.step != self.steps and not self.trainer.done:
+            self.judge()
 
     def step(self, n: int = 1) -> None:
         """Pause, then train n units (the Step button): timesteps online, minibatches in batch mode."""
@@ -197,17 +207,21 @@ class LiveEngine:
         if end is not None:
             self.running = False
             self.note(end.notice)
-            self._judge()
+            self.judge()
         return loss
 
-    def _judge(self) -> None:
-        """The run reached its step total (online) or its last epoch (batch): its verdict, measured as the
-        headless runner does (core.analysis.verdict.heldout_verdict: online the held-out steps, the trainer's
-        position restored so Start continues; batch val_accuracy, else the last epoch's training accuracy), and
-        the hints recomputed with it."""
+    def judge(self) -> Verdict:
+        """The run's verdict at this step, measured as the headless runner does (core.analysis.verdict.
+        heldout_verdict: online the held-out steps, the trainer's position restored so Start continues; batch
+        val_accuracy, else the last epoch's training accuracy) on the whole run's story (core.analysis.story,
+        from the decimated whole-run series), and the hints recomputed with it. Called when the run reaches
+        its step total (online) or its last epoch (batch), when a run continued past its end pauses, and when
+        asked. The verdict names its step, so one shown while training goes on stays true."""
         run = self.run
-        run.verdict = heldout_verdict(run.cfg, run.trainer)[1]
+        story = series_story(run.cfg, run.acc_series, run.loss_series)
+        run.verdict = heldout_verdict(run.cfg, run.trainer, step=run.steps, story=story)[1]
         run.analysis = None  # the hints rest on the verdict from now on
+        return run.verdict
 
     def advance(self, budget_s: float = 0.02, max_steps: int | None = None) -> int:
         """Train for up to budget_s seconds (or max_steps), honouring the speed limit; returns steps done."""
@@ -231,6 +245,7 @@ class LiveEngine:
             if self.stop_at is not None and self.steps >= self.stop_at:
                 self.running = False
                 self.stop_at = None
+                self._rejudge()
             if self.trainer.done or (not self.running and max_steps is None):
                 break
             if time.perf_counter() >= t_end:

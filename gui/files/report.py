@@ -3,8 +3,9 @@
 The pictures are the window's own views rendered through pyqtgraph's image exporter (gui/files/pictures.py's
 EXPORTERS): the loss and accuracy curves, the hidden heatmap of the last W steps, the hidden-state portrait and
 the memory probe (drawn from the last snapshot's analysis, whichever Inspect tab is showing). The text: the
-verdict (judged on what the window has: the validation split in batch mode, the recent training accuracy
-online, and said so), the hints, a Keras-style log made from the curves (batch: the epoch lines and the
+verdict the window shows (the snapshot's own Verdict, as the status bar and the Hints tab show it: measured in
+the training child by core.analysis.verdict.heldout_verdict, the one rule for which figure is judged; none
+before the run reaches its end), the hints, a Keras-style log made from the curves (batch: the epoch lines and the
 answer's blocks; online: progress lines), the config as TOML, the commands that reproduce the run and the
 software versions. Every file is written atomically (core.atomic_io); a failure is one message.
 """
@@ -18,7 +19,6 @@ import numpy as np
 from PySide6.QtCore import QBuffer, QIODevice
 from PySide6.QtWidgets import QFileDialog
 
-from core.analysis.verdict import judge
 from core.config import Config
 from core.runs.headless import block_ends, history_blocks
 from core.runs.report import ReportError, RunReport, check_report_path, plan_images, reproduce_command, write_report
@@ -125,19 +125,22 @@ class ReportExporter:
         items.update({k: v.getPlotItem() for k, v in self.analysis_views.items()})
         pngs = {k: plot_png(items[k]) for k in keys}
         notes = []
+        verdict = s.verdict  # what the window says (status bar, Hints tab): never judged again here
+        if verdict is None:
+            notes.append("No verdict yet: the window judges a run on held-out data when it reaches its end; the "
+                         "command below trains the same run without a window and judges it.")
         if t.mode == "batch" and s.view.epoch_logs:
             last = s.view.epoch_logs[-1]
             n_val = (t.n_sequences - keras_split_at(t.n_sequences, t.validation_split)) * t.seq_len
-            verdict = judge(cfg, last["val_accuracy"], n_val, "val_accuracy", last["val_loss"])
             heldout = {"accuracy": last["val_accuracy"], "loss": last["val_loss"], "steps": n_val,
                        "unit": "validation targets", "how": f"the validation split after epoch {last['epoch']}"}
             log = batch_log(list(s.view.epoch_logs), t.epochs)
         else:
-            n = len(s.view.y)
-            verdict = judge(cfg, s.view.accuracy, n, "accuracy", s.loss)
             heldout = None
-            notes.append(f"The window judges the last {n:,} training steps (weights changing); the command below "
-                         "trains the same run without a window and measures held-out accuracy with frozen weights.")
+            if verdict is not None and verdict.metric == "heldout_accuracy":
+                heldout = {"accuracy": verdict.figure, "loss": verdict.loss, "steps": verdict.n,
+                           "how": "the next steps of the stream, weights frozen"
+                                  + (f", at step {verdict.step:,}" if verdict.step is not None else "")}
             lm, am = self.views["loss"].mirror, self.views["accuracy"].mirror
             log = online_log(lm.x(), lm.values(), am.values(), t.steps)
         if s.step < (t.steps if t.mode == "online" else 1):
@@ -153,7 +156,8 @@ class ReportExporter:
         train_cmd = reproduce_command(cfg)
         window = "python main.py" + train_cmd[len("python main.py train"):] + " --autostart"
         command = f"{train_cmd}    # without a window: the log, held-out figures, verdict\n{window}    # in the window"
-        rep = RunReport(config=cfg.to_dict(), log=log, verdict=verdict.to_dict(), hints=hints, heldout=heldout,
+        rep = RunReport(config=cfg.to_dict(), log=log, verdict=verdict.to_dict() if verdict is not None else None,
+                        hints=hints, heldout=heldout,
                         figures=figures, command=command, images=plan_images(path, keys, captions),
                         source="File ▸ Export report… in the window", notes=notes)
         return rep, pngs

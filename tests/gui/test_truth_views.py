@@ -29,7 +29,8 @@ def test_question_fixed_reaches_its_steps_learned_without_a_warning():
     s = eng.snapshot()
     assert s.finished and s.step == 3000
     assert s.verdict is not None and s.verdict.code == "learned"
-    assert s.verdict.text == "learned: held-out accuracy 1.000" and s.verdict.n == 500
+    # it names the step it judged (issue 20)
+    assert s.verdict.text.startswith("learned: held-out accuracy 1.000 at step 3,000") and s.verdict.n == 500
     assert _warnings(s.analysis.hints) == []  # no window warning, no 'loss rising' on a learned run
     # the held-out steps were measured without moving the run: the window ends at the step total, Start continues
     assert s.view.t0 + len(s.view.x) == 3000 and eng.trainer.t == 3000

@@ -5,6 +5,7 @@ import math
 
 import pytest
 
+from core.analysis.story import series_story
 from core.analysis.verdict import (
     SOLVED,
     VERDICT_CODES,
@@ -18,6 +19,7 @@ from core.analysis.verdict import (
 )
 from core.cli.train import main, train
 from core.config import preset
+from core.history import DecimatingSeries
 from core.runs.seeds import seed_outcome
 from core.train.trainer import OnlineTrainer, make_trainer
 
@@ -130,7 +132,9 @@ def test_report_of_question_fixed_is_learned_without_warning(tmp_path):
     assert main(["--preset", "question-fixed", "--quiet", "--report", str(out)]) == 0
     r = json.loads(out.read_text())
     assert r["final"]["verdict"]["code"] == "learned"
-    assert r["final"]["verdict"]["text"] == f"learned: held-out accuracy {r['final']['heldout_accuracy']:.3f}"
+    v = r["final"]["verdict"]  # it names the step it judged and when the run first solved the task
+    assert v["text"] == (f"learned: held-out accuracy {r['final']['heldout_accuracy']:.3f} at step 20,000 "
+                         f"(solved by step {v['first_solved_step']:,})")
     assert [h for h in r["hints"] if h["level"] != "info"] == []
 
 
@@ -148,8 +152,12 @@ def test_the_runner_and_a_live_trainer_get_the_same_verdict():
     cfg = preset("question-fixed").replace(steps=600, eval_steps=300)
     report = train(cfg, log_every=600, out=lambda *_: None)
     tr = OnlineTrainer(cfg)
+    acc, loss = DecimatingSeries(), DecimatingSeries()  # the whole-run series, as the window's engine keeps them
     for _ in range(600):
-        tr.step()
-    ev, v = heldout_verdict(cfg, tr)  # what the window calls when the run reaches its step total
+        rec = tr.step()
+        acc.append(rec.score)
+        loss.append(rec.loss)
+    # what the window calls when the run reaches its step total
+    ev, v = heldout_verdict(cfg, tr, step=600, story=series_story(cfg, acc, loss))
     assert report["final"]["verdict"] == v.to_dict()
     assert report["final"]["heldout_accuracy"] == ev["accuracy"] and report["final"]["heldout_loss"] == ev["loss"]
