@@ -67,12 +67,13 @@ def report_csv(report: dict) -> bytes:
     axes = [a["field"] for a in report["axes"]]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
-    w.writerow(axes + ["done", "learned", "n_seeds", "fraction", "heldout_median", "heldout_min",
+    w.writerow(axes + ["done", "learned", "diverged", "n_seeds", "fraction", "heldout_median", "heldout_min",
                        "reach_median_step", "reached", "first_failing_seed"])
     for c in report["cells"]:
         h, r = c["heldout"], c["reach"]
         w.writerow([c["changes"][a] for a in axes] + [
-            int(c["done"]), c["learned"], c["n_seeds"], _fmt(c["fraction"]), _fmt(h["median"]), _fmt(h["min"]),
+            int(c["done"]), c["learned"], c.get("diverged", 0), c["n_seeds"], _fmt(c["fraction"]),
+            _fmt(h["median"]), _fmt(h["min"]),
             _fmt(r["median_step"]), r["reached"], "" if c["first_failing_seed"] is None else c["first_failing_seed"]])
     return buf.getvalue().encode()
 
@@ -94,8 +95,25 @@ def cell_line(cell: dict) -> str:
     med = "n/a" if h["median"] is None else f"{h['median']:.3f}"
     mn = "n/a" if h["min"] is None else f"{h['min']:.3f}"
     reach = cell["reach"]["median_step"]
-    return (f"cell {where}: learned {cell['learned']}/{cell['n_seeds']} - {cell['metric']} median {med}, min {mn}"
+    div = f", diverged {cell['diverged']} (seeds {_seeds(cell['diverged_seeds'])})" if cell.get("diverged") else ""
+    return (f"cell {where}: learned {cell['learned']}/{cell['n_seeds']}{div} - {cell['metric']} median {med}, min {mn}"
             f" - median step to 0.99: {'never' if reach is None else int(reach)}")
+
+
+def _seeds(seeds: list[int], most: int = 8) -> str:
+    return ", ".join(map(str, seeds[:most])) + (f", ... ({len(seeds)} in all)" if len(seeds) > most else "")
+
+
+def diverged_line(report: dict) -> str | None:
+    """'error: 4 of 8 learners diverged (lag=1: seeds 0, 1; ...)': a diverged learner is never a result."""
+    n = report.get("diverged", 0)
+    if not n:
+        return None
+    where = "; ".join(" ".join(f"{k}={v}" for k, v in c["changes"].items())
+                      + f": seeds {_seeds(c['diverged_seeds'])}" for c in report["cells"] if c.get("diverged"))
+    total = sum(c["n_seeds"] for c in report["cells"])
+    return (f"error: {n} of {total} learners diverged (a non-finite loss, weight or optimizer state; they count as "
+            f"diverged, not as a held-out figure): {where}")
 
 
 def write_outputs(args, report: dict) -> int:
@@ -179,8 +197,11 @@ def main(argv=None) -> int:
         print("interrupted: writing what finished (partial)", file=sys.stderr)
     report = col.report(partial)
     rc = write_outputs(args, report)
+    if (line := diverged_line(report)) is not None:
+        print(line, file=sys.stderr)
     print(json.dumps({"cells_done": report["cells_done"], "cells_total": report["cells_total"],
                       "partial": report["partial"], "elapsed_s": round(report["elapsed_s"], 2),
                       "learner_steps_per_second": round(report["learner_steps_per_second"] or 0, 1),
-                      "peak_rss_mb": report["peak_rss_mb"], "device": args.sweep_device}))
-    return rc or (130 if partial else 0)
+                      "peak_rss_mb": report["peak_rss_mb"], "device": args.sweep_device,
+                      "diverged": report["diverged"]}))
+    return rc or (130 if partial else 3 if report["diverged"] else 0)

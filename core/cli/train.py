@@ -168,9 +168,24 @@ def ignored_notes(args, cfg: Config) -> list[str]:
 
 
 def diverged_lines(report: dict) -> list[str]:
-    """The divergence messages of a report (one run, or each seed of --seeds)."""
-    finals = [s["final"] for s in report.get("seeds", [])] or [report["final"]]
-    return [f["diverged"]["message"] for f in finals if isinstance(f.get("diverged"), dict)]
+    """The divergence messages of a report (one run, or each seed of --seeds, named 'seed 3: ...'): a final
+    whose verdict is "diverged" always counts, with or without its `diverged` record."""
+    def message(f: dict) -> str | None:
+        d = f.get("diverged")
+        if isinstance(d, dict):
+            return str(d.get("message", "diverged"))
+        code = (f.get("verdict") or {}).get("code") if isinstance(f.get("verdict"), dict) else None
+        return "diverged" if code == "diverged" else None
+
+    if "seeds" in report:
+        out = []
+        for s in report["seeds"]:
+            m = message(s["final"]) or ("diverged" if s.get("diverged") else None)
+            if m is not None:
+                out.append(f"seed {s['seed']}: {m}")
+        return out
+    m = message(report["final"])
+    return [m] if m is not None else []
 
 
 def write_json_report(path: str, report: dict) -> None:
@@ -191,7 +206,7 @@ def _train_seeds(cfg: Config, n: int, out) -> dict:
     rates = [r.steps_per_second for r in results if r.steps_per_second]
     return {"config": cfg.to_dict(), "params": results[0].params,
             "final": {"learned": summary.n_learned, "diverged": summary.n_diverged, "n_seeds": summary.n_seeds,
-                      "threshold": summary.threshold},
+                      "threshold": summary.threshold, "diverged_seeds": [r.seed for r in results if r.diverged]},
             "seeds": [r.to_dict() for r in results],
             "steps_per_second": sum(rates) / len(rates) if rates else None, "elapsed_s": elapsed}
 

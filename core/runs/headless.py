@@ -8,13 +8,16 @@ Used by the command line (core/cli/train.py) and by multi-seed runs (core/runs/s
 
 from __future__ import annotations
 
+import math
 import time
 
 import numpy as np
 
 from core.analysis.hints import diagnose, live_stats_from
-from core.analysis.verdict import Verdict, verdict_of_report
+from core.analysis.story import series_story
+from core.analysis.verdict import Verdict, heldout_verdict
 from core.config import Config
+from core.history import DecimatingSeries
 from core.rules.fidelity_history import meter_of
 from core.train.loop import WEIGHT_CHECK_EVERY, Diverged, advice, train_unit
 
@@ -116,6 +119,10 @@ class EpochLog:
         return {"loss": last["loss"], "val_loss": last["val_loss"], "accuracy": last["accuracy"],
                 "val_accuracy": last["val_accuracy"]}
 
+    def heldout(self, final: dict) -> dict:
+        """The held-out figures the verdict judges: the last epoch's validation split."""
+        return {"accuracy": final["val_accuracy"], "loss": final["val_loss"], "steps": self.tr.heldout_count()}
+
 
 class ProgressLog:
     """Online mode's printout: a progress line (the mean loss and accuracy since the last one, the rate) every
@@ -159,6 +166,19 @@ class ProgressLog:
                  f" - loss {ev['loss']:.4f}")
         return {"heldout_accuracy": ev["accuracy"], "heldout_loss": ev["loss"], "heldout_steps": ev["steps"]}
 
+    def heldout(self, final: dict) -> dict:
+        """The held-out figures the verdict judges: the steps final() measured."""
+        return {"accuracy": final["heldout_accuracy"], "loss": final["heldout_loss"], "steps": final["heldout_steps"]}
+
+
+def heldout_divergence(cfg: Config, tr, final: dict, steps: int) -> Diverged | None:
+    """A divergence the held-out figure shows (its loss inf or NaN over held-out data that exists), or None:
+    finite weights can still overflow the output, and such a figure must not be reported as a result."""
+    loss = final.get("heldout_loss", final.get("val_loss"))
+    if tr.heldout_count() > 0 and isinstance(loss, float) and not math.isfinite(loss):
+        return Diverged(cfg, steps, f"the held-out loss became {loss}")
+    return None
+
 
 def train(cfg: Config, log_every: int = 2000, out=print, epoch_lines: bool = True) -> dict:
     """Run a whole training as the config says and return the report dict.
@@ -182,6 +202,7 @@ def train(cfg: Config, log_every: int = 2000, out=print, epoch_lines: bool = Tru
                                                                                          RateMeter())
     log.header()
     fid = FidelitySummary() if meter_of(tr) is not None else None
+    acc_series, loss_series = DecimatingSeries(), DecimatingSeries()  # the whole run, bounded, as the window's
     t0 = time.perf_counter()
     diverged, steps, update_ratio = None, 0, float("nan")
     while True:
@@ -194,16 +215,25 @@ def train(cfg: Config, log_every: int = 2000, out=print, epoch_lines: bool = Tru
             break
         if fid is not None:
             fid.add(meter_of(tr).last)
+        acc_series.append(done.unit.score)
+        loss_series.append(done.unit.loss)
         log.unit(steps, done.unit)
         if tr.finish() is not None:
             break
     elapsed = time.perf_counter() - t0
     final, history = log.final(diverged), log.history()
+    if diverged is None:
+        diverged = heldout_divergence(cfg, tr, final, steps)
     if fid is not None:
         out(fid.line())
     if diverged is None:
-        verdict = verdict_of_report(cfg, {"final": final, "history": history})
-    else:
+        # the window's rule (heldout_verdict), on the figures measured and the whole run's story
+        verdict = heldout_verdict(cfg, tr, step=steps, story=series_story(cfg, acc_series, loss_series),
+                                  ev=log.heldout(final))[1]
+        if verdict.code == "diverged":  # one rule for every mode: a diverged verdict always names the step
+            what = verdict.text.split(": ", 1)[-1] if verdict.text.startswith("diverged") else verdict.text
+            diverged = Diverged(cfg, steps, what)
+    if diverged is not None:
         verdict = Verdict("diverged", float("nan"), tr.heldout_metric, 0, float("nan"), diverged.message)
         final["diverged"] = diverged.to_dict()
     final["verdict"] = verdict.to_dict()

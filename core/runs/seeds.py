@@ -53,7 +53,7 @@ def iter_seeds(cfg: Config, seeds: int | Iterable[int], *, threshold: float = SO
         t0 = time.perf_counter()
         report = train(c, log_every=every, out=sink)
         learned, metric, value = seed_outcome(c, report, threshold)
-        diverged = report["final"]["verdict"]["code"] == "diverged"
+        diverged = report["final"]["verdict"]["code"] == "diverged" or "diverged" in report["final"]
         yield SeedResult(s, learned, metric, value, dict(report["final"]), time.perf_counter() - t0,
                          report.get("steps_per_second"), int(report["params"]), diverged)
 

@@ -5,8 +5,11 @@ and gives learner s exactly what `OnlineTrainer(cfgs[s])` would use: the initial
 model and the bits of `BitStream(cfg.task, seed)`. `train()` advances every learner `steps` steps in chunks
 (a generator, so a caller can show progress and stop), `evaluate()` then measures held-out accuracy the way
 `core.runs.headless.train` does (the next eval_steps steps, weights frozen, state carried) and `results()` judges
-each learner as `core.runs.seeds.seed_outcome` does. Memory is bounded: besides the engine, only per-learner
-counters and a (S, reach_window) ring of correct/incorrect bits are kept, never per-step histories.
+each learner as `core.runs.seeds.seed_outcome` does. A learner diverged when a training loss, a weight or an
+optimizer moment after its last update, or its held-out loss is not finite (`diverged_at`, as
+core.train.loop's rule): its result says so and carries no held-out figure.
+Memory is bounded: besides the engine, only per-learner counters and a (S, reach_window) ring of
+correct/incorrect bits are kept, never per-step histories.
 """
 
 from __future__ import annotations
@@ -68,6 +71,8 @@ class LearnerResult:
     value: float
     heldout_loss: float
     reach_step: int | None
+    diverged: bool = False            # a loss, weight or optimizer moment was not finite: no figure
+    diverged_step: int | None = None  # the first step (1-based) it was seen at; steps + 1: the held-out steps
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -106,6 +111,7 @@ class BatchedLearners:
         self.train_correct = np.zeros(self.S, np.int64)
         self.heldout_acc = np.full(self.S, np.nan)
         self.heldout_loss = np.full(self.S, np.nan)
+        self.diverged_at = np.zeros(self.S, np.int64)  # 0: sound; else the first step something was not finite
 
     @property
     def reached(self) -> np.ndarray:
@@ -120,13 +126,33 @@ class BatchedLearners:
         while done < total:
             n = min(chunk, total - done)
             xs, ys = self.streams.block(n)
-            y_hat, lv = self.engine.step_many(xs, ys, True)
+            with np.errstate(over="ignore", invalid="ignore"):  # a divergence is recorded, not warned about
+                y_hat, lv = self.engine.step_many(xs, ys, True)
             if losses is not None:
                 losses[done:done + n] = lv
+            self._mark(~np.isfinite(lv), self.t + 1)
             for i in range(n):
                 self._count(y_hat[i], ys[:, i])
             done += n
+            if done == total:  # after the last update: every weight and optimizer moment must be finite
+                self._mark(~self._state_finite()[None, :], self.t)
             yield self.t
+
+    def _mark(self, bad: np.ndarray, first_step: int) -> None:
+        """Record divergences: bad is (n, S), row i the step first_step + i; the first one per learner counts."""
+        hit = bad.any(axis=0) & (self.diverged_at == 0)
+        if hit.any():
+            self.diverged_at[hit] = first_step + bad[:, hit].argmax(axis=0)
+
+    def _state_finite(self) -> np.ndarray:
+        """(S,) bool: each learner's weights and optimizer moments (Adam's m and v) are all finite."""
+        ok = np.ones(self.S, bool)
+        opt = getattr(self.engine, "opt", None)
+        for arr in (self.engine.theta, getattr(opt, "m", None), getattr(opt, "v", None)):
+            if arr is not None:
+                a = arr.detach().cpu().numpy() if hasattr(arr, "detach") else np.asarray(arr)
+                ok &= np.isfinite(a.reshape(self.S, -1)).all(axis=1)
+        return ok
 
     def _count(self, y_hat: np.ndarray, y: np.ndarray) -> None:
         ok = (y_hat >= 0.5) == (y == 1)
@@ -150,13 +176,15 @@ class BatchedLearners:
         while done < total:
             m = min(chunk, total - done)
             xs, ys = self.streams.block(m)
-            y_hat, lv = self.engine.step_many(xs, ys, False)
+            with np.errstate(over="ignore", invalid="ignore"):
+                y_hat, lv = self.engine.step_many(xs, ys, False)
             correct += ((y_hat >= 0.5) == (ys.T == 1)).sum(axis=0)
             loss += lv.sum(axis=0)
             done += m
             yield done
         if total > 0:
             self.heldout_acc, self.heldout_loss = correct / total, loss / total
+            self._mark(~np.isfinite(self.heldout_loss)[None, :], self.t + 1)
 
     def run(self, chunk: int = 500) -> Iterator[int]:
         """train() then evaluate(); yields the learner-steps done by each learner so far (train + eval)."""
@@ -165,15 +193,20 @@ class BatchedLearners:
             yield self.steps + d
 
     def results(self) -> list[LearnerResult]:
-        """Each learner's verdict, by core.runs.seeds.seed_outcome's rule (NaN never counts as learned)."""
+        """Each learner's verdict, by core.runs.seeds.seed_outcome's rule (NaN never counts as learned); a
+        diverged learner is not learned and has no figure (value and heldout_loss NaN)."""
         out = []
         for s, c in enumerate(self.cfgs):
             if self.eval_steps > 0:
                 metric, value = "heldout_accuracy", float(self.heldout_acc[s])
             else:
                 metric, value = "accuracy", float(self.train_correct[s] / max(1, self.t))
+            at = int(self.diverged_at[s])
+            loss = float(self.heldout_loss[s])
+            if at:
+                value = loss = float("nan")
             learned = bool(np.isfinite(value) and value >= self.threshold)
             rs = int(self.reach_step[s])
-            out.append(LearnerResult(c.train.seed, learned, metric, value, float(self.heldout_loss[s]),
-                                     rs if rs >= 0 else None))
+            out.append(LearnerResult(c.train.seed, learned, metric, value, loss, rs if rs >= 0 and not at else None,
+                                     bool(at), at or None))
         return out

@@ -255,7 +255,9 @@ class SweepCollector:
         got = [self.results[i][s] for s in sorted(self.results[i])]
         n = len(got)
         learned = sum(r["learned"] for r in got)
-        values = [r["value"] for r in got]
+        diverged = [r["seed"] for r in got if r.get("diverged")]
+        values = [None if r.get("diverged") else r["value"] for r in got]  # a diverged learner has no figure
+        finite = [v for v in values if v is not None and math.isfinite(v)]
         # the median first-reach step over all S learners, counting "never" as later than any step
         reach = sorted(r["reach_step"] if r["reach_step"] is not None else math.inf for r in got)
         med = None
@@ -266,7 +268,8 @@ class SweepCollector:
                 "done": n == plan.seeds,
                 "n_seeds": n, "learned": learned, "fraction": learned / n if n else None,
                 "metric": got[0]["metric"] if got else None,
-                "heldout": {"median": _median(values), "min": min(values) if values else None, "values": values},
+                "diverged": len(diverged), "diverged_seeds": diverged,
+                "heldout": {"median": _median(finite), "min": min(finite) if finite else None, "values": values},
                 "reach": {"median_step": med, "reached": sum(r["reach_step"] is not None for r in got),
                           "window": plan.reach_window, "threshold": plan.threshold},
                 "seeds": [r["seed"] for r in got], "first_failing_seed": failing[0] if failing else None}
@@ -279,6 +282,7 @@ class SweepCollector:
                 "config": plan.base.to_dict(), "axes": [a.to_dict() for a in plan.axes], "seeds": plan.seeds,
                 "first_seed": plan.base.train.seed, "threshold": plan.threshold, "reach_window": plan.reach_window,
                 "cells_done": sum(c["done"] for c in cells), "cells_total": len(cells), "cells": cells,
+                "diverged": sum(c["diverged"] for c in cells),
                 "elapsed_s": elapsed, "learner_steps": self.learner_steps,
                 "learner_steps_per_second": self.learner_steps / elapsed if elapsed > 0 else None,
                 "peak_rss_mb": peak_rss_mb(), "engine": self.engine}

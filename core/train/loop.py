@@ -2,7 +2,10 @@
 minibatch in batch mode) for the window's live engine (core/live/engine.py) and the headless runner
 (core/runs/headless.py) alike, with their one stopping rule and their one update-ratio probe:
 - stopping: a run diverged when the unit's loss is not finite, or (checked at the first unit and every
-  WEIGHT_CHECK_EVERY units) a weight is not finite; `Trained.diverged` then says where and what (`Diverged`);
+  WEIGHT_CHECK_EVERY units) a weight is not finite, or, at the unit that reaches the run's end (the trainer's
+  `finish()`), any weight, optimizer or rule state (the trainer's `state_dict()`) or the epoch's logged losses
+  are not finite: a result is judged after the last update, never before it. `Trained.diverged` then says
+  where and what (`Diverged`);
 - the probe: every UPDATE_RATIO_EVERY units (at the middle unit of each span) the relative update
   |theta' - theta| / |theta| of that one unit is measured (core.analysis.hints.relative_update).
 The caller records the unit, stops on a divergence and asks the trainer whether the run reached its end.
@@ -45,6 +48,40 @@ def advice(cfg: Config) -> str:
     lr = cfg.train.lr
     try_lr = min(0.01, 10 ** math.floor(math.log10(lr)) / 10) if lr > 0 else 0.001
     return f"lr {lr:g} is likely too high for {cfg.train.optimizer}; try {try_lr:g}"
+
+
+def first_bad_tensor(tensors: dict) -> str | None:
+    """'the optimizer state holds nan (optim.v)' for the first floating tensor with a NaN or infinity, else None."""
+    import torch  # here: importing this module loads no torch
+
+    for name, t in tensors.items():
+        if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all()):
+            kind = "nan" if bool(torch.isnan(t).any()) else "inf"
+            what = "the weights hold" if name.startswith("model.") else "the optimizer or rule state holds"
+            return f"{what} {kind} ({name})"
+    return None
+
+
+def first_bad_state(trainer: Advancing) -> str | None:
+    """Why the trainer's whole position is not sound (a weight, the optimizer's moments, a rule's carried
+    sensitivity not finite), or None: the end-of-run check."""
+    bad = first_bad_weight(trainer.model)
+    return bad if bad is not None else first_bad_tensor(trainer.state_dict()[0])
+
+
+def bad_epoch_logs(trainer: Advancing, unit: Unit) -> str | None:
+    """Batch: 'the epoch's val_loss became inf' when the logs of the epoch this unit closed are not finite
+    (val_loss NaN counts only where there is validation data), else None. Online records carry no logs."""
+    logs = getattr(unit, "epoch_end", None)
+    if not isinstance(logs, dict):
+        return None
+    for key in ("loss", "val_loss"):
+        v = logs.get(key)
+        if isinstance(v, float) and not math.isfinite(v):
+            if math.isnan(v) and key == "val_loss" and trainer.heldout_count() == 0:
+                continue  # no validation split: nothing was measured
+            return f"the epoch's {key} became {v}"
+    return None
 
 
 def first_bad_weight(model: torch.nn.Module) -> str | None:
@@ -90,6 +127,12 @@ class Advancing(Protocol):
 
     def advance(self) -> Unit: ...
 
+    def finish(self) -> object | None: ...  # the end the last unit reached (None: not at the end)
+
+    def state_dict(self) -> tuple[dict, dict]: ...  # the whole position: weights, optimizer, rule state
+
+    def heldout_count(self) -> int: ...  # targets held out (batch: 0 without a validation split)
+
 
 def train_unit(trainer: Advancing, done: int) -> Trained:
     """Train one unit of `trainer` (core.train.trainer.Trainer), `done` units having been trained before it: the
@@ -100,9 +143,9 @@ def train_unit(trainer: Advancing, done: int) -> Trained:
         unit = trainer.advance()
     ratio = relative_update(before, param_snapshot(trainer.model)) if before is not None else None
     step = done + 1
-    bad = None
-    if not math.isfinite(unit.loss):
-        bad = f"the loss became {unit.loss}"
-    elif step % WEIGHT_CHECK_EVERY == 0 or step == 1:
+    bad = f"the loss became {unit.loss}" if not math.isfinite(unit.loss) else bad_epoch_logs(trainer, unit)
+    if bad is None and trainer.finish() is not None:  # the last update: judged on everything it left
+        bad = first_bad_state(trainer)
+    elif bad is None and (step % WEIGHT_CHECK_EVERY == 0 or step == 1):
         bad = first_bad_weight(trainer.model)
     return Trained(unit, ratio, Diverged(trainer.cfg, step, bad) if bad is not None else None)

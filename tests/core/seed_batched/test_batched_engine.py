@@ -172,8 +172,9 @@ def test_the_table_dispatches_by_name(monkeypatch):
 class _Oracle:
     """A stand-in engine that predicts wrong before step `good_from` and right from then on."""
 
-    def __init__(self, good_from):
+    def __init__(self, good_from, S=2):
         self.good_from, self.t = good_from, 0
+        self.theta = np.zeros((S, 1), np.float32)  # the engine contract: (S, P) weights, checked after training
 
     def step(self, x, y, train=True):
         self.t += 1
