@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,6 +91,56 @@ def batch_memory_text(n_values: int) -> str:
     return f"{b:.1f} TiB"
 
 
+FLOAT32_TINY = 1.1754943508222875e-38  # float32's smallest normal number: below it a value loses precision or is 0
+FLOAT32_MAX = 3.4028234663852886e38
+
+_INT_TEXT = re.compile(r"[+-]?[0-9]{1,30}")
+_FLOAT_TEXT = re.compile(r"[+-]?([0-9]{1,400}(\.[0-9]{0,400})?|\.[0-9]{1,400})([eE][+-]?[0-9]{1,5})?")
+
+
+def parse_int(text: str) -> int:
+    """An integer typed by a person: ASCII digits with an optional sign, at most 30 digits; no '_', no other
+    scripts' digits, no spaces inside (int() takes all three). ValueError says why."""
+    t = text.strip()
+    if not _INT_TEXT.fullmatch(t):
+        raise ValueError(f"{text!r} is not an integer (ASCII digits 0-9, at most 30)")
+    return int(t)
+
+
+def parse_float(text: str) -> float:
+    """A number typed by a person: ASCII decimal or scientific notation (1e-3, 0.5, 2); no '_', no inf or nan,
+    no other scripts' digits; a nonzero value must be a normal float32 (FLOAT32_TINY..FLOAT32_MAX), as training is
+    float32. ValueError says why."""
+    t = text.strip()
+    if not _FLOAT_TEXT.fullmatch(t):
+        raise ValueError(f"{text!r} is not a number (ASCII digits, e.g. 0.001 or 1e-3; no inf or nan)")
+    v = float(t)
+    if v != 0 and not FLOAT32_TINY <= abs(v) <= FLOAT32_MAX:
+        what = "rounds to 0 or to a denormal" if abs(v) < FLOAT32_TINY else "overflows"
+        raise ValueError(f"{text!r} {what} in float32 (nonzero magnitudes from {FLOAT32_TINY:.4g} to "
+                         f"{FLOAT32_MAX:.4g})")
+    return v
+
+
+MAX_BATCH_TRAIN_BYTES = 4 << 30  # what a batch run may take at its peak (batch_training_bytes), before it starts
+
+
+def memory_text(n_bytes: float) -> str:
+    """'7.3 GiB' for a byte count."""
+    return batch_memory_text(int(n_bytes / BYTES_PER_BATCH_VALUE))
+
+
+def batch_training_bytes(n_sequences: int, seq_len: int, batch_size: int, validation_split: float,
+                         units: int) -> int:
+    """An estimate of a batch run's peak memory: building the data set (BYTES_PER_BATCH_VALUE a value) plus the
+    larger of a minibatch's and the validation pass's activations: about 100 bytes a value and 12 per unit and
+    value (fitted to the peaks measured for issue 21: 2.7 GB at 1,000,000 x 20 sequences, batch 1,000,000 and 2
+    units; 55 GB with 256 units)."""
+    n_val = n_sequences - math.floor(n_sequences * (1.0 - validation_split))
+    rows = max(min(batch_size, n_sequences - n_val), n_val)
+    return n_sequences * seq_len * BYTES_PER_BATCH_VALUE + rows * seq_len * (100 + 12 * units)
+
+
 SECTIONS = {"task": TaskConfig, "model": ModelConfig, "train": TrainConfig}
 
 
@@ -109,6 +160,10 @@ def _check(section: str, obj: Any) -> None:
                 raise ConfigError(label, f"must be a number, got {value!r}")
             if value != value or value in (float("inf"), float("-inf")):
                 raise ConfigError(label, f"must be finite, got {value!r}")
+            if value != 0 and not FLOAT32_TINY <= abs(value) <= FLOAT32_MAX:  # training is float32
+                what = "rounds to 0 or to a denormal" if abs(value) < FLOAT32_TINY else "overflows"
+                raise ConfigError(label, f"{value!r} {what} in float32, the precision training uses (nonzero "
+                                  f"magnitudes from {FLOAT32_TINY:.4g} to {FLOAT32_MAX:.4g})")
         if typ is str and not isinstance(value, str):
             raise ConfigError(label, f"must be a string, got {value!r}")
         if meta.get("choices") and value not in meta["choices"]:
@@ -150,6 +205,12 @@ class Config:
                 raise ConfigError("train.n_sequences", f"n_sequences x seq_len = {n:,} values would need about "
                                   f"{batch_memory_text(n)} to build; at most {MAX_BATCH_VALUES:,} values "
                                   f"(about {batch_memory_text(MAX_BATCH_VALUES)})")
+            need = batch_training_bytes(t.n_sequences, t.seq_len, t.batch_size, t.validation_split, self.model.units)
+            if need > MAX_BATCH_TRAIN_BYTES:
+                raise ConfigError("train.batch_size", f"this batch run would need about {memory_text(need)} "
+                                  f"(the data set, plus {self.model.units} units' activations over a minibatch of "
+                                  f"{min(t.batch_size, t.n_sequences):,} sequences of {t.seq_len:,}); at most "
+                                  f"{memory_text(MAX_BATCH_TRAIN_BYTES)}: lower batch_size, units or n_sequences")
         return self
 
     def to_dict(self) -> dict:

@@ -12,21 +12,21 @@ from __future__ import annotations
 import sys
 
 from core.atomic_io import LabFileError, check_writable, write_bytes
-from core.cli.flags import MAX_THREADS, Parser, report_json
+from core.cli.flags import MAX_THREADS, Parser, nonempty, report_json, strict_float, strict_int
 from core.runs.claims import CLAIMS, claim_by_key
 from core.runs.claims_report import run_all, to_markdown
 
 
 def main(argv=None) -> int:
     p = Parser(prog="main.py claims", description="Reproduce the seed thread's claims, each with a verdict.")
-    p.add_argument("--seeds", type=int, default=8, metavar="N", help="seeds 0..N-1 per run (8)")
-    p.add_argument("--only", default=None, metavar="KEY[,KEY]",
+    p.add_argument("--seeds", type=strict_int, default=8, metavar="N", help="seeds 0..N-1 per run (8)")
+    p.add_argument("--only", default=None, metavar="KEY[,KEY]", type=nonempty,
                    help="measure only these claims: " + ", ".join(c.key for c in CLAIMS))
     p.add_argument("--report", metavar="FILE.json", help="write the JSON report here")
     p.add_argument("--markdown", metavar="FILE.md", help="write the markdown table here")
-    p.add_argument("--scale", type=float, default=1.0, metavar="F",
+    p.add_argument("--scale", type=strict_float, default=1.0, metavar="F",
                    help="fraction of each run's steps and epochs (1; less only for a smoke test)")
-    p.add_argument("--threads", type=int, default=1, metavar="N", help="torch CPU threads (1)")
+    p.add_argument("--threads", type=strict_int, default=1, metavar="N", help="torch CPU threads (1)")
     a = p.parse_args(argv)
     if not 1 <= a.seeds <= 1000:
         print("error: --seeds: must be between 1 and 1000", file=sys.stderr)
@@ -42,7 +42,11 @@ def main(argv=None) -> int:
         if why is not None:
             print(f"error: {flag}: cannot write {path!r}: {why}", file=sys.stderr)
             return 2
-    keys = [k.strip() for k in a.only.split(",") if k.strip()] if a.only else None
+    keys = [k.strip() for k in a.only.split(",")] if a.only is not None else None
+    if keys is not None and not all(keys):
+        print(f"error: --only: an empty claim key in {a.only!r}; keys: {', '.join(c.key for c in CLAIMS)}",
+              file=sys.stderr)
+        return 2
     try:
         for k in keys or []:
             claim_by_key(k)

@@ -9,7 +9,17 @@ import json
 import math
 import os
 
-from core.config import PRESET_HELP, PRESETS, Config, ConfigError, all_fields, preset, range_text
+from core.config import (
+    PRESET_HELP,
+    PRESETS,
+    Config,
+    ConfigError,
+    all_fields,
+    parse_float,
+    parse_int,
+    preset,
+    range_text,
+)
 
 MAX_THREADS = min(64, 2 * (os.cpu_count() or 1))
 
@@ -28,6 +38,29 @@ def parse_bool(text: str) -> bool:
     if low in ("0", "false", "no", "off"):
         return False
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def strict_int(text: str) -> int:
+    """argparse's type for an integer flag: core.config.parse_int (ASCII digits only, no '_')."""
+    try:
+        return parse_int(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def strict_float(text: str) -> float:
+    """argparse's type for a number flag: core.config.parse_float (ASCII, finite, a normal float32)."""
+    try:
+        return parse_float(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def nonempty(text: str) -> str:
+    """argparse's type for a flag whose empty value would silently mean 'everything' or 'nothing'."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must not be empty")
+    return text
 
 
 def add_preset_flag(p: argparse.ArgumentParser) -> None:
@@ -50,7 +83,7 @@ def add_config_flags(p: argparse.ArgumentParser, skip: tuple[str, ...] = ()) -> 
         elif meta.get("choices"):
             kw.update(choices=list(meta["choices"]))
         else:
-            kw.update(type=typ, metavar=f.name.upper())
+            kw.update(type=strict_float if typ is float else strict_int, metavar=f.name.upper())
         p.add_argument("--" + f.name.replace("_", "-"), **kw)
 
 

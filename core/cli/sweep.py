@@ -20,7 +20,15 @@ import sys
 import time
 
 from core.atomic_io import LabFileError, check_writable, write_bytes
-from core.cli.flags import Parser, add_config_flags, add_preset_flag, config_flag_error, config_from_args, report_json
+from core.cli.flags import (
+    Parser,
+    add_config_flags,
+    add_preset_flag,
+    config_flag_error,
+    config_from_args,
+    report_json,
+    strict_int,
+)
 from core.config import ConfigError
 from core.seed_batched.devices import (
     DEFAULT_MAX_BATCH,
@@ -43,15 +51,15 @@ def build_parser() -> Parser:
                         "with window K, tbptt+D is tbptt with window lag+D (the cell's lag), e.g. "
                         "--x lag=1:6 --y rule=tbptt1,tbptt+1,rtrl,uoro,snap1 (then no window axis)")
     p.add_argument("--y", metavar="FIELD=VALUES", help="optional second axis, same forms")
-    p.add_argument("--seeds", type=int, default=16, metavar="S", help="seeds per cell: seed .. seed+S-1 (16)")
+    p.add_argument("--seeds", type=strict_int, default=16, metavar="S", help="seeds per cell: seed .. seed+S-1 (16)")
     add_preset_flag(p)
     p.add_argument("--report", metavar="FILE.json", help="write the JSON report here")
     p.add_argument("--png", metavar="FILE.png", help="draw the map here")
     p.add_argument("--csv", metavar="FILE.csv", help="one row per cell here")
     p.add_argument("--svg", metavar="FILE.svg", help="draw the map here as SVG")
-    p.add_argument("--reach-window", type=int, default=1000, metavar="W",
+    p.add_argument("--reach-window", type=strict_int, default=1000, metavar="W",
                    help="the first step with accuracy >= 0.99 over the last W training steps is 'reached' (1000)")
-    p.add_argument("--max-batch", type=int, default=None, metavar="N",
+    p.add_argument("--max-batch", type=strict_int, default=None, metavar="N",
                    help="learners per batched engine (256; 4096 with --device cuda)")
     p.add_argument("--device", dest="sweep_device", choices=DEVICES, default="cpu",  # not Config's device field
                    help=DEVICE_HELP)

@@ -40,6 +40,7 @@ from core.cli.flags import (
     config_flag_error,
     config_from_args,
     finite_or_null,
+    strict_int,
 )
 from core.config import Config, ConfigError
 from core.runs.headless import train
@@ -68,12 +69,13 @@ def build_parser() -> Parser:
     p.add_argument("--report", metavar="FILE.json", help="write the JSON report here")
     p.add_argument("--markdown", metavar="FILE.md",
                    help="write a Markdown run report here (config, log, verdict, hints, plots as PNGs beside it)")
-    p.add_argument("--log-every", type=int, default=2000, metavar="N", help="online: print every N steps (2000)")
-    p.add_argument("--threads", type=int, default=1, metavar="N", help=f"torch CPU threads (1; at most {MAX_THREADS})")
+    p.add_argument("--log-every", type=strict_int, default=2000, metavar="N", help="online: print every N steps (2000)")
+    p.add_argument("--threads", type=strict_int, default=1, metavar="N",
+                   help=f"torch CPU threads (1; at most {MAX_THREADS})")
     p.add_argument("--quiet", action="store_true", help="print only the final line")
     p.add_argument("--no-epoch-lines", dest="epoch_lines", action="store_false",
                    help="batch: leave out the per-epoch lines, keep the answer's loss/val_loss blocks")
-    p.add_argument("--seeds", type=int, default=1, metavar="S",
+    p.add_argument("--seeds", type=strict_int, default=1, metavar="S",
                    help=f"train seeds seed..seed+S-1, one line per seed and 'learned k/S' (1; at most {MAX_SEEDS:,})")
     add_config_flags(p)
     return p

@@ -29,13 +29,18 @@ from typing import Any
 import numpy as np
 
 from core.analysis.verdict import SOLVED
-from core.config import Config, ConfigError, all_fields
+from core.config import Config, ConfigError, all_fields, parse_float, parse_int
 from core.seed_batched.shape import BATCHED_RULES, batch_shape
 from core.sweep.rule_axis import RULE_FORMS, derived_rule, rule_changes, rule_label
 
 SWEEP_FIELDS = ("kind", "p", "lag", "units", "readout", "rule", "window", "rtrl_decay", "optimizer", "lr", "loss",
                 "steps", "eval_steps")
 MAX_CELLS = 400
+MAX_SEEDS = 10_000          # seeds per cell
+MAX_LEARNERS = 1_000_000    # cells x seeds: the plan lists each, and the time follows the count
+MAX_BATCH = 65_536          # learners per batched engine
+MAX_REACH_WINDOW = 100_000  # the (learners, W) ring of correct bits
+MAX_BATCH_MEMORY = 4 << 30  # bytes one batched engine may take (estimate_batch_bytes), checked before it is built
 
 
 class AxisError(ValueError):
@@ -72,11 +77,11 @@ def _field_type(name: str):
 
 
 def _number(text: str, typ, spec: str):
+    """A value of an axis, parsed strictly (core.config.parse_int / parse_float: ASCII, finite, float32)."""
     try:
-        return typ(text) if typ is float else int(text)
-    except ValueError:
-        kind = "a number" if typ is float else "an integer"
-        raise AxisError(f"{spec}: {text!r} is not {kind}") from None
+        return parse_float(text) if typ is float else parse_int(text)
+    except ValueError as e:
+        raise AxisError(f"{spec}: {e}") from None
 
 
 def parse_axis(spec: str, base: Config | None = None) -> Axis:
@@ -100,8 +105,8 @@ def parse_axis(spec: str, base: Config | None = None) -> Axis:
             raise AxisError(f"{spec}: {parts[0]}:A:B:N needs a number field (e.g. lr) and three numbers")
         a, b = _number(parts[1], float, spec), _number(parts[2], float, spec)
         n = _number(parts[3], int, spec)
-        if n < 1:
-            raise AxisError(f"{spec}: the count N must be >= 1")
+        if not 1 <= n <= MAX_CELLS:
+            raise AxisError(f"{spec}: the count N must be between 1 and {MAX_CELLS}")
         if a > b:
             raise AxisError(f"{spec}: the range start {parts[1]} is after its end {parts[2]}")
         if parts[0] == "log":
@@ -110,14 +115,20 @@ def parse_axis(spec: str, base: Config | None = None) -> Axis:
             values = [float(v) for v in np.geomspace(a, b, n)] if n > 1 else [a]
         else:
             values = [float(v) for v in np.linspace(a, b, n)] if n > 1 else [a]
+        if not all(math.isfinite(v) for v in values):
+            raise AxisError(f"{spec}: the range gives a value that is not finite")
     elif len(parts) == 2:
         if typ is not int:
             raise AxisError(f"{spec}: A:B is an integer range; for {name} use a list or lin:A:B:N / log:A:B:N")
         a, b = _number(parts[0], int, spec), _number(parts[1], int, spec)
         if a > b:
             raise AxisError(f"{spec}: the range start {a} is after its end {b}")
+        if b - a + 1 > MAX_CELLS:  # counted before the list is built
+            raise AxisError(f"{spec}: {b - a + 1:,} values; at most {MAX_CELLS}")
         values = list(range(a, b + 1))
     elif len(parts) == 1:
+        if text.count(",") >= MAX_CELLS:
+            raise AxisError(f"{spec}: {text.count(',') + 1:,} values; at most {MAX_CELLS}")
         items = [s.strip() for s in text.split(",")]
         if typ is str:
             values = items
@@ -195,8 +206,16 @@ def plan_sweep(base: Config, axes: list[Axis], seeds: int, *, max_batch: int = 2
     fields = {a.field for a in axes}
     if {"rule", "window"} <= fields and any(derived_rule(v) for a in axes if a.field == "rule" for v in a.values):
         raise AxisError("the rule axis sets the window (tbpttK, tbptt+D); it cannot be combined with a window axis")
-    if seeds < 1 or base.train.seed + seeds - 1 > 2**31 - 1:
-        raise AxisError("--seeds: must be >= 1, with seed + S - 1 <= 2147483647")
+    if not 1 <= seeds <= MAX_SEEDS or base.train.seed + seeds - 1 > 2**31 - 1:
+        raise AxisError(f"--seeds: must be between 1 and {MAX_SEEDS:,}, with seed + S - 1 <= 2147483647")
+    if not 1 <= reach_window <= MAX_REACH_WINDOW:
+        raise AxisError(f"--reach-window: must be between 1 and {MAX_REACH_WINDOW:,}")
+    if not 1 <= max_batch <= MAX_BATCH:
+        raise AxisError(f"--max-batch: must be between 1 and {MAX_BATCH:,}")
+    n_cells = math.prod(len(a.values) for a in axes)
+    if n_cells * seeds > MAX_LEARNERS:  # before any list of them is built
+        raise AxisError(f"{n_cells:,} cells x {seeds:,} seeds = {n_cells * seeds:,} learners; at most "
+                        f"{MAX_LEARNERS:,}")
     if base.train.mode != "online":
         base = base.replace(mode="online")
     ys = axes[1].values if len(axes) == 2 else (None,)
@@ -226,8 +245,25 @@ def plan_sweep(base: Config, axes: list[Axis], seeds: int, *, max_batch: int = 2
         if shape.rule == "rtrl":  # two float32 sensitivities of units x n_rec per learner: keep them <= 512 MB
             n_rec = 3 * shape.units * (shape.units + 3)
             per = max(1, min(cap, (512 << 20) // (8 * shape.units * n_rec)))
+        need = estimate_batch_bytes(shape, min(per, len(members)), reach_window)
+        if need > MAX_BATCH_MEMORY:
+            raise AxisError(f"a batch of {min(per, len(members)):,} learners ({shape.rule}, {shape.units} units) "
+                            f"would need about {need / 2**30:.1f} GiB; at most {MAX_BATCH_MEMORY / 2**30:.0f} GiB "
+                            "per batch: lower --max-batch or --reach-window")
         batches += [BatchPlan(members[i:i + per]) for i in range(0, len(members), per)]
     return SweepPlan(base, list(axes), seeds, cells, batches, reach_window, threshold)
+
+
+def estimate_batch_bytes(shape, learners: int, reach_window: int) -> int:
+    """An upper estimate of what one batched engine of `learners` takes: four float32 copies of the weights
+    (weights, gradient, Adam's m and v), TBPTT's window of cell values (about 16 floats per unit and step),
+    RTRL's two sensitivities, the reach ring (one byte per learner and step of the window) and the stream blocks."""
+    u = shape.units
+    n_params = 3 * u * (u + 3) + u + 1
+    per = 16 * n_params + 64 * shape.window * u + reach_window + 4_000
+    if shape.rule == "rtrl":
+        per += 8 * u * 3 * u * (u + 3)
+    return int(learners) * per
 
 
 def _median(values: list[float]) -> float | None:
