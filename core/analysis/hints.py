@@ -192,7 +192,13 @@ def _short_window(cfg: Config, stats: LiveStats | None, verdict: Verdict | None,
         return [Hint(SHORT_WINDOW, "warning",
                      f"Not learned, and the truncation window ({t.window}) does not reach back {lag} step(s)",
                      evidence + why + fix)]
-    return [Hint(SHORT_WINDOW, "info", f"The truncation window ({t.window}) does not reach back {lag} step(s)",
+    title = f"The truncation window ({t.window}) does not reach back {lag} step(s)"
+    if verdict is not None and verdict.code == "lost" and verdict.story is not None:
+        return [Hint(SHORT_WINDOW, "info", title,
+                     why + f"The run learned anyway (by {'minibatch' if t.mode == 'batch' else 'step'} "
+                     f"{verdict.story.first_solved_step:,}: the state kept that input), but no gradient holds that "
+                     "memory in place, so later updates may wear it away. " + fix)]
+    return [Hint(SHORT_WINDOW, "info", title,
                  why + "It can still learn when the state keeps that input anyway (with lag 1 it often does): "
                  f"watch the accuracy. If it stays below {SOLVED}, " + fix[0].lower() + fix[1:])]
 
