@@ -59,12 +59,12 @@ def test_the_window_says_it_is_starting_until_the_trainer_is_ready(qtbot, tmp_pa
     w = MainWindow(preset("question-fixed"), restore=False)
     qtbot.addWidget(w)
     try:
-        assert STARTING in w.status.phase.text()
+        assert STARTING in w.status.phase.full_text()
         assert "starting the trainer" in w.loss.getPlotItem().titleLabel.text
         w.toolbar.btn_start.click()  # before Ready: queued, and the status bar says so
-        assert "queued" in w.status.phase.text()
+        assert "queued" in w.status.phase.full_text()
         qtbot.waitUntil(lambda: w.startup.is_ready, timeout=30000)
-        assert w.status.phase.text() == "" and "starting" not in w.loss.getPlotItem().titleLabel.text
+        assert w.status.phase.full_text() == "" and "starting" not in w.loss.getPlotItem().titleLabel.text
         wait_step(qtbot, w, lambda s: s.running and s.step > 10, timeout=30000)  # the queued Start ran
     finally:
         w.close()
@@ -79,10 +79,10 @@ def test_status_bar_progress_significant_digits_and_verdict(qtbot, win):
     status.show_snapshot(tiny)
     assert status.fields["loss"].text() == "loss 3.00e-05"
     assert status.fields["step"].text() == "step 13,454 / 20,000 · about 1 s left"
-    assert not status.progress.isHidden() and status.progress.value() == 672 and status.phase.text() == ""
+    assert not status.progress.isHidden() and status.progress.value() == 672 and status.phase.full_text() == ""
     v = Verdict("learned", 1.0, "heldout_accuracy", 1000, 3e-5, "learned: held-out accuracy 1.000")
     status.show_snapshot(dataclasses.replace(s, step=20_000, verdict=v, running=False))
-    assert status.phase.text() == "learned: held-out accuracy 1.000"
+    assert status.phase.full_text() == "learned: held-out accuracy 1.000"
     assert status.fields["step"].text() == "step 20,000 / 20,000" and status.progress.value() == 1000
     status.show_snapshot(dataclasses.replace(s, loss=math.nan))
-    assert status.fields["loss"].text() == "loss –" and status.phase.text() == ""
+    assert status.fields["loss"].text() == "loss –" and status.phase.full_text() == ""
