@@ -1,10 +1,31 @@
 """GRU Memory Lab's entry point: `python main.py` opens the window; `python main.py train ...` runs headless;
 `python main.py claims ...` reproduces the seed thread's claims with verdicts; `python main.py sweep ...` maps
-seeds x settings headless."""
+seeds x settings headless.
+
+Ctrl-C before a command has set up its own handling (while torch and the rest load) exits 130 with one line and
+no traceback: the handler is installed before anything heavy is imported; each command then installs Python's
+own (KeyboardInterrupt) where it can stop cleanly and keep what finished, and the window installs its own."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+
+EXIT_INTERRUPTED = 130
+
+
+def _interrupted_at_start(signum, frame) -> None:
+    """SIGINT before a command's own handling: nothing was written yet, so leave at once, quietly."""
+    try:
+        os.write(2, b"interrupted\n")
+    finally:
+        os._exit(EXIT_INTERRUPTED)
+
+
+def install_start_handler() -> None:
+    """The first thing `python main.py` does (before importing the command, torch or Qt)."""
+    signal.signal(signal.SIGINT, _interrupted_at_start)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,4 +48,5 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
+    install_start_handler()
     sys.exit(main())

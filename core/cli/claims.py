@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 
-from core.atomic_io import LabFileError, check_writable, write_bytes
+from core.atomic_io import LabFileError, check_writable, write_files
 from core.cli.flags import MAX_THREADS, Parser, nonempty, report_json, strict_float, strict_int
 from core.runs.claims import CLAIMS, claim_by_key
 from core.runs.claims_report import run_all, to_markdown
@@ -56,17 +56,20 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(a.threads)
+    import signal
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C now keeps the claims measured so far
     report = run_all(a.seeds, keys, a.scale, progress=lambda s: print(s, file=sys.stderr, flush=True))
     print(f"{len(report['claims'])} claim(s) in {report['elapsed_s']:.1f} s (load average "
           f"{report['machine']['load_start']} -> {report['machine']['load_end']})", file=sys.stderr)
     md = to_markdown(report)
-    for path, data in ((a.report, report_json(report)), (a.markdown, md.encode("utf-8"))):
-        if path:
-            try:
-                write_bytes(path, data + (b"" if data.endswith(b"\n") else b"\n"))
-            except LabFileError as e:
-                print(f"error: {e.message}; nothing was written (a previous file is intact)", file=sys.stderr)
-                return 1
+    items = [(path, data + (b"" if data.endswith(b"\n") else b"\n"))
+             for path, data in ((a.report, report_json(report)), (a.markdown, md.encode("utf-8"))) if path]
+    try:
+        write_files(items)  # one unit: both or neither change
+    except LabFileError as e:
+        print(f"error: {e.message}; nothing was written (every previous output file is intact)", file=sys.stderr)
+        return 1
     for c in report["claims"]:
         print(f"{c['key']}: {c['verdict']} - {c['measured']}")
     return 130 if report["interrupted"] else 0

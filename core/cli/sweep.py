@@ -19,7 +19,7 @@ import json
 import sys
 import time
 
-from core.atomic_io import LabFileError, check_writable, write_bytes
+from core.atomic_io import LabFileError, check_writable, write_files
 from core.cli.flags import (
     Parser,
     add_config_flags,
@@ -125,20 +125,21 @@ def diverged_line(report: dict) -> str | None:
 
 
 def write_outputs(args, report: dict) -> int:
-    """Write the requested files; 0, or 1 after one line on stderr when a file cannot be written."""
+    """Write the requested files as one unit (core.atomic_io.write_files: all or none of them change); 0, or 1
+    after one line on stderr when a file cannot be written."""
     jobs = [(args.report, "--report", report_json), (args.csv, "--csv", report_csv)]
     if args.png or args.svg:
         from core.sweep.render import render_png, render_svg
 
         jobs += [(args.png, "--png", render_png), (args.svg, "--svg", render_svg)]
-    for path, flag, make in jobs:
-        if not path:
-            continue
-        try:
-            write_bytes(path, make(report))
-        except LabFileError as e:
-            print(f"error: {flag}: {e.message}; nothing was written (a previous file is intact)", file=sys.stderr)
-            return 1
+    items = [(path, make(report)) for path, _, make in jobs if path]
+    if not items:
+        return 0
+    try:
+        write_files(items)
+    except LabFileError as e:
+        print(f"error: {e.message}; nothing was written (every previous output file is intact)", file=sys.stderr)
+        return 1
     return 0
 
 

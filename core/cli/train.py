@@ -109,7 +109,10 @@ def main(argv=None) -> int:
         log.append(line)
         if not args.quiet:
             print(line, flush=True)
-    with warnings.catch_warnings():
+    import signal
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # from here Ctrl-C stops training (main.py's
+    with warnings.catch_warnings():  # start-up handler exited quietly before)
         warnings.simplefilter("ignore")
         try:
             if args.seeds == 1:
@@ -134,7 +137,7 @@ def main(argv=None) -> int:
             rep, pngs = headless_report(args.markdown, report, log, command)
             path = write_report(args.markdown, rep, pngs)
         except ReportError as e:
-            print(f"error: --markdown: {e}", file=sys.stderr)
+            print(f"error: --markdown: {e.message}", file=sys.stderr)
             return EXIT_WRITE
         print(f"markdown: {path}")
     print(json.dumps(finite_or_null({"params": report["params"], "final": report["final"],

@@ -3,14 +3,17 @@
     rep = RunReport(config=cfg.to_dict(), log=lines, verdict=final["verdict"], hints=report["hints"],
                     heldout={...}, command=reproduce_command(cfg), images=plan_images("run.md", ["loss", ...]))
     text = render_markdown(rep)              # the Markdown; its image links are the images' file names
-    write_report("run.md", rep, {"loss": png_bytes, ...})   # PNGs first, then the .md, each atomically
+    write_report("run.md", rep, {"loss": png_bytes, ...})   # the PNGs and the .md as one unit (all or nothing)
 
 The report says: the verdict and the held-out figures first (what a reader asks), the hints, the plots, the
 Keras-style log, the config as TOML, the command line that reproduces the run and the software versions.
 Which pictures exist depends on who renders them (the window: loss, accuracy, hidden heatmap, portrait, memory
 probe; the headless runner: loss and accuracy through core/runs/report_plots.py); `plan_images` names them
-`<stem>-<key>.png` beside the .md, so the links are relative and resolve wherever the folder is copied.
-Writes go through core.atomic_io. core/ never imports Qt (versions are read from package metadata).
+`<stem>-<key>.png` beside the .md, so the links are relative and resolve wherever the folder is copied; a link
+is written as `![Title](<file name>)` with `<`, `>` and `\\` escaped, so a name with spaces or markup stays a
+link to that file and never becomes HTML. Writes go through core.atomic_io as one unit: every file is written
+under a temporary name first and renamed only once all exist, so a failure changes nothing of an old report.
+core/ never imports Qt (versions are read from package metadata).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
-from core.atomic_io import LabFileError, check_writable, write_bytes
+from core.atomic_io import LabFileError, check_writable, write_files
 from core.config import PRESETS, Config
 from core.tasks import keras_split_at
 
@@ -174,7 +177,7 @@ def render_markdown(rep: RunReport) -> str:
     if rep.images:
         out += ["", "## Pictures"]
         for im in rep.images:
-            out += ["", f"**{im.title}:** {im.caption}.", "", f"![{im.title}]({im.file})"]
+            out += ["", f"**{im.title}:** {im.caption}.", "", f"![{im.title}]({link_target(im.file)})"]
     out += ["", "## Log", "", "```text", *(trim_log(rep.log) or ["(no log)"]), "```"]
     out += ["", "## Config", "", "```toml", config_toml(cfg), "```"]
     out += ["", "## Reproduce", "", "```sh", rep.command or "(unknown)", "```"]
@@ -184,33 +187,56 @@ def render_markdown(rep: RunReport) -> str:
     return "\n".join(out)
 
 
-_LINK = re.compile(r"!?\[[^\]]*\]\(([^)\s]+)\)")
+_LINK = re.compile(r"!?\[[^\]]*\]\((?:<((?:[^<>\\\n]|\\.)*)>|([^)\s<]+))\)")
+_ESCAPED = re.compile(r"\\(.)")
+
+
+def link_target(file: str) -> str:
+    """A relative file name as a CommonMark link destination: in angle brackets (spaces allowed), with `\\`, `<`
+    and `>` backslash-escaped, so the name can neither end the link nor open an HTML tag."""
+    return "<" + re.sub(r"([\\<>])", r"\\\1", file) + ">"
 
 
 def links(markdown: str) -> list[str]:
-    """The link targets in `markdown` (images and links), in order."""
-    return _LINK.findall(markdown)
+    """The link targets in `markdown` (images and links), in order, unescaped."""
+    return [_ESCAPED.sub(r"\1", a) if a else b for a, b in _LINK.findall(markdown)]
 
 
-def check_report_path(path) -> str | None:
-    """Why a report cannot be written to `path` (suffix, folder), or None."""
+def check_report_path(path, keys=("loss", "accuracy")) -> str | None:
+    """Why a report cannot be written to `path` (suffix, folder, the name's length or shape) or its pictures
+    `<stem>-<key>.png` for `keys` beside it (a folder there, a name too long), or None: checked before training."""
     if Path(path).suffix.lower() != ".md":
         return "the report's file name must end in .md"
-    return check_writable(path)
+    why = check_writable(path)
+    if why is not None:
+        return why
+    for k in keys:
+        png = image_path(path, k)
+        why = check_writable(png)
+        if why is not None:
+            return f"its picture {png.name}: {why}"
+    return None
 
 
 def write_report(md_path, rep: RunReport, pngs: dict[str, bytes]) -> Path:
-    """Write the PNGs named by `rep.images` (a picture missing from `pngs` is left out of the report), then the
-    Markdown. ReportError (one message) when a file cannot be written; the .md is written last, so a failure
-    never leaves a report whose links point nowhere."""
-    why = check_report_path(md_path)
+    """Write the PNGs named by `rep.images` (a picture missing from `pngs` is left out of the report) and the
+    Markdown as one unit (core.atomic_io.write_files: all written under temporary names, then renamed, the .md
+    last). ReportError (one message) when a file cannot be written: then no file of an old report changed."""
+    why = check_report_path(md_path, keys=())
     if why is not None:
-        raise ReportError(f"cannot write the report {md_path}: {why}")
-    md_path = Path(md_path).resolve()
+        raise ReportError(f"cannot write the report {md_path}: {why}; nothing of an old report changed")
+    try:
+        md_path = Path(md_path).resolve()
+    except (OSError, RuntimeError) as e:  # a symlink loop (RuntimeError before Python 3.13)
+        raise ReportError(f"cannot write the report {md_path}: {e}; nothing of an old report changed") from None
     rep.images = [im for im in rep.images if im.key in pngs]
-    for im in rep.images:
-        write_bytes(md_path.with_name(im.file), pngs[im.key], error=ReportError)
-    write_bytes(md_path, render_markdown(rep).encode("utf-8"), error=ReportError)
+    items = [(md_path.with_name(im.file), pngs[im.key]) for im in rep.images]
+    items.append((md_path, render_markdown(rep).encode("utf-8")))
+    try:
+        write_files(items, error=ReportError)
+    except ReportError as e:
+        raise ReportError(f"{e.message}; nothing of an old report changed (the report and its pictures are "
+                          "written together or not at all)") from None
     return md_path
 
 

@@ -114,12 +114,21 @@ def test_a_killed_writer_leaves_a_file_the_next_write_removes(tmp_path):
     child.wait()
     left = [n for n in os.listdir(tmp_path) if n != "s.gmlab"]
     assert target.read_bytes() == b"old" and len(left) == 1 and A.TEMP_MARK in left[0]
-    write_bytes(tmp_path / "t.csv", b"x")
-    assert left[0] in os.listdir(tmp_path)  # too fresh: it could be a writer that has not locked yet
+    assert f".p{child.pid}." in left[0]  # the writer's pid is in the name
+    write_bytes(tmp_path / "t.csv", b"x")  # its writer is provably gone: removed at once, whatever its age
+    assert sorted(os.listdir(tmp_path)) == ["s.gmlab", "t.csv"] and target.read_bytes() == b"old"
+
+
+def test_a_fresh_temp_file_of_a_live_writer_is_left_alone(tmp_path):
+    """A young temporary file whose pid is alive may be a writer that has not locked yet: kept until stale."""
+    mine = tmp_path / f".s.gmlab{A.temp_prefix('s.gmlab')[len('.s.gmlab'):]}abcd1234{A.TEMP_MARK}.gmlab"
+    mine.write_bytes(b"writing")
+    parent = tmp_path / f".s.gmlab.p{os.getppid()}.abcd1234{A.TEMP_MARK}.gmlab"
+    parent.write_bytes(b"writing")
+    assert A.remove_stale_temp_files(str(tmp_path)) == []
     old = time.time() - 2 * A.STALE_AFTER_S
-    os.utime(tmp_path / left[0], (old, old))
-    write_bytes(target, b"new")
-    assert sorted(os.listdir(tmp_path)) == ["s.gmlab", "t.csv"] and target.read_bytes() == b"new"
+    os.utime(parent, (old, old))
+    assert A.remove_stale_temp_files(str(tmp_path)) == [parent.name]
 
 
 def test_symlinks_are_written_through_and_permissions_kept(tmp_path):

@@ -100,7 +100,7 @@ def test_sweep_and_claims_write_through_atomic_io():
     from core.cli import claims as C
     from core.cli import sweep as SC
     assert not hasattr(SC, "atomic_write_bytes")
-    assert SC.write_bytes is atomic_io.write_bytes and C.write_bytes is atomic_io.write_bytes
+    assert SC.write_files is atomic_io.write_files and C.write_files is atomic_io.write_files  # one unit each
 
 
 def test_sweep_csv_on_a_full_disk_keeps_the_old_file(tmp_path, capsys, full_disk):

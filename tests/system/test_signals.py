@@ -90,3 +90,37 @@ def test_a_stopped_trainer_is_reported_and_continues_when_resumed(qtbot, tmp_pat
             except ProcessLookupError:
                 pass
         win.close()
+
+
+# -- issue 21, item 5: Ctrl-C while a command starts ----------------------------------------------------------
+START_COMMANDS = {
+    "train": ["train", "--preset", "question-fixed", "--steps", "200000", "--quiet"],
+    "sweep": ["sweep", "--x", "lag=1,2", "--seeds", "2", "--steps", "100000", "--quiet"],
+    "claims": ["claims", "--only", "cannot-cope", "--seeds", "1"],
+}
+
+
+@pytest.mark.parametrize("module", ["core.config", "torch.nn"])  # early, and in the middle of importing torch
+@pytest.mark.parametrize("command", sorted(START_COMMANDS))
+def test_ctrl_c_during_start_up_exits_130_without_a_traceback(command, module):
+    """`-X importtime` prints a line as each import finishes: SIGINT is sent on the line that names `module`, so
+    the interrupt lands at a known point of start-up (no sleeps); the whole run is bounded by a timeout."""
+    p = subprocess.Popen([sys.executable, "-X", "importtime", "main.py", *START_COMMANDS[command]], cwd=ROOT,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = []
+    try:
+        for line in p.stderr:
+            seen.append(line)
+            if line.rstrip().split("|")[-1].strip() == module:
+                p.send_signal(signal.SIGINT)
+                break
+        else:
+            pytest.fail(f"{module} was never imported: {''.join(seen[-5:])}")
+        rest = p.communicate(timeout=60)[1]
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+    assert p.returncode == 130, rest[-2000:]
+    assert "Traceback" not in rest and "KeyboardInterrupt" not in rest
+    assert rest.strip().splitlines()[-1] == "interrupted"
