@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from core.config import PRESET_HELP, PRESETS, Config, all_fields, preset, range_text
+from core.config import PRESET_HELP, PRESETS, Config, ConfigError, all_fields, preset, range_text
 from gui.app_state import AppState
 
 ONLINE_ONLY = {"rule", "window", "rtrl_decay", "steps", "eval_steps", "fidelity"}
@@ -162,8 +162,13 @@ class ConfigPanel(QWidget):
                 return name
         return "custom"
 
+    def values(self) -> dict:
+        """The widgets' values by field name, unchecked: each is in its range, but together they may not make a
+        Config (core.config's joint bounds, e.g. a batch data set too large to build); config() says why."""
+        return {name: self.value(name) for name in self.widgets}
+
     def pending_fields(self) -> list[str]:
-        cur, old = self.config().flat(), self.state.applied.flat()
+        cur, old = self.values(), self.state.applied.flat()
         # live fields are applied the moment they change, so one that differs here was clamped by its widget
         def same(a, b):
             if isinstance(a, float) and isinstance(b, float):
@@ -178,8 +183,7 @@ class ConfigPanel(QWidget):
             return
         name = self.preset_box.currentData()
         if name in PRESETS:
-            cur = self.config()
-            self.set_config(preset(name).replace(seed=cur.train.seed, device=cur.train.device), name)
+            self.set_config(preset(name).replace(seed=self.value("seed"), device=self.value("device")), name)
             self.edited.emit()
 
     def _field_edited(self, name: str) -> None:
@@ -187,7 +191,11 @@ class ConfigPanel(QWidget):
             return
         if self.preset_box.currentData() != "custom":
             self._loading = True
-            self.preset_box.setCurrentIndex(self.preset_box.findData(self._matching_preset(self.config())))
+            try:
+                match = self._matching_preset(self.config())
+            except ConfigError:  # jointly out of bounds: no preset is, and Reset will say why
+                match = "custom"
+            self.preset_box.setCurrentIndex(self.preset_box.findData(match))
             self._loading = False
         if self.meta[name].metadata.get("live"):
             self.live_changed.emit(name, self.value(name))
