@@ -13,8 +13,8 @@ raising), leaves any existing file at `path` exactly as it was and no temporary 
 old file's permission bits (else the umask's); a symlink is written through to its target. Temporary files are
 named `.<name>.p<pid>.<random>.gml-tmp<suffix>` next to the target (hidden, and they keep the target's suffix),
 and are locked while written. One left behind by a killed process is removed by the next write into the same
-folder (or `remove_stale_temp_files`, which the command lines call at start): at once when no process has its
-pid, otherwise once it is STALE_AFTER_S old; never while a live writer holds its lock.
+folder (every write calls `remove_stale_temp_files` first): at once when no process has its pid, otherwise
+once it is STALE_AFTER_S old; never while a live writer holds its lock.
 
 Writers that only produce bytes through their own API (Qt images, pyqtgraph's exporters with toBytes=True) hand
 the bytes to `write_bytes`; writers that stream (csv, json.dump) use `write_with`; for text, wrap `fh` in an
