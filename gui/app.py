@@ -9,6 +9,9 @@ Scripts see failures: a bad flag exits 2 with one line before Qt loads; with --q
 on an error (divergence, an opened file the trainer refuses) prints the message on stderr and exits 1, as does a
 failed --open (the default config is not trained instead) and a screenshot that was not written.
 --quit-after-steps N stops exactly at step N: the training process is asked to pause there (Start(until=N)).
+--record FILE records the run, in lockstep by default: the trainer trains to each frame's step and waits while
+that state is drawn and grabbed, so a clip of N frames holds N pictures, each of its own step, on any machine
+and under any load (`--record-mode live` records while training runs freely).
 """
 
 from __future__ import annotations
@@ -174,6 +177,21 @@ class Automation:
         self.win.close()
 
 
+def automate(win, args) -> Automation | None:
+    """Drive a shown window as the automation flags ask: --record starts recording (lockstep by default: the run
+    then trains frame by frame, gui/recording/lockstep.py), then --open (starting once it is open, if asked) or
+    --autostart. The Automation, or None when the recording could not start (its message is the window's last
+    error)."""
+    auto = Automation(win, args)
+    if args.recording is not None and not win.recording.start(args.recording):
+        return None
+    if args.open:  # start (if asked) once the session is open; a failed open quits non-zero
+        win.session_ui.open_session_from(args.open, on_done=auto.opened)
+    elif args.autostart:
+        auto.begin()
+    return auto
+
+
 def quit_on_sigint(app) -> None:
     """Ctrl-C (SIGINT) in the terminal closes the windows as their close buttons do (settings kept, children
     stopped), instead of a KeyboardInterrupt raised inside some paint. Python runs signal handlers only when the
@@ -224,15 +242,11 @@ def main(argv=None) -> int:
         win.show_tab(args.tab)
     if args.layer:
         win.hidden.set_layer(args.layer)
-    auto = Automation(win, args)
     win.show()
-    if args.recording is not None and not win.recording.start(args.recording):
+    auto = automate(win, args)
+    if auto is None:
         print(f"error: {win.message.errors[-1]}", file=sys.stderr)
         return 1
-    if args.open:  # start (if asked) once the session is open; a failed open quits non-zero
-        win.session_ui.open_session_from(args.open, on_done=auto.opened)
-    elif args.autostart:
-        auto.begin()
     code = app.exec()
     if auto.failure is not None:
         return EXIT_FAILED

@@ -4,6 +4,8 @@ Each sends one command to the worker and records its outcome in the AppState at 
 confirm it). Reset takes the config panel's config; a config that does not validate is one message and sends
 nothing. `start` is the one door to Start: the Start button, Space, the Run menu, a panel's "load and start"
 and the command line's --autostart all come here; before the trainer child is Ready it says the Start is queued.
+While a lockstep recording runs, `pacer` (gui.recording.lockstep.LockstepPacer) turns each Start into legs that
+end at the next frame's step (`continue_to`), and hears of each Pause, Step and Reset.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class RunCommands:
         self.handle, self.state = handle, state
         self.edited_config, self.report_error, self.after_reset = edited_config, report_error, after_reset
         self.start_queued = start_queued
+        self.pacer = None  # a lockstep recording's pacer while one records: Start trains to the next frame only
 
     def toggle_run(self) -> None:
         if self.state.running:
@@ -35,15 +38,26 @@ class RunCommands:
         waits in the pipe until the child reads it, and the status line says so."""
         if not self.handle.ready:
             self.start_queued()
+        if self.pacer is not None:
+            until = self.pacer.started(until)
         self.handle.start(until)
         self.state.command_sent(True)
 
+    def continue_to(self, step: int) -> None:
+        """A lockstep recording's next leg: train on and pause exactly at `step` (Start(until=step))."""
+        self.handle.start(step)
+        self.state.command_sent(True)
+
     def pause(self) -> None:
+        if self.pacer is not None:
+            self.pacer.paused()
         self.handle.pause()
         self.state.command_sent(False)
 
     def step(self, n: int = 1) -> None:
         """n timesteps online (minibatches in batch mode), then paused."""
+        if self.pacer is not None:
+            self.pacer.paused()
         self.handle.step(n)
         self.state.command_sent(False)
 
@@ -53,6 +67,8 @@ class RunCommands:
         except ConfigError as e:
             self.report_error(f"Cannot reset: {e}")
             return
+        if self.pacer is not None:
+            self.pacer.paused()
         self.handle.reset(cfg.to_dict())
         self.state.note_reset()
         self.state.set_current_path(None)  # a new run is not the saved session: Save asks for a path

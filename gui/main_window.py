@@ -106,13 +106,13 @@ class MainWindow(QMainWindow):
         self.presenter = FramePresenter(self.state, self.handle, self.views, self.inspect, self.status,
                                         self.message.error, self)
         self.exports = Exporter(self, self.views, self.message.error, self.statusBar().showMessage,
-                                folder=self.settings.screenshot_dir)
+                                folders=self.settings.folders)
         self.startup = Startup(self, self.status, [self.bits.getPlotItem(), self.hidden.plot,
                                                    self.loss.getPlotItem(), self.acc.getPlotItem()], self)
         self.pin_overlay = PinOverlay(self.state, self.loss, self.acc)
         self.session_ui = SessionUI(self.services, self)
         recordable = {"window": self, **self.views, "portrait": self.inspect.portrait}
-        self.recording = RecordingControl(self.services, recordable, self._show_recorded_view, self)
+        self.recording = RecordingControl(self.services, recordable, self._show_recorded_view, self, self.commands)
         self.report = ReportExporter(self.services, lambda: self.presenter.snap, self.views,
                                      {"portrait": self.inspect.portrait, "probe": self.inspect.probe})
         self._build_layout()

@@ -5,7 +5,13 @@ remembered": each one is ignored on its own and named in `take_notices()` (the w
 
 Screenshots (Ctrl+S) go to `screenshot_dir()`: the folder GML_SCREENSHOT_DIR names, else the setting
 `files/screenshot_dir` in that INI file, else the user's pictures folder + "GRU Memory Lab" (Qt's
-QStandardPaths.PicturesLocation, e.g. ~/Pictures/GRU Memory Lab)."""
+QStandardPaths.PicturesLocation, e.g. ~/Pictures/GRU Memory Lab).
+
+File dialogs open where the user keeps that kind of file, never in the process's working folder:
+`DialogFolders(store).folder(kind)` is the folder of the last file chosen for that kind (`remember(kind, path)`,
+kept as `folders/<kind>`), else a per-kind default under the user's documents (QStandardPaths.DocumentsLocation
++ "GRU Memory Lab/recordings", "…/reports", "…/sessions", "…/data"; pictures: the screenshot folder above),
+made when first offered so the dialog can open in it."""
 
 from __future__ import annotations
 
@@ -25,6 +31,10 @@ WINDOW_KEY = "view/window"
 SCREENSHOT_DIR_KEY = "files/screenshot_dir"
 SCREENSHOT_DIR_ENV = "GML_SCREENSHOT_DIR"
 APP_FOLDER = "GRU Memory Lab"
+FOLDER_KEY = "folders/{kind}"
+# each kind of file and its default folder under DocumentsLocation/APP_FOLDER (pictures: the screenshot folder)
+DIALOG_KINDS = {"recordings": "recordings", "reports": "reports", "sessions": "sessions", "data": "data",
+                "pictures": None}
 VIEW_RANGES = {SMOOTHING_KEY: (0, 99, 60), WINDOW_KEY: (20, 2000, 200)}  # (lowest, highest, default): the toolbar's
 
 
@@ -121,11 +131,12 @@ class WindowSettings:
 
     def screenshot_dir(self) -> Path:
         """Where Ctrl+S saves (an absolute path; the folder is made when the first screenshot is saved)."""
-        chosen = os.environ.get(SCREENSHOT_DIR_ENV) or self.store.value(SCREENSHOT_DIR_KEY)
-        if chosen:
-            return Path(str(chosen)).expanduser().absolute()
-        pictures = QStandardPaths.writableLocation(QStandardPaths.PicturesLocation)
-        return (Path(pictures) if pictures else Path.home() / "Pictures").absolute() / APP_FOLDER
+        return screenshot_dir(self.store)
+
+    @property
+    def folders(self) -> DialogFolders:
+        """The folders the file dialogs open in."""
+        return DialogFolders(self.store)
 
     def save(self, applied: Config, geometry: QByteArray, smoothing: int, window: int,
              state: QByteArray | None = None) -> None:
@@ -136,4 +147,67 @@ class WindowSettings:
             self.store.setValue(STATE_KEY, state)
         self.store.setValue(SMOOTHING_KEY, smoothing)
         self.store.setValue(WINDOW_KEY, window)
+        self.store.sync()
+
+
+def screenshot_dir(store: QSettings) -> Path:
+    """Where Ctrl+S saves: GML_SCREENSHOT_DIR, else the setting, else the pictures folder + APP_FOLDER."""
+    chosen = os.environ.get(SCREENSHOT_DIR_ENV) or store.value(SCREENSHOT_DIR_KEY)
+    if chosen:
+        return Path(str(chosen)).expanduser().absolute()
+    pictures = QStandardPaths.writableLocation(QStandardPaths.PicturesLocation)
+    return (Path(pictures) if pictures else Path.home() / "Pictures").absolute() / APP_FOLDER
+
+
+def documents_dir() -> Path:
+    """The user's documents folder (QStandardPaths.DocumentsLocation), else the home folder."""
+    docs = QStandardPaths.writableLocation(QStandardPaths.DocumentsLocation)
+    return Path(docs).absolute() if docs else Path.home().absolute()
+
+
+class DialogFolders:
+    """The folder each kind of file dialog opens in (kinds: DIALOG_KINDS): the last one used, else a default."""
+
+    def __init__(self, store: QSettings):
+        self.store = store
+
+    def screenshots(self) -> Path:
+        """Where Ctrl+S saves (screenshot_dir)."""
+        return screenshot_dir(self.store)
+
+    def default(self, kind: str) -> Path:
+        sub = DIALOG_KINDS[kind]
+        return screenshot_dir(self.store) if sub is None else documents_dir() / APP_FOLDER / sub
+
+    def folder(self, kind: str) -> Path:
+        """An existing, absolute folder: the remembered one if it still exists, else the default (made now; if
+        it cannot be made, its nearest existing parent, else the home folder)."""
+        raw = self.store.value(FOLDER_KEY.format(kind=kind))
+        if raw and isinstance(raw, str) and os.path.isabs(raw) and os.path.isdir(raw):
+            return Path(raw)
+        target = self.default(kind)
+        try:
+            target.mkdir(parents=True, exist_ok=True)
+            return target
+        except OSError:
+            for parent in target.parents:
+                if parent.is_dir():
+                    return parent
+        return Path.home().absolute()
+
+    def suggest(self, kind: str, name: str) -> str:
+        """A path for a save dialog: `name` in the kind's folder, numbered (name-2.ext, ...) not to replace a file."""
+        folder = self.folder(kind)
+        stem, suffix = os.path.splitext(name)
+        path, n = folder / name, 2
+        while path.exists():
+            path, n = folder / f"{stem}-{n}{suffix}", n + 1
+        return str(path)
+
+    def remember(self, kind: str, path: str | os.PathLike) -> None:
+        """The user chose `path` (a file) for `kind`: its folder is where the next dialog of that kind opens."""
+        if kind not in DIALOG_KINDS:
+            raise KeyError(kind)
+        folder = Path(os.fspath(path)).expanduser().absolute().parent
+        self.store.setValue(FOLDER_KEY.format(kind=kind), str(folder))
         self.store.sync()

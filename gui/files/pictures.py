@@ -1,8 +1,10 @@
 """Pictures out of the window: PNG screenshots of the whole window and one view as PNG or SVG.
 
 Every failure (an unwritable folder, an unknown format, an exporter error) is one message and returns None;
-nothing is lost and the run goes on. Ctrl+S saves into the folder `folder()` gives (gui.settings:
-GML_SCREENSHOT_DIR, a setting, or the user's pictures folder), and every message names the full path.
+nothing is lost and the run goes on. Ctrl+S saves into the screenshot folder (gui.settings.screenshot_dir:
+GML_SCREENSHOT_DIR, a setting, or the user's pictures folder), and every message names the full path. Save
+screenshot as… and Export view open in the folder of the last picture saved through a dialog, else that
+screenshot folder (gui.settings.DialogFolders, kind "pictures").
 Every picture is rendered to bytes first (the encoder's result checked), then written through core.atomic_io
 (a temp file in the same folder, then a rename): a failure (an unwritable folder, a full disk, an unknown format,
 an exporter or encoder error) is one message that says the truth, returns None and leaves any previous file
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from core.atomic_io import LabFileError, write_bytes
 from gui.plots.views import HiddenView, crisp_svg
+from gui.settings import DialogFolders, settings_store
 
 EXPORTERS = {"png": pg.exporters.ImageExporter, "svg": pg.exporters.SVGExporter}
 KEPT = "Nothing was written; the previous file (if any) is intact."
@@ -48,11 +51,15 @@ def png_bytes(image) -> bytes:
 class Exporter:
     """Screenshots of `window` (grabbed as a widget) and exports of the named `views`."""
 
-    def __init__(self, window: QWidget, views: dict, report_error, show_status, folder=None):
-        """`folder()` is the screenshot folder (default: ./screenshots)."""
+    def __init__(self, window: QWidget, views: dict, report_error, show_status, folders: DialogFolders | None = None):
+        """`folders` gives the screenshot folder and where the dialogs open (default: from the settings store)."""
         self.window, self.views = window, views
         self.report_error, self.show_status = report_error, show_status
-        self.folder = folder or (lambda: Path("screenshots").absolute())
+        self.folders = folders if folders is not None else DialogFolders(settings_store())
+
+    def folder(self) -> Path:
+        """Where Ctrl+S saves."""
+        return self.folders.screenshots()
 
     # -- screenshots -------------------------------------------------------------------------------------
     def save_screenshot(self, path: str | Path) -> Path | None:
@@ -80,9 +87,12 @@ class Exporter:
         return self.save_screenshot(self.default_screenshot_path())
 
     def save_screenshot_as(self) -> Path | None:
-        path, _ = QFileDialog.getSaveFileName(self.window, "Save screenshot", str(self.default_screenshot_path()),
-                                              "PNG image (*.png)")
-        return self.save_screenshot(path) if path else None
+        default = self.folders.suggest("pictures", time.strftime("gml-%Y%m%d-%H%M%S.png"))
+        path, _ = QFileDialog.getSaveFileName(self.window, "Save screenshot", default, "PNG image (*.png)")
+        if not path:
+            return None
+        self.folders.remember("pictures", path)
+        return self.save_screenshot(path)
 
     # -- one view ----------------------------------------------------------------------------------------
     def _plot_item(self, key: str):
@@ -120,8 +130,8 @@ class Exporter:
         return path
 
     def export_view_dialog(self, key: str, fmt: str) -> None:
-        default = self.folder() / time.strftime(f"gml-{key}-%Y%m%d-%H%M%S.{fmt}")
-        path, _ = QFileDialog.getSaveFileName(self.window, f"Export {key} view", str(default),
-                                              f"{fmt.upper()} (*.{fmt})")
+        default = self.folders.suggest("pictures", time.strftime(f"gml-{key}-%Y%m%d-%H%M%S.{fmt}"))
+        path, _ = QFileDialog.getSaveFileName(self.window, f"Export {key} view", default, f"{fmt.upper()} (*.{fmt})")
         if path:
+            self.folders.remember("pictures", path)
             self.export_view(key, path)

@@ -7,12 +7,12 @@ verdict the window shows (the snapshot's own Verdict, as the status bar and the 
 the training child by core.analysis.verdict.heldout_verdict, the one rule for which figure is judged; none
 before the run reaches its end), the hints, a Keras-style log made from the curves (batch: the epoch lines and the
 answer's blocks; online: progress lines), the config as TOML, the commands that reproduce the run and the
-software versions. Every file is written atomically (core.atomic_io); a failure is one message.
+software versions. Every file is written atomically (core.atomic_io); a failure is one message. The dialog opens in
+the folder of the last report exported, else Documents/GRU Memory Lab/reports (gui.settings.DialogFolders).
 """
 
 from __future__ import annotations
 
-import os
 import time
 
 import numpy as np
@@ -25,6 +25,7 @@ from core.runs.report import ReportError, RunReport, check_report_path, plan_ima
 from core.tasks import keras_split_at
 from gui.actions import make_action
 from gui.files.pictures import EXPORTERS
+from gui.settings import DialogFolders
 
 LOG_LINES = 20  # online: about this many progress lines over the run
 PNG_WIDTH = 1000
@@ -77,18 +78,19 @@ class ReportExporter:
                                   "A Markdown report of this run with its pictures, to paste into a Q&A thread")
         self.ask = self._ask  # a seam: tests replace the dialog
         self.last = None
+        self.folders = DialogFolders(services.settings)
 
     def _ask(self) -> str | None:
-        default = os.path.join("reports", time.strftime("gml-report-%Y%m%d-%H%M%S.md"))
+        default = self.folders.suggest("reports", time.strftime("gml-report-%Y%m%d-%H%M%S.md"))
         path, _ = QFileDialog.getSaveFileName(self.services.dialog_parent, "Export report", default,
                                               "Markdown (*.md)")
+        if path:
+            self.folders.remember("reports", path)
         return path or None
 
     def export_dialog(self) -> None:
         path = self.ask()
         if path:
-            if os.path.dirname(path) == "reports":
-                os.makedirs("reports", exist_ok=True)
             self.export(path)
 
     def export(self, path):

@@ -23,6 +23,7 @@ from core.config import Config, ConfigError
 from core.messages import ExportResult, FileResult, OpenResult, SaveResult
 from core.sessions.container import SUFFIX
 from gui.actions import make_action
+from gui.settings import DialogFolders
 
 RECENT_KEY = "session/recent"
 RECENT_MAX = 8
@@ -49,6 +50,7 @@ class SessionUI(QObject):
         self.state = services.state
         self.handle = services.handle
         self.settings = services.settings
+        self.folders = DialogFolders(services.settings)  # where the dialogs open: the last folder used, else Documents
         self._on_open_done = {}  # path -> callbacks(ok) waiting for that open's answer
         self._open_marks = {}  # path -> the reset count when that open was asked for
         self.handle.worker.result.connect(self._on_result)
@@ -136,12 +138,6 @@ class SessionUI(QObject):
         self.open_session_from(path)
 
     # -- commands -----------------------------------------------------------------------------------------
-    def _default_dir(self) -> str:
-        if self.state.current_path:
-            return str(Path(self.state.current_path).parent)
-        items = self.recent()
-        return str(Path(items[0]).parent) if items else str(Path.cwd())
-
     def save_session_to(self, path) -> bool:
         """Ask the child to save the session to `path`; False (and a message) when the path is not writable."""
         path = os.fspath(path)
@@ -174,9 +170,10 @@ class SessionUI(QObject):
 
     # -- dialogs (File menu) ------------------------------------------------------------------------------
     def open_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self.services.dialog_parent, "Open session", self._default_dir(),
-                                              FILTER)
+        path, _ = QFileDialog.getOpenFileName(self.services.dialog_parent, "Open session",
+                                              str(self.folders.folder("sessions")), FILTER)
         if path:
+            self.folders.remember("sessions", path)
             self.open_session_from(path)
 
     def save(self) -> None:
@@ -186,22 +183,27 @@ class SessionUI(QObject):
             self.save_as()
 
     def save_as(self) -> None:
-        default = self.state.current_path or str(Path(self._default_dir()) / f"session{SUFFIX}")
+        cur = self.state.current_path  # Save as… offers the session's own name; else the sessions folder
+        default = cur if cur and os.path.isdir(os.path.dirname(cur)) else self.folders.suggest("sessions",
+                                                                                                f"session{SUFFIX}")
         path, _ = QFileDialog.getSaveFileName(self.services.dialog_parent, "Save session", default, FILTER)
         if path:
+            self.folders.remember("sessions", path)
             if not Path(path).suffix:
                 path += SUFFIX
             self.save_session_to(path)
 
     def export_dialog(self) -> None:
         cur = self.state.current_path
-        base = Path(cur).with_suffix(".csv") if cur else Path.cwd() / "history.csv"
+        base = (Path(self.folders.folder("data")) / Path(cur).with_suffix(".csv").name if cur
+                else self.folders.suggest("data", "history.csv"))
         batch = self.state.applied.train.mode == "batch"
         title = "Export history as CSV" + (" (also writes <name>.epochs.csv, the per-epoch log)" if batch else "")
         path, _ = QFileDialog.getSaveFileName(self.services.dialog_parent, title, str(base), "CSV (*.csv)")
         if path and batch and not self.confirm_epochs_file(path):
             return
         if path:
+            self.folders.remember("data", path)
             self.export_csv_to(path)
 
     def confirm_epochs_file(self, path: str) -> bool:

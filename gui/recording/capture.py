@@ -1,10 +1,14 @@
 """Recording what a widget draws: grab it into fixed-size RGB frames for a `Recorder`, and the red indicator.
 
-* `grab_rgb(widget, size)` renders the widget (the window or one view) into an (H, W, 3) uint8 array of exactly
-  `size`; if the widget was resized since the clip began, the picture is scaled to fit and centred on white
-  (an encoder needs one frame size for the whole clip).
+* `grab_rgb(widget, size, label)` renders the widget (the window or one view) into an (H, W, 3) uint8 array of
+  exactly `size`; if the widget was resized since the clip began, the picture is scaled to fit and centred on
+  white (an encoder needs one frame size for the whole clip). `label` (e.g. `step_label(1200)`, "step 1,200") is
+  drawn into the frame's bottom-left corner, white on an opaque dark box (`label_rect` says where), so every
+  frame says which training step it shows.
 * `WidgetRecorder` ties a widget, a `core.recording.recorder.Recorder` and a `core.recording.schedule.StepSchedule`:
-  call `frame_drawn(step)` after each drawn frame (e.g. from the window's `frame_shown` signal); it grabs the
+  call `frame_drawn(step)` after each drawn frame (e.g. from the window's `frame_shown` signal: live capture);
+  a lockstep recording (gui/recording/lockstep.py) asks `schedule.frames_due` itself and `record(step, n)`s
+  when the encoder has room. `frame_drawn` grabs the
   widget when a frame is due (frames spaced evenly in training steps) and hands it to the encoder thread as one
   picture for all the frames due. The window never waits for the encoder: while the encoder is behind (a busy
   machine; it runs at a lower priority than training), the frames due are given the picture recorded before
@@ -21,8 +25,8 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from PySide6.QtCore import QEvent, Qt, QTimer
-from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtCore import QEvent, QRect, Qt, QTimer
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter
 from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from core.recording.recorder import Recorder
@@ -38,8 +42,40 @@ def capture_size(widget: QWidget, max_side: int = 2048) -> tuple[int, int]:
     return max(2, int(w * scale) & ~1), max(2, int(h * scale) & ~1)
 
 
-def grab_rgb(widget: QWidget, size: tuple[int, int]) -> np.ndarray:
-    """What `widget` draws now, as an (h, w, 3) uint8 RGB array of exactly `size` = (w, h)."""
+def step_label(step: int) -> str:
+    """The text a recorded frame carries: the training step it shows."""
+    return f"step {int(step):,}"
+
+
+def _label_font(size: tuple[int, int]) -> QFont:
+    font = QFont()
+    font.setPixelSize(max(9, min(16, size[1] // 40)))
+    font.setBold(True)
+    return font
+
+
+def label_rect(size: tuple[int, int], text: str) -> QRect:
+    """Where `draw_label` puts `text` in a frame of `size` = (w, h): a box in the bottom-left corner."""
+    m = QFontMetrics(_label_font(size))
+    pad = max(2, m.height() // 4)
+    w, h = min(size[0], m.horizontalAdvance(text) + 2 * pad), min(size[1], m.height() + pad)
+    return QRect(0, size[1] - h, w, h)
+
+
+def draw_label(img: QImage, text: str) -> None:
+    """Draw `text` white on an opaque dark box into `img`'s bottom-left corner (label_rect)."""
+    size = (img.width(), img.height())
+    box = label_rect(size, text)
+    painter = QPainter(img)
+    painter.fillRect(box, QColor(32, 32, 32))
+    painter.setFont(_label_font(size))
+    painter.setPen(QColor("white"))
+    painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+    painter.end()
+
+
+def grab_rgb(widget: QWidget, size: tuple[int, int], label: str | None = None) -> np.ndarray:
+    """What `widget` draws now, as an (h, w, 3) uint8 RGB array of exactly `size` = (w, h), `label` drawn in."""
     w, h = size
     QApplication.sendPostedEvents(None, QEvent.LayoutRequest)  # pending layouts first (a legend just resized)
     img = widget.grab().toImage()
@@ -52,6 +88,8 @@ def grab_rgb(widget: QWidget, size: tuple[int, int]) -> np.ndarray:
         painter.end()
         img = canvas
     img = img.convertToFormat(QImage.Format.Format_RGB888)
+    if label:
+        draw_label(img, label)
     stride = img.bytesPerLine()
     buf = np.frombuffer(img.constBits(), dtype=np.uint8, count=stride * h).reshape(h, stride)
     return buf[:, : w * 3].reshape(h, w, 3).copy()  # the QImage owns `buf`
@@ -61,8 +99,8 @@ class WidgetRecorder:
     """Records `widget` into `path` (its suffix picks the format), one frame every `steps_per_frame` steps."""
 
     def __init__(self, widget: QWidget, path, fps: float = 15.0, steps_per_frame: int = DEFAULT_STEPS_PER_FRAME,
-                 size: tuple[int, int] | None = None, background: bool = True):
-        self.widget = widget
+                 size: tuple[int, int] | None = None, background: bool = True, labels: bool = True):
+        self.widget, self.labels = widget, labels
         self.size = size or capture_size(widget)
         self.schedule = StepSchedule(steps_per_frame)
         self.recorder = Recorder(path, self.size, fps, background=background)  # RecordingError on a bad path
@@ -75,12 +113,18 @@ class WidgetRecorder:
             self.recorder.extend(n)  # the encoder is behind: the picture before stands for these frames too
             self.held_over += n
         elif n:
-            self.recorder.add_frame(grab_rgb(self.widget, self.size), repeat=n)  # one picture, n frame times
+            self.record(step, n)
         return n
 
-    def capture(self) -> None:
-        """Record one frame now, whatever the step (for recording in wall time, e.g. while paused)."""
-        self.recorder.add_frame(grab_rgb(self.widget, self.size))
+    def record(self, step: int | None, repeat: int = 1) -> None:
+        """Grab the widget now (labelled with `step`) as one picture for `repeat` frame times; waits while the
+        encoder's queue is full."""
+        label = step_label(step) if self.labels and step is not None else None
+        self.recorder.add_frame(grab_rgb(self.widget, self.size, label), repeat=repeat)
+
+    def capture(self, step: int | None = None) -> None:
+        """Record one frame now, whatever the schedule (the state that ends a clip, or one in wall time)."""
+        self.record(step)
 
     def finish(self) -> Path:
         return self.recorder.finish()

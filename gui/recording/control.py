@@ -1,11 +1,15 @@
 """Recording in the window: the Record action (toolbar button, Ctrl+R), its dialog and the recording it runs.
 
 Pressing Record asks for a file (GIF, WebP, MP4 when PyAV is installed; the suffix picks the format), what to
-record (the window or one view) and the steps per recorded frame (default: a ~10-s clip of the configured
-run), then records until pressed again. Frames are grabbed after each drawn snapshot (`frame_shown(snap)`,
-wired to the window's `frame_shown`) when `core.recording.schedule.StepSchedule` says one is due, so a clip is
-spaced in training steps, not wall time. The toolbar's `RecordIndicator` shows a red dot, the elapsed time and
-the size so far; when done the status bar and the message bar show the file's full path.
+record (the window or one view), the steps per recorded frame (default: a ~10-s clip of the configured run) and
+how: lockstep (the default: training waits for each frame, so every frame is a picture of its own step; the
+run's commands go through gui/recording/lockstep.py's pacer) or live (frames grabbed while training runs freely;
+a busy machine repeats pictures). It opens in the folder of the last recording, else Documents/GRU Memory
+Lab/recordings (gui.settings.DialogFolders), and records until pressed again. Frames are grabbed after a drawn
+snapshot (`frame_shown(snap)`, wired to the window's `frame_shown`) when `core.recording.schedule.StepSchedule`
+says one is due, so a clip is spaced in training steps, not wall time; each carries its step in its corner.
+The toolbar's `RecordIndicator` shows a red dot, the elapsed time and the size so far; when done the status bar
+and the message bar show the file's full path, the mode and how many frames repeat the picture before.
 
 Any failure (an unwritable or missing folder, a full disk, an unknown suffix) is one message in the message
 bar; nothing partial is left (core/recording/recorder.py writes a temporary file) and the recording stops, while
@@ -17,7 +21,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -42,10 +46,15 @@ from core.tasks import run_units
 from gui.actions import make_action
 from gui.recording.capture import RecordIndicator, WidgetRecorder, format_size
 from gui.recording.flags import DEFAULT_RECORD_FPS, RECORD_VIEWS, RecordOptions
+from gui.recording.lockstep import LockstepPacer
+from gui.settings import DialogFolders
 
 VIEW_NAMES = {"window": "the whole window", "bits": "Bits", "hidden": "Hidden units", "loss": "Loss",
               "accuracy": "Accuracy", "portrait": "Hidden-state portrait (Inspect)"}
 SETTINGS_KEY = "record/last_path"
+MODE_NAMES = {True: "Lockstep: training waits for each frame (every frame shows its own step)",
+              False: "Live: frames taken while training runs freely (a busy machine repeats pictures)"}
+ENCODER_RETRY_MS = 15  # lockstep: the run waits while the encoder's queue is full; look again this often
 
 
 def total_steps(cfg: Config) -> int:
@@ -60,7 +69,7 @@ def default_steps_per_frame(cfg: Config, fps: float = DEFAULT_RECORD_FPS) -> int
 class RecordDialog(QDialog):
     """File, view, frame rate and steps per recorded frame; `options()` once accepted."""
 
-    def __init__(self, parent: QWidget, path: str, spf: int, view: str = "window"):
+    def __init__(self, parent: QWidget, path: str, spf: int, view: str = "window", lockstep: bool = True):
         super().__init__(parent)
         self.setWindowTitle("Record")
         form = QFormLayout(self)
@@ -85,6 +94,13 @@ class RecordDialog(QDialog):
         self.spf.setValue(spf)
         self.spf.setToolTip("Training steps between recorded frames: the clip's pace, the same on any machine")
         form.addRow("Steps per frame", self.spf)
+        self.mode = QComboBox()
+        for key in (True, False):
+            self.mode.addItem(MODE_NAMES[key], key)
+        self.mode.setCurrentIndex(0 if lockstep else 1)
+        self.mode.setToolTip("Lockstep makes the trainer wait while each frame is drawn and grabbed: the clip shows "
+                             "every frame it announces, on any machine. Live never slows training.")
+        form.addRow("Mode", self.mode)
         self.pace = QLabel()
         self.pace.setWordWrap(True)
         form.addRow(self.pace)
@@ -119,15 +135,23 @@ class RecordDialog(QDialog):
 
     def options(self) -> RecordOptions:
         return RecordOptions(path=self.path.text().strip(), view=self.view.currentData(), fps=self.fps.value(),
-                             steps_per_frame=self.spf.value())
+                             steps_per_frame=self.spf.value(), lockstep=bool(self.mode.currentData()))
 
 
 class RecordingControl(QObject):
     """The Record action and the recording it runs; `frame_shown(snap)` after each drawn snapshot."""
 
-    def __init__(self, services, widgets: dict[str, QWidget], show_view=lambda key: None, parent=None):
+    def __init__(self, services, widgets: dict[str, QWidget], show_view=lambda key: None, parent=None,
+                 commands=None):
+        """`commands` (gui.commands.RunCommands) is the run's door a lockstep recording drives through."""
         super().__init__(parent)
-        self.services, self.widgets, self.show_view = services, widgets, show_view
+        self.services, self.widgets, self.show_view, self.commands = services, widgets, show_view, commands
+        store = getattr(services, "settings", None)
+        self.folders = DialogFolders(store) if store is not None else None
+        self.pacer = LockstepPacer(lambda: self.rec.schedule, self._continue_to)
+        self._pending: tuple[int, int] | None = None  # lockstep: (step, frames) waiting for the encoder's room
+        if getattr(services, "handle", None) is not None:
+            services.handle.worker.error.connect(self._training_stopped)
         self.indicator = RecordIndicator()
         self.action = make_action(services.dialog_parent, "&Record…", self.toggle, ["Ctrl+R"],
                                   "Record the window or one view to a GIF, WebP or MP4 until pressed again")
@@ -171,18 +195,30 @@ class RecordingControl(QObject):
         if opts is None or not self.start(opts):
             self.action.setChecked(False)
 
-    def _ask(self) -> RecordOptions | None:
+    def suggested_path(self) -> str:
+        """A new file in the folder of the last recording (else Documents/GRU Memory Lab/recordings), with the
+        last recording's format; never the process's working folder."""
         store = self.services.settings
-        last = store.value(SETTINGS_KEY, "") if store is not None else ""
-        folder = os.path.dirname(str(last)) if last else os.getcwd()
-        path = os.path.join(folder, "gml-recording.gif") if not last else str(last)
-        dlg = RecordDialog(self.services.dialog_parent, path, default_steps_per_frame(self.services.state.applied),
-                           self.options.view if self.options else "window")
+        last = str(store.value(SETTINGS_KEY, "") or "") if store is not None else ""
+        suffix = os.path.splitext(last)[1].lower() if last else ".gif"
+        name = "gml-recording" + (suffix if suffix in supported_suffixes() else ".gif")
+        if self.folders is None:
+            return os.path.join(os.path.expanduser("~"), name)
+        return self.folders.suggest("recordings", name)
+
+    def _ask(self) -> RecordOptions | None:
+        last = self.options
+        dlg = RecordDialog(self.services.dialog_parent, self.suggested_path(),
+                           default_steps_per_frame(self.services.state.applied), last.view if last else "window",
+                           last.lockstep if last else True)
         if dlg.exec() != QDialog.Accepted:
             return None
-        if store is not None:
-            store.setValue(SETTINGS_KEY, dlg.options().path)
-        return dlg.options()
+        opts = dlg.options()
+        if self.services.settings is not None:
+            self.services.settings.setValue(SETTINGS_KEY, opts.path)
+        if self.folders is not None:
+            self.folders.remember("recordings", opts.path)
+        return opts
 
     def start(self, opts: RecordOptions) -> bool:
         """Start recording as `opts` says; False (and one message) when it cannot."""
@@ -200,23 +236,49 @@ class RecordingControl(QObject):
             self.services.report_error(f"{e}. Training goes on.")
             return False
         self.options, self.saved = opts, None
-        self._drawn = self._recorded = None
+        self._drawn = self._recorded = self._pending = None
         self._repeats = 0
         self.action.setChecked(True)
         self.indicator.start(self.rec.recorder)
         self._show_indicator(True)
+        how = "lockstep: training waits for each frame" if opts.lockstep else "live: training runs freely"
         self.services.show_status(f"Recording {VIEW_NAMES[opts.view]} to {self.rec.recorder.path}: one frame every "
-                                  f"{opts.steps_per_frame:,} steps; press Record (Ctrl+R) again to stop", 8000)
+                                  f"{opts.steps_per_frame:,} steps ({how}); press Record (Ctrl+R) again to stop", 8000)
+        if opts.lockstep and self.commands is not None:
+            self.pacer.paused()
+            self.commands.pacer = self.pacer
+            if self.services.state.running:  # training runs: from now on it goes frame by frame
+                self.commands.start()
         return True
 
-    def stop(self) -> Path | None:
-        """Finish the clip (the last drawn state is its last frame) and show its full path; None on failure."""
+    @property
+    def lockstep(self) -> bool:
+        return self.rec is not None and self.options is not None and self.options.lockstep and self.commands is not None
+
+    def _release(self, resume: bool) -> None:
+        """The run's commands no longer go through the pacer; with `resume`, a run it was driving trains on."""
+        if self.commands is None or self.commands.pacer is not self.pacer:
+            return
+        driving, end = self.pacer.driving, self.pacer.end
+        self.pacer.paused()
+        self.commands.pacer = None
+        if resume and driving:
+            self.commands.start(end)
+
+    def stop(self, resume: bool = True) -> Path | None:
+        """Finish the clip (the last drawn state is its last frame) and show its full path; None on failure.
+        A run the lockstep pacer was driving trains on freely (unless `resume` is False: the window closes)."""
         rec = self.rec
         if rec is None:
             return None
+        lockstep = self.lockstep
         try:
+            if self._pending is not None:  # a frame waiting for the encoder's room: it waits no more
+                rec.record(*self._pending)
+                self._recorded, self._pending = self._pending[0], None
             if self._drawn is not None and self._drawn != self._recorded:
-                rec.capture()  # the state on screen now ends the clip
+                rec.capture(self._drawn)  # the state on screen now ends the clip
+            self._release(resume)
             path = rec.finish()
         except RecordingError as e:
             self._failed(e)
@@ -228,16 +290,21 @@ class RecordingControl(QObject):
         self.indicator.show_saved(path, size)
         self._show_indicator(True)
         frames = rec.recorder.frames
-        text = (f"Recording saved: {path} ({frames} frames, {rec.recorder.clip_seconds:.1f} s at "
+        how = "lockstep: each frame drawn at its own step" if lockstep else "live capture"
+        text = (f"Recording saved: {path} ({frames} frames, {how}, {rec.recorder.clip_seconds:.1f} s at "
                 f"{rec.recorder.fps:g} fps, {format_size(size)})")
         if frames and self._repeats > 0.1 * frames:
-            text += (f". {self._repeats} of its {frames} frames repeat the picture before them: training ran faster "
-                     "than the window drew or the encoder kept up; a lower Speed gives a smoother clip")
+            why = ("training ran faster than the window drew or the encoder kept up; lockstep mode (Record's "
+                   "dialog) gives every frame its own picture" if not lockstep else
+                   "steps were taken past several frame times at once (Step, or the run ended between frames)")
+            text += f". {self._repeats} of its {frames} frames repeat the picture before them: {why}"
         self.services.show_status(text, 15000)
         self.services.notify(text)
         return path
 
     def abort(self) -> None:
+        self._release(resume=False)
+        self._pending = None
         if self.rec is not None:
             self.rec.abort()
             self.rec = None
@@ -246,6 +313,8 @@ class RecordingControl(QObject):
         self.action.setChecked(False)
 
     def _failed(self, e: RecordingError) -> None:
+        self._release(resume=True)  # training goes on
+        self._pending = None
         if self.rec is not None:
             self.rec.abort()  # already closed by the failure; removes anything left
         self.rec = None
@@ -261,6 +330,9 @@ class RecordingControl(QObject):
         if self._run_id is not None and (snap.run_id != self._run_id or (self._drawn or 0) > snap.step):
             self.rec.schedule = StepSchedule(self.rec.schedule.steps_per_frame)  # a new run: from its start
         self._run_id, self._drawn = snap.run_id, snap.step
+        if self.lockstep:
+            self._lockstep_frame(snap)
+            return
         try:
             held = self.rec.held_over
             n = self.rec.frame_drawn(snap.step)
@@ -271,7 +343,43 @@ class RecordingControl(QObject):
         except RecordingError as e:
             self._failed(e)
 
+    def _lockstep_frame(self, snap) -> None:
+        """A drawn snapshot while recording in lockstep: a paused state at the leg's end is recorded (once the
+        encoder has room), then the next leg starts."""
+        if self._pending is not None or not self.pacer.reached(snap):
+            return
+        n = self.rec.schedule.frames_due(snap.step)
+        if not n:
+            self.pacer.go_on(snap.step)
+            return
+        self._repeats += n - 1  # steps were taken past several frame times at once (Step)
+        self._pending = (snap.step, n)
+        self._record_pending()
+
+    def _record_pending(self) -> None:
+        if self.rec is None or self._pending is None:
+            return
+        if self.rec.recorder.busy:  # the encoder is behind: the run waits for it, the window stays responsive
+            QTimer.singleShot(ENCODER_RETRY_MS, self, self._record_pending)
+            return
+        step, n = self._pending
+        try:
+            self.rec.record(step, n)
+        except RecordingError as e:
+            self._failed(e)
+            return
+        self._recorded, self._pending = step, None
+        self.pacer.go_on(step)
+
+    def _training_stopped(self, _text: str) -> None:
+        """Training stopped on an error: no more legs until the next Start."""
+        self.pacer.paused()
+
+    def _continue_to(self, step: int) -> None:
+        if self.commands is not None:
+            self.commands.continue_to(step)
+
     def eventFilter(self, obj, event) -> bool:
         if event.type() == QEvent.Close and self.recording:
-            self.stop()
+            self.stop(resume=False)
         return False

@@ -1,4 +1,5 @@
-"""The window's recording flags: `--record FILE --record-view VIEW --record-fps FPS --record-steps-per-frame N`.
+"""The window's recording flags: `--record FILE --record-view VIEW --record-fps FPS --record-steps-per-frame N
+--record-mode lockstep|live`.
 
 Pure argparse (no Qt), so `gui/app.py` can add the flags and check them before a window opens:
 
@@ -7,7 +8,9 @@ Pure argparse (no Qt), so `gui/app.py` can add the flags and check them before a
                                                      # "error: --record...: why" and exits 2, like the other flags
 
 `--record-steps-per-frame` defaults to a ~10-s clip of `--quit-after-steps` steps when that is given
-(core/recording/schedule.py plans it), else to 100 steps per frame.
+(core/recording/schedule.py plans it), else to 100 steps per frame. `--record-mode` is lockstep by default (the
+trainer waits for each frame to be drawn and grabbed: every frame shows its own step, gui/recording/lockstep.py);
+live records while training runs freely (a busy machine repeats pictures).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from core.recording.recorder import FORMATS, MAX_FPS, check_record_path
 from core.recording.schedule import DEFAULT_CLIP_SECONDS, DEFAULT_STEPS_PER_FRAME, plan_steps_per_frame
 
 RECORD_VIEWS = ("window", "bits", "hidden", "loss", "accuracy", "portrait")
+RECORD_MODES = ("lockstep", "live")
 DEFAULT_RECORD_FPS = 15.0
 
 
@@ -29,6 +33,7 @@ class RecordOptions:
     view: str = "window"
     fps: float = DEFAULT_RECORD_FPS
     steps_per_frame: int = DEFAULT_STEPS_PER_FRAME
+    lockstep: bool = True  # the trainer waits for each frame (every frame its own step); False: live capture
 
 
 def add_record_arguments(parser: argparse.ArgumentParser) -> None:
@@ -43,13 +48,16 @@ def add_record_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--record-steps-per-frame", type=int, default=None, metavar="N",
                    help="training steps between recorded frames (default: a ~10-s clip of --quit-after-steps, "
                    f"else {DEFAULT_STEPS_PER_FRAME})")
+    g.add_argument("--record-mode", choices=RECORD_MODES, default=None,
+                   help="lockstep (default): training waits for each frame, so every frame shows its own step; "
+                   "live: record while training runs freely (on a busy machine frames repeat the picture before)")
 
 
 def check_record_options(args: argparse.Namespace) -> RecordOptions | None:
     """The recording asked for, or None; ValueError("--flag: why") for a bad value. Writes nothing."""
     path = getattr(args, "record", None)
     if path is None:
-        for flag in ("record_view", "record_fps", "record_steps_per_frame"):
+        for flag in ("record_view", "record_fps", "record_steps_per_frame", "record_mode"):
             if getattr(args, flag, None) is not None:
                 raise ValueError(f"--{flag.replace('_', '-')}: needs --record FILE")
         return None
@@ -66,7 +74,8 @@ def check_record_options(args: argparse.Namespace) -> RecordOptions | None:
         spf = plan_steps_per_frame(total, DEFAULT_CLIP_SECONDS, fps) if total else DEFAULT_STEPS_PER_FRAME
     elif spf < 1:
         raise ValueError(f"--record-steps-per-frame: must be at least 1 (got {spf})")
-    return RecordOptions(path=path, view=args.record_view or "window", fps=fps, steps_per_frame=int(spf))
+    return RecordOptions(path=path, view=args.record_view or "window", fps=fps, steps_per_frame=int(spf),
+                         lockstep=getattr(args, "record_mode", None) != "live")
 
 
 def record_options(args: argparse.Namespace) -> RecordOptions | None:
