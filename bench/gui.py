@@ -311,7 +311,7 @@ def record_rows(cfg, args) -> list[tuple[str, str, str]]:
 
     folder = Path(tempfile.mkdtemp(prefix="gml-bench-rec-"))
     opts = RecordOptions(path=str(folder / f"bench{args.record_suffix}"), view="window", fps=15.0,
-                         steps_per_frame=args.record_spf)
+                         steps_per_frame=args.record_spf, lockstep=False)  # live: what recording costs training
     plain, rec = [], []
     for r in range(args.rounds):
         p_rate, p_fps, p_cpu = window_rate(cfg, args.warmup, args.seconds)

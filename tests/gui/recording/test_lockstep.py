@@ -114,3 +114,15 @@ def test_pause_during_a_lockstep_recording_stops_the_legs_and_start_drives_again
     win.recording.action.trigger()
     with Image.open(path) as im:
         assert im.n_frames >= (paused + 100) // 10
+
+
+def test_the_record_mode_flag():
+    from gui.recording.flags import check_record_options
+
+    def opts(*argv):
+        return check_record_options(parse(list(argv))[0])
+
+    assert opts("--record", "a.gif").lockstep
+    assert not opts("--record", "a.gif", "--record-mode", "live").lockstep
+    with pytest.raises(SystemExit):
+        parse(["--record-mode", "live"])  # needs --record
