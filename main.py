@@ -1,6 +1,8 @@
-"""GRU Memory Lab's entry point: `python main.py` opens the window; `python main.py train ...` runs headless;
-`python main.py claims ...` reproduces the seed thread's claims with verdicts; `python main.py sweep ...` maps
-seeds x settings headless.
+"""GRU Memory Lab's entry point, installed as `gru-memory-lab`: with no command it opens the window (gui/app.py's
+parser: its --help lists the commands, --version, --verbose, --install-desktop-entry); `train ...` runs headless;
+`claims ...` reproduces the seed thread's claims with verdicts; `sweep ...` maps seeds x settings headless. Each
+command names itself as typed (core.product.about.prog), has --version and --help (with its exit codes), and keeps
+stdout for data: progress and messages go to stderr and the log file (core.product.logs).
 
 Ctrl-C before a command has set up its own handling (while torch and the rest load) exits 130 with one line and
 no traceback: the handler is installed before anything heavy is imported; each command then installs Python's

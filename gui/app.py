@@ -23,6 +23,7 @@ import sys
 
 from core.config import Config, ConfigError
 from core.messages import FileResult, OpenResult
+from core.product.about import commands_text, prog, version_text
 from gui import TAB_NAMES as TABS  # Qt-free: the parser must not import Qt
 from gui.recording.flags import add_record_arguments, record_options
 
@@ -31,11 +32,17 @@ EXIT_FAILED = 1
 
 
 def build_parser() -> argparse.ArgumentParser:
+    name = prog()
     p = argparse.ArgumentParser(
-        prog="main.py", description="GRU Memory Lab: train a tiny GRU live and see whether it remembers. "
-        "Config flags are those of `main.py train --help`; `main.py train` runs without a window.",
-        epilog="exit codes: 0 done; 1 training stopped on an error before --quit-after-steps, --open failed or the "
-        "screenshot was not written (the message on stderr); 2 a bad flag")
+        prog=name, formatter_class=argparse.RawDescriptionHelpFormatter,
+        description=f"GRU Memory Lab: train a tiny GRU live and see whether it remembers.\n\n{commands_text()}\n\n"
+        f"The window takes the config flags of `{name} train --help` too.",
+        epilog="exit codes: 0 done; 1 training stopped on an error before --quit-after-steps, --open failed, the\n"
+        "screenshot was not written (the message on stderr) or the desktop entry could not be written; 2 a bad flag")
+    p.add_argument("--version", action="version", version=version_text())
+    p.add_argument("--verbose", action="store_true", help="debug lines on stderr and in the log file")
+    p.add_argument("--install-desktop-entry", action="store_true",
+                   help="write a .desktop file and the icon under ~/.local/share (saying where), then exit")
     p.add_argument("--autostart", action="store_true", help="start training as soon as the window opens")
     p.add_argument("--screenshot", metavar="FILE.png",
                    help="save a PNG of the whole window (at --quit-after-steps, else after the first frame)")
@@ -209,6 +216,10 @@ def quit_on_sigint(app) -> None:
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     args, cfg = parse(argv)
+    if args.install_desktop_entry:
+        from core.product.desktop import install_command  # no Qt: it only writes two files
+
+        return install_command()
     if (sys.platform.startswith("linux") and not os.environ.get("QT_QPA_PLATFORM")
             and not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY")):
         print("error: no display to open the window on (DISPLAY is not set). Run it on a desktop, under Xvfb "
@@ -221,6 +232,9 @@ def main(argv=None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("GRU Memory Lab")
     app.setOrganizationName("GRU Memory Lab")
+    from gui.window.help import start_logging
+
+    start_logging(verbose=args.verbose)
     quit_on_sigint(app)
     # the trainer first: the child starts (torch, the model) while this process builds the window
     from gui.children.worker import WorkerHandle

@@ -275,8 +275,7 @@ class MainWindow(QMainWindow):
             self.m_view.addAction(a)
         self.m_help = QMenu("&Help", self)
         mb.addMenu(self.m_help)
-        self.m_help.addAction(make_action(self, "&Keyboard shortcuts", self.show_shortcuts))
-        self.m_help.addAction(make_action(self, "&About GRU Memory Lab", self.show_about))
+        help_dialogs.install(self, self.m_help)  # shortcuts, the docs, the log folder, About; the window icon
 
     def show_shortcuts(self):
         return help_dialogs.show_shortcuts(self)

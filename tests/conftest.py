@@ -4,9 +4,12 @@ config, or `win` itself to add a step, as tests/gui/test_keys.py activates it)."
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# the commands and windows the tests start log here, never into the user's log folder (core.product.logs)
+os.environ.setdefault("GML_LOG_DIR", tempfile.mkdtemp(prefix="gml-test-logs-"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402

@@ -1,11 +1,14 @@
-"""What the three command lines share: the parser that answers a bad flag with one line and exit 2, the config
-flags made from the config's fields (`add_config_flags`, `config_from_args`, `config_flag_error`), the preset
-flag, thread limits, and the strict JSON of a report (`report_json`: NaN and infinities as null)."""
+"""What the three command lines share: the parser that answers a bad flag with one line and exit 2 and gives every
+command `--version` and `--verbose` (its usage names the program as typed: core.product.about.prog), the logging
+each command sets up (`start_logging`: the log file, and stderr for progress and messages; stdout is for data),
+the config flags made from the config's fields (`add_config_flags`, `config_from_args`, `config_flag_error`),
+the preset flag, thread limits, and the strict JSON of a report (`report_json`: NaN and infinities as null)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import logging
 import math
 import os
 
@@ -20,15 +23,34 @@ from core.config import (
     preset,
     range_text,
 )
+from core.product import logs
+from core.product.about import prog, version_text
 
 MAX_THREADS = min(64, 2 * (os.cpu_count() or 1))
 
 
 class Parser(argparse.ArgumentParser):
-    """argparse that answers a bad flag with one line on stderr and exit 2 (no usage dump)."""
+    """argparse that answers a bad flag with one line on stderr and exit 2 (no usage dump); `command` ('train')
+    names the program as the user typed it, and every command has --version and --verbose."""
+
+    def __init__(self, command: str, exit_codes: dict[int, str] | None = None, **kw):
+        if exit_codes:
+            kw["epilog"] = "exit codes: " + "; ".join(f"{k} {v}" for k, v in exit_codes.items())
+        super().__init__(prog=prog(command), **kw)
+        self.add_argument("--version", action="version", version=version_text(command))
+        self.add_argument("--verbose", action="store_true",
+                          help="debug lines on stderr and in the log file (" + str(logs.state_folder()) + ")")
 
     def error(self, message):
         self.exit(2, f"error: {message}\n")
+
+
+def start_logging(args: argparse.Namespace) -> None:
+    """The command's logging: the log file in core.product.logs.state_folder(), progress and messages on stderr
+    (only warnings and errors with --quiet, debug lines too with --verbose)."""
+    path = logs.setup(logs.state_folder(), verbose=getattr(args, "verbose", False),
+                      quiet=getattr(args, "quiet", False))
+    logging.getLogger(__name__).debug("log file: %s", path)
 
 
 def parse_bool(text: str) -> bool:

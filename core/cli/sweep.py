@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import sys
+import logging
 import time
 
 from core.atomic_io import LabFileError, check_writable, write_files
@@ -27,8 +27,10 @@ from core.cli.flags import (
     config_flag_error,
     config_from_args,
     report_json,
+    start_logging,
     strict_int,
 )
+from core.cli.progress import duration
 from core.config import ConfigError
 from core.seed_batched.devices import (
     DEFAULT_MAX_BATCH,
@@ -41,10 +43,18 @@ from core.seed_batched.devices import (
 )
 from core.sweep.grid import AxisError, SweepCollector, parse_axis, plan_sweep, run_sweep
 
+EXIT_CODES = {0: "done", 1: "an output could not be written (every previous output file is intact)",
+              2: "a bad flag, axis, value or output path (checked before training)",
+              3: "some learners diverged (they are counted, never a held-out figure)",
+              130: "interrupted (Ctrl-C): the finished cells are written, marked partial"}
+log = logging.getLogger(__name__)
+
 
 def build_parser() -> Parser:
-    p = Parser(prog="main.py sweep", description="Train S seeds per cell over one or two config axes and map "
-                "the fraction that learned (held-out accuracy >= 0.99).")
+    p = Parser("sweep", exit_codes=EXIT_CODES,
+               description="Train S seeds per cell over one or two config axes and map the fraction that learned "
+               "(held-out accuracy >= 0.99). Progress with an ETA goes to stderr, the summary (one JSON line) to "
+               "stdout.")
     p.add_argument("--x", required=True, metavar="FIELD=VALUES",
                    help="first axis: lag=1:6 (inclusive), lag=1,3,5, lr=log:1e-4:1e-1:7, p=lin:0.1:0.5:5, "
                         "rule=tbptt,rtrl,uoro,snap1. A rule value may also carry TBPTT's window: tbpttK is tbptt "
@@ -63,7 +73,7 @@ def build_parser() -> Parser:
                    help="learners per batched engine (256; 4096 with --device cuda)")
     p.add_argument("--device", dest="sweep_device", choices=DEVICES, default="cpu",  # not Config's device field
                    help=DEVICE_HELP)
-    p.add_argument("--quiet", action="store_true", help="no progress lines")
+    p.add_argument("--quiet", action="store_true", help="no progress lines (warnings and errors still on stderr)")
     # mode and device are the sweep's own; fidelity: the batched engines do not measure it
     add_config_flags(p, skip=("mode", "device", "n_sequences", "seq_len", "batch_size", "epochs", "shuffle",
                               "validation_split", "fidelity"))
@@ -91,10 +101,7 @@ def _fmt(v) -> str:
 
 
 def _eta(seconds) -> str:
-    if seconds is None:
-        return "?"
-    s = int(seconds + 0.5)
-    return f"{s // 3600}h{s % 3600 // 60:02d}m" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
+    return duration(seconds)
 
 
 def cell_line(cell: dict) -> str:
@@ -138,32 +145,33 @@ def write_outputs(args, report: dict) -> int:
     try:
         write_files(items)
     except LabFileError as e:
-        print(f"error: {e.message}; nothing was written (every previous output file is intact)", file=sys.stderr)
+        log.error(f"error: {e.message}; nothing was written (every previous output file is intact)")
         return 1
     return 0
 
 
 def main(argv=None) -> int:
     args = build_parser().parse_args(argv)
+    start_logging(args)
     if (why := check_device(args.sweep_device)) is not None:
-        print(f"error: --device {args.sweep_device}: {why}", file=sys.stderr)
+        log.error(f"error: --device {args.sweep_device}: {why}")
         return 2
     if args.max_batch is None:
         args.max_batch = DEFAULT_MAX_BATCH[args.sweep_device]
     try:
         base = config_from_args(args, mode="online")
     except ConfigError as e:
-        print(config_flag_error(e), file=sys.stderr)
+        log.error(config_flag_error(e))
         return 2
     for flag in ("--report", "--csv", "--png", "--svg"):  # before any training, so no work is lost
         path = getattr(args, flag[2:])
         why = None if path is None else check_writable(path)
         if why is not None:
-            print(f"error: {flag}: cannot write {path!r}: {why}", file=sys.stderr)
+            log.error(f"error: {flag}: cannot write {path!r}: {why}")
             return 2
     for flag, v in (("--reach-window", args.reach_window), ("--max-batch", args.max_batch)):
         if v < 1:
-            print(f"error: {flag}: must be >= 1", file=sys.stderr)
+            log.error(f"error: {flag}: must be >= 1")
             return 2
     axes = []
     for flag, spec in (("--x", args.x), ("--y", args.y)):
@@ -172,17 +180,17 @@ def main(argv=None) -> int:
         try:
             axes.append(parse_axis(spec, base))
         except AxisError as e:
-            print(f"error: {flag} {e}", file=sys.stderr)
+            log.error(f"error: {flag} {e}")
             return 2
     try:
         plan = plan_sweep(base, axes, args.seeds, max_batch=args.max_batch, reach_window=args.reach_window)
     except AxisError as e:
-        print(f"error: {e}", file=sys.stderr)
+        log.error(f"error: {e}")
         return 2
     import torch
 
     torch.set_num_threads(1)
-    say = (lambda *_: None) if args.quiet else (lambda s: print(s, file=sys.stderr, flush=True))
+    say = log.info  # on stderr unless --quiet, and in the log file
     n_cells = len(plan.cells)
     col = SweepCollector(plan)
     col.engine = engine_info(args.sweep_device, {c.cfg.train.rule for c in plan.cells})
@@ -203,11 +211,11 @@ def main(argv=None) -> int:
                     f" - {ev['done'] / max(ev['elapsed'], 1e-9):,.0f} learner-steps/s - ETA {_eta(ev['eta'])}")
     except KeyboardInterrupt:
         partial = True
-        print("interrupted: writing what finished (partial)", file=sys.stderr)
+        log.warning("interrupted: writing what finished (partial)")
     report = col.report(partial)
     rc = write_outputs(args, report)
     if (line := diverged_line(report)) is not None:
-        print(line, file=sys.stderr)
+        log.error(line)
     print(json.dumps({"cells_done": report["cells_done"], "cells_total": report["cells_total"],
                       "partial": report["partial"], "elapsed_s": round(report["elapsed_s"], 2),
                       "learner_steps_per_second": round(report["learner_steps_per_second"] or 0, 1),

@@ -1,9 +1,10 @@
 """The command line without a window: `python main.py train [--preset NAME] [flags] [--report FILE.json]
 [--markdown FILE.md]`.
 
-Trains without a window (core.runs.headless.train; `--seeds S` through core.runs.seeds), prints progress as it goes
-(per epoch in batch mode, as Keras does, plus the answer's `loss: [...]` / `val_loss: [...]` blocks after
-epoch 10 and after the last; every N steps online) and writes a JSON report {config, params,
+Trains without a window (core.runs.headless.train; `--seeds S` through core.runs.seeds), says its progress on
+stderr as it goes (per epoch in batch mode, as Keras does, plus the answer's `loss: [...]` / `val_loss: [...]`
+blocks after epoch 10 and after the last; every N steps online; nothing with --quiet), prints the summary as one
+JSON line on stdout (the only thing there) and writes a JSON report {config, params,
 history, final, hints, steps_per_second, elapsed_s, device}; `--markdown` a Markdown run report with loss and
 accuracy PNGs beside it (core/runs/report.py). Every config field is a flag; a bad value exits 2
 with one line naming the flag.
@@ -28,6 +29,7 @@ diverged; 130 interrupted (Ctrl-C).
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import warnings
 
@@ -40,6 +42,7 @@ from core.cli.flags import (
     config_flag_error,
     config_from_args,
     finite_or_null,
+    start_logging,
     strict_int,
 )
 from core.config import Config, ConfigError
@@ -56,23 +59,24 @@ MAX_SEEDS = 10_000
 # flags that one mode ignores: said in one line when given for the other mode
 BATCH_ONLY = ("n_sequences", "seq_len", "batch_size", "epochs", "shuffle", "validation_split")
 ONLINE_ONLY = ("rule", "window", "rtrl_decay", "fidelity", "steps", "eval_steps")
-
-
-def _epilog() -> str:
-    return "exit codes: " + "; ".join(f"{k} {v}" for k, v in EXIT_CODES.items())
+log = logging.getLogger(__name__)
 
 
 def build_parser() -> Parser:
-    p = Parser(prog="main.py train", description="Train a GRU on a bit-stream memory task without a window. "
-                "Training stops at the first non-finite loss or weight and exits 3 (diverged).", epilog=_epilog())
+    p = Parser("train", exit_codes=EXIT_CODES,
+               description="Train a GRU on a bit-stream memory task without a window. Progress goes to stderr, "
+               "the summary (one JSON line) to stdout. Training stops at the first non-finite loss or weight and "
+               "exits 3 (diverged).")
     add_preset_flag(p)
     p.add_argument("--report", metavar="FILE.json", help="write the JSON report here")
     p.add_argument("--markdown", metavar="FILE.md",
                    help="write a Markdown run report here (config, log, verdict, hints, plots as PNGs beside it)")
-    p.add_argument("--log-every", type=strict_int, default=2000, metavar="N", help="online: print every N steps (2000)")
+    p.add_argument("--log-every", type=strict_int, default=2000, metavar="N",
+                   help="online: a progress line every N steps (2000)")
     p.add_argument("--threads", type=strict_int, default=1, metavar="N",
                    help=f"torch CPU threads (1; at most {MAX_THREADS})")
-    p.add_argument("--quiet", action="store_true", help="print only the final line")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress: only the JSON line on stdout (warnings and errors still on stderr)")
     p.add_argument("--no-epoch-lines", dest="epoch_lines", action="store_false",
                    help="batch: leave out the per-epoch lines, keep the answer's loss/val_loss blocks")
     p.add_argument("--seeds", type=strict_int, default=1, metavar="S",
@@ -84,31 +88,31 @@ def build_parser() -> Parser:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    start_logging(args)
     try:
         cfg = config_from_args(args)
     except ConfigError as e:
-        print(config_flag_error(e), file=sys.stderr)
+        log.error(config_flag_error(e))
         return EXIT_USAGE
     problem = check_args(args, cfg)
     if problem:
-        print(f"error: {problem}", file=sys.stderr)
+        log.error(f"error: {problem}")
         return EXIT_USAGE
     if args.markdown is not None:
         why = "needs --seeds 1" if args.seeds > 1 else check_report_path(args.markdown)
         if why is not None:
-            print(f"error: --markdown: {why}", file=sys.stderr)
+            log.error(f"error: --markdown: {why}")
             return EXIT_USAGE
     for note in ignored_notes(args, cfg):
-        print(f"note: {note}", file=sys.stderr)
+        log.warning(f"note: {note}")
     import torch  # here: importing this module (for its helpers) loads no torch
 
     torch.set_num_threads(args.threads)
-    log: list[str] = []  # what was printed, for the Markdown report
+    lines: list[str] = []  # what was said, for the Markdown report
 
     def out(line: str) -> None:
-        log.append(line)
-        if not args.quiet:
-            print(line, flush=True)
+        lines.append(line)
+        log.info(line)
     import signal
 
     signal.signal(signal.SIGINT, signal.default_int_handler)  # from here Ctrl-C stops training (main.py's
@@ -120,26 +124,26 @@ def main(argv=None) -> int:
             else:
                 report = _train_seeds(cfg, args.seeds, out)
         except KeyboardInterrupt:
-            print("interrupted", file=sys.stderr)
+            log.error("interrupted")
             return EXIT_INTERRUPTED
     diverged = diverged_lines(report)
     for line in diverged:
-        print(f"error: {line}", file=sys.stderr)
+        log.error(f"error: {line}")
     if args.report is not None:
         try:
             write_json_report(args.report, report)
         except LabFileError as e:
-            print(f"error: --report: {e.message}; nothing was written (a previous file is intact)", file=sys.stderr)
+            log.error(f"error: --report: {e.message}; nothing was written (a previous file is intact)")
             return EXIT_WRITE
     if args.markdown is not None:
         command = reproduce_command(cfg)
         try:
-            rep, pngs = headless_report(args.markdown, report, log, command)
+            rep, pngs = headless_report(args.markdown, report, lines, command)
             path = write_report(args.markdown, rep, pngs)
         except ReportError as e:
-            print(f"error: --markdown: {e.message}", file=sys.stderr)
+            log.error(f"error: --markdown: {e.message}")
             return EXIT_WRITE
-        print(f"markdown: {path}")
+        log.info(f"markdown: {path}")
     print(json.dumps(finite_or_null({"params": report["params"], "final": report["final"],
                                      "steps_per_second": round(report["steps_per_second"] or 0, 1)})))
     return EXIT_DIVERGED if diverged else EXIT_OK

@@ -1,10 +1,12 @@
 """The claims' report: what `python main.py claims` (core/cli/claims.py) measures and writes.
 
 This module owns the report (`run_all` -> a JSON-able dict: the claims with their configs, verdicts and
-figures, the seeds, the machine's load, the total time), its markdown table (`to_markdown`), the shipped
-results (`load_shipped`: resources/claims.json, refreshed by this command) and `thread_items`, the Qt-free
-list a window shows (title, quote, config, what to look at, verdict). Progress goes to stderr, one line per
-claim; Ctrl+C stops and keeps the claims already measured.
+figures, the seeds, the machine's load, the total time, the app's version), its markdown table (`to_markdown`),
+the shipped results (`load_shipped`: claims.json, shipped with the package and found through core.product.files;
+resources/claims.json in a checkout, refreshed by this command), the time each claim took when last measured
+(`expected_seconds`, for the command's ETA) and `thread_items`, the Qt-free list a window shows (title, quote,
+config, what to look at, verdict). Progress is reported through callbacks (the command puts it on stderr); Ctrl+C
+stops and keeps the claims already measured.
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from core.product.about import CHECKOUT, version
+from core.product.files import CLAIMS as CLAIMS_FILE
+from core.product.files import shipped
 from core.runs.claims import CLAIMS, THREAD_URL, VERDICTS, RunCache, claim_by_key, run_claim
 
-SHIPPED = Path(__file__).resolve().parents[2] / "resources" / "claims.json"
+SHIPPED = shipped(CLAIMS_FILE)  # resources/claims.json in a checkout; gru_memory_lab_resources/claims.json installed
 NOT_MEASURED = "not measured yet"
 
 
@@ -30,9 +35,12 @@ def _load() -> float | None:
         return None
 
 
-def run_all(seeds: int = 8, keys=None, scale: float = 1.0,
-            progress: Callable[[str], object] | None = None) -> dict:
+def run_all(seeds: int = 8, keys=None, scale: float = 1.0, progress: Callable[[str], object] | None = None,
+            on_run: Callable[[str], object] | None = None,
+            on_claim: Callable[[str, float], object] | None = None) -> dict:
     """Measure the claims (all, or those in `keys`) over seeds 0..seeds-1 and return the report dict.
+    `progress` gets a line as each claim starts and ends, `on_run` a word after each training run, `on_claim`
+    (key, seconds) after each claim.
 
     A KeyboardInterrupt stops after the claim in progress is dropped; the report then holds the finished ones
     and "interrupted": true."""
@@ -43,11 +51,11 @@ def run_all(seeds: int = 8, keys=None, scale: float = 1.0,
     seed_list = list(range(seeds))
     report: dict[str, Any] = {
         "thread": THREAD_URL, "created": _dt.datetime.now().isoformat(timespec="seconds"),
-        "seeds": seed_list, "scale": scale, "interrupted": False,
+        "seeds": seed_list, "scale": scale, "interrupted": False, "app_version": version(),
         "machine": {"cpus": os.cpu_count(), "load_start": _load(), "torch": torch.__version__,
                     "torch_threads": torch.get_num_threads()},
         "claims": []}
-    cache = RunCache(scale=scale)
+    cache = RunCache(scale=scale, on_run=on_run)
     t0 = time.perf_counter()
     for i, claim in enumerate(todo, 1):
         say(f"[{i}/{len(todo)}] {claim.key}: {claim.title} ({seeds} seeds) ...")
@@ -59,6 +67,8 @@ def run_all(seeds: int = 8, keys=None, scale: float = 1.0,
             break
         say(f"[{i}/{len(todo)}] {claim.key}: {res.verdict} ({res.elapsed_s:.1f} s)")
         report["claims"].append({**claim.to_dict(), **res.to_dict()})
+        if on_claim is not None:
+            on_claim(claim.key, res.elapsed_s)
     report["elapsed_s"] = time.perf_counter() - t0
     report["machine"]["load_end"] = _load()
     return report
@@ -105,8 +115,27 @@ def to_markdown(report: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+def expected_seconds(keys, seeds: int, report: dict | None = None) -> dict[str, float]:
+    """How long each claim should take at `seeds` seeds, from the shipped report's times (scaled by its seeds);
+    a claim it lacks takes the mean of those it has (one second each when it has none)."""
+    rep = report if report is not None else (load_shipped() or {})
+    n = len(rep.get("seeds") or []) or 1
+    known = {c.get("key"): float(c["elapsed_s"]) * seeds / n for c in rep.get("claims", [])
+             if isinstance(c, dict) and isinstance(c.get("elapsed_s"), (int, float)) and c["elapsed_s"] > 0}
+    mean = sum(known.values()) / len(known) if known else 1.0
+    return {k: known.get(k, mean) for k in keys}
+
+
+def refresh_command() -> str:
+    """How a user measures the claims again: in a checkout, into the shipped file; installed, on this machine."""
+    checkout = CHECKOUT / "resources" / CLAIMS_FILE
+    if (CHECKOUT / "main.py").is_file() and Path(str(SHIPPED)) == checkout:
+        return "python main.py claims --report resources/claims.json"
+    return "gru-memory-lab claims --markdown claims.md"
+
+
 def load_shipped(path: Path | str | None = None) -> dict | None:
-    """The last report (resources/claims.json unless `path`), or None when it is missing or unreadable."""
+    """The last report (the shipped claims.json unless `path`), or None when it is missing or unreadable."""
     p = Path(path) if path else SHIPPED
     try:
         rep = json.loads(p.read_text())

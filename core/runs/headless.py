@@ -18,6 +18,7 @@ from core.analysis.story import series_story
 from core.analysis.verdict import Verdict, heldout_verdict
 from core.config import Config
 from core.history import DecimatingSeries
+from core.product.about import version
 from core.rules.fidelity_history import meter_of
 from core.train.loop import WEIGHT_CHECK_EVERY, Diverged, advice, train_unit
 
@@ -245,7 +246,7 @@ def train(cfg: Config, log_every: int = 2000, out=print, epoch_lines: bool = Tru
     report = {"config": cfg.to_dict(), "params": tr.n_params, "history": history, "final": final,
               "hints": [h.to_dict() for h in hints],
               "steps_per_second": steps / elapsed if elapsed > 0 else None, "elapsed_s": elapsed,
-              "device": str(tr.device)}
+              "device": str(tr.device), "app_version": version()}
     if fid is not None:
         report["fidelity"] = fid.to_dict()
     return report

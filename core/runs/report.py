@@ -28,6 +28,7 @@ from pathlib import Path
 
 from core.atomic_io import LabFileError, check_writable, write_files
 from core.config import PRESETS, Config
+from core.product.about import version
 from core.tasks import keras_split_at
 
 IMAGE_TITLES = {
@@ -124,7 +125,7 @@ def reproduce_command(cfg: Config, extra: list[str] | None = None) -> str:
 
 def software_versions() -> dict:
     """python and the packages the run used (those installed), by their metadata: no import, no Qt."""
-    out = {"python": platform.python_version()}
+    out = {"gru-memory-lab": version(), "python": platform.python_version()}
     for name, dists in SOFTWARE.items():
         for dist in dists:
             try:

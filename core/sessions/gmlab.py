@@ -15,6 +15,7 @@ format 2 holds, in the container's metadata and tensors:
     format          "gru-memory-lab-session"
     format_version  "2" (FORMAT_VERSION); `version` repeats it, so apps that read format 1 only (they know
                     only `version`) refuse a newer file with "made by a newer version"
+    app_version     the GRU Memory Lab that wrote it (information only: the format decides what opens)
     config          the run's Config as TOML (sections task, model, train; train.lr is the live learning rate)
     trainer         the trainer's position as JSON (the meta of its `state_dict()`)
     extra           the caller's JSON object (GUI settings and the like)
@@ -42,6 +43,7 @@ import torch
 from core.atomic_io import LabFileError, check_writable, write_bytes
 from core.config import MAX_BATCH_VALUES, Config, ConfigError
 from core.history import MAX_CAPACITY, DecimatingSeries
+from core.product.about import version
 from core.sessions.container import (
     FORMAT_NAME,
     MAX_FILE_BYTES,
@@ -138,8 +140,8 @@ def _session_bytes(trainer, history, extra) -> bytes:
             raise Problem(f"history {name!r} has {a.ndim} dimensions (at most {MAX_NDIM})")
         tensors[f"history.{name}"] = a
     metadata = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION), "version": str(FORMAT_VERSION),
-                "config": tomli_w.dumps(cfg.to_dict()), "trainer": json_text(t_meta, "the trainer state"),
-                "extra": json_text(dict(extra), "extra")}
+                "app_version": version(), "config": tomli_w.dumps(cfg.to_dict()),
+                "trainer": json_text(t_meta, "the trainer state"), "extra": json_text(dict(extra), "extra")}
     data = build_container(tensors, metadata)
     if len(data) > MAX_FILE_BYTES:
         raise Problem(f"the session would be {len(data) / 2**20:.0f} MB; sessions are limited to "

@@ -30,6 +30,7 @@ import numpy as np
 
 from core.analysis.verdict import SOLVED
 from core.config import Config, ConfigError, all_fields, parse_float, parse_int
+from core.product.about import version
 from core.seed_batched.shape import BATCHED_RULES, batch_shape
 from core.sweep.rule_axis import RULE_FORMS, derived_rule, rule_changes, rule_label
 
@@ -321,7 +322,7 @@ class SweepCollector:
                 "diverged": sum(c["diverged"] for c in cells),
                 "elapsed_s": elapsed, "learner_steps": self.learner_steps,
                 "learner_steps_per_second": self.learner_steps / elapsed if elapsed > 0 else None,
-                "peak_rss_mb": peak_rss_mb(), "engine": self.engine}
+                "peak_rss_mb": peak_rss_mb(), "engine": self.engine, "app_version": version()}
 
 
 def peak_rss_mb() -> float | None:

@@ -1,5 +1,5 @@
 """The Thread tab: the seed thread's claims as a guided path, each with its verdict from the last `main.py claims`
-run (resources/claims.json), one line on what to look at, and buttons that load its runs into the window and
+run (the shipped claims.json, core.product.files), one line on what to look at, and buttons that load its runs into the window and
 start them. The claims and verdicts come from core.runs.claims_report.thread_items(); this view only lays them out.
 
 The guided path comes first (the question, the fix, the answer, then lag 3 with window 1 against RTRL), then the
@@ -14,7 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QScrollArea, QVBoxLayout, QWidget
 
 from core.config import Config, ConfigError
-from core.runs.claims_report import load_shipped, thread_items
+from core.runs.claims_report import load_shipped, refresh_command, thread_items
 
 GUIDE = ("cannot-cope", "readout-fixes", "answer-learns", "window-vs-rtrl")
 VERDICT_COLOURS = {"holds": "#1a7f37", "holds with a caveat": "#b35900", "does not hold": "#c62828"}
@@ -137,15 +137,15 @@ class ThreadPanel(QWidget):
     @staticmethod
     def _source_text(report: dict | None) -> str:
         if report is None:
-            return ("No measured verdicts (resources/claims.json is missing): run "
-                    "<code>python main.py claims --report resources/claims.json</code>.")
+            return ("No measured verdicts (the shipped claims.json is missing): run "
+                    f"<code>{escape(refresh_command())}</code> (about 3 minutes).")
         when = str(report.get("created", ""))[:16].replace("T", " ")
         seeds = report.get("seeds", "?")
         if isinstance(seeds, list) and seeds:
             seeds = f"{len(seeds)}" + (f" ({seeds[0]}–{seeds[-1]})" if len(seeds) > 1 else f" ({seeds[0]})")
         return (f"Verdicts from the last <code>main.py claims</code> run ({seeds} seeds"
                 + (f", {escape(when)}" if when else "") + (", interrupted" if report.get("interrupted") else "")
-                + "); refresh with <code>python main.py claims --report resources/claims.json</code>.")
+                + f"); measure again with <code>{escape(refresh_command())}</code>.")
 
     def keys(self) -> list[str]:
         """The claims' keys in the order shown."""

@@ -1,15 +1,18 @@
 """The message bar: a dismissable in-window banner for notices (blue) and errors (red), never a blocking
 dialog, and the recent messages of each kind (bounded: a long session cannot grow them without end). Messages
-are shown as plain text: a file named `<h1>…` or a config value cannot fake or hide a message."""
+are shown as plain text: a file named `<h1>…` or a config value cannot fake or hide a message. Every message is
+logged too (errors at error level, notices at info), so the log file keeps what the bar showed."""
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 KEEP = 200  # the most recent notices and errors kept (for tests, automation and a future message log)
+log = logging.getLogger(__name__)
 COLORS = {"info": ("#0b4f8a", "#e3f0fb", "#9cc3e6"), "error": ("#8a1111", "#fde8e8", "#e6a0a0")}
 
 
@@ -39,10 +42,12 @@ class MessageBar(QWidget):
 
     def notice(self, text: str) -> None:
         self.notices.append(text)
+        log.info("notice: %s", text)
         self.show_message(text, "info")
 
     def error(self, text: str) -> None:
         self.errors.append(text)
+        log.error("error shown: %s", text)
         self.show_message(text, "error")
 
     def show_message(self, text: str, level: str = "info") -> None:

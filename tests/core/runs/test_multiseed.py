@@ -107,11 +107,13 @@ def test_runner_seeds_flag(tmp_path, capsys):
     rc = main(["--preset", "question-fixed", "--kind", "copy", "--lag", "0", "--p", "0.5", "--lr", "0.01",
                "--steps", "300", "--eval-steps", "200", "--seed", "3", "--seeds", "3", "--report", str(report)])
     assert rc == 0
-    out = capsys.readouterr().out.splitlines()
-    seed_lines = [ln for ln in out if ln.startswith("seed ")]
+    cap = capsys.readouterr()
+    err, out = cap.err.splitlines(), cap.out.splitlines()  # progress on stderr, the JSON line alone on stdout
+    seed_lines = [ln for ln in err if ln.startswith("seed ")]
     assert [ln.split(":")[0] for ln in seed_lines] == ["seed 3", "seed 4", "seed 5"]
-    assert "learned 3/3" in out
-    assert not any(ln.startswith("step ") for ln in out)  # one line per seed, no per-step progress
+    assert "learned 3/3" in err
+    assert not any(ln.startswith("step ") for ln in err)  # one line per seed, no per-step progress
+    assert len(out) == 1
     final = json.loads(out[-1])
     assert final["final"]["learned"] == 3 and final["final"]["n_seeds"] == 3
     data = json.loads(report.read_text())
@@ -122,8 +124,10 @@ def test_runner_seeds_flag(tmp_path, capsys):
 
 def test_runner_seeds_quiet_and_bad_values(capsys):
     assert main(["--preset", "question", "--steps", "50", "--eval-steps", "20", "--seeds", "2", "--quiet"]) == 0
-    out = capsys.readouterr().out.splitlines()
+    cap = capsys.readouterr()
+    out = cap.out.splitlines()
     assert len(out) == 1 and json.loads(out[0])["final"]["n_seeds"] == 2
+    assert cap.err == ""  # --quiet: nothing but warnings and errors on stderr
     assert main(["--seeds", "0"]) == 2
     assert "--seeds" in capsys.readouterr().err
 

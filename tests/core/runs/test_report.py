@@ -40,8 +40,8 @@ def test_train_markdown_writes_a_report_whose_links_resolve(tmp_path, capsys):
     code = train_main(["--preset", "question-fixed", "--steps", "600", "--log-every", "200", "--eval-steps", "200",
                        "--markdown", str(md)])
     assert code == 0
-    out = capsys.readouterr().out
-    assert f"markdown: {md}" in out
+    err = capsys.readouterr().err  # a message on stderr: stdout holds only the JSON line
+    assert f"markdown: {md}" in err
     files = assert_links_resolve(md)
     assert sorted(f.name for f in files) == ["run-accuracy.png", "run-loss.png"]
     text = md.read_text()
