@@ -34,6 +34,7 @@ from core.sweep.render import title
 from gui.children.entry import sweep_main
 from gui.children.link import ChildLink
 from gui.experiments.sweep_map import SweepMap
+from gui.settings import DialogFolders
 
 STOP_GRACE_MS = 15000  # after Stop, the child finishes its chunk and reports; past this it is ended outright
 EXPORTS = {"png": "PNG image (*.png)", "svg": "SVG image (*.svg)", "csv": "CSV table (*.csv)"}
@@ -309,9 +310,11 @@ class SweepPanel(QWidget):
     def export_dialog(self, fmt: str) -> None:
         if self.report is None:
             return
+        folders = DialogFolders(self.services.settings)
         path, _ = QFileDialog.getSaveFileName(self.services.dialog_parent, f"Export the sweep as {fmt.upper()}",
-                                              f"sweep.{fmt}", EXPORTS[fmt])
+                                              folders.suggest("data", f"sweep.{fmt}"), EXPORTS[fmt])
         if path:
+            folders.remember("data", path)
             self.export_to(path)
 
     def export_to(self, path: str) -> bool:

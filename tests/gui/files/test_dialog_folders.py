@@ -1,5 +1,5 @@
 """Every file dialog (Record, Export report, Save session as…, Open session, Export history as CSV, Save
-screenshot as…, Export view) opens in the last folder used for its kind of file, else in its default folder under
+screenshot as…, Export view, the Sweep page's Export) opens in the last folder used for its kind of file, else in its default folder under
 the user's documents (pictures: the screenshot folder), never in the process's working folder (offscreen; the
 documents folder is a temporary one, QFileDialog's static methods are replaced to catch the folder asked for)."""
 
@@ -66,7 +66,14 @@ KINDS = {  # the dialog's kind: how to open it in the window
     "data": lambda win: win.session_ui.export_dialog(),
     "pictures": lambda win: win.exports.save_screenshot_as(),
     "pictures-view": lambda win: win.exports.export_view_dialog("loss", "png"),
+    "data-sweep": lambda win: sweep_export(win),
 }
+
+
+def sweep_export(win):
+    """The Sweep page's Export…, with a report to export (its content does not matter to the dialog)."""
+    win.pages.sweep.report = win.pages.sweep.report or {"axes": [], "cells": []}
+    win.pages.sweep.export_dialog("csv")
 
 
 @pytest.mark.parametrize("name", list(KINDS))
