@@ -2,9 +2,11 @@
 
 GUI -> training child (`COMMANDS`, the only types core/children/trainer.py accepts; anything else gets one `Error`):
     Start, Pause, Step(n), Reset(config), SetLr(lr), SetSpeed(steps_per_second), SnapshotRequest(window),
-    SaveSession(path, extra), OpenSession(path), ExportCsv(path), Quit
+    SnapshotOnChange(window, run_id, step, running), SaveSession(path, extra), OpenSession(path), ExportCsv(path),
+    Quit
 Training child -> GUI (`REPLIES`: the GUI's dispatch tables keep one handler per type, and tests check it):
-    Ready(device), Notice(text), Error(text), core.snapshot.Snapshot, and one result per file command:
+    Ready(device), Notice(text), Error(text), core.snapshot.Snapshot, Unchanged(step, running) (the answer to a
+    SnapshotOnChange when nothing changed for a while), and one result per file command:
     SaveResult, OpenResult, ExportResult (each with ok, path, error)
 Seeds child (core.children.seeds.seeds_child) -> GUI (`SEEDS_REPLIES`):
     SeedDone(result), SeedsDone(summary), Error(text)
@@ -178,6 +180,26 @@ class SnapshotRequest(Command):
 
 
 @dataclass(frozen=True)
+class SnapshotOnChange(Command):
+    """Send one Snapshot with the last `window` steps once the run is no longer at (run_id, step, running), the
+    window's last snapshot; while it stays there the child holds the request, and after a while (HOLD_S in
+    core.children.trainer) answers `Unchanged` instead: a slow or stalled run costs the window no frame, and the
+    watchdog still hears the child."""
+
+    window: int
+    run_id: int
+    step: int
+    running: bool
+
+    def problem(self) -> str | None:
+        if not _is_int(self.window) or not 0 <= self.window <= MAX_WINDOW:
+            return f"SnapshotOnChange needs a window from 0 to {MAX_WINDOW:,}, got {self.window!r}."
+        if not (_is_int(self.run_id) and _is_int(self.step) and isinstance(self.running, bool)):
+            return "SnapshotOnChange needs an integer run id and step and a bool running."
+        return None
+
+
+@dataclass(frozen=True)
 class SaveSession(Command):
     """Save the run to `path` (atomically); `extra` is the caller's JSON object (GUI settings)."""
 
@@ -215,8 +237,8 @@ class Quit(Command):
     pass
 
 
-COMMANDS: tuple[type[Command], ...] = (Start, Pause, Step, Reset, SetLr, SetSpeed, SnapshotRequest, SaveSession,
-                                       OpenSession, ExportCsv, Quit)
+COMMANDS: tuple[type[Command], ...] = (Start, Pause, Step, Reset, SetLr, SetSpeed, SnapshotRequest, SnapshotOnChange,
+                                       SaveSession, OpenSession, ExportCsv, Quit)
 
 
 # -- replies: child -> GUI ---------------------------------------------------------------------------------
@@ -239,6 +261,14 @@ class Error:
     """Something failed; training is paused. One sentence for the user (a traceback only for a bug)."""
 
     text: str
+
+
+@dataclass(frozen=True)
+class Unchanged:
+    """The answer to a SnapshotOnChange whose run stayed where the window's last snapshot was: nothing to draw."""
+
+    step: int
+    running: bool
 
 
 @dataclass(frozen=True)
@@ -269,7 +299,7 @@ class ExportResult(FileResult):
     paths: tuple[str, ...] = ()  # every file written (batch: the curves, then the epochs)
 
 
-REPLIES: tuple[type, ...] = (Ready, Notice, Error, Snapshot, SaveResult, OpenResult, ExportResult)
+REPLIES: tuple[type, ...] = (Ready, Notice, Error, Snapshot, Unchanged, SaveResult, OpenResult, ExportResult)
 
 
 # -- the seeds child -> GUI --------------------------------------------------------------------------------

@@ -1,5 +1,8 @@
 """Frame pacing: each snapshot from the worker is drawn into the views, the run state is taken from it, and
-the next snapshot is asked for after a delay that keeps drawing within a CPU budget while training runs.
+the next snapshot is asked for after a delay that keeps drawing within a CPU budget while training runs. The
+trainer comes first: when it waits for a CPU, the budget shrinks and the drawing thread yields its priority
+(gui.children.priority.TrainerFirst). The worker asks for a snapshot only when the run moved on, so a slow or
+paused run is drawn once per step or not at all.
 
 A view that fails to draw is reported once (per distinct failure) and never stops training or the app.
 """
@@ -14,10 +17,12 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from core.config import Config
 from core.smoothing import default_window, smooth
 from gui.app_state import AppState, RunCurves
+from gui.children.priority import BUDGET, TrainerFirst
 from gui.plots.curves import accuracy_references, loss_references, smoothing_window
 
-GUI_CPU_BUDGET = 0.5  # cores the window may use for drawing while training runs (the trainer keeps its own)
-MAX_FRAME_DELAY = 0.25  # s: the budget never drops the live view below 4 frames a second
+# cores the window may use for drawing while training runs, and the longest frame delay (4 frames a second);
+# while the trainer is behind, gui.children.priority.BUDGET_BEHIND
+GUI_CPU_BUDGET, MAX_FRAME_DELAY = BUDGET
 PIN_POINTS = 4000  # a pinned curve keeps at most about this many points
 
 
@@ -38,6 +43,7 @@ class FramePresenter(QObject):
         self._smoothing = 0.6
         inspect.inspector.selected.connect(self.mark)
         self._pace = None
+        self.trainer_first = TrainerFirst()
         self._draw_errors: set[str] = set()
 
     # -- settings the frames follow ----------------------------------------------------------------------
@@ -103,13 +109,16 @@ class FramePresenter(QObject):
 
     def frame_delay(self, running: bool) -> float:
         """Seconds to wait before asking for the next snapshot, so that drawing (this process's CPU, paints
-        included) stays within GUI_CPU_BUDGET of a core while training runs; 0 when paused."""
+        included) stays within the budget (GUI_CPU_BUDGET of a core; less while the trainer is behind) while
+        training runs; 0 when paused."""
         now, cpu = time.perf_counter(), time.process_time()
         last, self._pace = self._pace, (now, cpu)
         if not running or last is None:
             return 0.0
+        self.trainer_first.update(self.handle.child_pid)
+        budget, longest = self.trainer_first.budget()
         d_wall, d_cpu = now - last[0], cpu - last[1]
-        return min(MAX_FRAME_DELAY, max(0.0, d_cpu / GUI_CPU_BUDGET - d_wall))
+        return min(longest, max(0.0, d_cpu / budget - d_wall))
 
     def current_curves(self) -> RunCurves | None:
         """The run's smoothed whole-run curves as drawn (at most ~PIN_POINTS points); None before any step."""

@@ -17,6 +17,7 @@ from core.messages import (
     SeedsDone,
     SweepDone,
     SweepEvent,
+    Unchanged,
 )
 from core.snapshot import Snapshot
 
@@ -25,7 +26,7 @@ __all__ = ["ChildEnd", "SeedsReply", "SweepReply", "TrainingReply"]
 R = TypeVar("R", contravariant=True)
 
 # What each child sends: core.messages.REPLIES, SEEDS_REPLIES and SWEEP_REPLIES as types.
-TrainingReply: TypeAlias = Ready | Notice | Error | Snapshot | SaveResult | OpenResult | ExportResult
+TrainingReply: TypeAlias = Ready | Notice | Error | Snapshot | Unchanged | SaveResult | OpenResult | ExportResult
 SeedsReply: TypeAlias = SeedDone | SeedsDone | Error
 SweepReply: TypeAlias = SweepEvent | SweepDone | Error
 

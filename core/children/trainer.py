@@ -1,7 +1,9 @@
 """The training child process: serves a LiveEngine over a pipe, so training never shares the GUI's interpreter
 lock. Commands (core.messages.COMMANDS) are applied between steps, dispatched on their type through one
 explicit table; anything else is refused with one Error. Replies: Ready, Notice, Error, Snapshot and the file
-commands' results. The GUI asks for one snapshot at a time, only after it drew the last one.
+commands' results. The GUI asks for one snapshot at a time, only after it drew the last one: at once
+(SnapshotRequest), or once the run moved on from the window's last snapshot (SnapshotOnChange: held while the run
+stays there, and answered `Unchanged` after HOLD_S), so a slow run is drawn once per step, not at the frame rate.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -33,13 +36,17 @@ from core.messages import (
     SaveSession,
     SetLr,
     SetSpeed,
+    SnapshotOnChange,
     SnapshotRequest,
     Start,
     Step,
+    Unchanged,
 )
+from core.snapshot import Snapshot
 
 IDLE_POLL_S = 0.05  # how long the child waits for a command while paused
 TRAIN_SLICE_S = 0.01  # training time between two looks at the pipe
+HOLD_S = 1.0  # a SnapshotOnChange whose run stays put is answered Unchanged after this long
 
 
 class TrainingChild:
@@ -48,6 +55,8 @@ class TrainingChild:
     def __init__(self, engine: LiveEngine):
         self.engine = engine
         self.want_snapshot: int | None = None
+        self.on_change: SnapshotOnChange | None = None  # held until the run moves on (or HOLD_S passed)
+        self.held_since = 0.0
         self.quit = False
         e = engine
         self.handlers: dict[type, Callable[[Any], TrainingReply | None]] = {
@@ -58,6 +67,7 @@ class TrainingChild:
             SetLr: lambda m: e.set_lr(m.lr),
             SetSpeed: lambda m: e.set_speed(m.steps_per_second),
             SnapshotRequest: self._snapshot_request,
+            SnapshotOnChange: self._snapshot_on_change,
             SaveSession: lambda m: live_session.save(e, m.path, m.extra),
             OpenSession: lambda m: live_session.open_into(e, m.path),
             ExportCsv: lambda m: live_session.export_csv(e, m.path),
@@ -67,6 +77,26 @@ class TrainingChild:
 
     def _snapshot_request(self, m: SnapshotRequest) -> None:
         self.want_snapshot = m.window
+
+    def _snapshot_on_change(self, m: SnapshotOnChange) -> None:
+        self.on_change, self.held_since = m, time.perf_counter()
+
+    def due_reply(self, now: float) -> Snapshot | Unchanged | None:
+        """The answer owed now to a snapshot asked for, if any: a Snapshot when asked at once or when the run
+        moved on from the held request's; `Unchanged` once the held request waited HOLD_S; else None (hold)."""
+        e, held = self.engine, self.on_change
+        if self.want_snapshot is not None:
+            window, self.want_snapshot, self.on_change = self.want_snapshot, None, None
+            return e.snapshot(window)
+        if held is None:
+            return None
+        if (held.run_id, held.step, held.running) != (e.run.run_id, e.steps, e.running):
+            self.on_change = None
+            return e.snapshot(held.window)
+        if now - self.held_since >= HOLD_S:
+            self.on_change = None
+            return Unchanged(e.steps, e.running)
+        return None
 
     def _quit(self, m: Quit) -> None:
         self.quit = True
@@ -79,6 +109,8 @@ class TrainingChild:
         problem = msg.problem()
         if problem:
             return Error(problem)
+        if self.on_change is not None and not isinstance(msg, (SnapshotRequest, SnapshotOnChange)):
+            self.want_snapshot, self.on_change = self.on_change.window, None  # a command: answer after it, now
         return handler(msg)
 
 
@@ -143,9 +175,9 @@ def serve(conn: ChildEnd[TrainingReply], cfg_dict: dict, threads: int = 1) -> No
         try:
             for note in engine.take_notices():
                 conn.send(Notice(note))
-            if child.want_snapshot is not None:
-                window, child.want_snapshot = child.want_snapshot, None
-                conn.send(engine.snapshot(window))
+            answer = child.due_reply(time.perf_counter())
+            if answer is not None:
+                conn.send(answer)
         except (BrokenPipeError, OSError):
             return
         except Exception as e:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from core.messages import Quit
+from gui.children.priority import at_full_priority
 
 
 class ChildLink(QObject):
@@ -45,7 +46,8 @@ class ChildLink(QObject):
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid if self._proc is not None else None
+        proc = self._proc  # read once: another thread may ask while this one stops the child
+        return proc.pid if proc is not None else None
 
     def start(self, *args, poll_ms: int | None = None) -> None:
         """Spawn target(conn, *args), stopping any previous child; with poll_ms, poll it from this link's timer."""
@@ -56,7 +58,7 @@ class ChildLink(QObject):
         else:
             mine, theirs = ctx.Pipe(duplex=False)  # (receive end, send end)
         self._proc = ctx.Process(target=self._target, args=(theirs, *args), daemon=True, name=self._name)
-        self._proc.start()
+        at_full_priority(self._proc.start)  # never at the priority a yielding window thread dropped to
         theirs.close()
         self._conn = mine
         if poll_ms is not None:
@@ -93,6 +95,10 @@ class ChildLink(QObject):
                 proc.join(0.5)
         if conn is not None:
             conn.close()
+
+    def fileno(self) -> int | None:
+        """The pipe's file descriptor (readable when the child sent something or ended); None when stopped."""
+        return self._conn.fileno() if self._conn is not None else None
 
     # -- traffic ------------------------------------------------------------------------------------------------
     def send(self, msg) -> bool:

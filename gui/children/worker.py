@@ -6,9 +6,12 @@ export_csv, set_window, frame_drawn, stop); each becomes a typed command (core.m
 thread and sent to the child, which applies it between steps. The child's replies come back as the worker's
 Qt signals, dispatched through one table keyed by reply type (`TrainingWorker.HANDLERS`, one entry per type in
 core.messages.REPLIES). Frames are paced: a snapshot is requested only after the last one was drawn
-(`frame_drawn`) and at most `max_fps` times a second, and only while something changes: while the run trains,
-or once after each command or view setting. A paused or idle window asks for nothing (and reads the pipe less
-often), so it rests.
+(`frame_drawn`) and at most `max_fps` times a second, and only while something changes: once after each command
+or view setting (SnapshotRequest: at once), and while the run trains (SnapshotOnChange: the child answers when
+the run moved on from the last snapshot, so a run at 1 step/s is drawn about once a step; `Unchanged` when it
+did not for a while). A paused or idle window asks for nothing, so it rests. The pipe is read when it has data
+(a QSocketNotifier on POSIX) and every IDLE_PUMP_MS (the watchdog); the timer runs fast (PUMP_MS) only while a
+request waits for the `max_fps` spacing, or where no notifier exists (then also while an answer is due).
 
 The child is spawned as soon as the handle exists (the app makes the handle before it builds the window);
 its replies are read only once `listen()` was called, so none is emitted before the window is wired to them.
@@ -20,11 +23,12 @@ message from the child says it answers again and training goes on as the child r
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict
 
-from PySide6.QtCore import QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QObject, QSocketNotifier, QThread, QTimer, Signal, Slot
 
 from core.messages import (
     Command,
@@ -42,16 +46,18 @@ from core.messages import (
     SaveSession,
     SetLr,
     SetSpeed,
+    SnapshotOnChange,
     SnapshotRequest,
     Start,
     Step,
+    Unchanged,
 )
 from core.snapshot import Snapshot
 from gui.children.entry import trainer_main
 from gui.children.link import ChildLink
 
-PUMP_MS = 4        # how often the worker reads the child's pipe while frames flow
-IDLE_PUMP_MS = 50  # ... and while nothing trains and no snapshot is wanted (notices, file results)
+PUMP_MS = 4        # how often the worker looks while a request waits for the frame spacing
+IDLE_PUMP_MS = 50  # ... and otherwise (the pipe's notifier wakes it for the child's replies)
 NOT_RESPONDING_S = 5.0  # no answer to a snapshot request for this long: the trainer is not responding
 FILE_COMMAND_S = 60.0  # the same while a save, open or export runs (a big session takes seconds to open)
 
@@ -71,21 +77,25 @@ class TrainingWorker(QObject):
         self.window = window
         self.link: ChildLink | None = None
         self._timer = None
-        self._awaiting_draw = False
+        self._notifier: QSocketNotifier | None = None  # the pipe has data: read it        self._awaiting_draw = False
         self._requested = False
         self._last_request = 0.0
         self._listening = False
         # snapshots still owed since something changed. The first reply after a command may have been asked
         # for before it (AppState then skips it), so a command is owed two replies, the last asked after it
         self._owed = 0
-        self._live = False    # the last snapshot said the run trains: keep asking
+        self._live = False    # the last snapshot said the run trains: keep asking (on change)
+        self._last: tuple[int, int, bool] | None = None  # the last snapshot's (run_id, step, running)
         self.requests = 0     # snapshots asked for so far (tests count them)
+        self.unchanged = 0    # ... answered Unchanged (nothing new to draw)
+        self.pumps = 0        # looks at the pipe so far (the worker's event-loop turns; tests count them)
         self._file_commands = 0  # sent and not yet answered
         self.unresponsive = False  # the watchdog said the trainer does not answer, and it has not since
 
     @property
     def child_pid(self) -> int | None:
-        return self.link.pid if self.link is not None else None
+        link = self.link
+        return link.pid if link is not None else None
 
     # -- life cycle (run in the worker thread) --------------------------------------------------------------
     @Slot()
@@ -110,15 +120,30 @@ class TrainingWorker(QObject):
 
     def _spawn(self) -> None:
         self.link.start(self._cfg)
+        self._watch_pipe()
         self._awaiting_draw = False
         self._requested = False
         self._owed = 2  # the first snapshot, and one to confirm the run state after it
         self._live = False
+        self._last = None
         self._file_commands = 0
         self.unresponsive = False
 
+    def _watch_pipe(self) -> None:
+        """Read the child's pipe as soon as it has data (POSIX: its end is a file descriptor Qt can watch)."""
+        if self._notifier is not None:
+            self._notifier.setEnabled(False)
+            self._notifier.deleteLater()
+            self._notifier = None
+        fd = self.link.fileno()
+        if fd is not None and os.name == "posix":
+            self._notifier = QSocketNotifier(fd, QSocketNotifier.Type.Read, self)
+            self._notifier.activated.connect(self._pump)
+
     @Slot()
     def shutdown(self) -> None:
+        if self._notifier is not None:
+            self._notifier.setEnabled(False)
         if self._timer is not None:
             self._timer.stop()
         if self.link is not None:
@@ -163,6 +188,8 @@ class TrainingWorker(QObject):
     @Slot()
     def frame_drawn(self) -> None:
         self._awaiting_draw = False
+        if self._listening:
+            self._pump()  # the next request at once
 
     # -- the child's replies: one handler per type of core.messages.REPLIES --------------------------------
     def _on_message(self, msg) -> None:
@@ -179,7 +206,13 @@ class TrainingWorker(QObject):
         self._requested = False
         self._awaiting_draw = True
         self._live = bool(msg.running)
+        self._last = (msg.run_id, msg.step, bool(msg.running))
         self.snapshot.emit(msg)
+
+    def _on_unchanged(self, msg: Unchanged) -> None:
+        self._requested = False
+        self._live = bool(msg.running)
+        self.unchanged += 1
 
     def _on_notice(self, msg: Notice) -> None:
         self.notice.emit(msg.text)
@@ -196,7 +229,7 @@ class TrainingWorker(QObject):
 
     # keyed by exact type; the keys are core.messages.REPLIES (tests/gui/children/test_worker.py checks it)
     HANDLERS: dict[type, Callable[[TrainingWorker, object], None]] = {
-        Snapshot: _on_snapshot, Notice: _on_notice, Error: _on_error, Ready: _on_ready,
+        Snapshot: _on_snapshot, Unchanged: _on_unchanged, Notice: _on_notice, Error: _on_error, Ready: _on_ready,
         SaveResult: _on_file_result, OpenResult: _on_file_result, ExportResult: _on_file_result,
     }
 
@@ -207,18 +240,28 @@ class TrainingWorker(QObject):
     @Slot()
     def _pump(self) -> None:
         if self.link is None or not self.link.alive:
+            if self._notifier is not None:
+                self._notifier.setEnabled(False)  # a closed pipe reads as ready for ever
             return
+        self.pumps += 1
         self.link.poll()
         now = time.perf_counter()
         if (self.link.alive and (self._owed or self._live) and not self._requested and not self._awaiting_draw
                 and now - self._last_request >= 1.0 / self.max_fps):
-            self._send(SnapshotRequest(self.window))
+            if self._owed or self._last is None:
+                self._send(SnapshotRequest(self.window))
+            else:
+                self._send(SnapshotOnChange(self.window, *self._last))
             self._requested = True
             self._owed = max(0, self._owed - 1)
             self._last_request = now
             self.requests += 1
-        busy = self._requested or self._awaiting_draw or self._owed or self._live
-        interval = PUMP_MS if busy else IDLE_PUMP_MS
+        if self._notifier is not None and self.link.alive:  # replies wake the pump; frame_drawn pumps itself
+            spacing = (self._owed or self._live) and not self._requested and not self._awaiting_draw
+            fast = bool(spacing)
+        else:
+            fast = bool(self._requested or self._awaiting_draw or self._owed or self._live)
+        interval = PUMP_MS if fast else IDLE_PUMP_MS
         if self._timer is not None and self._timer.interval() != interval:
             self._timer.setInterval(interval)
         self._watch(now)
@@ -265,6 +308,11 @@ class WorkerHandle(QObject):
     def listen(self) -> None:
         """Start delivering the child's replies as the worker's signals (connect to them first)."""
         self._listen.emit()
+
+    @property
+    def child_pid(self) -> int | None:
+        """The training child's process id (None while there is none); safe to read from the GUI thread."""
+        return self.worker.child_pid
 
     def _note_ready(self, info: dict) -> None:
         self.ready_info = dict(info)
