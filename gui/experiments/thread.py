@@ -1,6 +1,7 @@
 """The Thread tab: the seed thread's claims as a guided path, each with its verdict from the last `main.py claims`
-run (the shipped claims.json, core.product.files), one line on what to look at, and buttons that load its runs into the window and
-start them. The claims and verdicts come from core.runs.claims_report.thread_items(); this view only lays them out.
+run (the shipped claims.json, core.product.files), one line on what to look at, and buttons that load its runs into
+the window and start them. The claims and verdicts come from core.runs.claims_report.thread_items(); this view
+only lays them out.
 
 The guided path comes first (the question, the fix, the answer, then lag 3 with window 1 against RTRL), then the
 thread's remaining claims in their order.
