@@ -34,6 +34,16 @@ def _collect_garbage_between_tests():
     gc.collect()
 
 
+@pytest.fixture(autouse=True)
+def _no_logging_left_behind():
+    """A command run in-process (train_main, claims_cli.main) sets up logging; take it out after the test, so its
+    stderr handler does not write into a later test's captured stderr."""
+    yield
+    from core.product import logs
+
+    logs.reset()
+
+
 @pytest.fixture
 def win_config():
     """The config the shared `win` opens with."""

@@ -54,12 +54,8 @@ def setup(folder: Path | str | None = None, *, verbose: bool = False, quiet: boo
     """Install the handlers (again: a second call replaces the first's) and return the log file, or None when
     its folder cannot be made (said once on stderr at debug level; the app runs on without a file). `folder`
     None means no file. The file keeps info and up (debug with --verbose)."""
+    reset()
     root = logging.getLogger()
-    for h in _installed:
-        root.removeHandler(h)
-        h.close()
-    _installed.clear()
-    _folder.clear()
     level = logging.DEBUG if verbose else logging.WARNING if quiet else stderr_level
     err = logging.StreamHandler(stream if stream is not None else sys.stderr)
     err.setLevel(level)
@@ -88,6 +84,18 @@ def setup(folder: Path | str | None = None, *, verbose: bool = False, quiet: boo
     if why:
         logging.getLogger(__name__).debug(why)
     return path
+
+
+def reset() -> None:
+    """Take out what `setup` installed (the root logger back to its default level): a process that ran a command
+    in-process, as a test does, leaves no handler behind."""
+    root = logging.getLogger()
+    for h in _installed:
+        root.removeHandler(h)
+        h.close()
+    _installed.clear()
+    _folder.clear()
+    root.setLevel(logging.WARNING)
 
 
 def log_folder() -> Path | None:

@@ -23,13 +23,6 @@ ROOT = Path(__file__).resolve().parents[3]
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    yield
-    logs.setup(None)  # no file, so a later test's records go nowhere lasting
-    logging.getLogger().setLevel(logging.WARNING)
-
-
 def test_the_version_is_pyprojects_read_through_the_installed_metadata():
     assert about.version() == VERSION
 

@@ -77,12 +77,6 @@ def test_every_error_the_message_bar_shows_is_logged(qtbot, caplog):
 
 def test_the_window_logs_into_its_folder(qtbot, monkeypatch, tmp_path):
     monkeypatch.setenv("GML_LOG_DIR", str(tmp_path))
-    try:
-        path = help_mod.start_logging()
-        assert path == tmp_path / "gru-memory-lab.log"
-        assert f"GRU Memory Lab {version()} started" in path.read_text()
-    finally:
-        from core.product import logs
-
-        logs.setup(None)
-        logging.getLogger().setLevel(logging.WARNING)
+    path = help_mod.start_logging()  # tests/conftest.py takes the handlers out afterwards
+    assert path == tmp_path / "gru-memory-lab.log"
+    assert f"GRU Memory Lab {version()} started" in path.read_text()
