@@ -1,7 +1,8 @@
-"""Every file dialog (Record, Export report, Save session as…, Open session, Export history as CSV, Save
-screenshot as…, Export view, the Sweep page's Export) opens in the last folder used for its kind of file, else in its default folder under
-the user's documents (pictures: the screenshot folder), never in the process's working folder (offscreen; the
-documents folder is a temporary one, QFileDialog's static methods are replaced to catch the folder asked for)."""
+"""Every file dialog (Record, Export report, Save session as…, Open session, Export history as CSV, Save screenshot
+as…, Export view, the Sweep page's Export) opens in the last folder used for its kind of file, else in its default
+folder under the user's documents (pictures: the screenshot folder), never in the process's working folder
+(offscreen; the documents folder is a temporary one, QFileDialog's static methods are replaced to catch the folder
+asked for)."""
 
 import os
 from pathlib import Path
