@@ -17,6 +17,11 @@
     (given the picture before) while the encoder thread was behind.
 (c) Resident memory growth over --steps online steps with the window open: RSS (psutil) of the GUI process
     and of the training child, after a 50,000-step warm-up and again --steps later. Goal <= 50 MB each.
+(e) The window at 1 step/s: the GUI process's CPU over --slow-seconds (10), after a 2 s warm-up, with the frames
+    drawn and the steps made. Goal <= 5 % of a core.
+(f) Contention: a competing busy process (`python -c "while True: pass"`, started and killed here) runs while
+    (a) is measured again: headless vs the window training at full speed, alternating rounds. Goal >= 0.75. Each
+    round says whether the window yielded (gui.children.priority).
 
 The machine's other load slows every figure; (a) alternates so that both sides see the same load.
 """
@@ -35,6 +40,7 @@ import multiprocessing as mp  # noqa: E402
 import statistics  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
+import threading  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -46,8 +52,10 @@ from core.children.trainer import child_main  # noqa: E402
 from core.config import preset  # noqa: E402
 from core.messages import Quit, Ready, SnapshotRequest, Start  # noqa: E402
 from core.snapshot import SeriesChunk, Snapshot  # noqa: E402
+from gui.children.priority import at_full_priority  # noqa: E402 (imports no Qt)
 
 GOAL_RATIO, GOAL_FRAME_MS, GOAL_RSS_MB, GOAL_RECORD_RATIO = 0.9, 16.0, 50.0, 0.8
+GOAL_SLOW_CPU, GOAL_CONTENDED_RATIO = 0.05, 0.75
 
 
 def bench_config():
@@ -69,7 +77,7 @@ def headless_rate(cfg_dict: dict, warmup: float, seconds: float) -> float:
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe()
     proc = ctx.Process(target=child_main, args=(child, cfg_dict), daemon=True)
-    proc.start()
+    at_full_priority(proc.start)  # not at a priority this thread gave up while it drew a window
     child.close()
     try:
         while not isinstance(parent.recv(), Ready):
@@ -134,6 +142,8 @@ def window_rate(cfg, warmup: float, seconds: float, record=None, info: dict | No
         r1 = _recorder_figures(win)
         if info is not None and r0 and r1:
             info.update({k: r1[k] - r0[k] for k in r0})
+        if info is not None:
+            info["yielded"] = win.presenter.trainer_first.yielded
         (t0, s0, _), (t1, s1, _) = marks[i0], marks[-1]
         cpu = (c1.user + c1.system - c0.user - c0.system) / (t1 - t0)
         return (s1 - s0) / (t1 - t0), (len(marks) - 1 - i0) / (t1 - t0), cpu
@@ -235,7 +245,8 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=1_000_000)
     ap.add_argument("--record-suffix", default=".gif", help="(d): the clip's format: .gif, .webp or .mp4")
     ap.add_argument("--record-spf", type=int, default=133, help="(d): steps per recorded frame (133)")
-    ap.add_argument("--skip", default="", help="comma-separated parts to skip: a,b,c,d")
+    ap.add_argument("--slow-seconds", type=float, default=10.0, help="(e): seconds measured at 1 step/s")
+    ap.add_argument("--skip", default="", help="comma-separated parts to skip: a,b,c,d,e,f")
     args = ap.parse_args(argv)
     skip = set(filter(None, args.skip.split(",")))
     os.environ.setdefault("GML_SETTINGS", str(Path(tempfile.mkdtemp(prefix="gml-bench-")) / "settings.ini"))
@@ -283,6 +294,10 @@ def main(argv=None) -> int:
                   " / ".join(f"{statistics.median(v):.1f}" for v in fc["views"].values()), "")]
     if "d" not in skip:
         rows += record_rows(cfg, args)
+    if "e" not in skip:
+        rows += slow_rows(cfg, args)
+    if "f" not in skip:
+        rows += contention_rows(cfg, args)
     if "c" not in skip:
         m = rss_growth(cfg, args.steps)
         mb = 1 / 2**20
@@ -331,6 +346,56 @@ def record_rows(cfg, args) -> list[tuple[str, str, str]]:
             (f"(d) steps/s, window recording itself ({args.record_suffix}, 1 frame/{args.record_spf} steps)",
              f"{q:,.0f}", ""),
             ("(d) ratio recording / not", f"{ratio:.2f}", f">= {GOAL_RECORD_RATIO}  {_ok(ratio >= GOAL_RECORD_RATIO)}")]
+
+
+def slow_rows(cfg, args, speed: float = 1.0) -> list[tuple[str, str, str]]:
+    """(e): the GUI process's CPU with the window training at `speed` steps/s."""
+    import psutil
+
+    me = psutil.Process()
+    win, _ = open_window(cfg)
+    try:
+        win.commands.set_speed(speed)
+        win.commands.start()
+        wait(2000)
+        f0, s0, c0, t0 = win.presenter.frames, win.snap.step, me.cpu_times(), time.perf_counter()
+        wait(args.slow_seconds * 1000)
+        f1, s1, c1, t1 = win.presenter.frames, win.snap.step, me.cpu_times(), time.perf_counter()
+    finally:
+        win.close()
+        win.deleteLater()
+    cpu = (c1.user + c1.system - c0.user - c0.system) / (t1 - t0)
+    print(f"  (e) {speed:g} step/s: GUI process {cpu:.1%} of a core over {t1 - t0:.1f} s, {f1 - f0} frames for "
+          f"{s1 - s0} steps; load average {os.getloadavg()[0]:.1f}", flush=True)
+    return [(f"(e) {speed:g} step/s: GUI CPU % over {args.slow_seconds:g} s ({f1 - f0} frames, {s1 - s0} steps)",
+             f"{cpu:.1%}", f"<= {GOAL_SLOW_CPU:.0%}  {_ok(cpu <= GOAL_SLOW_CPU)}")]
+
+
+def contention_rows(cfg, args) -> list[tuple[str, str, str]]:
+    """(f): headless vs the window at full speed, both beside one competing busy process; alternating rounds."""
+    import subprocess
+
+    hog = at_full_priority(lambda: subprocess.Popen([sys.executable, "-c", "while True: pass"]))
+    head, gui = [], []
+    try:
+        for r in range(args.rounds):
+            head.append(headless_rate(cfg.to_dict(), args.warmup, args.seconds))
+            info: dict = {}
+            g, f, c = window_rate(cfg, args.warmup, args.seconds, info=info)
+            gui.append(g)
+            print(f"  (f) round {r + 1}, one busy process beside: headless {head[-1]:,.0f} steps/s, window "
+                  f"{g:,.0f} steps/s at {f:.0f} fps, GUI process {c:.2f} cores, yielded {info['yielded']} (drawing "
+                  f"thread's nice {os.getpriority(os.PRIO_PROCESS, threading.get_native_id())}); "
+                  f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    finally:
+        hog.kill()
+        hog.wait()
+    h, g = statistics.median(head), statistics.median(gui)
+    ratio = g / h
+    return [("(f) steps/s headless, one busy process beside", f"{h:,.0f}", ""),
+            ("(f) steps/s with the window plotting, the same busy process beside", f"{g:,.0f}", ""),
+            ("(f) ratio window / headless under contention", f"{ratio:.2f}",
+             f">= {GOAL_CONTENDED_RATIO}  {_ok(ratio >= GOAL_CONTENDED_RATIO)}")]
 
 
 def _ok(flag: bool) -> str:

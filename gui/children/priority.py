@@ -4,8 +4,9 @@ raise it again) and its frame budget shrinks until the trainer runs freely again
 
 The measured input is the kernel's account of the child (Linux: /proc/<pid>/schedstat, the time it ran and the
 time it waited on a run queue); `behind` is the decision on it, a pure function. Where no such account exists
-nothing is read and nothing yields. A child inherits the niceness of the thread that spawns it, so children are
-started through `at_full_priority` (gui.children.link does it): the trainer never inherits the window's yield.
+nothing is read and nothing yields. A child process or thread inherits the niceness of the thread that starts it,
+so children and the worker thread are started through `at_full_priority` (gui.children.link and .worker do it):
+the trainer never inherits the window's yield, not even from a window opened after it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import TypeVar
 WAIT_BEHIND = 0.10  # the trainer waited for a CPU over this share of the time: it is behind
 WAIT_CLEAR = 0.03   # ... under this share it is not (between the two the last decision holds)
 SAMPLE_S = 1.0      # the share is measured over at least this long
-YIELD_NICE = 10     # the drawing thread's niceness once it yielded (CFS weight ~1/10 of the trainer's)
+YIELD_NICE = 5      # the drawing thread's niceness once it yielded (CFS weight ~1/3 of the trainer's: it still answers)
 BUDGET = (0.5, 0.25)         # (cores for drawing, longest frame delay in s) while the trainer keeps up
 BUDGET_BEHIND = (0.15, 1.0)  # ... while it is behind: at least a frame a second, at most ~0.15 of a core
 
@@ -49,32 +50,36 @@ def read_schedstat(pid: int) -> tuple[float, float] | None:
         return None
 
 
-_lowered: set[int] = set()  # native ids of the threads that yielded
-_spawner: ThreadPoolExecutor | None = None  # one thread at the priority the window started with
+_base_nice: int | None = None  # the niceness the first thread that yielded had before
+_spawner: ThreadPoolExecutor | None = None  # one thread at that niceness
 
 
 def lower_this_thread(nice: int = YIELD_NICE) -> bool:
     """Lower the calling thread's priority to `nice` (Linux: niceness is per thread, so the worker thread and
     the children keep theirs); False where it cannot."""
-    global _spawner
+    global _spawner, _base_nice
     if not sys.platform.startswith("linux"):
         return False
-    if _spawner is None:  # made (and its thread started) before the yield, so it keeps the old priority
-        _spawner = ThreadPoolExecutor(1, thread_name_prefix="gml-spawn")
-        _spawner.submit(int).result()
-    tid = threading.get_native_id()
     try:
-        if os.getpriority(os.PRIO_PROCESS, tid) < nice:
-            os.setpriority(os.PRIO_PROCESS, tid, nice)
+        now = _nice()
+        if _spawner is None:  # made (and its thread started) before the yield, so it keeps the old priority
+            _spawner = ThreadPoolExecutor(1, thread_name_prefix="gml-spawn")
+            _base_nice = _spawner.submit(_nice).result()
+        if now < nice:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), nice)
     except OSError:
         return False
-    _lowered.add(tid)
     return True
 
 
+def _nice() -> int:
+    return os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+
+
 def at_full_priority(start: Callable[[], T]) -> T:
-    """Run `start` (a child process's start) in a thread that did not yield, so the child does not inherit it."""
-    if _spawner is None or threading.get_native_id() not in _lowered:
+    """Run `start` (a child process's or a thread's start) in a thread that did not yield, so what it starts does not
+    inherit the yield (here when this thread did not yield; else in a thread kept at the old priority)."""
+    if _spawner is None or _base_nice is None or _nice() <= _base_nice:
         return start()
     return _spawner.submit(start).result()
 

@@ -55,6 +55,7 @@ from core.messages import (
 from core.snapshot import Snapshot
 from gui.children.entry import trainer_main
 from gui.children.link import ChildLink
+from gui.children.priority import at_full_priority
 
 PUMP_MS = 4        # how often the worker looks while a request waits for the frame spacing
 IDLE_PUMP_MS = 50  # ... and otherwise (the pipe's notifier wakes it for the child's replies)
@@ -303,7 +304,7 @@ class WorkerHandle(QObject):
         self._shutdown.connect(self.worker.shutdown)
         if listen:
             self.worker.listen()  # before the thread runs: begin() starts reading at once
-        self.thread.start()
+        at_full_priority(self.thread.start)  # not at a priority the drawing thread gave up (it spawns the child)
 
     def listen(self) -> None:
         """Start delivering the child's replies as the worker's signals (connect to them first)."""
