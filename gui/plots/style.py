@@ -82,7 +82,7 @@ def fit_title(plot: pg.PlotItem, title: str, sub: str = "") -> None:
     views = [v.range.width() for v in (scene.views() if scene is not None else ()) if hasattr(v, "range")]
     width = min([plot.geometry().width() or 400, *views])
     plot.setTitle(f"{head} {note}".strip())
-    two = bool(sub) and label.item.boundingRect().width() > width - 16
+    two = bool(sub) and label.item.boundingRect().width() > width - 40  # the label row pads its text too
     if two:
         plot.setTitle(f"{head}<br>{note}")
     height = 46 if two else 30
