@@ -10,7 +10,7 @@ core.messages.REPLIES). Frames are paced: a snapshot is requested only after the
 or view setting (SnapshotRequest: at once), and while the run trains (SnapshotOnChange: the child answers when
 the run moved on from the last snapshot, so a run at 1 step/s is drawn about once a step; `Unchanged` when it
 did not for a while). A paused or idle window asks for nothing, so it rests. The pipe is read when it has data
-(a QSocketNotifier on POSIX) and every IDLE_PUMP_MS (the watchdog); the timer runs fast (PUMP_MS) only while a
+(a QSocketNotifier on POSIX) and every WATCH_MS (the watchdog); the timer runs fast (PUMP_MS) only while a
 request waits for the `max_fps` spacing, or where no notifier exists (then also while an answer is due).
 
 The child is spawned as soon as the handle exists (the app makes the handle before it builds the window);
@@ -58,7 +58,8 @@ from gui.children.link import ChildLink
 from gui.children.priority import at_full_priority
 
 PUMP_MS = 4        # how often the worker looks while a request waits for the frame spacing
-IDLE_PUMP_MS = 50  # ... and otherwise (the pipe's notifier wakes it for the child's replies)
+IDLE_PUMP_MS = 50  # ... and otherwise where no notifier watches the pipe
+WATCH_MS = 200     # ... and otherwise (the pipe's notifier wakes it for the child's replies; this is the watchdog)
 NOT_RESPONDING_S = 5.0  # no answer to a snapshot request for this long: the trainer is not responding
 FILE_COMMAND_S = 60.0  # the same while a save, open or export runs (a big session takes seconds to open)
 
@@ -259,10 +260,10 @@ class TrainingWorker(QObject):
             self.requests += 1
         if self._notifier is not None and self.link.alive:  # replies wake the pump; frame_drawn pumps itself
             spacing = (self._owed or self._live) and not self._requested and not self._awaiting_draw
-            fast = bool(spacing)
+            interval = PUMP_MS if spacing else WATCH_MS
         else:
-            fast = bool(self._requested or self._awaiting_draw or self._owed or self._live)
-        interval = PUMP_MS if fast else IDLE_PUMP_MS
+            busy = self._requested or self._awaiting_draw or self._owed or self._live
+            interval = PUMP_MS if busy else IDLE_PUMP_MS
         if self._timer is not None and self._timer.interval() != interval:
             self._timer.setInterval(interval)
         self._watch(now)

@@ -8,7 +8,7 @@ pytest.importorskip("pytestqt")
 
 from tests.gui_helpers import wait_step  # noqa: E402
 
-TURNS = 20  # the worker's looks at the pipe (one every 50 ms at rest) a resting window is watched for
+TURNS = 10  # the worker's looks at the pipe (one every WATCH_MS at rest) a resting window is watched for
 
 
 def settled(w) -> bool:
