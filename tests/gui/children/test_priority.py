@@ -89,4 +89,4 @@ def test_a_child_started_from_a_thread_that_yielded_keeps_the_window_s_old_prior
     t.join()
     assert out["lowered"] and out["after"] == out["before"] + 5
     assert out["spawner"] <= out["before"]  # where a child would be started
-    assert priority.at_full_priority(nice) == nice()  # from a thread that did not yield: right here
+    assert priority.at_full_priority(nice) <= nice()  # never below the caller's (here when it did not yield)
