@@ -107,9 +107,12 @@ def test_sweep_csv_on_a_full_disk_keeps_the_old_file(tmp_path, capsys, full_disk
     import argparse
 
     from core.cli import sweep as SC
+    from core.cli.flags import start_logging
+
     old = tmp_path / "s.csv"
     old.write_text("old\n")
     args = argparse.Namespace(report=None, csv=str(old), png=None, svg=None)
+    start_logging(args)  # as main() does first: the command's messages go to stderr
     report = {"axes": [], "cells": []}
     assert SC.write_outputs(args, report) == 1
     assert old.read_text() == "old\n" and "nothing was written" in capsys.readouterr().err
