@@ -53,6 +53,8 @@ class AppState(QObject):
         self._current_path: str | None = None
         self._pins: list[Pin] = []
         self._unconfirmed = 0  # snapshots still to skip before the run state is taken from them again
+        self._driven = False  # a lockstep recording drives the run (gui.recording.lockstep)
+        self._told = False  # the run state the last command or snapshot said, the drive aside
         self.reset_count = 0  # Resets sent so far (answers to earlier requests can tell they are stale)
 
     # -- the applied config ------------------------------------------------------------------------------
@@ -72,20 +74,33 @@ class AppState(QObject):
     def running(self) -> bool:
         return self._running
 
+    @property
+    def driven(self) -> bool:
+        """A lockstep recording drives the run: the trainer pauses at each frame's step while the window draws it,
+        but to the user the run is running (Start/Pause shows Pause; the status line says "recording, lockstep")."""
+        return self._driven
+
+    def set_driven(self, on: bool) -> None:
+        self._driven = bool(on)
+        self._set_running(self._told or self._driven)
+
     def command_sent(self, running: bool) -> None:
         """A start, pause, step, reset or open was sent: show its outcome now, confirm it from snapshots."""
         self._unconfirmed = 1
-        self._set_running(running)
+        self._told = bool(running)
+        self._set_running(running or self._driven)
 
     def snapshot_drawn(self, running: bool) -> None:
         """A snapshot arrived: its run state is the child's, except for one that may predate a command."""
         if self._unconfirmed:
             self._unconfirmed -= 1
             return
-        self._set_running(running)
+        self._told = bool(running)
+        self._set_running(running or self._driven)
 
     def stopped(self) -> None:
         """The child stopped training on its own (an error, a lost process): no snapshot may say so."""
+        self._told = False
         self._set_running(False)
 
     def _set_running(self, on: bool) -> None:

@@ -90,7 +90,7 @@ class FramePresenter(QObject):
             hist = s.view.epoch_logs
             self.loss.show_snapshot(s, s.loss_chunk, [e["val_loss"] for e in hist] if batch else None)
             self.acc.show_snapshot(s, s.acc_chunk, [e["val_accuracy"] for e in hist] if batch else None)
-            self.status.show_snapshot(s)
+            self.status.show_snapshot(s, lockstep=self.state.driven)
             self.inspect.show_snapshot(s)
         except Exception as e:  # a view that fails to draw is reported once; training and the app go on
             text = f"A view failed to draw: {type(e).__name__}: {e}"

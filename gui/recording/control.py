@@ -148,7 +148,9 @@ class RecordingControl(QObject):
         self.services, self.widgets, self.show_view, self.commands = services, widgets, show_view, commands
         store = getattr(services, "settings", None)
         self.folders = DialogFolders(store) if store is not None else None
-        self.pacer = LockstepPacer(lambda: self.rec.schedule, self._continue_to)
+        state = getattr(services, "state", None)
+        self.pacer = LockstepPacer(lambda: self.rec.schedule, self._continue_to,
+                                   state.set_driven if state is not None else (lambda on: None))
         self._pending: tuple[int, int] | None = None  # lockstep: (step, frames) waiting for the encoder's room
         if getattr(services, "handle", None) is not None:
             services.handle.worker.error.connect(self._training_stopped)

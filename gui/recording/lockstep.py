@@ -24,12 +24,24 @@ from core.recording.schedule import StepSchedule
 class LockstepPacer:
     """Legs of training, each ending at the next frame's step of `schedule()`; `continue_to(step)` starts one."""
 
-    def __init__(self, schedule: Callable[[], StepSchedule], continue_to: Callable[[int], None]):
-        self.schedule, self.continue_to = schedule, continue_to
-        self.driving = False
+    def __init__(self, schedule: Callable[[], StepSchedule], continue_to: Callable[[int], None],
+                 on_driving: Callable[[bool], None] = lambda on: None):
+        """`on_driving(on)` hears every change of `driving` (the window's AppState.set_driven)."""
+        self.schedule, self.continue_to, self.on_driving = schedule, continue_to, on_driving
+        self._driving = False
         self.end: int | None = None  # the step the Start that began the driving asked to stop at (None: none)
         self.leg: int | None = None  # the step the current leg trains to
         self._short = 0  # paused snapshots in a row short of the leg
+
+    @property
+    def driving(self) -> bool:
+        return self._driving
+
+    @driving.setter
+    def driving(self, on: bool) -> None:
+        if on != self._driving:
+            self._driving = on
+            self.on_driving(on)
 
     def started(self, until: int | None) -> int:
         """A Start (with `until`, stop there): the step its first leg trains to. Before the clip's first frame the

@@ -97,7 +97,9 @@ class StatusLine:
             self.phase.setText("")
 
     # -- a snapshot ----------------------------------------------------------------------------------------
-    def show_snapshot(self, s) -> None:
+    def show_snapshot(self, s, lockstep: bool = False) -> None:
+        """Snapshot `s`'s figures; with `lockstep` (a lockstep recording drives the run, pausing it at each frame)
+        a paused snapshot's rate field says so instead of \"paused\"."""
         f = self.fields
         f["mode"].setText(f"mode: {s.mode}")
         f["device"].setText(f"device: {s.device}")
@@ -111,8 +113,10 @@ class StatusLine:
             rate = s.steps_per_second if s.running and _finite(s.steps_per_second) else math.nan
             f["step"].setText(progress_text(s.step, total, rate))
             self._show_bar(s.step, total)
-        f["rate"].setText(f"{s.steps_per_second:,.0f} steps/s" if s.running and _finite(s.steps_per_second)
-                          else "paused")
+        if s.running and _finite(s.steps_per_second):
+            f["rate"].setText(f"{s.steps_per_second:,.0f} steps/s")
+        else:
+            f["rate"].setText("recording, lockstep" if lockstep else "paused")
         f["loss"].setText(f"loss {loss_text(s.loss) if _finite(s.loss) else '–'}")
         acc = s.view.accuracy
         f["acc"].setText(f"{s.view.accuracy_label} {accuracy_text(acc) if _finite(acc) else '–'}")

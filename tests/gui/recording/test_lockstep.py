@@ -126,3 +126,24 @@ def test_the_record_mode_flag():
     assert not opts("--record", "a.gif", "--record-mode", "live").lockstep
     with pytest.raises(SystemExit):
         parse(["--record-mode", "live"])  # needs --record
+
+
+def test_a_lockstep_recording_never_says_paused_while_it_drives_the_run(qtbot, win, tmp_path):
+    """The trainer pauses at each frame's step while the window draws it; the window (and so every recorded
+    frame) says the run is running, "recording, lockstep", not "paused"; once the drive ends it says paused."""
+    path = tmp_path / "run.gif"
+    win.recording.ask = lambda: RecordOptions(str(path), "bits", 10, 10)
+    win.recording.action.trigger()
+    seen = []
+    win.presenter.frame_shown.connect(lambda s: seen.append(
+        (s.running, win.recording.pacer.driving, win.status.fields["rate"].text(), win.state.running,
+         win.toolbar.btn_start.text())))
+    win.commands.start(until=100)
+    qtbot.waitUntil(lambda: not win.recording.pacer.driving and win.snap.step == 100, timeout=60000)
+    driven_at_a_frame = [x for x in seen if not x[0] and x[1]]
+    assert driven_at_a_frame
+    assert all(rate == "recording, lockstep" and running and "Pause" in btn
+               for _, _, rate, running, btn in driven_at_a_frame)
+    qtbot.waitUntil(lambda: not win.state.running, timeout=10000)  # the drive ended at the step asked for
+    win.recording.action.trigger()
+
