@@ -24,7 +24,7 @@ WAIT_CLEAR = 0.03   # ... under this share it is not (between the two the last d
 SAMPLE_S = 1.0      # the share is measured over at least this long
 YIELD_NICE = 5      # the drawing thread's niceness once it yielded (CFS weight ~1/3 of the trainer's: it still answers)
 BUDGET = (0.5, 0.25)         # (cores for drawing, longest frame delay in s) while the trainer keeps up
-BUDGET_BEHIND = (0.15, 0.25)  # ... while it is behind: ~0.15 of a core, still at least 4 frames a second
+BUDGET_BEHIND = (0.15, 0.1)  # ... while it is behind: ~0.15 of a core, the next frame asked within 0.1 s
 
 T = TypeVar("T")
 
