@@ -129,6 +129,5 @@ class ChildLink(QObject):
 
     def _lost(self) -> None:
         proc = self._proc
-        code = proc.exitcode if proc is not None else None
-        self.stop(0.1)
-        self.died.emit(code)
+        self.stop(0.1)  # joins the process: its exit code is known only after that (a closed pipe comes first)
+        self.died.emit(proc.exitcode if proc is not None else None)

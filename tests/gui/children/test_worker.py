@@ -155,3 +155,20 @@ def test_the_worker_turns_each_reply_into_its_signal(qtbot):
     assert got["notice"] == ["hello"] and got["ready"] == [{"device": "cpu"}]
     assert got["result"] == [save] and w._file_commands == 0
     assert got["error"][0] == "bad" and "unknown message (str)" in got["error"][1] and len(got["error"]) == 2
+
+
+def _close_then_exit(conn, code):
+    """A child whose pipe closes just before its process ends: the parent often sees the end of the pipe before
+    the process is reaped, as with a killed child."""
+    conn.close()
+    os._exit(code)
+
+
+def test_a_dead_child_reports_its_exit_code_not_none(qtbot):
+    """The pipe's end is seen before the process is reaped; the exit code told is the real one."""
+    died = []
+    link = ChildLink(_close_then_exit, name="gml-test", duplex=False)
+    link.died.connect(died.append)
+    link.start(7, poll_ms=10)
+    qtbot.waitUntil(lambda: died != [], timeout=20000)
+    assert died == [7]
