@@ -1,19 +1,24 @@
 # GRU Memory Lab: two commands on a fresh Debian machine.
 #   make run    set up (.venv, Debian Qt libraries, CPU torch) and launch the app
 #   make test   the same set-up plus the dev extra, then `make lint` (ruff, import contracts, mypy) and the suite
+#   (make test-fast skips the tests marked slow, for the edit-run loop)
 # CUDA is opt-in: `make run GML_TORCH=cuda` installs PyPI's CUDA build of torch instead of the CPU one.
 PY ?= python3
 VENV ?= .venv
 GML_TORCH ?= cpu
 VPY := $(VENV)/bin/python
 
-.PHONY: run test setup setup-dev sysdeps lint bench clean
+.PHONY: run test test-fast setup setup-dev sysdeps lint bench clean
 
 run: setup
 	$(VPY) main.py $(ARGS)
 
 test: setup-dev lint
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -ra $(PYTEST_ARGS)
+
+# the edit-run loop: everything but the tests marked slow (training to convergence, real windows, subprocesses)
+test-fast: setup-dev
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -ra -m "not slow" $(PYTEST_ARGS)
 
 sysdeps:
 	@bash scripts/sysdeps.sh
