@@ -6,14 +6,12 @@ FramePresenter (snapshot → views, frame pacing), Exporter (screenshots, view e
 WindowSettings (also the dock's place: saveState/restoreState), SessionUI, Startup (the first seconds); panels get
 a WindowServices, never this.
 
-Keys: the run's shortcuts (Space, S/→, R, P, Ctrl+S, Alt+←/→ …) are application-wide, and FieldKeys lets them
+Keys: the run's shortcuts (Space, S/→, R, P, F12, Alt+←/→ …) are application-wide, and FieldKeys lets them
 through a number field that has focus (the field keeps the keys it edits with; Enter leaves it); a focused slider
 keeps its arrow keys.
 """
 
 from __future__ import annotations
-
-from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
@@ -28,6 +26,7 @@ from gui.dock import InspectTabs
 from gui.files.pictures import Exporter
 from gui.files.report import ReportExporter
 from gui.files.sessions import SessionUI
+from gui.files.unsaved import UnsavedWork
 from gui.frames import FramePresenter
 from gui.inspect.compare import PinOverlay
 from gui.pages import PageStack
@@ -63,7 +62,6 @@ class MainWindow(QMainWindow):
         """`handle`: a WorkerHandle made (listen=False) from the same config before the window, so that the
         trainer starts while the window is built (gui.app does this); by default the window makes its own."""
         super().__init__()
-        self.setWindowTitle(TITLE)
         self.settings = WindowSettings()
         cfg = self.settings.opening_config(cfg, restore)
         self.state = AppState(cfg, self)
@@ -80,9 +78,9 @@ class MainWindow(QMainWindow):
         self.bits = BitsView()
         self.hidden = HiddenView()
         self.loss = CurveView("Loss (whole run)", "loss", "loss (raw)", "loss (smoothed)", "val_loss (epoch)",
-                              "#1f77b4")
+                              "loss")
         self.acc = CurveView("Accuracy (whole run)", "accuracy", "accuracy (raw)", "accuracy (smoothed)",
-                             "val_accuracy (epoch)", "#2ca02c")
+                             "val_accuracy (epoch)", "accuracy")
         self.acc.set_show_raw(False)
         self.acc.legend.setOffset((-6, -6))  # bottom right: accuracy lives near the top
         self.acc.getPlotItem().setYRange(0, 1.02, padding=0)
@@ -110,7 +108,8 @@ class MainWindow(QMainWindow):
         self.startup = Startup(self, self.status, [self.bits.getPlotItem(), self.hidden.plot,
                                                    self.loss.getPlotItem(), self.acc.getPlotItem()], self)
         self.pin_overlay = PinOverlay(self.state, self.loss, self.acc)
-        self.session_ui = SessionUI(self.services, self)
+        self.session_ui = SessionUI(self.services, self, self.commands)
+        self.unsaved = UnsavedWork(self, self.state, self.session_ui, self.commands, TITLE)  # [*], Save/Discard/Cancel
         recordable = {"window": self, **self.views, "portrait": self.inspect.portrait}
         self.recording = RecordingControl(self.services, recordable, self._show_recorded_view, self, self.commands)
         self.report = ReportExporter(self.services, lambda: self.presenter.snap, self.views,
@@ -210,11 +209,12 @@ class MainWindow(QMainWindow):
                                     "instead while a number field has focus")
         self.act_reset = make_action(self, "&Reset", self.commands.reset, ["R"],
                                      "Build a new model from the config and start over")
-        self.act_shot = make_action(self, "Save &screenshot…", ex.save_screenshot_default, ["Ctrl+S"],
+        self.act_shot = make_action(self, "Save &screenshot…", ex.save_screenshot_default, ["F12"],
                                     f"Save a PNG of the whole window into {ex.folder()}")
-        self.act_shot_as = make_action(self, "Save screenshot &as…", ex.save_screenshot_as, ["Ctrl+Shift+S"],
+        self.act_shot_as = make_action(self, "Save screenshot &as…", ex.save_screenshot_as, ["Shift+F12"],
                                        "Save a PNG of the whole window, choosing the path")
-        self.act_quit = make_action(self, "&Quit", self.close, ["Ctrl+Q"], "Close the window")
+        self.act_quit = make_action(self, "&Quit", self.close, [QKeySequence.StandardKey.Quit, "Ctrl+Q"], "Quit")
+        self.act_close = make_action(self, "&Close window", self.close, [QKeySequence.StandardKey.Close], "Close")
         self.act_pin = make_action(self, "&Pin this run", self.inspect.compare.pin, ["P"],
                                    "Overlay this run's loss and accuracy on later runs")
         for a in (self.act_start, self.act_step, self.act_reset, self.act_pin, self.act_shot, self.act_shot_as):
@@ -258,7 +258,7 @@ class MainWindow(QMainWindow):
                 a.triggered.connect(lambda _c=False, k=key, f=fmt: self.exports.export_view_dialog(k, f))
                 self.m_export.addAction(a)
         self.m_file.addSeparator()
-        self.m_file.addAction(self.act_quit)
+        self.m_file.addActions([self.act_close, self.act_quit])  # both ask first when the run is not saved
         self.session_ui.install(self.m_file)
         self.m_run = QMenu("&Run", self)
         mb.addMenu(self.m_run)
@@ -297,7 +297,6 @@ class MainWindow(QMainWindow):
         self.panel.live_changed.connect(self.commands.live_changed)
         self.inspect.inspector.selected.connect(self._mark_selected)
         st.running_changed.connect(self._show_running)
-        st.current_path_changed.connect(self._show_title)
         self.presenter.frame_shown.connect(self.frame_shown)
         self.presenter.frame_shown.connect(lambda s: self.toolbar.show_mode(s.mode))
         self.frame_shown.connect(self.recording.frame_shown)
@@ -332,10 +331,6 @@ class MainWindow(QMainWindow):
     def _show_running(self, on: bool) -> None:
         self.toolbar.show_running(on)
         self.act_start.setText("&Pause" if on else "&Start")
-
-    def _show_title(self, path) -> None:
-        name = Path(path).name if path else None
-        self.setWindowTitle(f"{TITLE} — {name}" if name else TITLE)
 
     def _log_toggled(self, on: bool) -> None:
         self.toolbar.log_box.setChecked(on)
@@ -381,6 +376,9 @@ class MainWindow(QMainWindow):
             self.resizeDocks([self.inspect_dock], [dock_width(self.width())], Qt.Horizontal)
 
     def closeEvent(self, event) -> None:
+        if not self._closing and not self.commands.may_close():  # Quit and Close: unsaved work is asked about
+            event.ignore()
+            return
         if not self._closing:
             self._closing = True
             try:

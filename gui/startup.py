@@ -1,6 +1,6 @@
 """The window's first seconds: until the training child says Ready, the status bar and the empty plots' titles
 say "starting the trainer…" (a Start pressed meanwhile is queued, and the status bar says so); then they are
-as the views made them.
+as the views made them. The note is in the theme's warning colour (gui.plots.theme).
 
 With GML_TIMING=1 in the environment it also prints two flushed lines on stdout, read by bench/launch.py:
 
@@ -16,10 +16,15 @@ import time
 
 from PySide6.QtCore import QEvent, QObject, QTimer
 
+from gui.plots.theme import current
 from gui.window.status_line import STARTING
 
 TIMING_ENV = "GML_TIMING"
-STARTING_NOTE = f"<span style='font-size:10pt; color:#8a5a00'> — {STARTING}</span>"
+
+
+def starting_note() -> str:
+    """The note a plot's title carries while the trainer starts, in the theme's warning colour."""
+    return f"<span style='font-size:10pt; color:{current().warn}'> — {STARTING}</span>"
 
 
 def timing_mark(event: str) -> None:
@@ -40,7 +45,7 @@ class Startup(QObject):
         self._titles = []  # (plot, title before, title shown while starting)
         for p in plots:
             before = p.titleLabel.text
-            shown = f"{before}{STARTING_NOTE}"
+            shown = f"{before}{starting_note()}"
             p.setTitle(shown)
             self._titles.append((p, before, shown))
         status.show_starting()

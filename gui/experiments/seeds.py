@@ -1,13 +1,14 @@
 """The multi-seed mode in the window: run the current config over S seeds in a separate process and show how
 many learned — reliability is part of the story (the 2-unit `answer` setup stalls on some seeds). The score
 column is named after the figure that decides (held-out, validation or training accuracy) and shows it as a
-number, each column as wide as its contents."""
+number, each column as wide as its contents; "learned" is in the theme's good or bad colour (gui.plots.theme)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QHeaderView,
@@ -26,6 +27,7 @@ from core.formatting import accuracy_text
 from core.messages import Error, SeedDone, SeedsDone
 from gui.children.entry import seeds_main
 from gui.children.link import ChildLink
+from gui.plots.theme import Palette, current, follow
 
 
 class SeedsPanel(QWidget):
@@ -70,6 +72,13 @@ class SeedsPanel(QWidget):
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         lay.addWidget(self.table, 1)
+        follow(self.apply_theme)
+
+    def apply_theme(self, t: Palette) -> None:
+        for row in range(self.table.rowCount()):
+            item = self.table.item(row, 1)
+            if item is not None:
+                item.setForeground(QColor(t.good if item.text() == "yes" else t.bad))
 
     @property
     def busy(self) -> bool:
@@ -143,7 +152,7 @@ class SeedsPanel(QWidget):
             item = QTableWidgetItem(text)
             item.setTextAlignment(Qt.AlignCenter)
             if c == 1:
-                item.setForeground(Qt.darkGreen if r["learned"] else Qt.darkRed)
+                item.setForeground(QColor(current().good if r["learned"] else current().bad))
             self.table.setItem(row, c, item)
         k = sum(x["learned"] for x in self.results)
         self.status.setText(f"{len(self.results)}/{self.n} done; learned {k} so far.")

@@ -2,7 +2,8 @@
 fill in while the learners train (core.children.sweep.sweep_child in its own process, through a ChildLink; typed
 messages SweepEvent / SweepDone / Error). Stop keeps the finished cells (a partial report). Clicking a cell loads
 that config with its first failing seed (or its first seed when all learned) into the window, ready to Start.
-Export writes the map as PNG or SVG (core.sweep.render) or the cells as CSV, through core.atomic_io.
+Export writes the map as PNG or SVG (core.sweep.render) or the cells as CSV, through core.atomic_io. The window's
+map, hint and error line take the theme's colours (gui.plots.theme).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from core.sweep.render import title
 from gui.children.entry import sweep_main
 from gui.children.link import ChildLink
 from gui.experiments.sweep_map import SweepMap
+from gui.plots.theme import Palette, current, follow
 from gui.settings import DialogFolders
 
 STOP_GRACE_MS = 15000  # after Stop, the child finishes its chunk and reports; past this it is ended outright
@@ -124,11 +126,16 @@ class SweepPanel(QWidget):
         self.map = SweepMap()
         self.map.cell_clicked.connect(self.load_cell)
         lay.addWidget(self.map, 1)
-        hint = QLabel("Colour: fraction learned so far (k/S in the cell; … = still training). Click a cell to load "
-                      "its first failing seed into the window.")
-        hint.setWordWrap(True)
-        hint.setStyleSheet("color: #555")
-        lay.addWidget(hint)
+        self.hint = QLabel("Colour: fraction learned so far (k/S in the cell; … = still training). Click a cell to "
+                           "load its first failing seed into the window.")
+        self.hint.setWordWrap(True)
+        lay.addWidget(self.hint)
+        self._error = False
+        follow(self.apply_theme)
+
+    def apply_theme(self, t: Palette) -> None:
+        self.hint.setStyleSheet(f"color: {t.muted}")
+        self.status.setStyleSheet(f"color: {t.bad}" if self._error else "")
 
     # -- running ----------------------------------------------------------------------------------------------
     @property
@@ -136,7 +143,8 @@ class SweepPanel(QWidget):
         return self.link.alive
 
     def _say(self, text: str, error: bool = False) -> None:
-        self.status.setStyleSheet("color: #c62828" if error else "")
+        self._error = error
+        self.apply_theme(current())
         self.status.setText(text)
 
     def run(self) -> bool:

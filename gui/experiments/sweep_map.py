@@ -1,6 +1,7 @@
 """The sweep map widget: one cell per axis value (pair), coloured by the fraction of its learners that learned so
 far, with k/S written in it, the axes' names and values, and a colour bar. The colours and cell texts are
-core.sweep.render's (so the window, the PNG and the SVG agree). Clicking a cell emits its index."""
+core.sweep.render's (so the window, the PNG and the SVG agree); the background, labels and each cell's text (black or
+white, whichever reads better on the cell) follow the theme (gui.plots.theme). Clicking a cell emits its index."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from PySide6.QtGui import QColor, QFont, QLinearGradient, QPainter, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from core.sweep.render import PENDING, STOPS, colour
+from gui.plots.theme import Palette, current, follow, readable_on
 
 
 class SweepMap(QWidget):
@@ -24,6 +26,10 @@ class SweepMap(QWidget):
         self.ys: list[str] = []
         self.cells: dict[tuple[int, int], dict] = {}  # (ix, iy) -> {"index", "k", "n", "S", "done"}
         self.empty_text = "No sweep yet: pick the axes and press Run."
+        follow(self.apply_theme)
+
+    def apply_theme(self, _t: Palette) -> None:
+        self.update()  # painted in the theme's colours
 
     # -- model ------------------------------------------------------------------------------------------------
     def set_grid(self, x_field: str, xs: list[str], y_field: str, ys: list[str], cells: list[tuple]) -> None:
@@ -86,9 +92,10 @@ class SweepMap(QWidget):
     def paintEvent(self, _ev) -> None:
         p = QPainter(self)
         p.setRenderHint(QPainter.Antialiasing, False)
-        p.fillRect(self.rect(), QColor("white"))
+        t = current()
+        p.fillRect(self.rect(), QColor(t.plot_bg))
         if not self.cells:
-            p.setPen(QColor("#555"))
+            p.setPen(QColor(t.muted))
             p.drawText(self.rect().adjusted(10, 10, -10, -10), Qt.AlignCenter | Qt.TextWordWrap, self.empty_text)
             return
         left, top, w, h, bar_x = self._frame()
@@ -99,12 +106,12 @@ class SweepMap(QWidget):
             f = self.fraction(ix, iy)
             rgb = colour(f) if f is not None else PENDING
             p.fillRect(r, QColor(*rgb))
-            p.setPen(QPen(QColor("white"), 1))
+            p.setPen(QPen(QColor(t.plot_bg), 1))
             p.drawRect(r)
             p.setFont(font)
-            p.setPen(QColor("black") if f is None or 0.2 < f < 0.85 else QColor("white"))
+            p.setPen(readable_on(QColor(*rgb)))
             p.drawText(r, Qt.AlignCenter, self.cell_text(ix, iy))
-        p.setPen(QColor("black"))
+        p.setPen(QColor(t.plot_fg))
         small = QFont(p.font())
         small.setPointSizeF(8.5)
         p.setFont(small)
@@ -129,7 +136,7 @@ class SweepMap(QWidget):
             grad.setColorAt(at, QColor(*rgb))
         bar = QRectF(x, top, 12, height)
         p.fillRect(bar, grad)
-        p.setPen(QColor("#444"))
+        p.setPen(QColor(current().plot_fg))
         p.drawRect(bar)
         for v in (0.0, 0.5, 1.0):
             y = top + height * (1 - v)

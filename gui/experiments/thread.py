@@ -4,7 +4,7 @@ the window and start them. The claims and verdicts come from core.runs.claims_re
 only lays them out.
 
 The guided path comes first (the question, the fix, the answer, then lag 3 with window 1 against RTRL), then the
-thread's remaining claims in their order.
+thread's remaining claims in their order. Verdicts and secondary text take the theme's colours (gui.plots.theme).
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QPushButton, QScrollA
 
 from core.config import Config, ConfigError
 from core.runs.claims_report import load_shipped, refresh_command, thread_items
+from gui.plots.theme import Palette, follow
 
 GUIDE = ("cannot-cope", "readout-fixes", "answer-learns", "window-vs-rtrl")
-VERDICT_COLOURS = {"holds": "#1a7f37", "holds with a caveat": "#b35900", "does not hold": "#c62828"}
-NOT_MEASURED_COLOUR = "#666666"
+VERDICT_ROLES = {"holds": "good", "holds with a caveat": "warn", "does not hold": "bad"}  # the theme's colours
+NOT_MEASURED_ROLE = "muted"
 
 
 def escape(text: str) -> str:
@@ -58,19 +59,16 @@ class ClaimCard(QFrame):
         lay = QVBoxLayout(self)
         lay.setContentsMargins(8, 6, 8, 6)
         lay.setSpacing(3)
-        v = item["verdict"]
-        colour = VERDICT_COLOURS.get(v, NOT_MEASURED_COLOUR)
-        self.head = self._label(f"<b>{number}. {escape(item['title'])}</b> <span style='color:#666'>"
-                                f"({WHO.get(item['who'], escape(item['who']))})</span>")
+        self.number = number
+        self.head = self._label("")
         self.quote = self._label(f"<i>“{escape(item['quote'])}”</i>")
-        self.verdict = self._label(f"<b style='color:{colour}'>{escape(v)}</b>"
-                                   + (f" — {escape(item['measured'])}" if item.get("measured") else ""))
+        self.verdict = self._label("")
         self.verdict.setToolTip(f"holds if: {item['holds_if']}")
         self.look = self._label(f"<b>Look at:</b> {escape(item['look_at'])}")
         for w in (self.head, self.quote, self.verdict, self.look):
             lay.addWidget(w)
-        if item.get("why"):
-            self.why = self._label(f"<span style='color:#444'><b>Why:</b> {escape(item['why'])}</span>")
+        self.why = self._label("") if item.get("why") else None
+        if self.why is not None:
             lay.addWidget(self.why)
         rows = QGridLayout()  # two buttons a row, so a claim with many runs still fits a narrow dock
         rows.setSpacing(4)
@@ -86,6 +84,18 @@ class ClaimCard(QFrame):
             self.buttons.append(b)
         rows.setColumnStretch(2, 1)
         lay.addLayout(rows)
+        follow(self.apply_theme)
+
+    def apply_theme(self, t: Palette) -> None:
+        """The texts with colours: who (muted), the verdict (good, warn, bad or muted), the why (muted)."""
+        item, v = self.item, self.item["verdict"]
+        self.head.setText(f"<b>{self.number}. {escape(item['title'])}</b> <span style='color:{t.muted}'>"
+                          f"({WHO.get(item['who'], escape(item['who']))})</span>")
+        colour = t.color(VERDICT_ROLES.get(v, NOT_MEASURED_ROLE))
+        self.verdict.setText(f"<b style='color:{colour}'>{escape(v)}</b>"
+                             + (f" — {escape(item['measured'])}" if item.get("measured") else ""))
+        if self.why is not None:
+            self.why.setText(f"<span style='color:{t.muted}'><b>Why:</b> {escape(item['why'])}</span>")
 
     @staticmethod
     def _label(html: str) -> QLabel:
@@ -132,8 +142,11 @@ class ThreadPanel(QWidget):
         lay.addWidget(scroll, 1)
         self.source = QLabel(self._source_text(report))
         self.source.setWordWrap(True)
-        self.source.setStyleSheet("color: #555")
         lay.addWidget(self.source)
+        follow(self.apply_theme)
+
+    def apply_theme(self, t: Palette) -> None:
+        self.source.setStyleSheet(f"color: {t.muted}")
 
     @staticmethod
     def _source_text(report: dict | None) -> str:

@@ -1,7 +1,8 @@
 """Views of the snapshot's analysis (core/analysis/inspection.py) and of RTRL's sensitivities: the hidden-state
 portrait, the memory probe, the diagnosis hints and the sensitivity norms. None computes a statistic of its own.
 The plots scale to the dock: titles go on two lines when narrow (never widening the plot past its view), the probe
-shows every k, and its sentences wrap."""
+shows every k, and its sentences wrap. Colours are the theme's (gui.plots.theme); each view re-colours itself when
+the theme changes."""
 
 from __future__ import annotations
 
@@ -13,13 +14,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from gui.plots.style import fit_title, style_plot
+from gui.plots.theme import Palette, colour_scene, current, follow
 
-LABEL_COLORS = {0: "#1f77b4", 1: "#d62728", -1: "#b0b0b0"}
+LABEL_ROLES = {0: "class0", 1: "class1", -1: "unlabelled"}  # the theme's colours of x[t−lag] = 0, 1, unknown
 PROBE_FLOOR = 0.01  # a probe whose best R² is below this decodes nothing
 PROBE_EMPTY = "nothing decodable: no memory of x[t−k] in h[t]\n(held-out R² below 0.01 at every k)"
 PROBE_NONE = "No probe yet: train a few steps (Step or Start)."
-VERDICT_COLOR = {"learned": "#2ca02c", "partly": "#8a5a00", "base-rate": "#8a1111", "diverged": "#8a1111",
-                 "not-run": "#555"}
+VERDICT_ROLE = {"learned": "good", "partly": "warn", "base-rate": "bad", "diverged": "bad", "not-run": "muted"}
 
 
 class PortraitView(pg.PlotWidget):
@@ -32,18 +33,26 @@ class PortraitView(pg.PlotWidget):
         self.legend = p.addLegend(offset=(4, 4), labelTextSize="9pt")
         self.sc = {}
         for lab, name in ((0, "x[t−lag] = 0"), (1, "x[t−lag] = 1"), (-1, "unknown (before the window)")):
-            c = pg.mkColor(LABEL_COLORS[lab])
-            c.setAlpha(150)
-            self.sc[lab] = pg.ScatterPlotItem(size=6, pen=None, brush=c)
+            self.sc[lab] = pg.ScatterPlotItem(size=6, pen=None)
             p.addItem(self.sc[lab])
             if lab != -1:  # points before the window (label unknown) are grey and need no legend entry
                 self.legend.addItem(self.sc[lab], name)
-        self.sel = pg.ScatterPlotItem(size=16, pen=pg.mkPen("#000", width=2), brush=None, symbol="o")
+        self.sel = pg.ScatterPlotItem(size=16, brush=None, symbol="o")
         p.addItem(self.sel)
-        self.note = pg.TextItem(anchor=(0, 0), color="#333")
+        self.note = pg.TextItem(anchor=(0, 0))
         p.addItem(self.note)
         self.a = None
         self._title = ("Hidden-state portrait", "")
+        follow(self.apply_theme)
+
+    def apply_theme(self, t: Palette) -> None:
+        for lab, sc in self.sc.items():
+            c = pg.mkColor(t.color(LABEL_ROLES[lab]))
+            c.setAlpha(150)
+            sc.setBrush(c)
+        self.sel.setPen(pg.mkPen(t.plot_fg, width=2))
+        self.note.setColor(t.plot_fg)
+        colour_scene(self, t)
 
     def show_analysis(self, a, lag: int) -> None:
         self.a = a
@@ -87,15 +96,24 @@ class MemoryProbeView(pg.PlotWidget):
         p = self.getPlotItem()
         style_plot(p, "Memory probe: decoding x[t−k] from h[t]", "held-out R² (0 = chance, 1 = exact)", "k")
         p.setYRange(0, 1.05, padding=0)
-        self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush="#1f77b4")
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush=current().color("bars"))
         p.addItem(self.bars)
-        self.lag_line = pg.InfiniteLine(angle=90, pen=pg.mkPen("#d62728", width=1, style=Qt.DashLine))
+        self.lag_line = pg.InfiniteLine(angle=90)
         p.addItem(self.lag_line)
-        self.empty = pg.TextItem("", color="#555", anchor=(0.5, 0.5))
+        self.empty = pg.TextItem("", anchor=(0.5, 0.5))
         p.addItem(self.empty)
         self.probe = None
+        self._shown: tuple | None = None  # the analysis and lag drawn, drawn again in a new theme
         self._title = ("Memory probe: decoding x[t−k] from h[t]", "")
         self._say(PROBE_NONE)
+        follow(self.apply_theme)
+
+    def apply_theme(self, t: Palette) -> None:
+        self.lag_line.setPen(pg.mkPen(t.color("lag"), width=1, style=Qt.DashLine))
+        self.empty.setColor(t.muted)
+        colour_scene(self, t)
+        if self._shown is not None:
+            self.show_analysis(*self._shown)
 
     def _say(self, text: str) -> None:
         """A line in the middle of the chart when there is nothing to draw ('' hides it)."""
@@ -111,17 +129,18 @@ class MemoryProbeView(pg.PlotWidget):
 
     def show_analysis(self, a, lag: int) -> None:
         pr = a.probe if a is not None else None
-        self.probe = pr
+        self.probe, self._shown = pr, (a, lag)
         if pr is None:
             self.bars.setOpts(x=[], height=[])
             self._say(PROBE_NONE)
             return
         sc = np.nan_to_num(pr.score, nan=0.0)
-        brushes = ["#d62728" if k == lag else "#1f77b4" for k in pr.lags]
+        t = current()
+        brushes = [t.color("lag") if k == lag else t.color("bars") for k in pr.lags]
         self.bars.setOpts(x=pr.lags, height=sc, brushes=brushes)
         self.lag_line.setValue(lag)
         self._title = ("Memory probe: decoding x[t−k] from h[t]",
-                       f"<span style='color:#d62728'>(red: the task's lag, k = {lag})</span>")
+                       f"<span style='color:{t.color('lag')}'>(red: the task's lag, k = {lag})</span>")
         fit_title(self.getPlotItem(), *self._title)
         self.getPlotItem().setXRange(-0.6, pr.lags[-1] + 0.6, padding=0)
         if float(np.max(sc, initial=0.0)) >= PROBE_FLOOR:
@@ -142,7 +161,7 @@ class HintsView(QLabel):
     """The run's verdict (once it reached its end) and the diagnosis hints in plain words, errors first."""
 
     ICON = {"error": "✖", "warning": "⚠", "info": "ℹ"}
-    COLOR = {"error": "#8a1111", "warning": "#8a5a00", "info": "#0b4f8a"}
+    ROLE = {"error": "bad", "warning": "warn", "info": "info"}  # the theme's text colours
     ORDER = ("error", "warning", "info")
 
     def __init__(self, parent=None):
@@ -154,25 +173,30 @@ class HintsView(QLabel):
         self.codes: set[str] = set()
         self.levels: dict[str, str] = {}  # code -> level of the hints shown
         self.verdict = None
-        self.show_hints(())
+        self.hints = ()
+        follow(self.apply_theme)
+
+    def apply_theme(self, _t: Palette) -> None:
+        self.show_hints(self.hints, self.verdict)
 
     def show_hints(self, hints, verdict=None) -> None:
         self.codes = {h.code for h in hints}
         self.levels = {h.code: h.level for h in hints}
-        self.verdict = verdict
+        self.verdict, self.hints = verdict, tuple(hints)
+        t = current()
         parts = []
         if verdict is not None:
-            c = VERDICT_COLOR.get(verdict.code, "#333")
+            c = t.color(VERDICT_ROLE.get(verdict.code, "fg"))
             parts.append(f"<p style='font-size:11pt'><b style='color:{c}'>Verdict: {html.escape(verdict.text)}"
                          "</b></p>")
         if not hints:
-            parts.append("<p style='color:#2ca02c'><b>✓ No problems detected.</b></p>"
-                         "<p style='color:#555'>Hints appear here when the setup or the live numbers show a "
+            parts.append(f"<p style='color:{t.good}'><b>✓ No problems detected.</b></p>"
+                         f"<p style='color:{t.muted}'>Hints appear here when the setup or the live numbers show a "
                          "known failure: a raw readout, a truncation window shorter than the lag, accuracy at "
                          "the base rate, a rising or non-finite loss, vanishing updates.</p>")
         for level in self.ORDER:
             for h in (h for h in hints if h.level == level):
-                c = self.COLOR.get(level, "#333")
+                c = t.color(self.ROLE.get(level, "fg"))
                 parts.append(f"<p><b style='color:{c}'>{self.ICON.get(level, '')} {html.escape(h.title)}</b>"
                              f"<br>{html.escape(h.text)}</p>")
         self.setText("".join(parts))
@@ -185,12 +209,17 @@ class SensitivityView(pg.PlotWidget):
         super().__init__(parent)
         p = self.getPlotItem()
         style_plot(p, "RTRL sensitivity ‖∂h/∂θ‖ per parameter group", "norm", "")
-        self.bars = pg.BarGraphItem(x=[], height=[], width=0.7, brush="#9467bd")
+        self.bars = pg.BarGraphItem(x=[], height=[], width=0.7)
         p.addItem(self.bars)
-        self.empty = pg.TextItem("Choose learning rule = rtrl to see RTRL's sensitivities.", color="#555",
-                                 anchor=(0.5, 0.5))
+        self.empty = pg.TextItem("Choose learning rule = rtrl to see RTRL's sensitivities.", anchor=(0.5, 0.5))
         p.addItem(self.empty)
         self.norms = {}
+        follow(self.apply_theme)
+
+    def apply_theme(self, t: Palette) -> None:
+        self.bars.setOpts(brush=t.color("sensitivity"))
+        self.empty.setColor(t.muted)
+        colour_scene(self, t)
 
     def show_norms(self, norms: dict) -> None:
         self.norms = dict(norms or {})

@@ -3,7 +3,8 @@ same trajectory, core/rules/fidelity.py), over the whole run: cos(g, g*) on [−
 smoothed (core/smoothing.py), for the whole parameter vector or one group (or every group as thin lines), with the
 Inspector's selected step marked. The lines end at the run's last step (points past it are not drawn). It says so
 when fidelity is off (and how to turn it on), in batch mode and before any step. `take(snapshot)` follows every
-snapshot (cheap: new points only); `draw(t)` redraws. `step_fidelity_html` is the Inspector's line for one step."""
+snapshot (cheap: new points only); `draw(t)` redraws. `step_fidelity_html` is the Inspector's line for one step.
+Colours are the theme's (gui.plots.theme)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from core.learning_rules import CATALOGUE
 from core.rules.fidelity_history import FIELDS, GROUPS, FidelityMirror
 from core.smoothing import default_window
 from gui.plots.style import style_plot
+from gui.plots.theme import Palette, colour_scene, current, follow
 
 OFF_TEXT = ("Gradient fidelity is off: tick 'fidelity' in the panel (costs one RTRL step per step) and Reset.")
 BATCH_TEXT = ("Gradient fidelity applies to online rules only: batch mode trains with full BPTT over whole "
@@ -27,7 +29,6 @@ BATCH_TEXT = ("Gradient fidelity applies to online rules only: batch mode trains
 EMPTY_TEXT = "No steps yet: press Step or Start; the fidelity is measured at every step trained."
 EVERY = "every group"
 REDRAW_S = 0.25  # s: while the run trains, the curves are redrawn at most this often
-COLORS = {"all": "#1f77b4", "input": "#2ca02c", "recurrent": "#d62728", "biases": "#9467bd", "readout": "#ff7f0e"}
 
 
 def rule_name(cfg: dict) -> str:
@@ -81,7 +82,8 @@ class GradientView(QWidget):
                    "cos", "step")
         self.cos_plot.setYRange(-1.05, 1.05, padding=0)
         self.cos_plot.getPlotItem().getViewBox().setLimits(yMin=-1.05, yMax=1.05)
-        self.cos_plot.addItem(pg.InfiniteLine(0, angle=0, pen=pg.mkPen((150, 150, 150), style=Qt.DotLine)))
+        self.zero = pg.InfiniteLine(0, angle=0)
+        self.cos_plot.addItem(self.zero)
         self.ratio_plot = pg.PlotWidget()
         style_plot(self.ratio_plot.getPlotItem(), "|g| / |g*|: size vs exact RTRL",
                    "ratio (log)", "step")
@@ -90,8 +92,7 @@ class GradientView(QWidget):
         for p in (self.cos_plot, self.ratio_plot):
             p.getPlotItem().addLegend(offset=(-6, 4), labelTextSize="8pt")
             lay.addWidget(p, 1)
-        self.markers = [pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#9467bd", width=2))
-                        for _ in range(2)]
+        self.markers = [pg.InfiniteLine(angle=90, movable=False) for _ in range(2)]
         self.cos_plot.addItem(self.markers[0])
         self.ratio_plot.addItem(self.markers[1])
         self._curves: dict[tuple, pg.PlotDataItem] = {}
@@ -103,6 +104,18 @@ class GradientView(QWidget):
         self._t = None
         self.drawn_cos = np.zeros(0)  # the smoothed cos values last drawn (tests read it)
         self._show_plots(False)
+        follow(self.apply_theme)
+
+    def apply_theme(self, t: Palette) -> None:
+        """The zero line, markers and plots in the theme's colours; the curves are drawn again in them."""
+        self.zero.setPen(pg.mkPen(t.ref, style=Qt.DotLine))
+        for mk in self.markers:
+            mk.setPen(pg.mkPen(t.color("marker"), width=2))
+        for p in (self.cos_plot, self.ratio_plot):
+            colour_scene(p, t)
+        if self._curves:
+            self._drawn_at = -math.inf
+            self.draw(self._t)
 
     # -- following the run --------------------------------------------------------------------------------
     def take(self, s) -> None:
@@ -173,6 +186,7 @@ class GradientView(QWidget):
         x = m.x()[:k]
         choice = self.group.currentText()
         groups = GROUPS if choice == EVERY else (choice,)
+        theme = current()
         for c in self._curves.values():
             c.setVisible(False)
         self.drawn_cos = np.zeros(0)
@@ -185,12 +199,13 @@ class GradientView(QWidget):
                     y = np.where(y > 0, y, np.nan)
                 if choice != EVERY:  # one group: the raw points faintly behind the smoothed line
                     raw = m.values(f"{kind}_{g}")[:k]
-                    c = self._curve(p, (kind, "raw"), pg.mkPen((200, 210, 225), width=1))
+                    c = self._curve(p, (kind, "raw"), None)
+                    c.setPen(pg.mkPen(theme.tint("all", 0.3), width=1))
                     c.setData(x, np.where(raw > 0, raw, np.nan) if kind == "ratio" else raw)
                     c.setVisible(True)
                     c.setZValue(-1)
-                c = self._curve(p, (kind, g), pg.mkPen(COLORS[g], width=2), name=g)
-                c.setPen(pg.mkPen(COLORS[g], width=1 if choice == EVERY else 2))
+                c = self._curve(p, (kind, g), None, name=g)
+                c.setPen(pg.mkPen(theme.color(g), width=1 if choice == EVERY else 2))
                 c.setData(x, y)
                 c.setVisible(True)
                 if kind == "cos" and not len(self.drawn_cos):

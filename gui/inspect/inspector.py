@@ -1,7 +1,8 @@
 """The step inspector: one step of the recorded window — x, y, ŷ, loss, and per unit h[t−1], r, z, n, h[t] —
 with the GRU's equations filled in, the readout (ŷ from h[t]) and where the target came from (core.analysis.step_story);
 steps are numbered from 1 as everywhere (core.formatting.step_number); a slider (and Alt+←/→) scrubs over the
-window, the selection is emitted so the views can mark it."""
+window, the selection is emitted so the views can mark it. The equations' box, the verdict and the table's shading
+take the theme's colours (gui.plots.theme) and follow it when it changes."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from PySide6.QtWidgets import (
 from core.analysis.step_story import readout_text, target_text
 from core.formatting import sig, step_number
 from gui.inspect.gradient import step_fidelity_html
+from gui.plots.theme import Palette, current, follow, readable_on
 
 
 def _par(v: float) -> str:
@@ -70,7 +72,6 @@ class Inspector(QWidget):
         self.eq = QLabel()
         self.eq.setTextFormat(Qt.RichText)
         self.eq.setWordWrap(True)
-        self.eq.setStyleSheet("QLabel { background: #fafafa; border: 1px solid #ddd; padding: 6px; }")
         lay.addWidget(self.eq)
         self.table = QTableWidget(0, 5)
         self.table.setHorizontalHeaderLabels(["h[t−1]", "r", "z", "n", "h[t]"])
@@ -82,6 +83,13 @@ class Inspector(QWidget):
         self.row = -1
         self.sel_t = None  # the selected step t when not following the newest
         self._loading = False
+        follow(self.apply_theme)
+
+    def apply_theme(self, t: Palette) -> None:
+        """The equations in the theme's text colour on its panel colour; the step drawn again in the theme."""
+        self.eq.setStyleSheet(f"QLabel {{ color: {t.fg}; background: {t.panel}; border: 1px solid {t.border};"
+                              " padding: 6px; }")
+        self._refresh()
 
     # -- selection -------------------------------------------------------------------------------------
     def set_snapshot(self, s) -> None:
@@ -138,7 +146,9 @@ class Inspector(QWidget):
         r, z, n, h = s.view.r[i], s.view.z[i], s.view.n[i], s.view.h[i]
         y_hat = float(s.view.y_hat[i])
         ok = (y_hat >= 0.5) == (s.view.y[i] >= 0.5)
-        verdict = "<span style='color:#2ca02c'>right</span>" if ok else "<span style='color:#d62728'>wrong</span>"
+        theme = current()
+        verdict = (f"<span style='color:{theme.good}'>right</span>" if ok
+                   else f"<span style='color:{theme.bad}'>wrong</span>")
         if s.mode == "batch":  # the probe sequence's timesteps, numbered from 1 like the steps
             where = f"<b>timestep {step_number(i):,}</b> of the probe sequence"
         else:
@@ -181,7 +191,8 @@ class Inspector(QWidget):
                 item.setText(_fmt(v))
                 lo = 0.0 if c in (1, 2) else -1.0  # gates live in (0, 1), states in (−1, 1)
                 frac = (np.clip(v, lo, 1.0) - lo) / (1.0 - lo)
-                col = QColor.fromHsvF(0.0 if v >= 0 else 0.6, 0.15 + 0.55 * abs(frac * 2 - 1)
-                                      if c not in (1, 2) else 0.15 + 0.55 * frac, 1.0)
+                sat = 0.15 + 0.55 * abs(frac * 2 - 1) if c not in (1, 2) else 0.15 + 0.55 * frac
+                col = QColor.fromHsvF(0.0 if v >= 0 else 0.6, sat, 0.42 if theme.dark else 1.0)  # dark: deep shades
                 item.setBackground(col)
+                item.setForeground(readable_on(col))
         self.selected.emit(s.view.t0 + i)

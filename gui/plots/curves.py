@@ -6,7 +6,8 @@ the curve, and its entries fill as many columns as the width holds. The smoothed
 this step ("mean over the last 42 steps" until the run is as long as the window).
 
 Steps are numbered from 1 (core.formatting.step_number): the point of the record with stream index t is drawn
-at x = t + 1, so the marker, the status bar and the Inspector name the same step.
+at x = t + 1, so the marker, the status bar and the Inspector name the same step. Colours are roles of the theme
+(gui.plots.theme): the view re-colours its lines when the theme changes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from core.formatting import sig, step_number
 from core.history import SeriesMirror
 from gui.plots.empty_note import EmptyNote
 from gui.plots.style import fit_legend_columns, legend_entry_text, outside_legend, style_plot
+from gui.plots.theme import Palette, colour_scene, current, follow
 
 DEFAULT_WEIGHT = 0.6  # the smoothing control's default position; it means the run's default window
 
@@ -37,18 +39,19 @@ def smoothing_window(weight: float, default_steps: float) -> float:
 def loss_references(cfg) -> list[tuple[float, str, str, bool, float]]:
     """The loss plot's line: the constant-predictor loss (always predicting the mean target)."""
     ref = references(cfg)
-    return [(ref.constant_loss, f"constant predictor {sig(ref.constant_loss, 3)}", "#606060", False, 1.0)]
+    return [(ref.constant_loss, f"constant predictor {sig(ref.constant_loss, 3)}", "ref", False, 1.0)]
 
 
 def accuracy_references(cfg) -> list[tuple[float, str, str, bool, float]]:
     """The accuracy plot's lines: the base rate (always answering the majority class) and the solved line."""
     ref = references(cfg)
-    return [(ref.base_rate, f"base rate {ref.base_rate:.2f} (always {ref.majority})", "#606060", True, 0.03),
-            (ref.solved, f"solved {ref.solved:.2f}", "#1a7a1a", True, 1.0)]
+    return [(ref.base_rate, f"base rate {ref.base_rate:.2f} (always {ref.majority})", "ref", True, 0.03),
+            (ref.solved, f"solved {ref.solved:.2f}", "solved", True, 1.0)]
 
 
 class CurveView(pg.PlotWidget):
-    """A whole-run curve: raw (faint) and smoothed (bold), plus per-epoch points in batch mode."""
+    """A whole-run curve: raw (faint) and smoothed (bold), plus per-epoch points in batch mode. `color`: a role
+of the theme's palette ("loss", "accuracy") or a colour."""
 
     def __init__(self, title: str, ylabel: str, raw_name: str, smooth_name: str, epoch_name: str,
                  color: str, parent=None, capacity: int = 1 << 20):
@@ -60,24 +63,22 @@ class CurveView(pg.PlotWidget):
         self.set_unit("step")
         self.legend = outside_legend(p, 4)
         self.setMinimumHeight(150)  # title, axis, legend and a plot area that still shows its lines
-        c = pg.mkColor(color)  # the raw curve in a light tint of the colour, opaque: alpha blending is slow
-        raw_col = pg.mkColor(*(int(255 - 0.22 * (255 - v)) for v in (c.red(), c.green(), c.blue())))
+        self.color = color
         self.raw_name, self.smooth_name = raw_name, smooth_name
-        self.raw = p.plot(pen=pg.mkPen(raw_col, width=1), name=raw_name)
+        self.raw = p.plot(name=raw_name)
         self.raw.setZValue(-10)
-        self.smooth = p.plot(pen=pg.mkPen(color, width=2), name=smooth_name, symbolBrush=color, symbolPen=None,
-                             symbolSize=7)
-        self.epochs = pg.PlotDataItem(pen=pg.mkPen("#d62728", width=2), symbol="o", symbolSize=6,
-                                      symbolBrush="#d62728")
+        self.smooth = p.plot(name=smooth_name, symbolPen=None, symbolSize=7)
+        self.epochs = pg.PlotDataItem(symbol="o", symbolSize=6)
         p.addItem(self.epochs)
         self.epoch_name = epoch_name
         self._epoch_in_legend = False
-        self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#9467bd", width=2))
+        self.marker = pg.InfiniteLine(angle=90, movable=False)
         self.marker.setVisible(False)
         p.addItem(self.marker)
         self.empty = EmptyNote(p)
         self.ref_lines: list[tuple[float, pg.InfiniteLine, str, pg.PlotDataItem]] = []  # (value, line, label,
         # its legend sample): the reference lines drawn
+        self._ref_roles: list[str] = []  # each reference line's colour role
         self._smooth_steps, self._smooth_unit, self._covered = 0.0, "steps", 0
         # The curves get only what can be seen: the visible span as a min/max envelope of ~2 points per pixel
         # (SeriesMirror.envelope), so a frame costs O(visible points) in NumPy, never pyqtgraph's per-point
@@ -96,6 +97,24 @@ class CurveView(pg.PlotWidget):
         vb = p.getViewBox()
         vb.enableAutoRange(x=False)
         vb.sigRangeChangedManually.connect(self._manual_range)
+        follow(self.apply_theme)
+
+    def apply_theme(self, t: Palette) -> None:
+        """Lines, points, reference lines and marker in the theme's colours; the raw curve a faint opaque tint of
+        the smoothed one's colour (alpha blending is slow to paint)."""
+        color = t.color(self.color)
+        self.raw.setPen(pg.mkPen(t.tint(color), width=1))
+        self.smooth.setPen(pg.mkPen(color, width=2))
+        self.smooth.setSymbolBrush(color)
+        self.epochs.setPen(pg.mkPen(t.color("epochs"), width=2))
+        self.epochs.setSymbolBrush(t.color("epochs"))
+        self.marker.setPen(pg.mkPen(t.color("marker"), width=2))
+        for (_v, line, _label, sample), role in zip(self.ref_lines, self._ref_roles):
+            pen = pg.mkPen(t.color(role), width=1, style=Qt.DashLine)
+            line.setPen(pen)
+            sample.setPen(pen)
+        self.empty.apply_theme(t)
+        colour_scene(self, t)
 
     # -- settings -----------------------------------------------------------------------------------------
     def set_unit(self, unit: str) -> None:
@@ -153,16 +172,17 @@ class CurveView(pg.PlotWidget):
 
     # -- reference lines and the scrub marker -------------------------------------------------------------
     def set_references(self, lines) -> None:
-        """Horizontal reference lines: an iterable of (value, label, colour, label_below, label_at); replaces
+        """Horizontal reference lines: an iterable of (value, label, colour role, label_below, label_at); replaces
         the ones drawn. label_at: where along the line (0 left, 1 right) its label sits, above or below it, where
         the curve seldom is; the label has a light fill, so a curve under it does not make it unreadable."""
         p = self.getPlotItem()
         for _v, line, _label, sample in self.ref_lines:
             p.removeItem(line)
             self.legend.removeItem(sample)
-        self.ref_lines = []
-        for value, label, color, _below, _at in lines:
-            pen = pg.mkPen(color, width=1, style=Qt.DashLine)
+        self.ref_lines, self._ref_roles = [], []
+        for value, label, role, _below, _at in lines:
+            pen = pg.mkPen(current().color(role), width=1, style=Qt.DashLine)
+            self._ref_roles.append(role)
             line = pg.InfiniteLine(angle=0, movable=False, pen=pen)
             line.setZValue(-5)
             p.addItem(line)

@@ -1,5 +1,6 @@
 """Plot styling shared by every pyqtgraph view: titles, axis labels and tick fonts, a cheap cached grid, and
-legends placed in a row of their own under the plot area (never over the data)."""
+legends placed in a row of their own under the plot area (never over the data). Colours come from the theme
+(gui.plots.theme)."""
 
 from __future__ import annotations
 
@@ -7,14 +8,16 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 
+from gui.plots.theme import current
+
 
 class CachedGrid(pg.GridItem):
-    """An opaque light grid that redraws only when the visible range or size really changed at paint time
-    (pyqtgraph's GridItem throws its picture away on every range signal, and auto-range emits several per
+    """An opaque grid in the theme's grid colour that redraws only when the visible range or size really changed
+    at paint time (pyqtgraph's GridItem throws its picture away on every range signal, and auto-range emits several per
     frame even when the range ends up where it was)."""
 
     def __init__(self):
-        super().__init__(pen=pg.mkPen((228, 228, 228), width=1), textPen=None)
+        super().__init__(pen=pg.mkPen(current().grid, width=1), textPen=None)
         self.setZValue(-100)
         self._drawn_key = None
 

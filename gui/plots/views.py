@@ -3,7 +3,8 @@ its colour bar and gate layers (chosen at the heatmap's top right). What the x a
 which leaves the plot area the height an axis label would take. The whole-run loss and accuracy curves are
 gui.plots.curves.CurveView; the shared plot styling is gui.plots.style.
 
-Each view takes a core.snapshot.Snapshot and draws it; none of them touches the trainer.
+Each view takes a core.snapshot.Snapshot and draws it; none of them touches the trainer. Colours and colour maps
+are the theme's (gui.plots.theme): each view re-colours itself when the theme changes (`apply_theme`).
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from PySide6.QtWidgets import QComboBox, QVBoxLayout, QWidget
 from core.formatting import step_number
 from gui.plots.empty_note import EmptyNote
 from gui.plots.style import fit_to_view, outside_legend, style_plot
+from gui.plots.theme import Palette, colour_scene, follow
 
 ROW_X, ROW_Y, ROW_P = 2.8, 1.4, 0.0  # baselines of the x, y and ŷ rows in the bits view
-COL_X, COL_Y, COL_P, COL_BAD = "#1f77b4", "#2ca02c", "#ff7f0e", "#d62728"
-LAYERS = {"h": ("hidden state h", (-1.0, 1.0), "CET-D1"),
-          "n": ("candidate n", (-1.0, 1.0), "CET-D1"),
-          "z": ("update gate z", (0.0, 1.0), "viridis"),
-          "r": ("reset gate r", (0.0, 1.0), "viridis")}
+LAYERS = {"h": ("hidden state h", (-1.0, 1.0), "diverging"),  # the map: the theme's Palette.diverging
+          "n": ("candidate n", (-1.0, 1.0), "diverging"),
+          "z": ("update gate z", (0.0, 1.0), "sequential"),
+          "r": ("reset gate r", (0.0, 1.0), "sequential")}
 
 
 def crisp_svg(text: str) -> str:
@@ -67,22 +68,35 @@ class BitsView(pg.PlotWidget):
         p.setMenuEnabled(True)
         p.setMouseEnabled(x=True, y=False)
         self.legend = outside_legend(p, 4)
-        self.c_x = p.plot(stepMode="center", pen=pg.mkPen(COL_X, width=2), name="input x")
-        self.c_y = p.plot(stepMode="center", pen=pg.mkPen(COL_Y, width=2), name="target y")
-        self.c_p = p.plot(stepMode="center", pen=pg.mkPen(COL_P, width=2), name="prediction ŷ")
-        self.bad = pg.ScatterPlotItem(symbol="x", size=9, pen=pg.mkPen(COL_BAD, width=2), brush=COL_BAD,
-                                      name="wrong (round ŷ ≠ y)")
+        self.c_x = p.plot(stepMode="center", name="input x")
+        self.c_y = p.plot(stepMode="center", name="target y")
+        self.c_p = p.plot(stepMode="center", name="prediction ŷ")
+        self.bad = pg.ScatterPlotItem(symbol="x", size=9, name="wrong (round ŷ ≠ y)")
         p.addItem(self.bad)
-        for base in (ROW_X, ROW_Y, ROW_P):
-            p.addItem(pg.InfiniteLine(base, angle=0, pen=pg.mkPen((150, 150, 150), width=1, style=Qt.DotLine)))
+        self.rows = [pg.InfiniteLine(base, angle=0) for base in (ROW_X, ROW_Y, ROW_P)]
+        for line in self.rows:
+            p.addItem(line)
         ax = p.getAxis("left")
         ax.setTicks([[(ROW_P + 0.5, "ŷ"), (ROW_Y + 0.5, "y"), (ROW_X + 0.5, "x")]])
         ax.setWidth(36)
         p.setYRange(-0.25, ROW_X + 1.3, padding=0)
-        self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#9467bd", width=2))
+        self.marker = pg.InfiniteLine(angle=90, movable=False)
         self.marker.setVisible(False)
         p.addItem(self.marker)
         self.empty = EmptyNote(p)
+        follow(self.apply_theme)
+
+    def apply_theme(self, t: Palette) -> None:
+        """The rows, marks and marker in the theme's colours, and the plot's own (background, axes, legend)."""
+        for curve, role in ((self.c_x, "x"), (self.c_y, "y"), (self.c_p, "p")):
+            curve.setPen(pg.mkPen(t.color(role), width=2))
+        self.bad.setPen(pg.mkPen(t.color("wrong"), width=2))
+        self.bad.setBrush(pg.mkBrush(t.color("wrong")))
+        for line in self.rows:
+            line.setPen(pg.mkPen(t.ref, width=1, style=Qt.DotLine))
+        self.marker.setPen(pg.mkPen(t.color("marker"), width=2))
+        self.empty.apply_theme(t)
+        colour_scene(self, t)
 
     def show_snapshot(self, s) -> None:
         W = len(s.view.x)
@@ -137,16 +151,31 @@ class HiddenView(QWidget):
         p.setMouseEnabled(x=True, y=False)
         self.img = pg.ImageItem(axisOrder="col-major")
         p.addItem(self.img)
-        label, levels, cmap = LAYERS["h"]
-        self.cbar = pg.ColorBarItem(values=levels, colorMap=pg.colormap.get(cmap), interactive=False, width=14,
-                                    label=label)
+        label, levels, _kind = LAYERS["h"]
+        self.cbar = pg.ColorBarItem(values=levels, colorMap=pg.colormap.get("viridis"), interactive=False,
+                                    width=14, label=label)
         self.cbar.setImageItem(self.img, insert_in=p)
         self.cbar.setMinimumWidth(72)  # its ticks and label: a short plot's layout must not squeeze it away
-        self.marker = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#9467bd", width=2))
+        self.marker = pg.InfiniteLine(angle=90, movable=False)
         self.marker.setVisible(False)
         p.addItem(self.marker)
         self.empty = EmptyNote(p)
         self._last = None
+        self.theme: Palette | None = None
+        follow(self.apply_theme)
+
+    def apply_theme(self, t: Palette) -> None:
+        """The theme's colour map for the layer shown (a dark-middled one on a dark background), marker, note
+        and the plot's own colours."""
+        self.theme = t
+        self.cbar.setColorMap(pg.colormap.get(self.colour_map()))
+        self.marker.setPen(pg.mkPen(t.color("marker"), width=2))
+        self.empty.apply_theme(t)
+        colour_scene(self.plot_widget, t)
+
+    def colour_map(self) -> str:
+        """The name of the colour map the layer shown uses in the theme shown."""
+        return getattr(self.theme, LAYERS[self.layer][2])
 
     @property
     def plot(self) -> pg.PlotItem:
@@ -159,8 +188,8 @@ class HiddenView(QWidget):
 
     def _layer_changed(self) -> None:
         self.layer = self.layer_box.currentData()
-        label, levels, cmap = LAYERS[self.layer]
-        self.cbar.setColorMap(pg.colormap.get(cmap))
+        label, levels, _kind = LAYERS[self.layer]
+        self.cbar.setColorMap(pg.colormap.get(self.colour_map()))
         self.cbar.setLevels(levels)
         self.cbar.getAxis("left").setLabel(label)  # where ColorBarItem put the first label: one label, replaced
         self.plot.setTitle(heatmap_title(self.layer, self.mode), justify="left")

@@ -2,9 +2,9 @@
 
 * `grab_rgb(widget, size, label)` renders the widget (the window or one view) into an (H, W, 3) uint8 array of
   exactly `size`; if the widget was resized since the clip began, the picture is scaled to fit and centred on
-  white (an encoder needs one frame size for the whole clip). `label` (e.g. `step_label(1200)`, "step 1,200") is
-  drawn into the frame's bottom-left corner, white on an opaque dark box (`label_rect` says where), so every
-  frame says which training step it shows.
+  the theme's plot background (an encoder needs one frame size for the whole clip). `label` (e.g.
+  `step_label(1200)`, "step 1,200") is drawn into the frame's bottom-left corner, white on an opaque dark box
+  (`label_rect` says where), so every frame says which training step it shows.
 * `WidgetRecorder` ties a widget, a `core.recording.recorder.Recorder` and a `core.recording.schedule.StepSchedule`:
   call `frame_drawn(step)` after each drawn frame (e.g. from the window's `frame_shown` signal: live capture);
   a lockstep recording (gui/recording/lockstep.py) asks `schedule.frames_due` itself and `record(step, n)`s
@@ -31,6 +31,7 @@ from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 from core.recording.recorder import Recorder
 from core.recording.schedule import DEFAULT_STEPS_PER_FRAME, StepSchedule
+from gui.plots.theme import current
 
 
 def capture_size(widget: QWidget, max_side: int = 2048) -> tuple[int, int]:
@@ -82,7 +83,7 @@ def grab_rgb(widget: QWidget, size: tuple[int, int], label: str | None = None) -
     if (img.width(), img.height()) != (w, h):
         scaled = img.scaled(w, h, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.SmoothTransformation)
         canvas = QImage(w, h, QImage.Format.Format_RGB888)
-        canvas.fill(QColor("white"))
+        canvas.fill(QColor(current().plot_bg))  # the margins in the theme shown
         painter = QPainter(canvas)
         painter.drawImage((w - scaled.width()) // 2, (h - scaled.height()) // 2, scaled)
         painter.end()
@@ -173,8 +174,8 @@ class RecordIndicator(QLabel):
     def refresh(self) -> None:
         if self._source is None:
             return
-        self.setText(f'<span style="color:#d00000">&#9679;</span> REC {format_elapsed(self._source.elapsed_s)}'
-                     f" · {format_size(self._source.bytes_written)}")
+        dot = f'<span style="color:{current().color("rec")}">&#9679;</span>'
+        self.setText(f"{dot} REC {format_elapsed(self._source.elapsed_s)} · {format_size(self._source.bytes_written)}")
 
     def stop(self) -> None:
         """Stop showing the recording (after an abort or a failure; the caller shows why)."""

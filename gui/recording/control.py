@@ -44,6 +44,7 @@ from core.recording.recorder import FORMATS, RecordingError, check_record_path, 
 from core.recording.schedule import DEFAULT_CLIP_SECONDS, StepSchedule, describe, plan_steps_per_frame
 from core.tasks import run_units
 from gui.actions import make_action
+from gui.plots.theme import current
 from gui.recording.capture import RecordIndicator, WidgetRecorder, format_size
 from gui.recording.flags import DEFAULT_RECORD_FPS, RECORD_VIEWS, RecordOptions
 from gui.recording.lockstep import LockstepPacer
@@ -105,7 +106,7 @@ class RecordDialog(QDialog):
         self.pace.setWordWrap(True)
         form.addRow(self.pace)
         self.why = QLabel()
-        self.why.setStyleSheet("color: #b00000")
+        self.why.setStyleSheet(f"color: {current().bad}")
         self.why.setWordWrap(True)
         form.addRow(self.why)
         self.buttons = QDialogButtonBox(QDialogButtonBox.Ok | QDialogButtonBox.Cancel)

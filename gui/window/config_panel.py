@@ -2,7 +2,7 @@
 
 Widgets enforce the ranges; presets fill every field; editing a field turns the preset to "custom". Fields that
 need a new model apply on Reset, and the panel says which are pending (against the AppState's applied config,
-which it follows but never writes); lr applies live.
+which it follows but never writes); lr applies live. The pending note takes the theme's colours.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from core.config import PRESET_HELP, PRESETS, Config, ConfigError, all_fields, preset, range_text
 from gui.app_state import AppState
+from gui.plots.theme import Palette, follow
 
 ONLINE_ONLY = {"rule", "window", "rtrl_decay", "steps", "eval_steps", "fidelity"}
 EXTRA_TIPS = {"fidelity": "Off by default: TBPTT(1) runs about 2x slower with it (a shadow RTRL costs a little "
@@ -82,13 +83,18 @@ class ConfigPanel(QWidget):
             self.rows[f.name] = (label, w)
         self.pending = QLabel()
         self.pending.setWordWrap(True)
-        self.pending.setStyleSheet("QLabel { color: #8a5a00; background: #fff4d6; border: 1px solid #e0c080;"
-                                   " border-radius: 3px; padding: 4px; }")
         self.pending.setVisible(False)
         lay.addWidget(self.pending)
         lay.addStretch(1)
         self.set_config(Config())
         state.applied_changed.connect(self._update_pending)
+        follow(self.apply_theme)
+
+    def apply_theme(self, t: Palette) -> None:
+        """The pending-changes note in the theme's warning banner colours."""
+        fg, bg, border = t.banners["pending"]
+        self.pending.setStyleSheet(f"QLabel {{ color: {fg}; background: {bg}; border: 1px solid {border};"
+                                   " border-radius: 3px; padding: 4px; }")
 
     def _make_widget(self, f) -> QWidget:
         m, d = f.metadata, f.default

@@ -1,7 +1,8 @@
 """The message bar: a dismissable in-window banner for notices (blue) and errors (red), never a blocking
 dialog, and the recent messages of each kind (bounded: a long session cannot grow them without end). Messages
 are shown as plain text: a file named `<h1>…` or a config value cannot fake or hide a message. Every message is
-logged too (errors at error level, notices at info), so the log file keeps what the bar showed."""
+logged too (errors at error level, notices at info), so the log file keeps what the bar showed. Its colours are
+the theme's banner colours (gui.plots.theme), kept when the theme changes."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ from collections import deque
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
+from gui.plots.theme import Palette, current, follow
+
 KEEP = 200  # the most recent notices and errors kept (for tests, automation and a future message log)
 log = logging.getLogger(__name__)
-COLORS = {"info": ("#0b4f8a", "#e3f0fb", "#9cc3e6"), "error": ("#8a1111", "#fde8e8", "#e6a0a0")}
 
 
 class MessageBar(QWidget):
@@ -39,6 +41,13 @@ class MessageBar(QWidget):
         self.notices: deque[str] = deque(maxlen=KEEP)
         self.errors: deque[str] = deque(maxlen=KEEP)
         self.hide()
+        follow(self.apply_theme)
+
+    def apply_theme(self, t: Palette) -> None:
+        """The banner of the level shown in the theme's colours (notice: blue, error: red)."""
+        fg, bg, border = t.banners.get(self.level or "info", t.banners["info"])
+        self.setStyleSheet(f"MessageBar {{ background: {bg}; border: 1px solid {border}; border-radius: 3px; }}"
+                           f" QLabel {{ color: {fg}; }}")
 
     def notice(self, text: str) -> None:
         self.notices.append(text)
@@ -51,9 +60,7 @@ class MessageBar(QWidget):
         self.show_message(text, "error")
 
     def show_message(self, text: str, level: str = "info") -> None:
-        self.level = level
-        fg, bg, border = COLORS.get(level, COLORS["info"])
-        self.setStyleSheet(f"MessageBar {{ background: {bg}; border: 1px solid {border}; border-radius: 3px; }}"
-                           f" QLabel {{ color: {fg}; }}")
+        self.level = level if level in current().banners else "info"
+        self.apply_theme(current())
         self.text.setText(text)
         self.show()

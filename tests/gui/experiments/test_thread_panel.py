@@ -8,7 +8,8 @@ import pytest
 from core.config import Config
 from core.runs.claims import CLAIMS, VERDICTS
 from core.runs.claims_report import load_shipped
-from gui.experiments.thread import GUIDE, VERDICT_COLOURS, ThreadPanel
+from gui.experiments.thread import GUIDE, VERDICT_ROLES, ThreadPanel
+from gui.plots.theme import current
 
 
 class FakeServices:
@@ -39,7 +40,7 @@ def test_claims_listed_in_guided_order_with_their_verdicts(qtbot):
         v = shipped[card.item["key"]]
         assert v in VERDICTS
         text = card.verdict.text()
-        assert v in text and VERDICT_COLOURS[v] in text  # the verdict, in its colour
+        assert v in text and current().color(VERDICT_ROLES[v]) in text  # the verdict, in its colour
         assert "<i>" in card.quote.text() and card.item["quote"][:20] in card.quote.text()
         assert card.item["look_at"][:20] in card.look.text()
     assert "main.py claims" in panel.source.text()
