@@ -2,12 +2,15 @@
 markdown table.
 
     python main.py claims [--seeds 8] [--only KEY[,KEY]] [--report claims.json] [--markdown claims.md] [--quiet]
+                          [--workers N | --scheduler ADDRESS]
 
 Progress goes to stderr: a line as each claim starts and ends, each with the time so far and an ETA (from the
 shipped report's times per claim, corrected by the speed seen), and on a terminal a live line after each training
 run; --quiet leaves only warnings and errors. The result goes to stdout as one JSON line (each claim's key, verdict
 and measured figure). Ctrl+C stops and keeps the claims already measured. A bad flag or an output path that cannot
-be written exits 2 with one line, before anything is measured.
+be written exits 2 with one line, before anything is measured. The training runs go to N worker processes
+(--workers; default: the cores this process may use) or a Dask cluster (--scheduler), one task per run; the claims
+are then judged here from them, with the same verdicts and figures (core/runs/claims.py).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import sys
 from core.atomic_io import LabFileError, check_writable, write_files
 from core.cli.flags import MAX_THREADS, Parser, nonempty, report_json, start_logging, strict_float, strict_int
 from core.cli.progress import Eta, LiveLine
+from core.cli.where import add_where_flags, sigterm_as_interrupt, where_from_args
 from core.runs.claims import CLAIMS, claim_by_key
 from core.runs.claims_report import expected_seconds, run_all, to_markdown
 
@@ -39,7 +43,9 @@ def build_parser() -> Parser:
     p.add_argument("--markdown", metavar="FILE.md", help="write the markdown table here")
     p.add_argument("--scale", type=strict_float, default=1.0, metavar="F",
                    help="fraction of each run's steps and epochs (1; less only for a smoke test)")
-    p.add_argument("--threads", type=strict_int, default=1, metavar="N", help="torch CPU threads (1)")
+    p.add_argument("--threads", type=strict_int, default=1, metavar="N",
+                   help="torch CPU threads (1; in this process, i.e. with --workers 1)")
+    add_where_flags(p, "claims' training runs")
     p.add_argument("--quiet", action="store_true", help="no progress (warnings and errors still on stderr)")
     return p
 
@@ -74,6 +80,10 @@ def main(argv=None) -> int:
     if problem is not None:
         log.error(problem)
         return 2
+    where, why = where_from_args(a)
+    if where is None:
+        log.error(why)
+        return 2
     import torch
 
     torch.set_num_threads(a.threads)
@@ -91,7 +101,9 @@ def main(argv=None) -> int:
         live.show(f"  ... {what} done - {eta.text()}")
 
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C now keeps the claims measured so far
-    report = run_all(a.seeds, keys, a.scale, progress=say, on_run=ran, on_claim=lambda k, _s: eta.finished(k))
+    sigterm_as_interrupt()
+    report = run_all(a.seeds, keys, a.scale, progress=say, on_run=ran, on_claim=lambda k, _s: eta.finished(k),
+                     where=where)
     live.clear()
     log.info(f"{len(report['claims'])} claim(s) in {report['elapsed_s']:.1f} s (load average "
              f"{report['machine']['load_start']} -> {report['machine']['load_end']})")

@@ -2,10 +2,15 @@
 [--report sweep.json] [--png sweep.png] [--csv sweep.csv] [--device cpu|cuda|torch-cpu]`. The rule axis takes
 tbptt, rtrl, uoro, snap1 and TBPTT with its window (tbpttK: window K; tbptt+D: window lag+D), e.g.
 `--y rule=tbptt1,tbptt+1,rtrl,uoro,snap1`. --device cuda runs the learners in torch on the GPU
-(core/seed_batched/devices.py); without CUDA it exits 2 with one line.
+(core/seed_batched/devices.py); without CUDA it exits 2 with one line. `--workers N` runs the learners in N
+local worker processes (default: the cores this process may use; 1 with --device cuda), `--scheduler ADDRESS` on
+a Dask cluster (core/sweep/parallel.py, docs/scaling.md); every cell is the same wherever it ran, and the report
+records where (workers, scheduler, engine, device).
 
 Prints progress with an ETA on stderr and one line per finished cell; Ctrl+C stops after the current chunk,
-keeping the finished cells, and writes the outputs marked `"partial": true` (exit 130). A bad axis spec or
+keeping the finished cells, and writes the outputs marked `"partial": true` (exit 130); SIGTERM does the same. A
+worker process that dies has its chunk retried once in a fresh pool; learners still lost are listed as missing
+(their cells not done, never a figure; exit 4). A bad axis spec or
 config value exits 2 with one line, as does an output path that cannot be written (checked before training).
 Outputs are written through core.atomic_io (a temp file in the same folder, then a rename), so a reader never
 sees half a file and a failed write leaves the previous file intact (exit 1).
@@ -31,6 +36,7 @@ from core.cli.flags import (
     strict_int,
 )
 from core.cli.progress import duration
+from core.cli.where import add_where_flags, sigterm_as_interrupt, where_from_args
 from core.config import ConfigError
 from core.seed_batched.devices import (
     DEFAULT_MAX_BATCH,
@@ -38,16 +44,19 @@ from core.seed_batched.devices import (
     DEVICES,
     check_device,
     describe,
-    engine_factory,
     engine_info,
 )
-from core.sweep.grid import AxisError, SweepCollector, parse_axis, plan_sweep, run_sweep
+from core.sweep.grid import AxisError, SweepCollector, parse_axis, plan_sweep
+from core.sweep.parallel import sweep_events
+from core.workers.pool import Where
 
 EXIT_CODES = {0: "done", 1: "an output could not be written (every previous output file is intact)",
               2: "a bad flag, axis, value or output path (checked before training)",
               3: "some learners diverged (they are counted, never a held-out figure)",
+              4: "a worker died twice on some learners: listed as missing, their cells not done",
               130: "interrupted (Ctrl-C): the finished cells are written, marked partial"}
 log = logging.getLogger(__name__)
+AUTO_IN_PROCESS = 2_000_000  # learner-steps below which the default --workers runs in this process
 
 
 def build_parser() -> Parser:
@@ -73,6 +82,7 @@ def build_parser() -> Parser:
                    help="learners per batched engine (256; 4096 with --device cuda)")
     p.add_argument("--device", dest="sweep_device", choices=DEVICES, default="cpu",  # not Config's device field
                    help=DEVICE_HELP)
+    add_where_flags(p, "learners", "; 1 with --device cuda")
     p.add_argument("--quiet", action="store_true", help="no progress lines (warnings and errors still on stderr)")
     # mode and device are the sweep's own; fidelity: the batched engines do not measure it
     add_config_flags(p, skip=("mode", "device", "n_sequences", "seq_len", "batch_size", "epochs", "shuffle",
@@ -187,6 +197,12 @@ def main(argv=None) -> int:
     except AxisError as e:
         log.error(f"error: {e}")
         return 2
+    where, why = where_from_args(args, default=1 if args.sweep_device == "cuda" else None)
+    if where is None:
+        log.error(why)
+        return 2
+    if args.workers is None and where.scheduler is None and plan.learner_steps < AUTO_IN_PROCESS:
+        where = Where(1)  # a few seconds' work: starting workers would cost more than it saves
     import torch
 
     torch.set_num_threads(1)
@@ -195,14 +211,15 @@ def main(argv=None) -> int:
     col = SweepCollector(plan)
     col.engine = engine_info(args.sweep_device, {c.cfg.train.rule for c in plan.cells})
     say(f"sweep: {n_cells} cells x {plan.seeds} seeds = {n_cells * plan.seeds} learners in {len(plan.batches)} "
-        f"batch(es), {plan.learner_steps:,} learner-steps; {describe(col.engine)}")
+        f"batch(es), {plan.learner_steps:,} learner-steps; {describe(col.engine)}, {where.describe()}")
     partial = False
     last = 0.0
     import signal
 
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl+C or kill -INT keeps what finished, even
-    try:  # when started from a shell that ignores SIGINT for background jobs
-        for ev in run_sweep(plan, col, engine_factory=engine_factory(args.sweep_device)):
+    sigterm_as_interrupt()  # when started from a shell that ignores SIGINT for background jobs; SIGTERM too
+    try:
+        for ev in sweep_events(plan, col, where, args.sweep_device):
             if ev["type"] == "cell":
                 say(cell_line(ev["cell"]))
             elif time.perf_counter() - last >= 2.0:
@@ -216,9 +233,12 @@ def main(argv=None) -> int:
     rc = write_outputs(args, report)
     if (line := diverged_line(report)) is not None:
         log.error(line)
+    if report["missing"]:
+        log.error(f"error: {len(report['missing'])} learner(s) missing: a worker process died on them twice (their "
+                  "cells are not done; no figure was made up)")
     print(json.dumps({"cells_done": report["cells_done"], "cells_total": report["cells_total"],
                       "partial": report["partial"], "elapsed_s": round(report["elapsed_s"], 2),
                       "learner_steps_per_second": round(report["learner_steps_per_second"] or 0, 1),
                       "peak_rss_mb": report["peak_rss_mb"], "device": args.sweep_device,
-                      "diverged": report["diverged"]}))
-    return rc or (130 if partial else 3 if report["diverged"] else 0)
+                      "diverged": report["diverged"], "missing": len(report["missing"]), **where.to_dict()}))
+    return rc or (130 if partial else 4 if report["missing"] else 3 if report["diverged"] else 0)

@@ -19,7 +19,10 @@ Training stops at the first non-finite loss or weight (core.runs.headless.Diverg
 with final.verdict.code "diverged" and final.diverged {step, what, message}, the message goes to stderr
 ("error: diverged at step 12: the loss became nan (lr 10 is likely too high for sgd; try 0.01)"), and the exit
 code is 3. With --seeds S such a seed counts as diverged ("learned k/S, diverged d"), and any diverged seed
-makes the exit code 3 too.
+makes the exit code 3 too. --seeds S runs the seeds in worker processes (`--workers N`, default: the cores this
+process may use, at most S; 1: one after the other here) or on a Dask cluster (`--scheduler ADDRESS`), each seed
+exactly the run it is alone; the report records where it ran. A seed a dead worker took twice is listed as missing
+(exit 4), never given a figure. SIGTERM stops as Ctrl-C does.
 
 Exit codes (EXIT_CODES): 0 done; 1 the report could not be written (nothing was written; a previous file is
 intact); 2 a bad flag or value (one line, before anything trains, the --report path included); 3 training
@@ -31,6 +34,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 import warnings
 
 from core.atomic_io import LabFileError, check_writable, write_bytes
@@ -45,17 +49,22 @@ from core.cli.flags import (
     start_logging,
     strict_int,
 )
+from core.cli.where import add_where_flags, sigterm_as_interrupt, where_from_args
 from core.config import Config, ConfigError
+from core.messages import SeedResult
 from core.runs.headless import train
 from core.runs.report import ReportError, check_report_path, headless_report, reproduce_command, write_report
-from core.runs.seeds import iter_seeds, summarize
+from core.runs.seeds import iter_seeds, seeds_on, summarize
+from core.workers.pool import SchedulerError, Where
 
-EXIT_OK, EXIT_WRITE, EXIT_USAGE, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_OK, EXIT_WRITE, EXIT_USAGE, EXIT_DIVERGED, EXIT_MISSING, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
 EXIT_CODES = {EXIT_OK: "done", EXIT_WRITE: "the report could not be written (a previous file is left intact)",
               EXIT_USAGE: "a bad flag or value, the --report path included (checked before training)",
               EXIT_DIVERGED: "training diverged (a non-finite loss or weight); the report says at which step",
+              EXIT_MISSING: "--seeds: a worker died twice on some seeds (listed as missing, never as results)",
               EXIT_INTERRUPTED: "interrupted (Ctrl-C)"}
 MAX_SEEDS = 10_000
+AUTO_IN_PROCESS = 100_000  # online steps of all seeds below which the default --workers trains here
 # flags that one mode ignores: said in one line when given for the other mode
 BATCH_ONLY = ("n_sequences", "seq_len", "batch_size", "epochs", "shuffle", "validation_split")
 ONLINE_ONLY = ("rule", "window", "rtrl_decay", "fidelity", "steps", "eval_steps")
@@ -81,6 +90,7 @@ def build_parser() -> Parser:
                    help="batch: leave out the per-epoch lines, keep the answer's loss/val_loss blocks")
     p.add_argument("--seeds", type=strict_int, default=1, metavar="S",
                    help=f"train seeds seed..seed+S-1, one line per seed and 'learned k/S' (1; at most {MAX_SEEDS:,})")
+    add_where_flags(p, "seeds of --seeds S", ", at most S")
     add_config_flags(p)
     return p
 
@@ -103,6 +113,14 @@ def main(argv=None) -> int:
         if why is not None:
             log.error(f"error: --markdown: {why}")
             return EXIT_USAGE
+    where, why = (Where(), None) if args.seeds == 1 else where_from_args(args)
+    if where is None:
+        log.error(why)
+        return EXIT_USAGE
+    if where.scheduler is None and where.workers > args.seeds:
+        where = Where(args.seeds)
+    if args.workers is None and cfg.train.mode == "online" and args.seeds * cfg.train.steps < AUTO_IN_PROCESS:
+        where = Where(1)  # a few seconds' work: starting workers would cost more than it saves
     for note in ignored_notes(args, cfg):
         log.warning(f"note: {note}")
     import torch  # here: importing this module (for its helpers) loads no torch
@@ -116,13 +134,17 @@ def main(argv=None) -> int:
     import signal
 
     signal.signal(signal.SIGINT, signal.default_int_handler)  # from here Ctrl-C stops training (main.py's
-    with warnings.catch_warnings():  # start-up handler exited quietly before)
+    sigterm_as_interrupt()  # start-up handler exited quietly before); SIGTERM too
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             if args.seeds == 1:
                 report = train(cfg, log_every=args.log_every, out=out, epoch_lines=args.epoch_lines)
             else:
-                report = _train_seeds(cfg, args.seeds, out)
+                report = _train_seeds(cfg, args.seeds, out, where)
+        except SchedulerError as e:
+            log.error(f"error: {e}")
+            return EXIT_USAGE
         except KeyboardInterrupt:
             log.error("interrupted")
             return EXIT_INTERRUPTED
@@ -146,6 +168,9 @@ def main(argv=None) -> int:
         log.info(f"markdown: {path}")
     print(json.dumps(finite_or_null({"params": report["params"], "final": report["final"],
                                      "steps_per_second": round(report["steps_per_second"] or 0, 1)})))
+    if report["final"].get("missing_seeds"):
+        log.error(f"error: seeds {report['final']['missing_seeds']} missing: a worker process died on them twice")
+        return EXIT_MISSING
     return EXIT_DIVERGED if diverged else EXIT_OK
 
 
@@ -203,21 +228,35 @@ def write_json_report(path: str, report: dict) -> None:
     write_bytes(path, text.encode("utf-8"))
 
 
-def _train_seeds(cfg: Config, n: int, out) -> dict:
-    """--seeds S > 1: one line per seed, then 'learned k/S'; the report keeps per-seed results in 'seeds'."""
-    results = []
-    for r in iter_seeds(cfg, n):
-        results.append(r)
-        out(r.line())
+def _train_seeds(cfg: Config, n: int, out, where: Where) -> dict:
+    """--seeds S > 1: one line per seed as it finishes, then 'learned k/S'; the report keeps per-seed results in
+    'seeds' (in seed order), lists seeds lost to dead workers in final.missing_seeds and says where it ran."""
+    results, missing, waiting = [], [], {}
+    t0 = time.perf_counter()
+    order = iter(range(cfg.train.seed, cfg.train.seed + n))
+    nxt = next(order)
+    for r in (iter_seeds(cfg, n) if where.in_process else seeds_on(cfg, n, where)):
+        if isinstance(r, SeedResult):
+            results.append(r)
+            waiting[r.seed] = r.line()
+        else:
+            missing.append(r.key)
+            waiting[r.key] = f"seed {r.key}: missing - {r.why}"
+        while nxt in waiting:  # the lines in seed order, whichever worker finished first
+            out(waiting.pop(nxt))
+            nxt = next(order, -1)
+    results.sort(key=lambda r: r.seed)
     summary = summarize(results)
     out(summary.line())
     elapsed = sum(r.elapsed_s for r in results)
     rates = [r.steps_per_second for r in results if r.steps_per_second]
-    return {"config": cfg.to_dict(), "params": results[0].params,
+    return {"config": cfg.to_dict(), "params": results[0].params if results else None,
             "final": {"learned": summary.n_learned, "diverged": summary.n_diverged, "n_seeds": summary.n_seeds,
-                      "threshold": summary.threshold, "diverged_seeds": [r.seed for r in results if r.diverged]},
-            "seeds": [r.to_dict() for r in results],
-            "steps_per_second": sum(rates) / len(rates) if rates else None, "elapsed_s": elapsed}
+                      "threshold": summary.threshold, "diverged_seeds": [r.seed for r in results if r.diverged],
+                      "missing_seeds": sorted(missing)},
+            "seeds": [r.to_dict() for r in results], "where": where.to_dict(),
+            "steps_per_second": sum(rates) / len(rates) if rates else None, "elapsed_s": elapsed,
+            "wall_s": time.perf_counter() - t0}
 
 
 if __name__ == "__main__":

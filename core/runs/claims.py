@@ -6,6 +6,9 @@ each claim trains its configs over several seeds with `core.runs.headless.train`
 a `RunCache`), and a few "why" figures come from one seed's model trained again by hand (the memory probe,
 the range of the raw state, how often it predicts 1). A verdict is one of VERDICTS, by the rule in `holds_if`.
 The report, the markdown table and the `main.py claims` command live in core/runs/claims_report.py.
+On workers or a cluster (core.workers), `RunCache.prefetch` trains every (config, seed) the claims need
+(`runs_of`) as one task each before the claims are judged; each run is the same wherever it ran, so the verdicts
+and figures are too. A run a dead worker took twice is trained here when a claim asks for it.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from core.config import Config, preset
 from core.runs.headless import train
 from core.runs.seeds import seed_outcome
 from core.tasks import base_rate
+from core.workers.pool import Where
+from core.workers.tasks import Finished, Task, run_tasks
 
 THREAD_URL = "https://ai.stackexchange.com/questions/33995/is-my-intuition-about-rnn-wrong"
 VERDICTS = ("holds", "holds with a caveat", "does not hold")
@@ -128,6 +133,24 @@ def scaled(cfg: Config, scale: float) -> Config:
                        epochs=max(2, int(t.epochs * scale)), n_sequences=max(200, int(t.n_sequences * scale)))
 
 
+def runs_of(claim: Claim) -> tuple[Config, ...]:
+    """The configs a claim trains over its seeds (its measurement asks the cache for exactly these)."""
+    own = () if claim.key == "tanh-range" else (claim.config,)  # tanh-range looks inside its config's one seed
+    extra = (_QF,) if claim.key == "cannot-cope" else ()
+    return own + tuple(c for _, c in claim.compare) + extra
+
+
+def train_run(cfg: Config) -> dict:
+    """One claim run's report (in this process or in a worker)."""
+    return train(cfg, log_every=LOG_EVERY, out=lambda *_: None, epoch_lines=False)
+
+
+def run_cost(cfg: Config) -> float:
+    """A rough CPU cost, to start the longest runs first."""
+    t = cfg.train
+    return t.steps + t.eval_steps if t.mode == "online" else t.epochs * t.n_sequences * t.seq_len / 8
+
+
 class RunCache:
     """Trains each (config, seed) once with core.runs.headless.train; claims that share a run share its report."""
 
@@ -143,11 +166,26 @@ class RunCache:
             c = scaled(cfg, self.scale).replace(seed=s)
             key = json.dumps(c.to_dict(), sort_keys=True)
             if key not in self._reports:
-                self._reports[key] = train(c, log_every=LOG_EVERY, out=lambda *_: None, epoch_lines=False)
+                self._reports[key] = train_run(c)
                 if self.on_run:
                     self.on_run(f"seed {s}")
             out.append(self._reports[key])
         return out
+
+    def prefetch(self, cfgs, seeds, where: Where) -> None:
+        """Train every (config, seed) not yet cached on `where` (workers or a cluster), one task each."""
+        todo: dict[str, Config] = {}
+        for cfg in cfgs:
+            for s in seeds:
+                c = scaled(cfg, self.scale).replace(seed=int(s))
+                key = json.dumps(c.to_dict(), sort_keys=True)
+                if key not in self._reports:
+                    todo[key] = c
+        for ev in run_tasks([Task(k, train_run, (c,), run_cost(c)) for k, c in todo.items()], where):
+            if isinstance(ev, Finished):
+                self._reports[ev.key] = ev.result
+                if self.on_run:
+                    self.on_run(f"seed {todo[ev.key].train.seed}")
 
     def inside(self, cfg: Config, seed: int) -> dict:
         """One online seed trained again by hand, then PROBE_STEPS held-out steps with the weights frozen:

@@ -22,7 +22,8 @@ from typing import Any
 from core.product.about import CHECKOUT, version
 from core.product.files import CLAIMS as CLAIMS_FILE
 from core.product.files import shipped
-from core.runs.claims import CLAIMS, THREAD_URL, VERDICTS, RunCache, claim_by_key, run_claim
+from core.runs.claims import CLAIMS, THREAD_URL, VERDICTS, RunCache, claim_by_key, run_claim, runs_of
+from core.workers.pool import Where
 
 SHIPPED = shipped(CLAIMS_FILE)  # resources/claims.json in a checkout; gru_memory_lab_resources/claims.json installed
 NOT_MEASURED = "not measured yet"
@@ -37,11 +38,13 @@ def _load() -> float | None:
 
 def run_all(seeds: int = 8, keys=None, scale: float = 1.0, progress: Callable[[str], object] | None = None,
             on_run: Callable[[str], object] | None = None,
-            on_claim: Callable[[str, float], object] | None = None) -> dict:
+            on_claim: Callable[[str, float], object] | None = None, where: Where | None = None) -> dict:
     """Measure the claims (all, or those in `keys`) over seeds 0..seeds-1 and return the report dict.
     `progress` gets a line as each claim starts and ends, `on_run` a word after each training run, `on_claim`
     (key, seconds) after each claim.
 
+    where: workers or a cluster (core.workers) train every run the claims need first, one task each; the claims
+    are then judged here from those runs (same verdicts and figures as in one process).
     A KeyboardInterrupt stops after the claim in progress is dropped; the report then holds the finished ones
     and "interrupted": true."""
     import torch
@@ -54,9 +57,17 @@ def run_all(seeds: int = 8, keys=None, scale: float = 1.0, progress: Callable[[s
         "seeds": seed_list, "scale": scale, "interrupted": False, "app_version": version(),
         "machine": {"cpus": os.cpu_count(), "load_start": _load(), "torch": torch.__version__,
                     "torch_threads": torch.get_num_threads()},
-        "claims": []}
+        "where": (where or Where()).to_dict(), "claims": []}
     cache = RunCache(scale=scale, on_run=on_run)
     t0 = time.perf_counter()
+    if where is not None and not where.in_process:
+        say(f"training the claims' runs on {where.describe()} ...")
+        try:
+            cache.prefetch([c for cl in todo for c in runs_of(cl)], seed_list, where)
+        except KeyboardInterrupt:
+            report["interrupted"] = True
+            say("interrupted while training the claims' runs; no claim measured")
+            todo = []
     for i, claim in enumerate(todo, 1):
         say(f"[{i}/{len(todo)}] {claim.key}: {claim.title} ({seeds} seeds) ...")
         try:

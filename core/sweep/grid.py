@@ -281,6 +281,8 @@ class SweepCollector:
         self.t0 = time.perf_counter()
         self.learner_steps = 0
         self.engine = {"device": "cpu", "engine": "numpy"}  # devices.engine_info: what ran
+        self.where = {"workers": 1, "scheduler": None, "executor": "in-process"}  # core.workers.pool.Where
+        self.missing: list[dict] = []  # {"cell", "seed", "why"}: learners a dead worker took (never a figure)
 
     def add(self, cell: int, result: dict) -> bool:
         """Record one learner's result (LearnerResult.to_dict()); True when its cell is now complete."""
@@ -322,7 +324,8 @@ class SweepCollector:
                 "diverged": sum(c["diverged"] for c in cells),
                 "elapsed_s": elapsed, "learner_steps": self.learner_steps,
                 "learner_steps_per_second": self.learner_steps / elapsed if elapsed > 0 else None,
-                "peak_rss_mb": peak_rss_mb(), "engine": self.engine, "app_version": version()}
+                "peak_rss_mb": peak_rss_mb(), "engine": self.engine, "where": self.where,
+                "missing": self.missing, "app_version": version()}
 
 
 def peak_rss_mb() -> float | None:

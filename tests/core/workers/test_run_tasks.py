@@ -1,0 +1,111 @@
+"""core.workers: tasks on local worker processes, a worker killed mid-task (retried, or missing: never a wrong
+result), and the one-line errors of --workers / --scheduler."""
+
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from core.cli.where import where_from_args
+from core.workers.pool import INSTALL_HINT, Where, available_cores
+from core.workers.tasks import Finished, Missing, Progress, Task, progress, run_tasks
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def square(x: int) -> int:
+    for k in range(3):
+        progress(k, {"x": x})
+    return x * x
+
+
+def die_once(flag: str, x: int) -> int:
+    """Kills its own worker the first time (the flag file is created then), answers the second time."""
+    if not os.path.exists(flag):
+        Path(flag).touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return x * x
+
+
+def always_die(x: int) -> int:
+    os.kill(os.getpid(), signal.SIGKILL)
+    return x
+
+
+def raise_bug(x: int) -> int:
+    raise ValueError(f"a bug with {x}")
+
+
+def _events(tasks, where=Where(2), **kw):
+    return list(run_tasks(tasks, where, **kw))
+
+
+def test_tasks_run_on_local_workers_and_report_progress():
+    evs = _events([Task(i, square, (i,), cost=i) for i in range(5)])
+    assert {e.key: e.result for e in evs if isinstance(e, Finished)} == {i: i * i for i in range(5)}
+    assert any(isinstance(e, Progress) and e.info == {"x": e.key} for e in evs)
+
+
+@pytest.mark.slow
+def test_a_killed_worker_is_retried_once_in_a_fresh_pool(tmp_path):
+    flag = str(tmp_path / "died")
+    evs = _events([Task("dies", die_once, (flag, 7)), *[Task(i, square, (i,)) for i in range(3)]])
+    done = {e.key: e.result for e in evs if isinstance(e, Finished)}
+    assert done == {"dies": 49, 0: 0, 1: 1, 2: 4} and not [e for e in evs if isinstance(e, Missing)]
+
+
+@pytest.mark.slow
+def test_a_task_that_kills_every_worker_is_missing_and_the_others_are_right():
+    evs = _events([Task("dies", always_die, (1,)), *[Task(i, square, (i,)) for i in range(4)]])
+    missing = [e for e in evs if isinstance(e, Missing)]
+    assert [e.key for e in missing] == ["dies"] and "died" in missing[0].why
+    assert {e.key: e.result for e in evs if isinstance(e, Finished)} == {i: i * i for i in range(4)}
+
+
+def test_a_bug_in_a_task_is_raised_not_hidden():
+    with pytest.raises(ValueError, match="a bug with 3"):
+        _events([Task(3, raise_bug, (3,))])
+
+
+def _args(workers=None, scheduler=None):
+    import argparse
+
+    return argparse.Namespace(workers=workers, scheduler=scheduler)
+
+
+def test_where_flags():
+    assert where_from_args(_args()) == (Where(available_cores()), None)
+    assert where_from_args(_args(1)) == (Where(1), None)
+    where, why = where_from_args(_args(0))
+    assert where is None and why == "error: --workers: must be between 1 and 1024"
+
+
+def test_scheduler_without_distributed_says_how_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    where, why = where_from_args(_args(scheduler="tcp://127.0.0.1:1"))
+    assert where is None and INSTALL_HINT in why and "\n" not in why
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_an_unreachable_scheduler_exits_2_with_one_line_within_seconds():
+    import subprocess
+
+    t0 = time.monotonic()
+    p = subprocess.run([sys.executable, "main.py", "sweep", "--x", "lag=1,2", "--seeds", "2", "--steps", "200",
+                        "--scheduler", f"tcp://127.0.0.1:{free_port()}"], cwd=ROOT, capture_output=True, text=True,
+                       timeout=60)
+    took = time.monotonic() - t0
+    assert p.returncode == 2, p.stderr[-2000:]
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot reach the Dask scheduler" in lines[0] and p.stdout == ""
+    assert took < 30  # the connect timeout is 4 s; the rest is starting Python and the command
