@@ -2,6 +2,9 @@
 QMainWindow.saveState) and the view settings, in a QSettings
 INI file (GML_SETTINGS names one, for tests and automation). A stale, damaged or out-of-range value means "not
 remembered": each one is ignored on its own and named in `take_notices()` (the window shows them), never fatal.
+The file itself is vetted before QSettings opens it (`settings_store`, core/product/settings_file.py): one that is
+not a regular file is never blocked on or written (a private stand-in is used), one holding a value Qt cannot
+decode safely (a `@Variant`, a value nested too deeply or too long) is moved aside; one warning either way.
 
 Screenshots (Ctrl+S) go to `screenshot_dir()`: the folder GML_SCREENSHOT_DIR names, else the setting
 `files/screenshot_dir` in that INI file, else the user's pictures folder + "GRU Memory Lab" (Qt's
@@ -16,12 +19,15 @@ made when first offered so the dialog can open in it."""
 from __future__ import annotations
 
 import json
+import logging
 import os
+import sys
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
 from core.config import Config, ConfigError
+from core.product.settings_file import vet
 
 CONFIG_KEY = "config/last"
 GEOMETRY_KEY = "window/geometry"
@@ -35,6 +41,7 @@ FOLDER_KEY = "folders/{kind}"
 # each kind of file and its default folder under DocumentsLocation/APP_FOLDER (pictures: the screenshot folder)
 DIALOG_KINDS = {"recordings": "recordings", "reports": "reports", "sessions": "sessions", "data": "data",
                 "pictures": None}
+log = logging.getLogger(__name__)
 VIEW_RANGES = {SMOOTHING_KEY: (0, 99, 60), WINDOW_KEY: (20, 2000, 200)}  # (lowest, highest, default): the toolbar's
 
 
@@ -43,11 +50,32 @@ def _shown(raw) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def default_settings_path() -> str:
+    """Where QSettings(IniFormat, UserScope, APP_FOLDER, "gru-memory-lab") keeps its file, named so that it can be
+    vetted before QSettings opens it: $XDG_CONFIG_HOME or ~/.config (%APPDATA% on Windows)."""
+    if sys.platform == "win32" and os.environ.get("APPDATA"):
+        base = os.environ["APPDATA"]
+    else:
+        base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, APP_FOLDER, "gru-memory-lab.ini")
+
+
+_warned: set[str] = set()
+_pending: list[str] = []  # the settings file's warnings not yet shown in a window
+
+
 def settings_store() -> QSettings:
-    path = os.environ.get("GML_SETTINGS")
-    if path:
-        return QSettings(path, QSettings.IniFormat)
-    return QSettings(QSettings.IniFormat, QSettings.UserScope, "GRU Memory Lab", "gru-memory-lab")
+    """The settings (GML_SETTINGS names the file, else the user's): a file that is not a regular file, or holds a
+    value Qt cannot decode safely, is never opened by QSettings (core.product.settings_file.vet); its warning goes
+    to stderr and the log once, and to the next window's notices."""
+    vetted = vet(os.environ.get("GML_SETTINGS") or default_settings_path())
+    if vetted.warning and vetted.warning not in _warned:
+        _warned.add(vetted.warning)
+        _pending.append(vetted.warning.removeprefix("warning: "))
+        print(vetted.warning, file=sys.stderr, flush=True)
+        if logging.getLogger().handlers:  # the log file (never Python's last-resort stderr: it is said there)
+            log.warning("%s", vetted.warning)
+    return QSettings(vetted.path, QSettings.IniFormat)
 
 
 class WindowSettings:
@@ -71,7 +99,8 @@ class WindowSettings:
 
     def take_notices(self) -> list[str]:
         """What was ignored since the last call, one line per setting ("Ignored a damaged setting ...")."""
-        out, self._notices = self._notices, []
+        out, self._notices = _pending + self._notices, []
+        _pending.clear()
         return out
 
     def saved_config(self) -> Config | None:
