@@ -36,6 +36,7 @@ from gui.recording.control import RecordingControl
 from gui.services import WindowServices
 from gui.settings import WindowSettings
 from gui.startup import Startup
+from gui.window import appearance
 from gui.window import help as help_dialogs
 from gui.window.config_panel import ConfigPanel
 from gui.window.message_bar import MessageBar
@@ -269,6 +270,7 @@ class MainWindow(QMainWindow):
         self.m_view.addAction(self.inspect_dock.toggleViewAction())
         self.m_view.addAction(self.act_pin)
         self.m_view.addAction(self.act_log)
+        appearance.install(self.m_view, self.settings.store)  # Theme: System, Light, Dark (remembered)
         for key in ("h", "n", "z", "r"):
             a = QAction(f"Heatmap: {key}", self)
             a.triggered.connect(lambda _c=False, k=key: self.hidden.set_layer(k))
