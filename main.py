@@ -31,6 +31,8 @@ def install_start_handler() -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # the process's entry (`python main.py`, the installed gru-memory-lab): the handler first
+        install_start_handler()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "train":
         from core.cli.train import main as train_main
@@ -50,5 +52,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    install_start_handler()
     sys.exit(main())

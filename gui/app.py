@@ -7,11 +7,18 @@ when the window first painted and when the trainer is ready (gui/startup.py, rea
 
 Scripts see failures: a bad flag exits 2 with one line before Qt loads; with --quit-after-steps, training that stops
 on an error (divergence, an opened file the trainer refuses) prints the message on stderr and exits 1, as does a
-failed --open (the default config is not trained instead) and a screenshot that was not written.
---quit-after-steps N stops exactly at step N: the training process is asked to pause there (Start(until=N)).
+failed --open (the default config is not trained instead) and a screenshot or recording that was not written.
+Ctrl-C exits 130 at any moment: main.py's handler until Qt is up (nothing started yet), then `Interrupt`, which
+closes the window as its close button does (children stopped), even when it came while the window was built.
+--quit-after-steps N stops exactly at step N: the training process is asked to pause there (Start(until=N)); it
+implies --autostart (a window told to quit at step N never waits for a Start that no one will press).
 --record FILE records the run, in lockstep by default: the trainer trains to each frame's step and waits while
 that state is drawn and grabbed, so a clip of N frames holds N pictures, each of its own step, on any machine
 and under any load (`--record-mode live` records while training runs freely).
+
+A person is asked before unsaved training is dropped (Quit, Close, Reset, Open: gui/files/unsaved.py); a script
+never is: with --quit-after-steps, --screenshot or --record the window asks nothing, and Ctrl-C in the terminal
+closes it without asking (whoever pressed it is at the terminal, and may not see the window).
 """
 
 from __future__ import annotations
@@ -29,16 +36,25 @@ from gui.recording.flags import add_record_arguments, record_options
 
 MAX_SPEED = 1_000_000
 EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """A bad value of the window's own flags: one line on stderr and exit 2, as every command (no usage dump)."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     name = prog()
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog=name, formatter_class=argparse.RawDescriptionHelpFormatter,
         description=f"GRU Memory Lab: train a tiny GRU live and see whether it remembers.\n\n{commands_text()}\n\n"
         f"The window takes the config flags of `{name} train --help` too.",
         epilog="exit codes: 0 done; 1 training stopped on an error before --quit-after-steps, --open failed, the\n"
-        "screenshot was not written (the message on stderr) or the desktop entry could not be written; 2 a bad flag")
+        "screenshot or recording was not written (the message on stderr) or the desktop entry could not be written;\n"
+        "2 a bad flag (one line); 130 interrupted (Ctrl-C: the window closes as its close button does)")
     p.add_argument("--version", action="version", version=version_text())
     p.add_argument("--verbose", action="store_true", help="debug lines on stderr and in the log file")
     p.add_argument("--install-desktop-entry", action="store_true",
@@ -47,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--screenshot", metavar="FILE.png",
                    help="save a PNG of the whole window (at --quit-after-steps, else after the first frame)")
     p.add_argument("--quit-after-steps", type=int, metavar="N",
-                   help="close the window once N steps (online) or minibatches (batch) are done")
+                   help="close the window once N steps (online) or minibatches (batch) are done; implies "
+                   "--autostart (with --open: once the session is open)")
     p.add_argument("--no-restore", action="store_true", help="ignore the remembered config and geometry")
     p.add_argument("--size", default=None, metavar="WxH", help="window size, e.g. 1440x900 (default: remembered)")
     p.add_argument("--fps", type=float, default=60.0, help="most frames per second (1-60, default 60)")
@@ -56,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tab", choices=TABS, default=None,
                    help="which page or Inspect tab to show (for screenshots): " + ", ".join(TABS))
     p.add_argument("--layer", choices=["h", "n", "z", "r"], default=None, help="the heatmap's layer")
+    p.add_argument("--theme", choices=["system", "light", "dark"], default=None,
+                   help="colours for this run: the desktop's scheme, light or dark (default: View > Theme's choice)")
     p.add_argument("--open", metavar="FILE.gmlab", help="open a saved session (its config wins over config flags)")
     add_record_arguments(p)
     return p
@@ -81,6 +100,8 @@ def parse(argv):
     if gui_args.quit_after_steps is not None and gui_args.quit_after_steps < 0:
         print("error: --quit-after-steps: must be >= 0", file=sys.stderr)
         raise SystemExit(2)
+    if gui_args.quit_after_steps is not None:
+        gui_args.autostart = True  # stopping at step N means training to it: never a window waiting for ever
     if not (math.isfinite(gui_args.speed) and 0 <= gui_args.speed <= MAX_SPEED):
         print(f"error: --speed: must be a number from 0 (as fast as it goes) to {MAX_SPEED:,}, got {gui_args.speed}",
               file=sys.stderr)
@@ -175,8 +196,12 @@ class Automation:
         self.done = True
         if self.args.recording is not None:  # the last frame drawn ends the clip
             path = self.win.recording.stop()
-            print(f"recording: {path}" if path else f"error: the recording {self.args.recording.path} was not written",
-                  file=sys.stdout if path else sys.stderr)
+            if path is None:  # a failed recording is a failure for scripts too (its reason: the window's last error)
+                why = self.win.message.errors[-1] if self.win.message.errors else "it failed"
+                self.done = False  # _fail ends it
+                self._fail(f"the recording {self.args.recording.path} was not written: {why}")
+                return
+            print(f"recording: {path}")
         if self.args.screenshot:
             self.shot = self.win.exports.save_screenshot(self.args.screenshot)
             if self.shot:
@@ -184,11 +209,18 @@ class Automation:
         self.win.close()
 
 
+def scripted(args) -> bool:
+    """A script drives this run (--quit-after-steps, --screenshot or --record): nobody is asked anything."""
+    return args.quit_after_steps is not None or bool(args.screenshot) or args.recording is not None
+
+
 def automate(win, args) -> Automation | None:
-    """Drive a shown window as the automation flags ask: --record starts recording (lockstep by default: the run
+    """Drive a shown window as the automation flags ask (and let it ask about unsaved work only when no script
+    drives it): --record starts recording (lockstep by default: the run
     then trains frame by frame, gui/recording/lockstep.py), then --open (starting once it is open, if asked) or
     --autostart. The Automation, or None when the recording could not start (its message is the window's last
     error)."""
+    win.unsaved.asking = not scripted(args)
     auto = Automation(win, args)
     if args.recording is not None and not win.recording.start(args.recording):
         return None
@@ -199,18 +231,37 @@ def automate(win, args) -> Automation | None:
     return auto
 
 
-def quit_on_sigint(app) -> None:
-    """Ctrl-C (SIGINT) in the terminal closes the windows as their close buttons do (settings kept, children
-    stopped), instead of a KeyboardInterrupt raised inside some paint. Python runs signal handlers only when the
-    interpreter gets control, so a timer ticks while Qt's loop runs."""
+class Interrupt:
+    """Ctrl-C (SIGINT) once Qt is up: `seen` is remembered (main exits 130 with it, whenever it came) and the
+    windows close as their close buttons do (settings kept, children stopped), instead of a KeyboardInterrupt
+    raised inside some paint. One that lands before the window shows is acted on once it shows."""
+
+    def __init__(self, app):
+        self.app, self.seen = app, False
+
+    def __call__(self, *_) -> None:
+        from PySide6.QtCore import QTimer
+
+        self.seen = True
+        for w in self.app.topLevelWidgets():  # Ctrl-C in the terminal: no question about unsaved work
+            if hasattr(w, "unsaved"):
+                w.unsaved.asking = False
+        QTimer.singleShot(0, self.app.closeAllWindows)
+
+
+def quit_on_sigint(app) -> Interrupt:
+    """Install the window's SIGINT handler (main.py's start-up one exits at once until now). Python runs signal
+    handlers only when the interpreter gets control, so a timer ticks while Qt's loop runs."""
     import signal
 
     from PySide6.QtCore import QTimer
 
-    signal.signal(signal.SIGINT, lambda *_: QTimer.singleShot(0, app.closeAllWindows))
+    interrupt = Interrupt(app)
+    signal.signal(signal.SIGINT, interrupt)
     tick = QTimer(app)
     tick.timeout.connect(lambda: None)
     tick.start(200)
+    return interrupt
 
 
 def main(argv=None) -> int:
@@ -235,7 +286,9 @@ def main(argv=None) -> int:
     from gui.window.help import start_logging
 
     start_logging(verbose=args.verbose)
-    quit_on_sigint(app)
+    interrupt = quit_on_sigint(app)
+    if interrupt.seen:  # nothing started yet
+        return EXIT_INTERRUPTED
     # the trainer first: the child starts (torch, the model) while this process builds the window
     from gui.children.worker import WorkerHandle
     from gui.settings import WindowSettings
@@ -245,8 +298,10 @@ def main(argv=None) -> int:
     import pyqtgraph as pg
 
     from gui.main_window import MainWindow
+    from gui.window.appearance import start_theme
 
-    pg.setConfigOptions(background="w", foreground="k", antialias=False)
+    pg.setConfigOptions(antialias=False)
+    start_theme(args.theme, WindowSettings().store)  # the views are made in it; exports and recordings carry it
     win = MainWindow(cfg, restore=not args.no_restore, max_fps=args.fps, handle=handle)
     if args.speed:
         win.toolbar.set_speed_nearest(args.speed)
@@ -257,11 +312,16 @@ def main(argv=None) -> int:
     if args.layer:
         win.hidden.set_layer(args.layer)
     win.show()
+    if interrupt.seen:  # Ctrl-C while the window was built: it closes (children stopped) before it runs
+        win.close()
+        return EXIT_INTERRUPTED
     auto = automate(win, args)
     if auto is None:
         print(f"error: {win.message.errors[-1]}", file=sys.stderr)
         return 1
     code = app.exec()
+    if interrupt.seen:
+        return EXIT_INTERRUPTED
     if auto.failure is not None:
         return EXIT_FAILED
     if args.screenshot and auto.shot is None:
