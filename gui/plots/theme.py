@@ -53,7 +53,9 @@ class Palette:
         return value if isinstance(value, str) and role != "name" else role
 
     def tint(self, color, amount: float = 0.22) -> QColor:
-        """`color` faded towards the plot background (opaque: alpha blending is slow to paint)."""
+        """`color` faded towards the plot background (opaque: alpha blending is slow to paint); on a dark
+        background a fainter fade would vanish, so it keeps at least 40 % of the colour there."""
+        amount = max(amount, 0.4) if self.dark else amount
         c, bg = pg.mkColor(self.color(color) if isinstance(color, str) else color), QColor(self.plot_bg)
         mix = [int(round(b + amount * (v - b))) for v, b in ((c.red(), bg.red()), (c.green(), bg.green()),
                                                             (c.blue(), bg.blue()))]
