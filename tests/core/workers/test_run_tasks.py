@@ -40,8 +40,8 @@ def raise_bug(x: int) -> int:
     raise ValueError(f"a bug with {x}")
 
 
-def _events(tasks, where=Where(2), **kw):
-    return list(run_tasks(tasks, where, **kw))
+def _events(tasks, workers=2, **kw):
+    return list(run_tasks(tasks, Where(workers), **kw))
 
 
 def test_tasks_run_on_local_workers_and_report_progress():

@@ -1,0 +1,35 @@
+"""`train --seeds` and `claims` on worker processes: the same per-seed results, verdicts and figures as one after
+the other in this process, and the report says where they ran."""
+
+import json
+
+from core.cli.train import main as train_main
+from core.runs.claims_report import run_all
+from core.workers.pool import Where
+
+TIMING = ("elapsed_s", "steps_per_second")
+
+
+def _seeds(path):
+    rep = json.loads(path.read_text())
+    return rep, [{k: v for k, v in s.items() if k not in TIMING} for s in rep["seeds"]]
+
+
+def test_train_seeds_on_2_workers_equals_in_process(tmp_path):
+    args = ["--preset", "question-fixed", "--steps", "400", "--eval-steps", "100", "--lr", "3e-2", "--seeds", "3",
+            "--quiet"]
+    assert train_main([*args, "--workers", "1", "--report", str(tmp_path / "one.json")]) == 0
+    assert train_main([*args, "--workers", "2", "--report", str(tmp_path / "two.json")]) == 0
+    one, one_seeds = _seeds(tmp_path / "one.json")
+    two, two_seeds = _seeds(tmp_path / "two.json")
+    assert one_seeds == two_seeds and [s["seed"] for s in two_seeds] == [0, 1, 2]
+    assert one["where"]["executor"] == "in-process" and two["where"]["workers"] == 2
+
+
+def test_claims_on_2_workers_give_the_same_verdicts_and_figures():
+    one = run_all(2, ["cannot-cope", "window-vs-rtrl"], 0.02)
+    two = run_all(2, ["cannot-cope", "window-vs-rtrl"], 0.02, where=Where(2))
+    strip = [[{k: c[k] for k in ("key", "verdict", "measured", "why", "figures")} for c in r["claims"]]
+             for r in (one, two)]
+    assert json.dumps(strip[0], sort_keys=True, default=str) == json.dumps(strip[1], sort_keys=True, default=str)
+    assert two["where"]["workers"] == 2 and one["where"]["executor"] == "in-process"

@@ -1,0 +1,197 @@
+"""Sweeps on worker processes and on Dask: the same cells as in one process, whatever the chunks; a worker killed
+mid-sweep (its chunk retried, or its cells missing, never wrong); a real `dask scheduler` with two `dask worker`
+processes on 127.0.0.1; Ctrl+C and SIGTERM with workers running. Every network test uses 127.0.0.1 only, and every
+process a test starts is stopped in its `finally`."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+import pytest
+
+from core.config import preset
+from core.sweep import parallel
+from core.sweep.grid import SweepCollector, parse_axis, plan_sweep
+from core.sweep.parallel import plan_chunks, sweep_events
+from core.workers.pool import Where
+
+ROOT = Path(__file__).resolve().parents[3]
+BASE = preset("question-fixed").replace(steps=300, eval_steps=100)
+
+
+def tiny_plan(seeds=5, steps=300):
+    base = BASE.replace(steps=steps)
+    return plan_sweep(base, [parse_axis("lag=1,2", base), parse_axis("rule=tbptt,uoro", base)], seeds)
+
+
+def cells(plan, where, **kw):
+    col = SweepCollector(plan)
+    for _ in sweep_events(plan, col, where, **kw):
+        pass
+    return col, json.dumps([col.cell_dict(c.index) for c in plan.cells], sort_keys=True)
+
+
+def test_chunks_cut_batches_and_keep_every_learner_once(monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_CHUNK", 2)
+    plan = tiny_plan()
+    chunks = plan_chunks(plan, 2)
+    assert len(chunks) > len(plan.batches)
+    assert sorted(m for ch in chunks for m in ch.members) == sorted(m for b in plan.batches for m in b.members)
+    assert [len(ch.members) for ch in plan_chunks(plan, 1)] == [len(b.members) for b in plan.batches]
+
+
+def test_workers_1_and_2_give_identical_cells(monkeypatch):
+    """Bit for bit, with batches cut into chunks of 2-3 learners (UORO draws random numbers per learner)."""
+    monkeypatch.setattr(parallel, "MIN_CHUNK", 2)
+    plan = tiny_plan()
+    one_col, one = cells(plan, Where(1))
+    two_col, two = cells(plan, Where(2))
+    assert one == two and two_col.report(False)["cells_done"] == 4
+    assert two_col.report(False)["where"]["executor"] == "local processes (spawn)"
+    assert one_col.report(False)["where"] == {"workers": 1, "scheduler": None, "executor": "in-process"}
+
+
+@pytest.mark.slow
+def test_a_dask_local_cluster_gives_identical_cells(monkeypatch):
+    from distributed import LocalCluster
+
+    monkeypatch.setattr(parallel, "MIN_CHUNK", 2)
+    plan = tiny_plan()
+    _, one = cells(plan, Where(1))
+    with LocalCluster(processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                      dashboard_address=None) as cluster:
+        col, dask = cells(plan, Where(2, cluster.scheduler_address))
+    assert dask == one and col.where["executor"] == "dask" and col.where["scheduler"].startswith("tcp://127.0.0.1")
+
+
+def _pool_workers(parent=None) -> list[psutil.Process]:
+    """The live spawn workers of a pool started by `parent` (this process by default)."""
+    out = []
+    for p in psutil.Process(parent).children():
+        try:
+            if p.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(p.cmdline()):
+                out.append(p)
+        except psutil.Error:  # gone meanwhile
+            pass
+    return out
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_sweep_has_its_chunk_retried_and_the_cells_are_right(monkeypatch):
+    monkeypatch.setattr(parallel, "MIN_CHUNK", 3)
+    plan = tiny_plan(seeds=6, steps=3000)
+    _, one = cells(plan, Where(1))
+    col = SweepCollector(plan)
+    killed = []
+    for ev in sweep_events(plan, col, Where(2), chunk=100):
+        if not killed and ev["type"] == "progress" and ev["live"]:  # a chunk is running: kill its worker
+            victim = _pool_workers()[0]
+            victim.kill()
+            killed.append(victim.pid)
+    assert killed and not col.missing
+    assert json.dumps([col.cell_dict(c.index) for c in plan.cells], sort_keys=True) == one
+
+
+@pytest.mark.slow
+def test_learners_a_dead_worker_took_twice_are_missing_never_a_figure(monkeypatch):
+    """Every worker is killed as soon as it reports progress: its chunks fail twice and are reported missing."""
+    monkeypatch.setattr(parallel, "MIN_CHUNK", 3)
+    plan = tiny_plan(seeds=3, steps=3000)
+    col = SweepCollector(plan)
+    for ev in sweep_events(plan, col, Where(2), chunk=100):
+        if ev["type"] == "progress" and ev["live"]:
+            for p in _pool_workers():
+                try:
+                    p.kill()
+                except psutil.Error:
+                    pass
+    rep = col.report(False)
+    assert len(rep["missing"]) == 12 and rep["partial"] and rep["cells_done"] == 0
+    assert all(c["n_seeds"] == 0 and c["heldout"]["median"] is None for c in rep["cells"])
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _stop(procs) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    for p in procs:
+        try:
+            p.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(timeout=20)
+
+
+@pytest.mark.slow
+def test_a_sweep_on_a_dask_scheduler_and_two_dask_workers_matches_the_local_run(tmp_path):
+    dask = str(Path(sys.executable).with_name("dask"))
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the workers import core (installed, on a real cluster)
+    procs = []
+    try:
+        sched = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+                                 cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        procs.append(sched)
+        for line in sched.stderr:  # ready when it says where it listens
+            if "Scheduler at:" in line:
+                break
+        for _ in range(2):
+            procs.append(subprocess.Popen([dask, "worker", address, "--nthreads", "1", "--host", "127.0.0.1",
+                                           "--no-dashboard"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                          stderr=subprocess.DEVNULL))
+        from distributed import Client
+
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(2, timeout=120)
+        args = ["sweep", "--x", "lag=1,2", "--y", "rule=tbptt,uoro", "--seeds", "5", "--steps", "300",
+                "--eval-steps", "100", "--quiet"]
+        for name, extra in (("dask", ["--scheduler", address]), ("local", ["--workers", "1"])):
+            p = subprocess.run([sys.executable, "main.py", *args, *extra, "--report", str(tmp_path / f"{name}.json")],
+                               cwd=ROOT, capture_output=True, text=True, timeout=300)
+            assert p.returncode == 0, p.stderr[-2000:]
+        dask_rep, local_rep = (json.loads((tmp_path / f"{n}.json").read_text()) for n in ("dask", "local"))
+        assert dask_rep["cells"] == local_rep["cells"] and dask_rep["cells_done"] == 4
+        assert dask_rep["where"] == {"workers": 2, "scheduler": address, "executor": "dask",
+                                     "worker_peak_rss_mb": dask_rep["where"]["worker_peak_rss_mb"]}
+    finally:
+        _stop(procs[1:] + procs[:1])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_with_workers_running_writes_a_partial_report_and_ends_the_workers(tmp_path, sig):
+    out = tmp_path / "s.json"
+    proc = subprocess.Popen([sys.executable, "main.py", "sweep", "--x", "steps=200,10000000", "--seeds", "2",
+                             "--eval-steps", "50", "--workers", "2", "--report", str(out)], cwd=ROOT,
+                            stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    workers = []
+    try:
+        for line in proc.stderr:
+            if line.startswith("cell steps=200"):
+                break
+        workers = _pool_workers(proc.pid)
+        assert workers  # the long chunk is still running in one
+        proc.send_signal(sig)
+        stdout, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130
+    rep = json.loads(out.read_text())
+    assert rep["partial"] is True and rep["cells_done"] == 1 and not rep["cells"][1]["done"]
+    assert rep["where"]["workers"] == 2
+    gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive
