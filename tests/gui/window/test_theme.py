@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import QApplication
 
 from gui.app import parse
@@ -112,3 +112,17 @@ def test_a_damaged_remembered_theme_means_system(tmp_path, monkeypatch):
     store = WindowSettings().store
     store.setValue(THEME_KEY, "purple")
     assert remembered(store) == "system"
+
+
+def test_exports_carry_the_theme_shown(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setenv("GML_SETTINGS", str(tmp_path / "settings.ini"))
+    start_theme("dark", WindowSettings().store)
+    win = make_window(qtbot, tmp_path, monkeypatch)
+    try:
+        png = win.exports.export_view("loss", tmp_path / "loss.png")
+        corner = QImage(str(png)).pixelColor(2, 2)
+        assert luminance(corner) < 0.05, corner.name()
+        svg = win.exports.export_view("loss", tmp_path / "loss.svg").read_text()
+        assert manager().palette.plot_bg in svg.lower()  # the SVG's background is the dark plot background
+    finally:
+        win.close()
