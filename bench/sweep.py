@@ -19,6 +19,10 @@
    streams, one step() and one device->host copy per step, counting) and the engine alone (step_many: n steps
    per upload and download). Without CUDA the rows are skipped, and the script says so. --device torch-cpu runs
    the same rows on torch's CPU device (small --device-sizes; only to check the script without a GPU).
+4. The README map with `--workers 1` and `--workers 2` (--workers-list; --workers-only for just these rows): the
+   whole `main.py sweep` process's wall time (Python, torch and the workers' start included), the speed-up over
+   one worker (goal >= 1.7x on 2 cores), and the peak RSS of the parent and of a worker at --map-steps and a
+   tenth of it (flat in steps). Wall-clock: measure on a quiet machine; the load average is printed beside it.
 """
 
 from __future__ import annotations
@@ -150,19 +154,46 @@ def device_rows(args) -> None:
                   f"{engine / single:.1f} |", flush=True)
 
 
-def sweep_cmd(steps: int, seeds: int, out: Path) -> list[str]:
+def sweep_cmd(steps: int, seeds: int, out: Path, workers: int = 1) -> list[str]:
     return [sys.executable, str(ROOT / "main.py"), "sweep", "--x", "lag=1:6", "--y", "window=1:7", "--seeds",
-            str(seeds), "--steps", str(steps), "--quiet", "--report", str(out)]
+            str(seeds), "--steps", str(steps), "--quiet", "--report", str(out), "--workers", str(workers)]
 
 
-def run_sweep(steps: int, seeds: int, tmp: Path) -> dict:
-    out = tmp / f"bench-sweep-{steps}.json"
+def run_sweep(steps: int, seeds: int, tmp: Path, workers: int = 1) -> dict:
+    """The whole `main.py sweep` process, wall-clock (start-up, workers' start and all), and its report's figures."""
+    out = tmp / f"bench-sweep-{steps}-{workers}.json"
     t0 = time.perf_counter()
-    subprocess.run(sweep_cmd(steps, seeds, out), check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(sweep_cmd(steps, seeds, out, workers), check=True, stdout=subprocess.DEVNULL)
     wall = time.perf_counter() - t0
     rep = json.loads(out.read_text())
     out.unlink()
-    return {"wall_s": wall, "peak_rss_mb": rep["peak_rss_mb"], "elapsed_s": rep["elapsed_s"]}
+    return {"wall_s": wall, "peak_rss_mb": rep["peak_rss_mb"], "elapsed_s": rep["elapsed_s"],
+            "worker_peak_rss_mb": rep["where"].get("worker_peak_rss_mb")}
+
+
+def workers_rows(args) -> None:
+    """The README map with --workers 1 and --workers 2 (and more with --workers-list): the whole process's wall time,
+    the speed-up over one worker, and the peak RSS of the parent and of each worker at --map-steps and a tenth
+    of it (a worker's must not grow with steps). Wall-clock: on a loaded machine the figures are not final."""
+    import tempfile
+
+    load0 = os.getloadavg()[0]
+    rows = []
+    with tempfile.TemporaryDirectory() as td:
+        for w in args.workers_list:
+            small = run_sweep(max(1, args.map_steps // 10), args.map_seeds, Path(td), w)
+            full = run_sweep(args.map_steps, args.map_seeds, Path(td), w)
+            rows.append((w, small, full))
+    print(f"\nmap lag 1-6 x window 1-7 x {args.map_seeds} seeds x {args.map_steps:,} steps, by --workers "
+          f"({os.cpu_count()} CPUs; load average {load0:.2f} -> {os.getloadavg()[0]:.2f}):")
+    print("| --workers | wall s (whole process) | speed-up | parent peak RSS MB | worker peak RSS MB, "
+          f"{args.map_steps // 10:,} -> {args.map_steps:,} steps |")
+    print("|---|---|---|---|---|")
+    base = rows[0][2]["wall_s"]
+    for w, small, full in rows:
+        wr = ("n/a (in-process)" if full["worker_peak_rss_mb"] is None else
+              f"{small['worker_peak_rss_mb']:.0f} -> {full['worker_peak_rss_mb']:.0f}")
+        print(f"| {w} | {full['wall_s']:.1f} | {base / full['wall_s']:.2f}x | {full['peak_rss_mb']:.0f} | {wr} |")
 
 
 def one_by_one(steps: int, seeds: int, sample: int) -> tuple[float, int]:
@@ -210,6 +241,9 @@ def main() -> int:
     p.add_argument("--map-seeds", type=int, default=16)
     p.add_argument("--one-by-one-sample", type=int, default=2, help="timed single runs per window (2)")
     p.add_argument("--skip-map", action="store_true")
+    p.add_argument("--workers-list", type=lambda t: [int(v) for v in t.split(",")], default=[1, 2], metavar="1,2",
+                   help="the --workers rows on the map (1,2)")
+    p.add_argument("--workers-only", action="store_true", help="only the --workers rows")
     p.add_argument("--device", choices=("cpu", "cuda", "torch-cpu"), default="cpu",
                    help="also time the torch engine on this device (cuda; torch-cpu only checks the script)")
     p.add_argument("--device-only", action="store_true", help="only the --device rows")
@@ -221,10 +255,14 @@ def main() -> int:
     if len(args.device_sizes) != 6:
         p.error("--device-sizes takes six sizes: three for TBPTT(1), three for RTRL")
     torch.set_num_threads(1)
+    if args.workers_only:
+        workers_rows(args)
+        return 0
     if not args.device_only:
         engines(args)
         if not args.skip_map:
             map_timing(args)
+            workers_rows(args)
     if args.device != "cpu":
         device_rows(args)
     return 0

@@ -173,9 +173,11 @@ def run_tasks(tasks: Iterable[Task], where: Where, *, stop: Callable[[], bool] |
                 except Exception as e:
                     if runner.client is not None and (isinstance(e, (CancelledError, OSError))
                                                       or type(e).__name__ in CLUSTER_LOST):
+                        current.pop(tag[0], None)
                         yield Missing(tag[0], f"the cluster lost it ({type(e).__name__}: {e})"[:200])
                         continue
                     raise
+                current.pop(tag[0], None)  # its progress messages still queued are stale now
                 yield Finished(tag[0], result)
             if not broken:
                 continue
@@ -185,6 +187,7 @@ def run_tasks(tasks: Iterable[Task], where: Where, *, stop: Callable[[], bool] |
             again = []
             for f, tag in list(runner.futures.items()):
                 if f.done() and not f.cancelled() and f.exception() is None:
+                    current.pop(tag[0], None)
                     yield Finished(tag[0], f.result())
                     continue
                 if tag in started:
@@ -194,6 +197,7 @@ def run_tasks(tasks: Iterable[Task], where: Where, *, stop: Callable[[], bool] |
             runner.renew()
             for key in again:
                 if charged[key] > retries or rebuilds > max_rebuilds:
+                    current.pop(key, None)
                     yield Missing(key, "a worker process died while running it (retried once)")
                 else:
                     current[key] = runner.submit(by_key[key])

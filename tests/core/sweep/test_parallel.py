@@ -29,10 +29,11 @@ def tiny_plan(seeds=5, steps=300):
     return plan_sweep(base, [parse_axis("lag=1,2", base), parse_axis("rule=tbptt,uoro", base)], seeds)
 
 
-def cells(plan, where, **kw):
+def cells(plan, where, progress=None, **kw):
     col = SweepCollector(plan)
-    for _ in sweep_events(plan, col, where, **kw):
-        pass
+    for ev in sweep_events(plan, col, where, **kw):
+        if progress is not None and ev["type"] == "progress":
+            progress.append(ev["done"])
     return col, json.dumps([col.cell_dict(c.index) for c in plan.cells], sort_keys=True)
 
 
@@ -50,8 +51,11 @@ def test_workers_1_and_2_give_identical_cells(monkeypatch):
     monkeypatch.setattr(parallel, "MIN_CHUNK", 2)
     plan = tiny_plan()
     one_col, one = cells(plan, Where(1))
-    two_col, two = cells(plan, Where(2))
+    done: list[int] = []
+    two_col, two = cells(plan, Where(2), done, chunk=100)
     assert one == two and two_col.report(False)["cells_done"] == 4
+    # progress merges the workers: learner-steps never go back, and end at the plan's total
+    assert done == sorted(done) and done[-1] == plan.learner_steps and len(set(done)) > len(plan_chunks(plan, 2))
     assert two_col.report(False)["where"]["executor"] == "local processes (spawn)"
     assert one_col.report(False)["where"] == {"workers": 1, "scheduler": None, "executor": "in-process"}
 
