@@ -173,8 +173,12 @@ def read_tensors(data: bytes, entries: dict, start: int) -> dict[str, np.ndarray
     return tensors
 
 
+KERNEL_FOLDERS = ("/proc/", "/sys/")  # their files may block a reader (/proc/kmsg) or never end
+
+
 def read_bounded(path: str) -> bytes:
-    """The file's bytes, refusing folders, special files and anything over MAX_FILE_BYTES before reading."""
+    """The file's bytes, refusing at once (before any read that could block) folders, FIFOs, devices, sockets,
+    kernel files (/proc/kmsg, through a symlink too), an empty file and anything over MAX_FILE_BYTES."""
     try:
         st = os.stat(path)
     except FileNotFoundError:
@@ -184,18 +188,34 @@ def read_bounded(path: str) -> bytes:
     if stat.S_ISDIR(st.st_mode):
         raise Problem("it is a folder, not a session file")
     if not stat.S_ISREG(st.st_mode):
-        raise Problem("not a regular file")
+        raise Problem(f"not a regular file ({_kind(st.st_mode)}), not a session file")
+    real = os.path.realpath(path)
+    if real.startswith(KERNEL_FOLDERS):
+        raise Problem(f"{real} is a kernel file, not a session file")
+    if st.st_size == 0:
+        raise Problem("truncated or corrupt (the file is empty)")
     if st.st_size > MAX_FILE_BYTES:
         raise Problem(f"the file is {st.st_size / 2**20:.0f} MB, more than a session can be "
                       f"({MAX_FILE_BYTES // 2**20} MB); not a GRU Memory Lab session, or corrupt")
     try:
-        with open(path, "rb") as fh:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):  # swapped since the stat
+                raise Problem("not a regular file, not a session file")
             data = fh.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise Problem(os_reason(e)) from None
     if len(data) > MAX_FILE_BYTES:
         raise Problem(f"the file is larger than a session can be ({MAX_FILE_BYTES // 2**20} MB)")
     return data
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return "a special file"
 
 
 _JSON_STRINGS = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
