@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QFileDialog,
     QGridLayout,
@@ -118,9 +118,11 @@ class SweepPanel(QWidget):
         self.status = QLabel("Sweeps the config in the left panel (online) over one or two axes: each cell trains "
                              "S seeds and counts those whose held-out accuracy reaches 0.99.")
         self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.PlainText)  # it quotes the axis specs typed: markup shows as typed
         lay.addWidget(self.status)
         self.map_title = QLabel("")
         self.map_title.setWordWrap(True)
+        self.map_title.setTextFormat(Qt.PlainText)  # field names and values from the specs
         self.map_title.setStyleSheet("font-weight: bold")
         lay.addWidget(self.map_title)
         self.map = SweepMap()
@@ -284,11 +286,13 @@ class SweepPanel(QWidget):
         self.map_title.setText(title(report))
         k = sum(c["learned"] for c in report["cells"] if c["done"])
         n = sum(c["n_seeds"] for c in report["cells"] if c["done"])
+        d = sum(c.get("diverged", 0) for c in report["cells"] if c["done"])
         head = (f"Stopped: kept {report['cells_done']}/{report['cells_total']} finished cells (partial)" if stopped
                 else f"Finished {report['cells_total']} cells in {report['elapsed_s']:.0f} s"
                 + (f" ({self.engine_text})" if self.engine_text else ""))
         self.progress.setValue(1000 if not stopped else self.progress.value())
-        self._say(f"{head}; {k}/{n} learners learned. Click a cell to load it.")
+        diverged = f", {d} diverged (a diverged learner never counts as learned)" if d else ""
+        self._say(f"{head}; {k}/{n} learners learned{diverged}. Click a cell to load it.")
 
     # -- a cell into the window -------------------------------------------------------------------------------
     def load_cell(self, index: int) -> bool:
@@ -302,7 +306,8 @@ class SweepPanel(QWidget):
             seed, why = first, "not judged yet, its first seed"
         elif done["first_failing_seed"] is not None:
             seed = done["first_failing_seed"]
-            why = f"its first failing seed; {done['learned']}/{done['n_seeds']} learned"
+            why = f"its first failing seed; {done['learned']}/{done['n_seeds']} learned" + (
+                f", {done['diverged']} diverged" if done.get("diverged") else "")
         else:
             seed, why = first, f"all {done['n_seeds']} learned, its first seed"
         cfg = cell.cfg.replace(seed=seed)
