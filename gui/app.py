@@ -293,7 +293,9 @@ def main(argv=None) -> int:
     from gui.children.worker import WorkerHandle
     from gui.settings import WindowSettings
 
-    cfg = WindowSettings().opening_config(cfg, restore=not args.no_restore)
+    settings = WindowSettings()
+    settings.clean_temp_files()  # what a save killed mid-write left (its writer is gone)
+    cfg = settings.opening_config(cfg, restore=not args.no_restore)
     handle = WorkerHandle(cfg.to_dict(), max_fps=args.fps, listen=False)
     import pyqtgraph as pg
 

@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import sys
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QStandardPaths
 
+from core.atomic_io import remove_stale_temp_files
 from core.config import Config, ConfigError
 from core.product.settings_file import vet
 
@@ -38,6 +40,8 @@ SCREENSHOT_DIR_KEY = "files/screenshot_dir"
 SCREENSHOT_DIR_ENV = "GML_SCREENSHOT_DIR"
 APP_FOLDER = "GRU Memory Lab"
 FOLDER_KEY = "folders/{kind}"
+LAST_RECORDING_KEY = "record/last_path"  # gui/recording/control.py's
+RECENT_SESSIONS_KEY = "session/recent"  # gui/files/sessions.py's (a JSON list)
 # each kind of file and its default folder under DocumentsLocation/APP_FOLDER (pictures: the screenshot folder)
 DIALOG_KINDS = {"recordings": "recordings", "reports": "reports", "sessions": "sessions", "data": "data",
                 "pictures": None}
@@ -157,6 +161,28 @@ class WindowSettings:
         """The config a window opens with: `cfg`, else the remembered one (when restoring), else defaults."""
         saved = self.saved_config() if restore and cfg is None else None
         return cfg or saved or Config()
+
+    def clean_temp_files(self) -> list[str]:
+        """At start: remove the temporary files (core.atomic_io's `.<name>.p<pid>.<random>.gml-tmp<suffix>`) that a
+        save killed mid-write left in the folders this app writes to (the settings file's, each dialog's, the
+        screenshots', the recent sessions' and the last recording's), only those whose writer pid no longer
+        exists; a live pid's file (perhaps another window saving now) is left to the age rule. The names removed."""
+        folders = {os.path.dirname(os.path.abspath(self.store.fileName())), str(screenshot_dir(self.store))}
+        folders |= {str(p) for p in (self.store.value(FOLDER_KEY.format(kind=k)) for k in DIALOG_KINDS)
+                    if isinstance(p, str)}
+        for key in (LAST_RECORDING_KEY, RECENT_SESSIONS_KEY):
+            raw = self.store.value(key)
+            try:
+                paths = json.loads(raw) if key == RECENT_SESSIONS_KEY and isinstance(raw, str) else [raw]
+            except ValueError:
+                paths = []
+            folders |= {os.path.dirname(p) for p in paths if isinstance(p, str) and os.path.isabs(p)}
+        removed: list[str] = []
+        for folder in sorted(f for f in folders if os.path.isabs(f) and os.path.isdir(f)):
+            removed += remove_stale_temp_files(folder, older_than_s=math.inf)
+        if removed:
+            log.info("removed %d temporary file(s) left by a killed save: %s", len(removed), ", ".join(removed))
+        return removed
 
     def screenshot_dir(self) -> Path:
         """Where Ctrl+S saves (an absolute path; the folder is made when the first screenshot is saved)."""
