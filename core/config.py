@@ -41,12 +41,15 @@ class TaskConfig:
 
 @dataclass
 class ModelConfig:
-    units: int = _f(16, "GRU hidden units", lo=1, hi=256)
+    units: int = _f(16, "hidden units of the recurrent cell", lo=1, hi=256)
     readout: str = _f("linear", "linear = a Linear layer on the state (Conv1D 1x1); "
-                      "raw = loss on the GRU state itself (the question's mistake)", choices=("linear", "raw"))
+                      "raw = loss on the hidden state itself (the question's mistake)", choices=("linear", "raw"))
     init: str = _f("torch", "initial weights: torch = nn.GRU/nn.Linear's uniform(+-1/sqrt(units)); keras = Keras's "
                    "(kernel glorot_uniform, recurrent kernel orthogonal, biases zero; readout glorot_uniform)",
                    choices=("torch", "keras"))
+    cell: str = _f("gru", "recurrent cell: gru = GRU (Keras reset_after=True); lstm = LSTM (Keras's, one bias, "
+                   "forget bias 1 under keras init); rnn = simple tanh RNN (Keras SimpleRNN); docs/cells.md",
+                   choices=learning_rules.CELLS)
 
 
 @dataclass
@@ -197,6 +200,16 @@ class Config:
         for name in SECTIONS:
             _check(name, getattr(self, name))
         t = self.train
+        cell = self.model.cell
+        if cell != "gru" and t.mode == "online":
+            rule = learning_rules.learning_rule(t.rule)
+            if cell not in rule.cells:
+                runs = ", ".join(r.name for r in learning_rules.RULES if cell in r.cells)
+                raise ConfigError("train.rule", f"rule {t.rule} runs the GRU only today; cell {cell} runs {runs} "
+                                  "(docs/cells.md)")
+            if t.fidelity:
+                raise ConfigError("train.fidelity", f"gradient fidelity's shadow RTRL runs the GRU only today, not "
+                                  f"cell {cell} (docs/cells.md)")
         if t.mode == "batch":
             if math.floor(t.n_sequences * (1.0 - t.validation_split)) < 1:  # as tasks.keras_split_at
                 raise ConfigError("train.validation_split", "leaves no training sequences")
@@ -271,7 +284,7 @@ def all_fields():
 
 # The seed thread's scripts (ai.stackexchange.com/q/33995), as exactly as this app can express them. Both ran
 # Keras: its initialisation and Adam's epsilon 1e-7.
-_KERAS = {"init": "keras"}
+_KERAS = {"cell": "gru", "init": "keras"}
 PRESETS: dict[str, dict] = {
     # The answer: X = np.random.rand(10000, 32, 1) > 0.5, Y = 1 - X; GRU(2, return_sequences) + Conv1D(1, 1)
     # (33 parameters); fit(batch_size=512, validation_split=0.1), 10 then 40 more epochs; Adam, MSE.

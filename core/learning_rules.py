@@ -16,20 +16,25 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class LearningRule:
     """One online rule. label: how the window shows it ("{window}" stands for train.window); exact: its gradient is
-    the exact gradient of the current loss through the whole past, for weights held fixed."""
+    the exact gradient of the current loss through the whole past, for weights held fixed; cells: the recurrent
+    cells (`CELLS`) its single fast engine runs today (core.config refuses any other with one message)."""
 
     name: str
     label: str
     description: str
     exact: bool
+    cells: tuple[str, ...] = ("gru",)
 
     def display(self, window: int = 1) -> str:
         return self.label.format(window=window)
 
 
+CELLS: tuple[str, ...] = ("gru", "lstm", "rnn")  # the recurrent cells (core.config ModelConfig.cell; docs/cells.md)
+
 RULES: tuple[LearningRule, ...] = (
-    LearningRule("tbptt", "TBPTT(k={window})", "truncated BPTT over the last `window` steps", exact=False),
-    LearningRule("rtrl", "RTRL", "exact real-time recurrent learning (with rtrl_decay 1)", exact=True),
+    LearningRule("tbptt", "TBPTT(k={window})", "truncated BPTT over the last `window` steps", exact=False,
+                 cells=CELLS),
+    LearningRule("rtrl", "RTRL", "exact real-time recurrent learning (with rtrl_decay 1)", exact=True, cells=CELLS),
     LearningRule("uoro", "UORO", "RTRL's unbiased rank-one estimate (Tallec & Ollivier 2017)", exact=False),
     LearningRule("snap1", "SnAp-1", "RTRL's sensitivity kept on each parameter's own unit only (Menick et al. 2021)",
                  exact=False),

@@ -36,18 +36,32 @@ BETAS = (0.9, 0.999)
 EPS = 1e-8
 
 
+CELL_GATES = {"gru": 3, "lstm": 4, "rnn": 1}  # gate blocks of W_ih and W_hh per cell (core.gru.cells)
+
+
+def state_size(cell: str, units: int) -> int:
+    """The length of the carried state: 2H for the LSTM ([h, c]), H for the GRU and the RNN."""
+    return 2 * units if cell == "lstm" else units
+
+
 @dataclass(frozen=True)
 class Layout:
-    """Offsets of each parameter in the flat vector (GRUModel.parameters() order)."""
+    """Offsets of each parameter in the flat vector (the model's parameters() order). The GRU's cell is W_ih, W_hh,
+    b_ih, b_hh; the LSTM's and the RNN's (Keras's one bias, core.gru.cells) W_ih, W_hh, b."""
 
     units: int
     inputs: int = 1
     readout: bool = True
+    cell: str = "gru"
 
     @property
     def shapes(self) -> dict[str, tuple[int, ...]]:
-        H, Ii = self.units, self.inputs
-        s = {"W_ih": (3 * H, Ii), "W_hh": (3 * H, H), "b_ih": (3 * H,), "b_hh": (3 * H,)}
+        H, Ii, G = self.units, self.inputs, CELL_GATES[self.cell]
+        s: dict[str, tuple[int, ...]] = {"W_ih": (G * H, Ii), "W_hh": (G * H, H)}
+        if self.cell == "gru":
+            s.update({"b_ih": (3 * H,), "b_hh": (3 * H,)})
+        else:
+            s["b"] = (G * H,)
         if self.readout:
             s.update({"w_out": (1, H), "b_out": (1,)})
         return s
@@ -64,7 +78,12 @@ class Layout:
     @property
     def n_rec(self) -> int:
         """Parameters of the recurrent cell (the columns of RTRL's sensitivity dh/dtheta)."""
-        return 3 * self.units * (self.inputs + self.units + 2)
+        n_bias = 2 if self.cell == "gru" else 1
+        return CELL_GATES[self.cell] * self.units * (self.inputs + self.units + n_bias)
+
+    @property
+    def state_size(self) -> int:
+        return state_size(self.cell, self.units)
 
     @property
     def size(self) -> int:

@@ -70,6 +70,15 @@ class GRUModel(nn.Module):
         """One GRU step, x (B, I), h (B, H); differentiable; equals nn.GRU's output."""
         return gru_cell(x, h, *self.weights())
 
+    # -- every cell's interface (core.gru.cells): the state is h ---------------------------------------------
+    def zero_state(self, batch: int = 1) -> torch.Tensor:
+        return next(self.parameters()).new_zeros(batch, self.units)
+
+    def step(self, x: torch.Tensor, state: torch.Tensor):
+        """One step: x (B, I), state h (B, H) -> (h', state' (= h'), (r, z, n))."""
+        g = self.cell(x, state)
+        return g.h, g.h, (g.r, g.z, g.n)
+
 
 # -- Keras's initialisation and weight layout ---------------------------------------------------------------
 def glorot_uniform(shape: tuple[int, ...], fan_in: int, fan_out: int, gen: torch.Generator | None = None):
