@@ -110,5 +110,6 @@ def _np_name(dtype: torch.dtype) -> str:
 
 def take_model(r: StateReader, model: torch.nn.Module, cfg) -> dict[str, torch.Tensor]:
     """The model's tensors (`model.<name>`), shaped as this config's model; for `model.load_state_dict`."""
-    needs = f"this config (model.units = {cfg.model.units}, readout {cfg.model.readout}) needs"
+    needs = (f"this config (model.units = {cfg.model.units}, readout {cfg.model.readout}, cell {cfg.model.cell}) "
+             "needs")
     return {k: r.tensor(f"model.{k}", tuple(v.shape), v.dtype, needs) for k, v in model.state_dict().items()}

@@ -39,7 +39,7 @@ import numpy as np
 import torch
 
 from core.gru.derivatives import Layout, cell_forward, readout_loss
-from core.rules.tbptt_rtrl import _FlatEngine
+from core.rules.flat import _FlatEngine
 from core.state_checks import StateError, StateReader, bits
 
 F32 = np.float32

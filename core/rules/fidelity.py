@@ -29,7 +29,8 @@ import torch
 
 from core.gru.derivatives import Layout, cell_forward, readout_loss
 from core.rules.fidelity_history import FIELDS
-from core.rules.tbptt_rtrl import _FlatEngine, sensitivity_step, sensitivity_views
+from core.rules.flat import _FlatEngine
+from core.rules.tbptt_rtrl import sensitivity_step, sensitivity_views
 from core.state_checks import StateError, StateReader
 
 F32 = np.float32

@@ -1,18 +1,15 @@
-"""TBPTT and RTRL, the engines behind OnlineTrainer for those rules, and the parts every fast engine shares.
+"""TBPTT and RTRL for the GRU, the engines behind OnlineTrainer for those rules, and the plain autograd loop.
 
 Every engine takes one (x, y) per `step(x, y, train)` and returns (y_hat, loss, h_prev, r, z, n, h), the
-last three gates being the current step's; numpy arrays returned are fresh and never written again. Each engine
-owns its optimizer (learning rate, moments, step count) and its carried state, and saves and checks them
-itself (`state()`, `take_state(reader)`), in one form for every engine, so a checkpoint crosses engines.
+last three gates being the current step's. Each engine owns its optimizer (learning rate, moments, step count)
+and its carried state, and saves and checks them itself (`state()`, `take_state(reader)`), in one form for every
+engine, so a checkpoint crosses engines.
 
-`AutogradEngine` is the plain torch autograd loop (TBPTT). The fast engines (`TBPTTEngine`, `RTRLEngine` here,
-UORO and SnAp-1 in core.rules.approximate, all `_FlatEngine`s) compute in NumPy float32 with the hand-derived
-math of core.gru.derivatives, on one flat parameter vector `theta`, and update it with a flat optimizer; they
-have no torch optimizer. The GRUModel's parameters are made views of that same memory once, at construction
-(`share_flat`), so `trainer.model` always holds the current weights with no copying, and in-place writes to the
-model's parameters (`model.load_state_dict`, `p.copy_`) reach the engine. Nothing may replace a parameter's
-storage (`p.data = ...`, `model.to(...)`): the model is the engine's view, and `state()` refuses to save one
-that is not. The fast engines therefore always run on the CPU. Which engine runs which rule: core.rules.engines.
+`AutogradEngine` is the plain torch autograd loop (TBPTT), for every cell (the model's `step`). The fast GRU
+engines (`TBPTTEngine`, `RTRLEngine` here, UORO and SnAp-1 in core.rules.approximate) are `_FlatEngine`s
+(core.rules.flat: the flat parameters shared with the model) computing with the hand-derived math of
+core.gru.derivatives; the LSTM's and the RNN's are in core.rules.lstm_rnn. Which engine runs which rule and cell:
+core.rules.engines.
 """
 
 from __future__ import annotations
@@ -23,58 +20,30 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from core.gru.derivatives import FlatAdam, FlatSGD, Layout, cell_backward, cell_forward, diagonal_views, readout_loss
-from core.gru.model import GRUModel, loss_fn, predict
-from core.gru.optimizers import (
-    flat_state,
-    get_lr,
-    make_optimizer,
-    set_lr,
-    take_flat_state,
-    take_torch_state,
-    torch_state,
-)
+from core.gru.cells import Model
+from core.gru.derivatives import Layout, cell_backward, cell_forward, diagonal_views, readout_loss, state_size
+from core.gru.model import loss_fn, predict
+from core.gru.optimizers import get_lr, make_optimizer, set_lr, take_torch_state, torch_state
+from core.rules.flat import _FlatEngine, take_window
 from core.state_checks import StateError, StateReader, bits
 
 F32 = np.float32
 
 
-def share_flat(model: GRUModel, layout: Layout) -> np.ndarray:
-    """Copy the model's parameters into a new flat float32 vector and make the parameters views of it."""
-    params = list(model.parameters())
-    if len(params) != len(layout.slices):
-        raise ValueError("model parameters do not match the flat layout")
-    theta = np.empty(layout.size, F32)
-    flat_t = torch.from_numpy(theta)
-    with torch.no_grad():
-        for p, sl in zip(params, layout.slices.values()):
-            theta[sl] = p.detach().cpu().numpy().ravel()
-            p.data = flat_t[sl].view(p.shape)
-    return theta
-
-
-def _take_window(r: StateReader, cfg) -> list[tuple[int, torch.Tensor]]:
-    """The TBPTT window: its inputs (meta `window_x`) and the state before each (`window.i`, (1, units))."""
-    wx = bits(r.value("window_x"), "the window's inputs")
-    if len(wx) > cfg.train.window:
-        raise StateError(f"truncated or corrupt (the window holds {len(wx)} steps; window is {cfg.train.window})")
-    have = r.tensors_named("window.")
-    if have != sorted(f"window.{i}" for i in range(len(wx))):
-        raise StateError("truncated or corrupt (the window's saved states do not match its inputs)")
-    return [(xv, r.tensor(f"window.{i}", (1, cfg.model.units))) for i, xv in enumerate(wx)]
-
-
 class AutogradEngine:
     """The plain loop: torch autograd through the last k steps, recomputed from the state k steps back with
-    the current weights; torch.optim (its own) does the update. Works on any device. TBPTT only."""
+    the current weights; torch.optim (its own) does the update. Works on any device and for every cell (the
+    model's `step`; the carried state is h, or the LSTM's [h, c]). TBPTT only."""
 
     name = "autograd"
     rule = "tbptt"
 
-    def __init__(self, model: GRUModel, cfg, device):
+    def __init__(self, model: Model, cfg, device):
         self.model, self.cfg, self.device = model, cfg, device
         self.opt = make_optimizer(model.parameters(), cfg.train.optimizer, cfg.train.lr, cfg.train.adam_eps)
-        self.h = torch.zeros(1, cfg.model.units, device=device)
+        self.H = cfg.model.units
+        self.D = state_size(cfg.model.cell, self.H)
+        self.h = torch.zeros(1, self.D, device=device)  # the carried state
         self.window: deque = deque(maxlen=cfg.train.window)  # (x tensor, state before it)
         self._x_cache = {v: torch.tensor([[float(v)]], device=device) for v in (0, 1)}
         self._y_cache = {v: torch.tensor([[float(v)]], device=device) for v in (0, 1)}
@@ -87,34 +56,37 @@ class AutogradEngine:
         set_lr(self.opt, lr)
 
     def step(self, x: int, y: int, train: bool):
-        c = self.cfg
+        c, H = self.cfg, self.H
         x_t, y_t = self._x_cache[x], self._y_cache[y]
         h_prev = self.h
         self.window.append((x_t, h_prev))
         with torch.set_grad_enabled(train):
-            h = self.window[0][1]
+            s = self.window[0][1]
             for xi, _ in self.window:
-                h_in = h  # the state the step's own (last) cell reads
-                g = self.model.cell(xi, h)
-                h = g.h
+                s_in = s  # the state the step's own (last) cell reads
+                h, s, gates = self.model.step(xi, s)
             out = self.model.head(h)
             loss = loss_fn(out, y_t, c.model.readout, c.train.loss)
         if train:
             self.opt.zero_grad(set_to_none=True)
             loss.backward()
             self.opt.step()
-        self.h = h.detach()
+        self.h = s.detach()
         y_hat = predict(out.detach(), c.model.readout, c.train.loss)
-        return (float(y_hat), float(loss.detach()), h_in.detach()[0].cpu().numpy(), g.r.detach()[0].cpu().numpy(),
-                g.z.detach()[0].cpu().numpy(), g.n.detach()[0].cpu().numpy(), self.h[0].cpu().numpy())
+        r, z, n = (g.detach()[0].cpu().numpy() for g in gates)
+        return (float(y_hat), float(loss.detach()), s_in.detach()[0, :H].cpu().numpy(), r, z, n,
+                self.h[0, :H].cpu().numpy())
 
     def h_tensor(self) -> torch.Tensor:
-        return self.h
+        return self.h[:, :self.H]
 
-    # -- its state: carried state h, window (window.i + meta window_x), optimizer ----------------------------
+    # -- its state: carried state h (and the LSTM's c), window (window.i + meta window_x), optimizer ---------
     def state(self) -> tuple[dict, dict]:
         tensors, meta = torch_state(self.opt, list(self.model.parameters()))
-        tensors["h"] = self.h.detach().cpu().clone()
+        s = self.h.detach().cpu()
+        tensors["h"] = s[:, :self.H].clone()
+        if self.D > self.H:
+            tensors["c"] = s[:, self.H:].clone()
         for i, (_, hb) in enumerate(self.window):
             tensors[f"window.{i}"] = hb.detach().cpu().clone()
         meta["window_x"] = [int(xv.item()) for xv, _ in self.window]
@@ -123,12 +95,14 @@ class AutogradEngine:
     def take_state(self, r: StateReader) -> Callable[[], None]:
         """Take and check this engine's part of a saved state; returns the function that installs it."""
         install_opt = take_torch_state(r, self.opt, list(self.model.parameters()))
-        h = r.tensor("h", (1, self.cfg.model.units))
-        window = _take_window(r, self.cfg)
+        s = r.tensor("h", (1, self.H))
+        if self.D > self.H:
+            s = torch.cat([s, r.tensor("c", (1, self.H))], dim=1)
+        window = take_window(r, self.cfg)
 
         def install() -> None:
             install_opt()
-            self.h = h.to(self.device, torch.float32)
+            self.h = s.to(self.device, torch.float32)
             self.window.clear()
             for xv, hb in window:
                 self.window.append((self._x_cache[xv], hb.to(self.device, torch.float32)))
@@ -156,83 +130,6 @@ def sensitivity_step(J, S, S_new, views_new, d, xv, h_prev, decay: float = 1.0) 
     dw_hh += d[3:, :, None] * h_prev
     db += d
     return S_new
-
-
-class _FlatEngine:
-    """Shared parts of the fast engines: the flat parameters shared with the model, gradient buffer, optimizer."""
-
-    def __init__(self, model: GRUModel, cfg):
-        self.model, self.cfg = model, cfg
-        H = cfg.model.units
-        self.H = H
-        self.readout, self.loss = cfg.model.readout, cfg.train.loss
-        self.layout = Layout(H, 1, cfg.model.readout == "linear")
-        self.theta = share_flat(model, self.layout)
-        self._params = list(model.parameters())
-        v = self.layout.views(self.theta)
-        self.w_ih, self.w_hh, self.b_ih, self.b_hh = v["W_ih"], v["W_hh"], v["b_ih"], v["b_hh"]
-        self.w_out, self.b_out = v.get("w_out"), v.get("b_out")
-        self.grad = np.zeros(self.layout.size, F32)
-        g = self.layout.views(self.grad)
-        self.g_wih, self.g_whh, self.g_bih, self.g_bhh = g["W_ih"], g["W_hh"], g["b_ih"], g["b_hh"]
-        self.g_wout, self.g_bout = g.get("w_out"), g.get("b_out")
-        self.opt = (FlatAdam(self.layout.size, F32, eps=cfg.train.adam_eps) if cfg.train.optimizer == "adam"
-                    else FlatSGD(self.layout.size, F32))
-        self.lr = float(cfg.train.lr)
-        self.h = np.zeros(H, F32)
-        self._xv = {0: np.zeros(1, F32), 1: np.ones(1, F32)}
-
-    def set_lr(self, lr: float) -> None:
-        self.lr = float(lr)
-
-    def h_tensor(self) -> torch.Tensor:
-        return torch.from_numpy(self.h.copy()).reshape(1, -1)
-
-    def _finish(self, train: bool, y: int, fwd: tuple) -> None:
-        """A step's end, before the carried state moves on: the update when training. `fwd` is the step's own
-        cell forward and readout (xv, h_prev, r, z, n, hn, h, dL/dh, dL/dout) at the weights before the update;
-        a measuring subclass (core.rules.fidelity's FidelityMixin) reads it here instead of recomputing it."""
-        if train:
-            self.opt.update(self.theta, self.grad, self.lr)
-
-    def _readout_grads(self, h, dout) -> None:
-        if self.g_wout is not None and self.g_bout is not None:  # set with w_out (the same layout)
-            np.multiply(h, dout, out=self.g_wout[0])
-            self.g_bout[0] = dout
-
-    # -- its state: carried state h, optimizer, and what each engine adds -----------------------------------
-    def _shared(self) -> bool:
-        theta = self.theta.ctypes.data
-        return all(p.device.type == "cpu" and p.data_ptr() == theta + sl.start * 4
-                   for p, sl in zip(self._params, self.layout.slices.values()))
-
-    def state(self) -> tuple[dict, dict]:
-        if not self._shared():
-            raise RuntimeError("the model's parameters no longer share the fast engine's memory (a parameter's "
-                               "storage was replaced); the engine's weights are the trainer's")
-        opt = self.opt
-        if isinstance(opt, FlatAdam):
-            tensors, meta = flat_state(opt.name, opt.t, opt.m, opt.v)
-        else:
-            tensors, meta = flat_state(opt.name, 0, None, None)
-        tensors["h"] = torch.from_numpy(self.h.copy()).reshape(1, -1)
-        return tensors, meta
-
-    def _take_common(self, r: StateReader) -> Callable[[], None]:
-        got = take_flat_state(r, self.opt.name, self.layout.size)
-        h = r.tensor("h", (1, self.H)).detach().cpu().numpy().reshape(-1).copy()
-
-        def install() -> None:
-            if got is not None:  # saved Adam state: only taken when self.opt is Adam
-                opt = self.opt
-                assert isinstance(opt, FlatAdam)
-                opt.t, opt.m[:], opt.v[:] = got
-            self.h = h
-        return install
-
-    def take_state(self, r: StateReader) -> Callable[[], None]:
-        """Check a saved position and return what installs it; each engine takes its own (with _take_common)."""
-        raise NotImplementedError
 
 
 class TBPTTEngine(_FlatEngine):
@@ -294,7 +191,7 @@ class TBPTTEngine(_FlatEngine):
     def take_state(self, r: StateReader) -> Callable[[], None]:
         """Take and check this engine's part of a saved state; returns the function that installs it."""
         install_common = self._take_common(r)
-        window = [(xv, hb.detach().cpu().numpy().reshape(-1).copy()) for xv, hb in _take_window(r, self.cfg)]
+        window = [(xv, hb.detach().cpu().numpy().reshape(-1).copy()) for xv, hb in take_window(r, self.cfg)]
 
         def install() -> None:
             install_common()

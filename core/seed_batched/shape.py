@@ -31,8 +31,15 @@ class BatchShape:
         return Layout(self.units, 1, self.readout == "linear")
 
 
+BATCHED_CELLS = ("gru",)  # the seed-batched engines run the GRU only today (docs/cells.md)
+
+
 def batch_shape(cfg) -> BatchShape:
-    """The BatchShape of a Config (learners whose shapes are equal can share a batch)."""
+    """The BatchShape of a Config (learners whose shapes are equal can share a batch); a ValueError for a cell the
+    seed-batched engines do not run yet (never a GRU in its place)."""
+    if cfg.model.cell not in BATCHED_CELLS:
+        raise ValueError(f"model.cell: the seed-batched engines (sweeps, --seeds) run the GRU only today, not cell "
+                         f"{cfg.model.cell}; train it with one seed (docs/cells.md)")
     t = cfg.train
     return BatchShape(t.rule, cfg.model.units, cfg.model.readout, t.loss, t.optimizer,
                       t.window if t.rule == "tbptt" else 1, float(t.rtrl_decay) if t.rule == "rtrl" else 1.0,

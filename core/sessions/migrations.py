@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from core.config import Config
-from core.gru.model import GRUModel
+from core.gru.cells import make_model
 from core.gru.optimizers import ADAM_KEYS, flat_state, make_optimizer
 from core.sessions.container import Problem
 from core.state_checks import is_number, shape_text
@@ -68,7 +68,7 @@ def _v1_to_v2(cfg: Config, tensors: dict[str, np.ndarray], meta: dict):
         raise Problem("the trainer position lacks optimizer (made for another trainer?)")
     meta = dict(meta)
     with torch.device("meta"):
-        shapes = [tuple(p.shape) for p in GRUModel(cfg.model).parameters()]
+        shapes = [tuple(p.shape) for p in make_model(cfg.model).parameters()]
     lr = _v1_lr(meta.pop("optimizer"), name, len(shapes))
     per_param: dict[int, dict[str, np.ndarray]] = {}
     rest = {}

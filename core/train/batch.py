@@ -15,7 +15,8 @@ import torch
 
 from core.config import Config
 from core.device import resolve_device
-from core.gru.model import GRUModel, loss_fn, predict
+from core.gru.cells import make_model
+from core.gru.model import loss_fn, predict
 from core.gru.optimizers import get_lr, make_optimizer, set_lr, take_torch_state, torch_state
 from core.state_checks import StateError, StateReader, int_in, is_number, take_model
 from core.tasks import make_dataset, make_targets
@@ -41,7 +42,8 @@ class BatchRecord:
 
 @dataclass(frozen=True)
 class ProbeView:
-    """The model on a fixed probe sequence: inputs, targets, predictions and internals, (T,) / (T, H)."""
+    """The model on a fixed probe sequence: inputs, targets, predictions and internals, (T,) / (T, H); r, z, n are
+    the GRU's gates (NaN for another cell)."""
 
     x: np.ndarray
     y: np.ndarray
@@ -67,7 +69,7 @@ class BatchTrainer:
         t = cfg.train
         self.device, self.device_warning = resolve_device(t.device)
         torch.manual_seed(t.seed)
-        self.model = GRUModel(cfg.model).to(self.device)
+        self.model = make_model(cfg.model).to(self.device)
         self.opt = make_optimizer(self.model.parameters(), t.optimizer, t.lr, t.adam_eps)
         data = make_dataset(cfg.task, t.n_sequences, t.seq_len, t.validation_split, seed=t.seed)
 
@@ -192,13 +194,12 @@ class BatchTrainer:
         c = self.cfg
         T, H = len(self.probe_x), c.model.units
         hs, rs, zs, ns = (np.zeros((T, H), dtype=np.float32) for _ in range(4))
-        h = torch.zeros(1, H, device=self.device)
+        s = self.model.zero_state(1)  # h, or the LSTM's [h, c]
         xs = torch.as_tensor(self.probe_x, dtype=torch.float32, device=self.device).reshape(T, 1, 1)
         outs = []
         for i in range(T):
-            g = self.model.cell(xs[i], h)
-            h = g.h
-            hs[i], rs[i], zs[i], ns[i] = (v[0].cpu().numpy() for v in (g.h, g.r, g.z, g.n))
+            h, s, (r, z, n) = self.model.step(xs[i], s)  # r, z, n: the GRU's gates, NaN for another cell
+            hs[i], rs[i], zs[i], ns[i] = (v[0].cpu().numpy() for v in (h, r, z, n))
             outs.append(self.model.head(h))
         out = torch.cat(outs).unsqueeze(0)  # (1, T, 1|H)
         y = torch.as_tensor(self.probe_y, dtype=torch.float32, device=self.device).reshape(1, T, 1)

@@ -17,7 +17,7 @@ import torch
 
 from core.config import Config
 from core.device import resolve_device
-from core.gru.model import GRUModel
+from core.gru.cells import make_model
 from core.rules.engines import make_engine
 from core.state_checks import StateError, StateReader, bits, int_in, take_model
 from core.tasks import BitStream
@@ -79,7 +79,7 @@ class OnlineTrainer:
                 "The fast online engines run on the CPU (at batch 1 it is faster than a GPU); "
                 "use engine='autograd' to train on CUDA.")
         torch.manual_seed(cfg.train.seed)
-        self.model = GRUModel(cfg.model).to(self.device)
+        self.model = make_model(cfg.model).to(self.device)
         self.stream = BitStream(cfg.task, seed=cfg.train.seed)
         self.engine = make_engine(engine, self.model, self.cfg, self.device)
         self.t = 0

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from core.config import Config
-from core.gru.model import GRUModel
+from core.gru.cells import Model
 from core.train.batch import BatchRecord, BatchTrainer, ProbeView
 from core.train.loop import Unit
 from core.train.online import OnlineTrainer, StepRecord
@@ -36,7 +36,7 @@ class Trainer(Protocol):
     cfg: Config
     device: torch.device
     device_warning: str | None
-    model: GRUModel
+    model: Model
 
     @property
     def n_params(self) -> int: ...
