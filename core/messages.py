@@ -282,7 +282,8 @@ class FileResult:
 
 @dataclass(frozen=True)
 class SaveResult(FileResult):
-    step: int = 0  # the step saved
+    step: int = 0    # the step saved
+    run_id: int = 0  # the run saved (the window's evidence of what its file holds)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
-"""Actions and keys: `make_action` (a QAction with its shortcuts named in its tooltip) and `FieldKeys`, which keeps
-the window's shortcuts working while a number field has focus.
+"""Actions and keys: `make_action` (a QAction with its shortcuts named in its tooltip; the standard keys, Save, Open,
+Save As, Quit and Close, are the platform's through QKeySequence.StandardKey) and `FieldKeys`, which keeps the
+window's shortcuts working while a number field has focus.
 
 A spin box's line edit claims every printable key, so Space, R, S or P typed in a config field would never reach
 the window. `FieldKeys` gives those keys back to the window (after the field took in what was typed, so R
@@ -25,12 +26,31 @@ SLIDER_KEYS = {Qt.Key_Left, Qt.Key_Right, Qt.Key_Up, Qt.Key_Down, Qt.Key_Home, Q
                Qt.Key_PageDown}
 
 
+def key_sequences(keys) -> list[QKeySequence]:
+    """The shortcuts `keys` name: a string ("Space", "F12") is one key; a QKeySequence.StandardKey is the
+    platform's own keys for it (Save is Ctrl+S on every desktop; Quit is Ctrl+Q on GNOME and KDE but has no key
+    on Windows or a bare X11, so a string after it is the fallback). Duplicates are left out."""
+    out: list[QKeySequence] = []
+    for k in keys:
+        seqs = QKeySequence.keyBindings(k) if isinstance(k, QKeySequence.StandardKey) else [QKeySequence(k)]
+        out += [q for q in seqs if not q.isEmpty() and q not in out]
+    return out
+
+
+def keys_text(keys) -> str:
+    """The keys of `keys` a keyboard types, as the platform names them ("Ctrl+S or F12"): the dedicated keys some
+    keyboards have (a Save or Exit key, which Qt also binds) are left out of the text."""
+    typed = [q for q in key_sequences(keys) if q[0].key() < Qt.Key_Super_L]  # printable, arrows, F1-F35
+    return " or ".join(q.toString(QKeySequence.NativeText) for q in typed)
+
+
 def make_action(parent: QObject, text: str, slot, keys=(), tip: str = "") -> QAction:
-    """A QAction parented to `parent`; `keys` are shortcut strings ("Ctrl+S"), listed in the tooltip."""
+    """A QAction parented to `parent`; `keys` are shortcut strings ("Ctrl+R") or standard keys
+    (QKeySequence.StandardKey.Save), listed in the tooltip."""
     a = QAction(text, parent)
     if keys:
-        a.setShortcuts([QKeySequence(k) for k in keys])
-        tip = f"{tip} ({' or '.join(QKeySequence(k).toString() for k in keys)})"
+        a.setShortcuts(key_sequences(keys))
+        tip = f"{tip} ({keys_text(keys)})"
     a.setToolTip(tip.strip())
     a.setStatusTip(tip.strip())
     a.triggered.connect(slot)

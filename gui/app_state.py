@@ -1,10 +1,17 @@
-"""The window's state, with one owner: the applied config, whether training runs, the session file, the pins.
+"""The window's state, with one owner: the applied config, whether training runs, the session file, whether the
+run is modified (unsaved work), the pins.
 
 Panels read it and listen to its signals; only the window's commands, the frame presenter and the session UI
 write it. "Running" follows the snapshots (the child's own word), never the text of a notice: a command sets
 it at once (the button answers the click), and the snapshots then carry the child's state. Because one
 snapshot is in flight at a time, the first snapshot after a command may have been asked for before the child
 saw the command; that one is not taken as the run state.
+
+"Modified" rests on the run's evidence, never on which buttons were pressed: the run id and step of the snapshots
+drawn, against those of the last save or open (the child's SaveResult and OpenResult carry them), and the applied
+config against the one saved. A run never saved is modified once it has trained a step; a saved or opened one
+once its step moved past the saved step, it is another run, or its config changed (the live learning rate).
+Snapshots of a run that Reset or Open replaced are not evidence (one may still be in flight).
 """
 
 from __future__ import annotations
@@ -45,6 +52,7 @@ class AppState(QObject):
     running_changed = Signal(bool)
     current_path_changed = Signal(object)   # str | None: the session file the run is saved in
     pins_changed = Signal()
+    modified_changed = Signal(bool)         # the run has work that its session file (if any) does not hold
 
     def __init__(self, applied: Config, parent=None):
         super().__init__(parent)
@@ -56,6 +64,10 @@ class AppState(QObject):
         self._driven = False  # a lockstep recording drives the run (gui.recording.lockstep)
         self._told = False  # the run state the last command or snapshot said, the drive aside
         self.reset_count = 0  # Resets sent so far (answers to earlier requests can tell they are stale)
+        self._at: tuple[int, int] | None = None  # (run id, step) of the newest snapshot drawn of the current run
+        self._saved: tuple[int, int, Config] | None = None  # (run id, step, config) the session file holds
+        self._replaced: set[int] = set()  # runs that Reset or Open replaced: their late snapshots are no evidence
+        self._modified = False
 
     # -- the applied config ------------------------------------------------------------------------------
     @property
@@ -65,9 +77,14 @@ class AppState(QObject):
     def set_applied(self, cfg: Config) -> None:
         self._applied = cfg
         self.applied_changed.emit(cfg)
+        self._update_modified()
 
     def note_reset(self) -> None:
+        """A Reset was sent: a new run (step 0, never saved) replaces the current one."""
         self.reset_count += 1
+        self._replace_run(None)
+        self._saved = None
+        self._update_modified()
 
     # -- running -----------------------------------------------------------------------------------------
     @property
@@ -118,6 +135,51 @@ class AppState(QObject):
         if path != self._current_path:
             self._current_path = path
             self.current_path_changed.emit(path)
+
+    # -- unsaved work ------------------------------------------------------------------------------------
+    @property
+    def modified(self) -> bool:
+        """The run has work that would be lost: trained since it was saved or opened (or, never saved, trained at
+        all), another run than the file's, or another config."""
+        return self._modified
+
+    def run_at(self, run_id: int, step: int) -> None:
+        """A snapshot of run `run_id` at `step` was drawn: the evidence of what the run now is."""
+        if run_id in self._replaced:
+            return
+        self._at = (int(run_id), int(step))
+        self._update_modified()
+
+    def session_saved(self, path: str, run_id: int, step: int) -> None:
+        """The child saved run `run_id` at `step` to `path` (a SaveResult): the file holds the run up to there."""
+        self._saved = (int(run_id), int(step), self._applied)
+        self.set_current_path(path)
+        self._update_modified()
+
+    def session_opened(self, path: str, run_id: int, step: int, cfg: Config) -> None:
+        """The child replaced the run with the one saved in `path` (an OpenResult): run `run_id` at `step`, `cfg`."""
+        self._replace_run(int(run_id))
+        self._saved = (int(run_id), int(step), cfg)
+        self._at = (int(run_id), int(step))
+        self.set_current_path(path)
+        self._update_modified()
+
+    def _replace_run(self, run_id: int | None) -> None:
+        if self._at is not None and self._at[0] != run_id:
+            self._replaced.add(self._at[0])
+        self._at = None
+
+    def _update_modified(self) -> None:
+        if self._at is None:
+            on = False
+        elif self._saved is None:
+            on = self._at[1] > 0
+        else:
+            run_id, step, cfg = self._saved
+            on = self._at[0] != run_id or self._at[1] > step or self._applied != cfg
+        if on != self._modified:
+            self._modified = on
+            self.modified_changed.emit(on)
 
     # -- pins --------------------------------------------------------------------------------------------
     @property

@@ -6,11 +6,18 @@ nothing. `start` is the one door to Start: the Start button, Space, the Run menu
 and the command line's --autostart all come here; before the trainer child is Ready it says the Start is queued.
 While a lockstep recording runs, `pacer` (gui.recording.lockstep.LockstepPacer) turns each Start into legs that
 end at the next frame's step (`continue_to`), and hears of each Pause, Step and Reset.
+
+Quit and Close (the window's closeEvent asks `may_close`), Reset and Open (`may_open`, asked by the session UI)
+drop the run: they all pass `may_drop`, which asks `unsaved` (gui.files.unsaved.UnsavedWork.confirm: Save /
+Discard / Cancel when the run is modified and a person drives the window). A Reset kept by Cancel sends nothing,
+and a Start asked in the same breath (a page's "load and start") is not sent either: the kept run stays paused.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+
+from PySide6.QtCore import QTimer
 
 from core.config import ConfigError
 from gui.app_state import AppState
@@ -26,6 +33,26 @@ class RunCommands:
         self.edited_config, self.report_error, self.after_reset = edited_config, report_error, after_reset
         self.start_queued = start_queued
         self.pacer = None  # a lockstep recording's pacer while one records: Start trains to the next frame only
+        self.unsaved: Callable[[str], bool] | None = None  # may the run be dropped? (None: always)
+        self._kept = False  # a Reset was refused in this turn of the event loop: a Start with it is not sent
+
+    # -- the doors that drop the run ---------------------------------------------------------------------
+    def may_drop(self, doing: str) -> bool:
+        """May `doing` ("quit", "reset", "open") end or replace the run? Yes when nothing is unsaved, or the user
+        saved it or discarded it."""
+        return self.unsaved is None or self.unsaved(doing)
+
+    def may_close(self) -> bool:
+        """Quit and Close: the window's closeEvent asks."""
+        return self.may_drop("quit")
+
+    def may_open(self) -> bool:
+        """Open session… and Open recent ask before their dialog or file."""
+        return self.may_drop("open")
+
+    def _keep_run(self) -> None:
+        self._kept = True
+        QTimer.singleShot(0, lambda: setattr(self, "_kept", False))
 
     def toggle_run(self) -> None:
         if self.state.running:
@@ -36,6 +63,8 @@ class RunCommands:
     def start(self, until: int | None = None) -> None:
         """Train on (with `until`, the child pauses exactly at that step). Before the trainer is Ready the command
         waits in the pipe until the child reads it, and the status line says so."""
+        if self._kept:  # the Reset it came with was cancelled: the run the user kept stays as it was
+            return
         if not self.handle.ready:
             self.start_queued()
         if self.pacer is not None:
@@ -66,6 +95,9 @@ class RunCommands:
             cfg = self.edited_config()
         except ConfigError as e:
             self.report_error(f"Cannot reset: {e}")
+            return
+        if not self.may_drop("reset"):
+            self._keep_run()
             return
         if self.pacer is not None:
             self.pacer.paused()

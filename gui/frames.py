@@ -1,8 +1,8 @@
-"""Frame pacing: each snapshot from the worker is drawn into the views, the run state is taken from it, and
-the next snapshot is asked for after a delay that keeps drawing within a CPU budget while training runs. The
-trainer comes first: when it waits for a CPU, the budget shrinks and the drawing thread yields its priority
-(gui.children.priority.TrainerFirst). The worker asks for a snapshot only when the run moved on, so a slow or
-paused run is drawn once per step or not at all.
+"""Frame pacing: each snapshot from the worker is drawn into the views, the run state (and the run id and step,
+the evidence of unsaved work) is taken from it, and the next snapshot is asked for after a delay that keeps
+drawing within a CPU budget while training runs. The trainer comes first: when it waits for a CPU, the budget
+shrinks and the drawing thread yields its priority (gui.children.priority.TrainerFirst). The worker asks for a
+snapshot only when the run moved on, so a slow or paused run is drawn once per step or not at all.
 
 A view that fails to draw is reported once (per distinct failure) and never stops training or the app.
 """
@@ -100,6 +100,7 @@ class FramePresenter(QObject):
         finally:
             self.frames += 1
             self.state.snapshot_drawn(s.running)
+            self.state.run_at(s.run_id, s.step)  # the evidence of unsaved work
             delay = self.frame_delay(s.running)
             if delay > 0:
                 QTimer.singleShot(int(delay * 1000), self.handle.frame_drawn)

@@ -38,7 +38,7 @@ def save(engine: LiveEngine, path: str, extra: dict | None = None) -> SaveResult
                    "engine": np.array([run.steps, run.last_loss, float(run.finished is not None)], np.float64),
                    **(run.fidelity.to_history() if run.fidelity is not None else {})}
         save_session(path, run.trainer, history, dict(extra or {}))
-        return SaveResult(True, str(path), step=run.steps)
+        return SaveResult(True, str(path), step=run.steps, run_id=run.run_id)
     except SessionError as e:
         return SaveResult(False, str(path), e.message)
     except Exception as e:  # never let a save take the child down

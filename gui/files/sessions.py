@@ -6,6 +6,11 @@ handle); its answers come back on the worker's `result` signal as the typed resu
 core.messages (SaveResult, OpenResult, ExportResult), and SessionUI passes them on as they are.
 Every failure (a corrupt, truncated, hostile or wrong-version file, an unwritable path) becomes one message in
 the message bar and changes nothing else. Opening pauses training; Start continues from the saved step.
+
+Keys are the platform's standard ones (Open, Save, Save As). Open session… and Open recent drop the current run,
+so they go through RunCommands' door for that (`may_open`: the unsaved-work question, gui/files/unsaved.py);
+`save_and_wait` is that question's Save. Each save and open tells the AppState which run and step the file
+holds: the evidence the modified marker rests on.
 """
 
 from __future__ import annotations
@@ -15,7 +20,8 @@ import json
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QEventLoop, QObject, Signal
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox
 
 from core.atomic_io import check_writable
@@ -44,9 +50,12 @@ class SessionUI(QObject):
     exported = Signal(object)  # ExportResult
     failed = Signal(object)    # SaveResult | OpenResult | ExportResult, with ok False
 
-    def __init__(self, services, parent=None):
+    def __init__(self, services, parent=None, commands=None):
+        """`commands`: the window's RunCommands, whose `may_open` is asked before a dialog or a recent file replaces
+        the run (None: nothing is asked)."""
         super().__init__(parent)
         self.services = services
+        self.commands = commands
         self.state = services.state
         self.handle = services.handle
         self.settings = services.settings
@@ -55,11 +64,13 @@ class SessionUI(QObject):
         self._open_marks = {}  # path -> the reset count when that open was asked for
         self.handle.worker.result.connect(self._on_result)
         self.act_open = make_action(
-            self, "&Open session…", self.open_dialog, ["Ctrl+O"],
+            self, "&Open session…", self.open_dialog, [QKeySequence.StandardKey.Open],
             f"Open a saved session ({SUFFIX}): config, model, optimizer, curves; Start continues")
-        self.act_save = make_action(self, "Save sess&ion", self.save, ["Ctrl+Alt+S"],
+        self.act_save = make_action(self, "Save sess&ion", self.save, [QKeySequence.StandardKey.Save],
                                     "Save the session to its file (asks for a path the first time)")
-        self.act_save_as = make_action(self, "Save session &as…", self.save_as, (), "Save the session to a new file")
+        self.act_save_as = make_action(self, "Save session &as…", self.save_as,
+                                       [QKeySequence.StandardKey.SaveAs, "Ctrl+Shift+S"],
+                                       "Save the session to a new file")
         self.act_export_csv = make_action(
             self, "Export history as &CSV…", self.export_dialog, (),
             "Write the whole-run loss and accuracy (batch: also per-epoch logs) as CSV")
@@ -130,6 +141,8 @@ class SessionUI(QObject):
         m.menuAction().setEnabled(True)
 
     def open_recent(self, path: str) -> None:
+        if not self._may_open():
+            return
         if not os.path.isfile(path):
             self.store_recent([q for q in self.recent() if q != path])
             self.services.report_error(
@@ -169,7 +182,12 @@ class SessionUI(QObject):
         return True
 
     # -- dialogs (File menu) ------------------------------------------------------------------------------
+    def _may_open(self) -> bool:
+        return self.commands is None or self.commands.may_open()
+
     def open_dialog(self) -> None:
+        if not self._may_open():
+            return
         path, _ = QFileDialog.getOpenFileName(self.services.dialog_parent, "Open session",
                                               str(self.folders.folder("sessions")), FILTER)
         if path:
@@ -183,15 +201,54 @@ class SessionUI(QObject):
             self.save_as()
 
     def save_as(self) -> None:
+        path = self.choose_save_path()
+        if path:
+            self.save_session_to(path)
+
+    def choose_save_path(self) -> str | None:
+        """The Save session dialog: the path chosen (with the suffix added when it has none), None when cancelled."""
         cur = self.state.current_path  # Save as… offers the session's own name; else the sessions folder
         default = cur if cur and os.path.isdir(os.path.dirname(cur)) else self.folders.suggest("sessions",
                                                                                                 f"session{SUFFIX}")
         path, _ = QFileDialog.getSaveFileName(self.services.dialog_parent, "Save session", default, FILTER)
-        if path:
-            self.folders.remember("sessions", path)
-            if not Path(path).suffix:
-                path += SUFFIX
-            self.save_session_to(path)
+        if not path:
+            return None
+        self.folders.remember("sessions", path)
+        return path if Path(path).suffix else path + SUFFIX
+
+    def save_and_wait(self) -> bool:
+        """Save the session (to its file, else to a path asked for) and wait for the child's answer, as a Save in
+        the unsaved-work question must before the run is dropped: True once saved; False when the dialog was
+        cancelled, the path is not writable, the save failed or the trainer does not answer (each with its
+        message). Meanwhile the window draws but takes no input."""
+        if self.handle.worker.unresponsive:
+            self.services.report_error("Cannot save the session: the trainer is not responding. Nothing was saved.")
+            return False
+        path = self.state.current_path or self.choose_save_path()
+        if not path or not self.save_session_to(path):
+            return False
+        path = os.fspath(path)
+        loop, outcome = QEventLoop(), []
+
+        def answered(result) -> None:
+            if isinstance(result, SaveResult) and result.path == path:
+                outcome.append(result.ok)
+                loop.quit()
+
+        def trainer_failed(_text: str) -> None:
+            outcome.append(False)
+            loop.quit()
+
+        links = [(self.saved, answered), (self.failed, answered), (self.handle.worker.error, trainer_failed)]
+        for signal, slot in links:
+            signal.connect(slot)
+        try:
+            if not outcome:  # answers come through the event loop, never during the send: this is a safeguard
+                loop.exec(QEventLoop.ProcessEventsFlag.ExcludeUserInputEvents)
+        finally:
+            for signal, slot in links:
+                signal.disconnect(slot)
+        return bool(outcome) and outcome[0]
 
     def export_dialog(self) -> None:
         cur = self.state.current_path
@@ -226,7 +283,7 @@ class SessionUI(QObject):
         elif not result.ok:
             self._failed(result)
         elif isinstance(result, SaveResult):
-            self.state.set_current_path(result.path)
+            self.state.session_saved(result.path, result.run_id, result.step)
             self.add_recent(result.path)
             self.services.show_status(f"Session saved: {result.path} (step {result.step:,})", 5000)
             self.saved.emit(result)
@@ -265,7 +322,7 @@ class SessionUI(QObject):
         self.services.clear_message()
         # the child paused on open; the window showed paused since the request, and any Start pressed after the
         # request reached the child after the open, so the run state shown is already right
-        self.state.set_current_path(result.path)
+        self.state.session_opened(result.path, result.run_id, result.step, cfg)
         self._restore_gui(result.extra)
         self.services.apply_config(cfg)  # the panel, the applied config, the remembered settings
         self.add_recent(result.path)

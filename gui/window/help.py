@@ -13,22 +13,29 @@ from pathlib import Path
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import QStandardPaths, Qt, QUrl, qVersion
-from PySide6.QtGui import QDesktopServices, QIcon
+from PySide6.QtGui import QDesktopServices, QIcon, QKeySequence
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QWidget
 
 from core.product import logs
 from core.product.about import COPYRIGHT, LICENSE, runs_on, version
 from core.product.files import DOCS, ICON, local_path
-from gui.actions import make_action
+from gui.actions import keys_text, make_action
 
 log = logging.getLogger(__name__)
 
+Std = QKeySequence.StandardKey
 SHORTCUTS = (("Space", "start / pause"), ("S (or → outside a text field)", "one step (a minibatch in batch mode)"),
              ("R", "reset"),
              ("Alt+← / Alt+→", "scrub the inspector over the recorded window"), ("P", "pin this run"),
-             ("Ctrl+S", "save a screenshot"), ("Ctrl+Shift+S", "save a screenshot as…"),
-             ("Ctrl+O", "open a session"), ("Ctrl+Alt+S", "save the session"), ("Ctrl+R", "start / stop recording"),
-             ("Ctrl+Q", "quit"))
+             (["F12"], "save a screenshot"), (["Shift+F12"], "save a screenshot as…"),
+             ([Std.Open], "open a session"), ([Std.Save], "save the session"),
+             ([Std.SaveAs, "Ctrl+Shift+S"], "save the session as…"), ("Ctrl+R", "start / stop recording"),
+             ([Std.Close], "close the window"), ([Std.Quit, "Ctrl+Q"], "quit"))  # lists: the keys the actions have
+
+
+def shortcut_rows() -> list[tuple[str, str]]:
+    """(keys, what they do), the standard keys named as this platform binds them (gui.actions.keys_text)."""
+    return [(keys if isinstance(keys, str) else keys_text(keys), what) for keys, what in SHORTCUTS]
 
 ABOUT = ("<h3>GRU Memory Lab {version}</h3><p>Train a tiny GRU live and see, step by step, whether and how a "
          "recurrent network remembers.</p><p>It starts from a much-read question: an online GRU on random bits, "
@@ -63,7 +70,7 @@ def _info(parent: QWidget, title: str, html: str) -> QMessageBox:
 
 
 def show_shortcuts(parent: QWidget) -> QMessageBox:
-    rows = "".join(f"<tr><td><b>{k}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in SHORTCUTS)
+    rows = "".join(f"<tr><td><b>{escape(k)}</b></td><td>&nbsp;&nbsp;{v}</td></tr>" for k, v in shortcut_rows())
     return _info(parent, "Keyboard shortcuts", f"<table>{rows}</table>")
 
 

@@ -50,9 +50,9 @@ def test_menu_actions_and_shortcuts(win):
     texts = [a.text() for a in file_menu.actions()]
     assert texts[:5] == ["&Open session…", "Open &recent", "Save sess&ion", "Save session &as…",
                          "Export history as &CSV…"]
-    assert ui.act_open.shortcut().toString() == "Ctrl+O"
-    assert ui.act_save.shortcut().toString() == "Ctrl+Alt+S" and "Ctrl+Alt+S" in ui.act_save.toolTip()
-    assert win.act_shot_as.shortcut().toString() == "Ctrl+Shift+S"  # untouched
+    assert ui.act_open.shortcut().toString() == "Ctrl+O"  # the platform's standard keys (offscreen: Qt's own)
+    assert ui.act_save.shortcut().toString() == "Ctrl+S" and "Ctrl+S" in ui.act_save.toolTip()
+    assert ui.act_save_as.shortcut().toString() == "Ctrl+Shift+S"
 
 
 @pytest.mark.parametrize("name", ["question-fixed", "answer"])
@@ -82,7 +82,7 @@ def test_round_trip_gives_identical_predictions_and_history(qtbot, tmp_path, mon
     assert w.panel.config() == applied and applied.to_dict() == s.config and not w.panel.pending_fields()
     assert w.toolbar.window_spin.value() == 150 and w.toolbar.smoothing.value() == 80
     assert len(w.loss.mirror.values()) == N  # the whole saved curve came back (resync)
-    assert w.windowTitle().endswith("s.gmlab") and not w.state.running
+    assert w.windowTitle() == "s.gmlab[*] — GRU Memory Lab" and not w.state.running
     b = steps(qtbot, w, K)
     cb = curves(w)
     assert a.step == b.step == N + K

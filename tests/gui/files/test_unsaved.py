@@ -1,0 +1,251 @@
+"""Nothing dropped without asking (issue 22, 4), offscreen: `[*]` in the title rests on the run's evidence (trained
+since the last save or open); Quit/Close, Reset and Open of a modified session ask Save / Discard / Cancel (the
+question is replaced by a stand-in that records what was asked and answers as told): Cancel keeps the window, the
+run and the file, Discard goes on, Save writes the file first; nothing is asked of an unmodified session, of a
+window a script drives (--quit-after-steps) or after Ctrl-C; the standard keys, and a screenshot key none collides
+with."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("pytestqt")
+
+from PySide6.QtGui import QKeySequence  # noqa: E402
+from PySide6.QtWidgets import QApplication, QFileDialog  # noqa: E402
+
+from gui import app as gui_app  # noqa: E402
+from gui.files import unsaved  # noqa: E402
+from tests.gui_helpers import wait_step  # noqa: E402
+
+Button = unsaved.Button
+
+
+class Question:
+    """Stands in for unsaved.ask: records each (doing, path) asked and answers `answer` (Discard until a test says
+    otherwise, so that pytest-qt's closing of the window at the end of a test ends it)."""
+
+    def __init__(self):
+        self.asked: list[tuple[str, str | None]] = []
+        self.answer = Button.Discard
+
+    def __call__(self, parent, doing, path):
+        self.asked.append((doing, path))
+        return self.answer
+
+
+@pytest.fixture(autouse=True)
+def question(monkeypatch):
+    q = Question()
+    monkeypatch.setattr(unsaved, "ask", q)
+    return q
+
+
+@pytest.fixture
+def win(win):
+    """The shared window, driven by a person (gui.app turns asking on for a run without automation flags)."""
+    gui_app.automate(win, automation_args(autostart=False))
+    assert win.unsaved.asking
+    return win
+
+
+def automation_args(**kw):
+    base = {"quit_after_steps": None, "screenshot": None, "autostart": True, "open": None, "recording": None}
+    return argparse.Namespace(**{**base, **kw})
+
+
+def steps(qtbot, w, n):
+    """Exactly n steps (paused after them), their snapshot drawn."""
+    target = w.snap.step + n
+    w.commands.step(n)
+    return wait_step(qtbot, w, lambda s: s.step == target and not s.running)
+
+
+def save(qtbot, w, path):
+    with qtbot.waitSignal(w.session_ui.saved, timeout=20000) as sig:
+        assert w.session_ui.save_session_to(path)
+    return sig.args[0]
+
+
+def saved_results(w):
+    out = []
+    w.session_ui.saved.connect(out.append)
+    return out
+
+
+def test_the_marker_shows_after_training_and_clears_after_save(qtbot, win, tmp_path):
+    assert win.windowTitle() == "GRU Memory Lab[*]" and not win.isWindowModified() and not win.state.modified
+    steps(qtbot, win, 3)
+    qtbot.waitUntil(win.isWindowModified, timeout=5000)  # never saved and trained
+    path = tmp_path / "m.gmlab"
+    res = save(qtbot, win, path)
+    assert res.ok and res.step == 3 and res.run_id == win.snap.run_id
+    assert not win.isWindowModified() and win.windowTitle() == "m.gmlab[*] — GRU Memory Lab"
+    steps(qtbot, win, 2)
+    assert win.isWindowModified()  # trained past the saved step
+    win.commands.live_changed("lr", win.state.applied.train.lr * 2)
+    save(qtbot, win, path)
+    assert not win.isWindowModified()
+    win.commands.live_changed("lr", win.state.applied.train.lr * 2)
+    assert win.isWindowModified()  # a config the file does not hold, with no step trained
+
+
+def test_an_unmodified_session_is_not_asked_about(qtbot, win, question, tmp_path, monkeypatch):
+    run = win.snap.run_id
+    win.commands.reset()  # untrained, never saved: nothing to lose
+    wait_step(qtbot, win, lambda s: s.run_id != run)
+    steps(qtbot, win, 4)
+    path = tmp_path / "u.gmlab"
+    save(qtbot, win, path)
+    opened = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: opened.append(a) or ("", ""))
+    win.session_ui.open_dialog()
+    assert len(opened) == 1  # straight to the dialog
+    run = win.snap.run_id
+    win.commands.reset()  # saved at this very step
+    wait_step(qtbot, win, lambda s: s.run_id != run)
+    assert win.close() and question.asked == []
+
+
+def test_close_of_a_modified_session_asks_and_cancel_keeps_it(qtbot, win, question, tmp_path):
+    steps(qtbot, win, 5)
+    path = tmp_path / "c.gmlab"
+    save(qtbot, win, path)
+    before = path.read_bytes()
+    steps(qtbot, win, 5)
+    question.answer = Button.Cancel
+    assert not win.close()
+    assert question.asked == [("quit", str(path))]
+    assert win.isVisible() and win.handle.worker.link.alive and win.state.modified
+    assert path.read_bytes() == before
+    s = steps(qtbot, win, 1)  # the run goes on where it was
+    assert s.step == 11
+    win.act_quit.trigger()  # Quit asks as the close button does
+    assert win.isVisible() and [d for d, _ in question.asked] == ["quit", "quit"]
+    question.answer = Button.Discard
+    assert win.close() and not win.isVisible()
+    assert path.read_bytes() == before  # discarded: the file keeps what it had
+
+
+def test_close_save_writes_the_file_then_closes(qtbot, win, question, tmp_path):
+    steps(qtbot, win, 5)
+    path = tmp_path / "s.gmlab"
+    save(qtbot, win, path)
+    steps(qtbot, win, 7)
+    results = saved_results(win)
+    question.answer = Button.Save
+    assert win.close() and not win.isVisible()
+    assert [(r.ok, r.path, r.step) for r in results] == [(True, str(path), 12)]
+    assert path.exists()
+
+
+def test_save_of_a_never_saved_run_asks_for_a_path_and_its_cancel_cancels(qtbot, win, question, tmp_path,
+                                                                          monkeypatch):
+    steps(qtbot, win, 3)
+    chosen: list[str | None] = [None]
+    monkeypatch.setattr(win.session_ui, "choose_save_path", lambda: chosen[0])
+    question.answer = Button.Save
+    assert not win.close() and win.isVisible()  # the Save dialog was cancelled: so is the close
+    assert question.asked == [("quit", None)] and win.state.modified
+    chosen[0] = str(tmp_path / "new.gmlab")
+    results = saved_results(win)
+    assert win.close() and not win.isVisible()
+    assert Path(chosen[0]).exists() and [r.step for r in results] == [3]
+
+
+def test_reset_of_a_modified_session_asks(qtbot, win, question, tmp_path):
+    steps(qtbot, win, 6)
+    run, resets = win.snap.run_id, win.state.reset_count
+    question.answer = Button.Cancel
+    win.commands.reset()
+    assert question.asked == [("reset", None)] and win.state.reset_count == resets
+    s = steps(qtbot, win, 1)
+    assert (s.run_id, s.step) == (run, 7)  # the same run, kept
+    question.answer = Button.Discard
+    win.commands.reset()
+    s = wait_step(qtbot, win, lambda s: s.run_id != run)
+    assert s.step == 0 and win.state.reset_count == resets + 1 and not win.state.modified
+    # Save: written first, then the new run
+    steps(qtbot, win, 4)
+    path = tmp_path / "r.gmlab"
+    save(qtbot, win, path)
+    steps(qtbot, win, 2)
+    run = win.snap.run_id
+    results = saved_results(win)
+    question.answer = Button.Save
+    win.commands.reset()
+    assert [r.step for r in results] == [6]
+    wait_step(qtbot, win, lambda s: s.run_id != run and s.step == 0)
+    assert win.state.current_path is None and not win.isWindowModified()
+
+
+def test_a_page_s_load_and_start_cancelled_leaves_the_run_paused(qtbot, win, question):
+    steps(qtbot, win, 4)
+    run = win.snap.run_id
+    question.answer = Button.Cancel
+    win.services.load_config(win.state.applied.replace(seed=7), start=True)
+    assert question.asked == [("reset", None)] and not win.state.running
+    s = steps(qtbot, win, 1)
+    assert (s.run_id, s.step) == (run, 5)
+    question.answer = Button.Discard  # the window closes at the end of the test
+
+
+def test_open_of_a_modified_session_asks(qtbot, win, question, tmp_path, monkeypatch):
+    steps(qtbot, win, 5)
+    path = tmp_path / "o.gmlab"
+    save(qtbot, win, path)
+    steps(qtbot, win, 3)
+    dialogs = []
+    monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: dialogs.append(a) or (str(path), ""))
+    question.answer = Button.Cancel
+    win.session_ui.open_dialog()
+    win.session_ui.open_recent(str(path))
+    assert question.asked == [("open", str(path))] * 2 and dialogs == []
+    assert win.snap.step == 8 and win.state.modified
+    question.answer = Button.Discard
+    run = win.snap.run_id
+    with qtbot.waitSignal(win.session_ui.opened, timeout=20000) as sig:
+        win.session_ui.open_dialog()
+    assert len(dialogs) == 1 and sig.args[0].step == 5
+    s = wait_step(qtbot, win, lambda s: s.run_id != run)
+    assert s.step == 5 and not win.isWindowModified()  # the file's run, as saved
+
+
+def test_quit_after_steps_never_asks(qtbot, win, question):
+    auto = gui_app.automate(win, automation_args(quit_after_steps=40))
+    assert not win.unsaved.asking
+    qtbot.waitUntil(lambda: auto.done and not win.isVisible(), timeout=60000)
+    assert auto.failure is None and win.snap.step == 40 and question.asked == []
+
+
+def test_ctrl_c_closes_without_asking(qtbot, win, question):
+    steps(qtbot, win, 3)
+    interrupt = gui_app.Interrupt(QApplication.instance())
+    interrupt()
+    qtbot.waitUntil(lambda: not win.isVisible(), timeout=10000)
+    assert interrupt.seen and question.asked == []
+
+
+def test_standard_keys_and_a_screenshot_key_that_collides_with_none(win):
+    std = QKeySequence.StandardKey
+    ui = win.session_ui
+    for action, key in ((ui.act_save, std.Save), (ui.act_open, std.Open), (ui.act_save_as, std.SaveAs),
+                        (win.act_close, std.Close), (win.act_quit, std.Quit)):
+        bindings = [k for k in QKeySequence.keyBindings(key) if not k.isEmpty()]
+        assert bindings and all(k in action.shortcuts() for k in bindings), (action.text(), key)
+    assert QKeySequence("Ctrl+S") in ui.act_save.shortcuts() and QKeySequence("Ctrl+Q") in win.act_quit.shortcuts()
+    assert win.act_shot.shortcuts() == [QKeySequence("F12")]
+    seen: dict[str, str] = {}
+    for a in {id(a): a for a in (*win.actions(), *win.findChildren(type(win.act_shot)))}.values():
+        for k in a.shortcuts():
+            assert seen.setdefault(k.toString(), a.text()) == a.text(), (k.toString(), seen[k.toString()], a.text())
+    assert "F12" in dict(unsaved_key_help())
+
+
+def unsaved_key_help():
+    from gui.window.help import shortcut_rows
+
+    return shortcut_rows()
