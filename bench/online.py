@@ -1,8 +1,9 @@
 """Online steps per second, one thread, side by side: the autograd loop, fast TBPTT(1), fast TBPTT(4), RTRL, UORO,
 SnAp-1, TBPTT(1) with gradient fidelity (a shadow RTRL measuring every step, its rows drained every 256 steps as
-the live engine does), and a bare hand-written NumPy step (forward + backward + Adam, window 1) as the floor.
+the live engine does), and a bare hand-written NumPy step (forward + backward + Adam, window 1) as the floor, for the
+GRU; then the LSTM's and the RNN's autograd loop, fast TBPTT(1) and RTRL (--cells), each against its own loop.
 
-    python bench/online.py [--steps 20000] [--rounds 5] [--units 16] [--cpu]
+    python bench/online.py [--steps 20000] [--rounds 5] [--units 16] [--cpu] [--cells lstm,rnn]
 
 Each round times every contender for --steps steps, in turn (interleaved, so a busy machine slows all of them
 alike); the table gives the median over rounds and the ratio to the autograd loop measured in the same run.
@@ -157,6 +158,9 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=20000, help="steps per contender per round (20000)")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--units", type=int, default=16)
+    ap.add_argument("--cells", default="lstm,rnn",
+                    help="other cells to time (TBPTT(1) and RTRL against the autograd loop of the same cell): "
+                         "comma-separated of lstm, rnn; empty for none")
     ap.add_argument("--cpu", action="store_true",
                     help="time the process's CPU time instead of wall time (steadier on a machine other jobs load)")
     args = ap.parse_args()
@@ -174,13 +178,19 @@ def main() -> None:
         ("TBPTT(1) + fidelity", _fidelity_runner(base)),
         ("NumPy floor, window 1", _floor_runner(args.units)),
     ]
+    cells = [c for c in args.cells.split(",") if c]
+    for cell in cells:  # docs/cells.md: the LSTM and the RNN run TBPTT(k) and RTRL in the fast engines
+        cb = base.replace(cell=cell)
+        contenders += [(f"{cell.upper()} autograd loop, TBPTT(1)", _trainer_runner(cb, "autograd")),
+                       (f"{cell.upper()} fast TBPTT(1)", _trainer_runner(cb, "fast")),
+                       (f"{cell.upper()} RTRL", _trainer_runner(cb.replace(rule="rtrl"), "fast"))]
     rates: dict[str, list[float]] = {name: [] for name, _ in contenders}
     for _, run in contenders:  # warm-up
         run(500)
     for _ in range(args.rounds):
         for name, run in contenders:
             # the autograd loop is ~15x slower: fewer steps keep the rounds short, the rate is per step anyway
-            n = args.steps // 5 if name.startswith("autograd") else args.steps
+            n = args.steps // 5 if "autograd" in name else args.steps
             t0 = clock()
             run(n)
             rates[name].append(n / (clock() - t0))
@@ -189,11 +199,15 @@ def main() -> None:
     n_params = OnlineTrainer(base).n_params
     print(f"online steps/s, {args.units} units ({n_params} parameters), 1 thread, torch {torch.__version__}, "
           f"numpy {np.__version__}; median of {args.rounds} interleaved rounds, {'CPU' if args.cpu else 'wall'} time")
-    print(f"{'engine':<26} {'steps/s':>9} {'us/step':>8} {'x autograd(1)':>14}  {'min..max steps/s':>18}")
+    print(f"{'engine':<32} {'steps/s':>9} {'us/step':>8} {'x autograd(1)':>14}  {'min..max steps/s':>18}")
     for name, _ in contenders:
         v = rates[name]
-        print(f"{name:<26} {med[name]:>9,.0f} {1e6 / med[name]:>8.1f} {med[name] / ref:>14.2f}  "
+        cell = name.split()[0].lower()
+        own = med[f"{cell.upper()} autograd loop, TBPTT(1)"] if cell in cells else ref  # the same cell's loop
+        print(f"{name:<32} {med[name]:>9,.0f} {1e6 / med[name]:>8.1f} {med[name] / own:>14.2f}  "
               f"{min(v):>8,.0f}..{max(v):,.0f}")
+    if cells:
+        print("(LSTM and RNN rows: x the autograd loop of the same cell, TBPTT(1))")
     f1, r = med["fast TBPTT(1)"], med["RTRL"]
     print(f"target fast TBPTT(1) >= 10,000 steps/s and >= 5x autograd: {f1:,.0f}, {f1 / ref:.1f}x -> "
           f"{'met' if f1 >= 10000 and f1 >= 5 * ref else 'NOT met'}")
