@@ -60,6 +60,10 @@ def test_batch_run_judged_by_val_accuracy_at_its_last_epoch():
     s = eng.snapshot()
     assert s.finished and s.verdict is not None and s.verdict.metric == "val_accuracy"
     assert s.verdict.n == 40 * 32  # the validation split's targets
+    # judged at its last epoch: the figure is that epoch's logged val_accuracy, and the text says "after epoch 2"
+    assert eng.trainer.epoch == 2 and s.verdict.figure == eng.trainer.history["val_accuracy"][-1]
+    assert len(eng.trainer.history["val_accuracy"]) == 2
+    assert "validation accuracy" in s.verdict.text and "after epoch 2" in s.verdict.text, s.verdict.text
 
 
 @pytest.mark.slow

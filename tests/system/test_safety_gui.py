@@ -15,7 +15,7 @@ pytest.importorskip("pytestqt")
 from core import atomic_io  # noqa: E402
 from core.config import preset  # noqa: E402
 from gui import app as gui_app  # noqa: E402
-from tests.gui_helpers import make_window, wait_step  # noqa: E402
+from tests.gui_helpers import make_window  # noqa: E402
 
 
 def full_disk(monkeypatch):
@@ -71,13 +71,17 @@ def test_a_training_error_under_quit_after_steps_fails_the_script(qtbot, tmp_pat
         w.close()
 
 
-def test_a_failed_open_fails_the_script(qtbot, win, tmp_path, capsys):
+def test_a_failed_open_fails_the_script(qtbot, win, tmp_path, capsys, monkeypatch):
+    starts = []  # every Start asked of the window's one Start door (RunCommands.start)
+    monkeypatch.setattr(win.commands, "start", lambda *a, **k: starts.append((a, k)))
     auto = gui_app.Automation(win, auto_args(quit_after_steps=100, open=str(tmp_path / "missing.gmlab")))
     win.session_ui.open_session_from(tmp_path / "missing.gmlab", on_done=auto.opened)
     qtbot.waitUntil(lambda: auto.failure is not None, timeout=30000)
     assert "missing.gmlab" in capsys.readouterr().err
-    wait_step(qtbot, win, lambda s: not s.running)
-    assert win.snap.step == 0  # the default config was not trained instead
+    assert starts == []  # --autostart was asked, yet the default config was not trained instead
+    ok = gui_app.Automation(win, auto_args(quit_after_steps=100, open="x.gmlab"))
+    ok.opened(True)  # the control: a successful open does start, once, up to the step asked
+    assert starts == [((), {"until": 100})]
 
 
 @pytest.mark.parametrize("value", ["nan", "-5", "inf"])

@@ -100,14 +100,15 @@ def test_seed_summaries_use_the_same_verdict():
     assert seed_outcome(Q, report) == (v.learned, v.metric, v.figure) == (True, "heldout_accuracy", 0.995)
 
 
-def test_heldout_is_the_evaluation_and_leaves_the_trainer_where_it_was():
+def test_heldout_leaves_the_trainer_where_it_was():
     cfg = preset("question-fixed").replace(steps=300, eval_steps=200)
     a, b = OnlineTrainer(cfg), OnlineTrainer(cfg)
     for _ in range(300):
         a.step()
         b.step()
     ev = heldout(a, 200)
-    assert ev == b.evaluate(200)  # exactly the runner's old in-place evaluation
+    assert ev["steps"] == 200  # its figures: test_verdict_edges.py checks them against torch's nn.GRU
+    assert b.t == 300  # b never measured (a's twin below shows what measuring left behind: nothing)
     c = OnlineTrainer(cfg)
     for _ in range(300):
         c.step()

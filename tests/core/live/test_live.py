@@ -2,7 +2,6 @@
 fallback, the trainer interface, and sessions through core.live.files (the stale-analysis case included)."""
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -15,15 +14,39 @@ from core.train.trainer import Trainer, make_trainer
 from core.train.views import FINISHED_EPOCHS, FINISHED_STEPS
 
 
-def test_speed_limit_paces_steps():
+class _Clock:
+    """A clock the test moves by hand: the engine's pacing reads it instead of the wall clock."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def perf_counter(self):
+        return self.now
+
+
+def test_speed_limit_paces_steps(monkeypatch):
+    """At 100 steps/s the engine trains one step when started and then exactly one per 10 ms of (fake) time,
+    however often it is asked; the wall-clock rate lives in bench/pace.py."""
+    import core.live.engine as engine_mod
+
+    clock = _Clock()
+    monkeypatch.setattr(engine_mod, "time", clock)
     e = LiveEngine(preset("question-fixed"))
     e.set_speed(100)
     e.start()
-    t0 = time.perf_counter()
-    while time.perf_counter() - t0 < 1.0:
+    assert e.advance(0.01) == 1 and e.advance(0.01) == 0  # the first step is due at once, the next in 10 ms
+    assert e.seconds_to_next_step() == pytest.approx(0.01)
+    seen = {}
+    for t_ms in (5, 255, 1005):  # halfway between two due times, so float rounding cannot move a step
+        clock.now = 1000.0 + t_ms / 1000
         e.advance(0.01)
-        time.sleep(e.seconds_to_next_step())
-    assert 80 <= e.steps <= 120
+        e.advance(0.01)  # asking again at the same moment trains nothing more
+        seen[t_ms] = e.steps
+        assert e.steps == math.ceil(t_ms / 10) + 1, t_ms  # one at 0, then one each 10 ms, never over one ahead
+    assert seen[1005] - seen[5] == 100  # 100 steps in one second
+    assert e.seconds_to_next_step() == pytest.approx(0.015)  # 102 steps done, 100.5 due: 1.5 steps (15 ms) ahead
+    e.set_speed(0)  # no limit: one call trains until its budget (here: the step count asked)
+    assert e.advance(max_steps=7) == 7
 
 
 def test_batch_run_finishes_with_a_notice():
@@ -39,10 +62,13 @@ def test_batch_run_finishes_with_a_notice():
 def test_diverging_loss_pauses_with_a_hint():
     e = LiveEngine(preset("question-fixed").replace(optimizer="sgd", lr=100.0))
     e.start()
-    with pytest.raises(FloatingPointError, match="diverged"):
+    with pytest.raises(FloatingPointError, match="diverged") as err:
         while e.steps < 10000:
             e.advance(0.05)
-    assert not e.running
+    assert "Training is paused; lower lr" in str(err.value)
+    assert not e.running and not e.snapshot().running
+    hints = {h.code: h.level for h in e.snapshot().analysis.hints}
+    assert hints.get("loss-nonfinite") == "error", hints
 
 
 def test_gpu_out_of_memory_mid_run_moves_to_cpu_and_keeps_position(monkeypatch):
@@ -67,7 +93,8 @@ def test_gpu_out_of_memory_mid_run_moves_to_cpu_and_keeps_position(monkeypatch):
     assert e.trainer is not tr and e.trainer.device.type == "cpu"
     assert any("ran out of memory" in n for n in e.take_notices())
     assert loss == twin._one()  # the same position: the next minibatch's loss is identical
-    assert real_step is not None
+    assert e.trainer.step is not real_step  # the CPU trainer is a new one, not the patched GPU one
+    assert e._one() == twin._one()  # and it goes on training in step with the twin
 
 
 def test_both_trainers_speak_the_trainer_interface():
@@ -87,7 +114,7 @@ def test_opening_a_session_never_serves_the_previous_runs_analysis(tmp_path):
     a = LiveEngine(preset("question").replace(lag=2, seed=1))
     a.step(300)
     old = a.snapshot().analysis
-    assert old.step == 300 and a.run.update_ratio == a.run.update_ratio  # measured at step 100
+    assert old.step == 300 and math.isfinite(a.run.update_ratio)  # measured at step 100 (NaN until then)
     b = LiveEngine(preset("question").replace(lag=3, seed=7))
     b.step(300)
     path = str(tmp_path / "b.gmlab")

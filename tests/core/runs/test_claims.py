@@ -75,7 +75,12 @@ def test_shipped_results_cover_every_claim_from_a_real_run():
     rep = load_shipped()
     assert rep is not None, "resources/claims.json is missing"
     assert len(rep["seeds"]) >= 8 and rep["scale"] == 1 and not rep["interrupted"]
-    assert all(i["verdict"] in VERDICTS for i in thread_items(rep))
+    # every claim listed in CLAIMS has exactly one measured verdict in the file, none left unmeasured
+    assert sorted(c["key"] for c in rep["claims"]) == sorted(c.key for c in CLAIMS)
+    items = thread_items(rep)
+    assert [i["key"] for i in items] == [c.key for c in CLAIMS]
+    assert all(i["verdict"] in VERDICTS and i["verdict"] != NOT_MEASURED for i in items)
+    assert all(c["measured"] and c["why"] for c in rep["claims"])  # each verdict rests on a figure and a reason
     assert load_shipped("/nonexistent/claims.json") is None
 
 

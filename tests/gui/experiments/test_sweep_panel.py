@@ -69,7 +69,8 @@ def test_small_sweep_fills_the_map_and_a_cell_click_loads_its_seed(qtbot, tmp_pa
     assert "2 seeds" in panel.map_title.text() and "300 steps" in panel.map_title.text()  # what the map shows
     # 300 steps are too few to learn: the cell's first failing seed is loaded, not started
     cell = rep["cells"][1]
-    expect = cell["first_failing_seed"] if cell["first_failing_seed"] is not None else 0
+    assert cell["learned"] == 0  # so both seeds failed, and the first failing one is the sweep's first seed
+    expect = panel.plan.base.train.seed
     qtbot.mouseClick(panel.map, Qt.LeftButton, pos=panel.map.cell_rect(cell["ix"], cell["iy"]).center().toPoint())
     cfg, start = svc.loaded[-1]
     assert not start and cfg.train.seed == expect and cfg.task.lag == 2 and cfg.train.steps == 300

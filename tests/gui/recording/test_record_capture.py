@@ -132,9 +132,9 @@ def test_a_pyqtgraph_view_is_grabbed_as_drawn(qtbot):
     assert red.sum() > 50  # the curve is in the frame
 
 
-def test_the_saved_message_counts_held_over_frames_as_repeats(qtbot):
+def test_held_over_frames_all_count_as_repeats_and_a_frame_due_n_times_as_n_minus_1(qtbot):
     """Frames held over while the encoder was behind repeat the picture before, all n of them (a drawn frame
-    that is due n times repeats n - 1): the message after saving counts both."""
+    that is due n times repeats n - 1): the repeat count the message after saving reports counts both."""
     from types import SimpleNamespace
 
     from PySide6.QtWidgets import QWidget
