@@ -1,7 +1,8 @@
 """A window at rest draws nothing (issue 10, defect 5): paused or never started, it asks the trainer for no
 snapshots and draws no frames until something changes (a command, the window W); the first seconds say
 "starting the trainer…" (defect 6); the status bar tells progress, small losses and the verdict (defects 4, 7, 9).
-Frame counts, not timed CPU: deterministic."""
+Frame counts over the worker's own turns, not timed CPU or a fixed wait: the worker can ask for a snapshot only
+when it looks at the pipe (`pumps`), so n of its turns with no request is "nothing happened" whatever the load."""
 
 import dataclasses
 import math
@@ -18,11 +19,13 @@ from gui.window.status_line import STARTING, StatusLine  # noqa: E402
 from tests.gui_helpers import wait_step  # noqa: E402
 
 
-def frames_over(qtbot, win, ms: int) -> tuple[int, int]:
-    """(frames drawn, snapshots asked for) during `ms` milliseconds."""
-    f0, r0 = win.presenter.frames, win.handle.worker.requests
-    qtbot.wait(ms)
-    return win.presenter.frames - f0, win.handle.worker.requests - r0
+def frames_over(qtbot, win, turns: int) -> tuple[int, int]:
+    """(frames drawn, snapshots asked for) while the worker looks at the pipe `turns` more times (each turn is a
+    moment it could ask; at rest its watchdog wakes it at least every WATCH_MS)."""
+    w = win.handle.worker
+    f0, r0, p0 = win.presenter.frames, w.requests, w.pumps
+    qtbot.waitUntil(lambda: w.pumps >= p0 + turns, timeout=60000)
+    return win.presenter.frames - f0, w.requests - r0
 
 
 def test_a_paused_window_draws_nothing_until_something_changes(qtbot, win):
@@ -31,23 +34,23 @@ def test_a_paused_window_draws_nothing_until_something_changes(qtbot, win):
     win.commands.pause()
     wait_step(qtbot, win, lambda s: not s.running)
     qtbot.waitUntil(lambda: not win.state.running, timeout=5000)
-    frames, asked = frames_over(qtbot, win, 2000)
+    frames, asked = frames_over(qtbot, win, 10)
     assert frames <= 2 and asked <= 2, (frames, asked)  # at most the pause's confirmation, then nothing
-    frames, asked = frames_over(qtbot, win, 1000)
+    frames, asked = frames_over(qtbot, win, 10)
     assert frames == 0 and asked == 0
     step = win.snap.step
     win.toolbar.window_spin.setValue(80)  # a setting the snapshot shows: one fresh frame
     wait_step(qtbot, win, lambda s: len(s.view.x) == 80)
     win.commands.step()  # a command: frames until it is confirmed, then rest again
     wait_step(qtbot, win, lambda s: s.step == step + 1)
-    qtbot.wait(500)
-    frames, asked = frames_over(qtbot, win, 1000)
+    frames_over(qtbot, win, 5)  # the command's second reply, owed (see TrainingWorker._owed)
+    frames, asked = frames_over(qtbot, win, 10)
     assert frames == 0 and asked == 0
 
 
 def test_a_window_never_started_rests(qtbot, win):
-    qtbot.wait(500)  # the first snapshots after launch
-    frames, asked = frames_over(qtbot, win, 2000)
+    frames_over(qtbot, win, 5)  # the first snapshots after launch
+    frames, asked = frames_over(qtbot, win, 10)
     assert frames == 0 and asked == 0
     assert win.snap.step == 0 and not win.state.running
 

@@ -91,6 +91,6 @@ def test_a_full_queue_makes_the_caller_wait_and_loses_no_frame(tmp_path, monkeyp
     with Recorder(path, (W, H), 10, background=True, max_queued=1) as rec:
         for i in range(8):
             rec.add_frame(frame(i))
-    assert rec.waited_s > 0.05  # the caller stood still while the encoder caught up
+    assert rec.waited_s > 0  # the caller stood still while the encoder caught up (how long: bench/recording.py)
     count, _, seconds, _ = read_back(path)
     assert count == 8 and seconds == pytest.approx(0.8)

@@ -2,7 +2,6 @@
 size; a resized widget still gives frames of the clip's size; the indicator shows time and size, then the path."""
 
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -64,11 +63,12 @@ def test_while_the_encoder_is_behind_the_frames_due_get_the_picture_before_and_n
     from core.recording.formats import GifEncoder
 
     gate, entered = threading.Event(), threading.Event()
+    opened = []  # per picture: True when the test opened the gate, False when the encoder gave up waiting
 
     class StuckGif(GifEncoder):  # an encoder thread that gets no CPU until the gate opens
         def write(self, rgb, repeat=1):
             entered.set()
-            gate.wait(10)
+            opened.append(gate.wait(60))
             super().write(rgb, repeat)
 
     colours = ["rgb(0, 128, 255)", "rgb(255, 0, 0)", "rgb(0, 160, 0)", "rgb(90, 90, 90)"]
@@ -76,16 +76,15 @@ def test_while_the_encoder_is_behind_the_frames_due_get_the_picture_before_and_n
         mp.setattr(recording, "GifEncoder", StuckGif)
         rec = WidgetRecorder(swatch, tmp_path / "busy.gif", fps=10, steps_per_frame=10)
         rec.recorder._worker.limit = 1  # a queue of one picture
-        t0 = time.monotonic()
         for k, step in enumerate([0, 10, 30, 40]):
             swatch.setStyleSheet(f"background: {colours[k]};")
             rec.frame_drawn(step)
             if k == 0:  # the encoder has taken the first picture and is stuck on it: the race is settled
-                assert entered.wait(10)
-        waited = time.monotonic() - t0
-        gate.set()
-        path = rec.finish()
-    assert waited < 5 and rec.recorder.waited_s == 0  # the window never stood still for the encoder
+                assert entered.wait(60)
+        gate.set()  # reached with the encoder still stuck: had a frame_drawn waited for it, the loop would only
+        path = rec.finish()  # end once the encoder's 60-s wait gave up (opened False), never before
+    assert opened and all(opened), opened  # every picture went on because the test opened the gate
+    assert rec.recorder.waited_s == 0  # and the recorder says it never stood still for the encoder
     assert (rec.recorder.frames, rec.recorder.pictures, rec.held_over) == (5, 2, 3)  # steps 30, 40: held over
     im = Image.open(path)
     durations = []
