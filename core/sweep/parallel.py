@@ -5,8 +5,8 @@ seed-batched engine in a worker (core.workers.tasks), its results merged into th
         ...
 
 `sweep_events` runs in this process for Where(workers=1) (core.sweep.grid.run_sweep, as before) and otherwise
-cuts the plan (`plan_chunks`): each batch into pieces of about total / (4 x workers) learners (at least
-MIN_CHUNK, unless the batch is smaller), so the workers stay busy to the end; the costliest chunks go first.
+cuts the plan (`plan_chunks`): the batches whole or halved until the workers are kept busy to the end (the cut
+with the shortest estimated makespan: a smaller chunk costs more per learner); the costliest chunks go first.
 A learner's numbers do not depend on its chunk: learner (cell, seed) is built from its own Config and seed and the
 seed-batched engines compute each learner on its own row, so any --workers and the cluster give the same cells.
 A chunk lost to a dead worker (after its retry) is recorded in `collector.missing`: its cells stay not done.
@@ -25,6 +25,7 @@ from core.workers.pool import Where
 from core.workers.tasks import Finished, Missing, Progress, Task, progress, run_tasks
 
 MIN_CHUNK = 16
+OVERHEAD = 64  # learners' worth of per-step work a seed-batched engine spends whatever its size (bench: S 24-96)
 
 
 @dataclass(frozen=True)
@@ -35,14 +36,11 @@ class Chunk:
     steps: int  # learner-steps of each member (training + held-out)
 
 
-def plan_chunks(plan: SweepPlan, workers: int) -> list[Chunk]:
-    """The plan's batches cut for `workers` workers (workers = 1: one chunk per batch)."""
-    total = sum(len(b.members) for b in plan.batches)
-    target = total if workers <= 1 else max(MIN_CHUNK, math.ceil(total / (4 * workers)))
+def _cut(plan: SweepPlan, size: int) -> list[Chunk]:
     chunks: list[Chunk] = []
     for bi, b in enumerate(plan.batches):
         n = len(b.members)
-        pieces = max(1, math.ceil(n / target))
+        pieces = max(1, math.ceil(n / size))
         cfg = plan.cells[b.members[0][0]].cfg
         steps = cfg.train.steps + cfg.train.eval_steps
         for k in range(pieces):
@@ -52,11 +50,40 @@ def plan_chunks(plan: SweepPlan, workers: int) -> list[Chunk]:
     return chunks
 
 
+def makespan(costs: list[float], workers: int) -> float:
+    """The time the slowest of `workers` takes when each takes the next costliest chunk as it frees (LPT)."""
+    load = [0.0] * max(1, workers)
+    for c in sorted(costs, reverse=True):
+        load[load.index(min(load))] += c
+    return max(load)
+
+
+def plan_chunks(plan: SweepPlan, workers: int) -> list[Chunk]:
+    """The plan's batches cut for `workers` workers: of the cuts into pieces of at most n, n/2, n/4 ... learners
+    (n: the largest batch; never below MIN_CHUNK unless a batch is smaller), the one with the shortest estimated
+    makespan (`chunk_cost`: a smaller chunk pays the engine's per-step overhead over fewer learners). workers = 1:
+    one chunk per batch."""
+    largest = max(len(b.members) for b in plan.batches)
+    best = _cut(plan, largest)
+    if workers <= 1:
+        return best
+    best_time = makespan([chunk_cost(plan, c) for c in best], workers)
+    size = largest
+    while size > MIN_CHUNK:
+        size = max(MIN_CHUNK, math.ceil(size / 2))
+        chunks = _cut(plan, size)
+        t = makespan([chunk_cost(plan, c) for c in chunks], workers)
+        if t < best_time * 0.98:  # a finer cut must pay for itself clearly
+            best, best_time = chunks, t
+    return best
+
+
 def chunk_cost(plan: SweepPlan, chunk: Chunk) -> float:
-    """A rough CPU cost for ordering: learner-steps, RTRL's per step grows with units squared."""
+    """A rough CPU cost: steps x (the engine's per-step overhead, about OVERHEAD learners' worth, measured for the
+    NumPy TBPTT engine at 16 units + the learners' own work; RTRL's per learner grows with units squared)."""
     cfg = plan.cells[chunk.members[0][0]].cfg
-    per = cfg.model.units ** 2 if cfg.train.rule == "rtrl" else 1
-    return len(chunk.members) * chunk.steps * per
+    per = cfg.model.units ** 2 / 4 if cfg.train.rule == "rtrl" else 1
+    return chunk.steps * (OVERHEAD + len(chunk.members) * per)
 
 
 def sweep_chunk(cfgs: list, members: tuple, reach_window: int, threshold: float, device: str,

@@ -26,19 +26,25 @@ BASE = preset("question-fixed").replace(steps=300, eval_steps=100)
 
 def tiny_plan(seeds=5, steps=300):
     base = BASE.replace(steps=steps)
-    return plan_sweep(base, [parse_axis("lag=1,2", base), parse_axis("rule=tbptt,uoro", base)], seeds)
+    return plan_sweep(base, [parse_axis("lag=1,2", base), parse_axis("rule=tbptt,uoro,snap1", base)], seeds)
+
+
+@pytest.fixture
+def small_chunks(monkeypatch):
+    """Chunks of a few learners: batches are cut (no per-step overhead counted, no minimum size)."""
+    monkeypatch.setattr(parallel, "MIN_CHUNK", 2)
+    monkeypatch.setattr(parallel, "OVERHEAD", 0)
 
 
 def cells(plan, where, progress=None, **kw):
     col = SweepCollector(plan)
     for ev in sweep_events(plan, col, where, **kw):
         if progress is not None and ev["type"] == "progress":
-            progress.append(ev["done"])
+            progress.append((ev["done"], sum(n for _, n in ev["live"].values())))
     return col, json.dumps([col.cell_dict(c.index) for c in plan.cells], sort_keys=True)
 
 
-def test_chunks_cut_batches_and_keep_every_learner_once(monkeypatch):
-    monkeypatch.setattr(parallel, "MIN_CHUNK", 2)
+def test_chunks_cut_batches_and_keep_every_learner_once(small_chunks):
     plan = tiny_plan()
     chunks = plan_chunks(plan, 2)
     assert len(chunks) > len(plan.batches)
@@ -46,25 +52,40 @@ def test_chunks_cut_batches_and_keep_every_learner_once(monkeypatch):
     assert [len(ch.members) for ch in plan_chunks(plan, 1)] == [len(b.members) for b in plan.batches]
 
 
-def test_workers_1_and_2_give_identical_cells(monkeypatch):
-    """Bit for bit, with batches cut into chunks of 2-3 learners (UORO draws random numbers per learner)."""
-    monkeypatch.setattr(parallel, "MIN_CHUNK", 2)
+def test_whole_batches_when_cutting_would_cost_more():
+    """The README map's 7 batches of 96 on 2 workers: halving them pays the engine's per-step overhead twice."""
+    base = preset("question-fixed")
+    plan = plan_sweep(base, [parse_axis("lag=1:6", base), parse_axis("window=1:7", base)], 16)
+    assert [len(c.members) for c in plan_chunks(plan, 2)] == [96] * 7
+    assert max(len(c.members) for c in plan_chunks(plan, 32)) < 96
+
+
+def test_workers_1_and_2_give_identical_cells(small_chunks):
+    """Bit for bit, with batches cut into chunks of a few learners (UORO draws random numbers per learner)."""
     plan = tiny_plan()
+    assert len(plan_chunks(plan, 2)) > len(plan.batches)
     one_col, one = cells(plan, Where(1))
-    done: list[int] = []
-    two_col, two = cells(plan, Where(2), done, chunk=100)
-    assert one == two and two_col.report(False)["cells_done"] == 4
-    # progress merges the workers: learner-steps never go back, and end at the plan's total
-    assert done == sorted(done) and done[-1] == plan.learner_steps and len(set(done)) > len(plan_chunks(plan, 2))
+    two_col, two = cells(plan, Where(2))
+    assert one == two and two_col.report(False)["cells_done"] == 6
     assert two_col.report(False)["where"]["executor"] == "local processes (spawn)"
     assert one_col.report(False)["where"] == {"workers": 1, "scheduler": None, "executor": "in-process"}
 
 
+def test_progress_merges_the_workers(small_chunks):
+    """Learner-steps never go back and end at the plan's total; the live counts hold learners of both workers'
+    chunks at once."""
+    plan = tiny_plan(steps=2000)
+    seen: list[tuple[int, int]] = []
+    cells(plan, Where(2), seen, chunk=100)
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and done[-1] == plan.learner_steps
+    assert max(n for _, n in seen) > max(len(c.members) for c in plan_chunks(plan, 2))
+
+
 @pytest.mark.slow
-def test_a_dask_local_cluster_gives_identical_cells(monkeypatch):
+def test_a_dask_local_cluster_gives_identical_cells(small_chunks):
     from distributed import LocalCluster
 
-    monkeypatch.setattr(parallel, "MIN_CHUNK", 2)
     plan = tiny_plan()
     _, one = cells(plan, Where(1))
     with LocalCluster(processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1",
@@ -115,7 +136,7 @@ def test_learners_a_dead_worker_took_twice_are_missing_never_a_figure(monkeypatc
                 except psutil.Error:
                     pass
     rep = col.report(False)
-    assert len(rep["missing"]) == 12 and rep["partial"] and rep["cells_done"] == 0
+    assert len(rep["missing"]) == 18 and rep["partial"] and rep["cells_done"] == 0
     assert all(c["n_seeds"] == 0 and c["heldout"]["median"] is None for c in rep["cells"])
 
 

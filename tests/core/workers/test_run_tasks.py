@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from core.cli.where import where_from_args
@@ -64,6 +65,26 @@ def test_a_task_that_kills_every_worker_is_missing_and_the_others_are_right():
     missing = [e for e in evs if isinstance(e, Missing)]
     assert [e.key for e in missing] == ["dies"] and "died" in missing[0].why
     assert {e.key: e.result for e in evs if isinstance(e, Finished)} == {i: i * i for i in range(4)}
+
+
+def long_task(steps: int) -> int:
+    for k in range(steps):
+        progress(k)
+        time.sleep(0.01)  # a task that runs on: the test waits on its progress, never on this
+    return steps
+
+
+def test_stopping_ends_the_workers_at_once():
+    """Closing the run (what Ctrl+C or a stop does) terminates the workers, whatever they were running."""
+    gen = run_tasks([Task(0, long_task, (100_000,))], Where(2))
+    for ev in gen:
+        if isinstance(ev, Progress):
+            break
+    workers = [p for p in psutil.Process().children() if "spawn_main" in " ".join(p.cmdline())]
+    assert workers
+    gen.close()
+    gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive
 
 
 def test_a_bug_in_a_task_is_raised_not_hidden():
