@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("pytestqt")
 
 from PySide6.QtGui import QKeySequence  # noqa: E402
-from PySide6.QtWidgets import QApplication, QFileDialog  # noqa: E402
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox  # noqa: E402
 
 from gui import app as gui_app  # noqa: E402
 from gui.files import unsaved  # noqa: E402
@@ -25,16 +25,19 @@ Button = unsaved.Button
 
 
 class Question:
-    """Stands in for unsaved.ask: records each (doing, path) asked and answers `answer` (Discard until a test says
-    otherwise, so that pytest-qt's closing of the window at the end of a test ends it)."""
+    """Stands in for unsaved.ask: records each (doing, path) asked and gives the answers a test queued, one per
+    question, then Discard (so that pytest-qt's closing of the window ends a test, failed or not)."""
 
     def __init__(self):
         self.asked: list[tuple[str, str | None]] = []
-        self.answer = Button.Discard
+        self._answers: list[QMessageBox.StandardButton] = []
+
+    def answers(self, *answers) -> None:
+        self._answers = list(answers)
 
     def __call__(self, parent, doing, path):
         self.asked.append((doing, path))
-        return self.answer
+        return self._answers.pop(0) if self._answers else Button.Discard
 
 
 @pytest.fixture(autouse=True)
@@ -116,7 +119,7 @@ def test_close_of_a_modified_session_asks_and_cancel_keeps_it(qtbot, win, questi
     save(qtbot, win, path)
     before = path.read_bytes()
     steps(qtbot, win, 5)
-    question.answer = Button.Cancel
+    question.answers(Button.Cancel, Button.Cancel)
     assert not win.close()
     assert question.asked == [("quit", str(path))]
     assert win.isVisible() and win.handle.worker.link.alive and win.state.modified
@@ -125,7 +128,7 @@ def test_close_of_a_modified_session_asks_and_cancel_keeps_it(qtbot, win, questi
     assert s.step == 11
     win.act_quit.trigger()  # Quit asks as the close button does
     assert win.isVisible() and [d for d, _ in question.asked] == ["quit", "quit"]
-    question.answer = Button.Discard
+    question.answers(Button.Discard)
     assert win.close() and not win.isVisible()
     assert path.read_bytes() == before  # discarded: the file keeps what it had
 
@@ -136,7 +139,7 @@ def test_close_save_writes_the_file_then_closes(qtbot, win, question, tmp_path):
     save(qtbot, win, path)
     steps(qtbot, win, 7)
     results = saved_results(win)
-    question.answer = Button.Save
+    question.answers(Button.Save)
     assert win.close() and not win.isVisible()
     assert [(r.ok, r.path, r.step) for r in results] == [(True, str(path), 12)]
     assert path.exists()
@@ -147,7 +150,7 @@ def test_save_of_a_never_saved_run_asks_for_a_path_and_its_cancel_cancels(qtbot,
     steps(qtbot, win, 3)
     chosen: list[str | None] = [None]
     monkeypatch.setattr(win.session_ui, "choose_save_path", lambda: chosen[0])
-    question.answer = Button.Save
+    question.answers(Button.Save, Button.Save)
     assert not win.close() and win.isVisible()  # the Save dialog was cancelled: so is the close
     assert question.asked == [("quit", None)] and win.state.modified
     chosen[0] = str(tmp_path / "new.gmlab")
@@ -159,12 +162,12 @@ def test_save_of_a_never_saved_run_asks_for_a_path_and_its_cancel_cancels(qtbot,
 def test_reset_of_a_modified_session_asks(qtbot, win, question, tmp_path):
     steps(qtbot, win, 6)
     run, resets = win.snap.run_id, win.state.reset_count
-    question.answer = Button.Cancel
+    question.answers(Button.Cancel)
     win.commands.reset()
     assert question.asked == [("reset", None)] and win.state.reset_count == resets
     s = steps(qtbot, win, 1)
     assert (s.run_id, s.step) == (run, 7)  # the same run, kept
-    question.answer = Button.Discard
+    question.answers(Button.Discard)
     win.commands.reset()
     s = wait_step(qtbot, win, lambda s: s.run_id != run)
     assert s.step == 0 and win.state.reset_count == resets + 1 and not win.state.modified
@@ -175,7 +178,7 @@ def test_reset_of_a_modified_session_asks(qtbot, win, question, tmp_path):
     steps(qtbot, win, 2)
     run = win.snap.run_id
     results = saved_results(win)
-    question.answer = Button.Save
+    question.answers(Button.Save)
     win.commands.reset()
     assert [r.step for r in results] == [6]
     wait_step(qtbot, win, lambda s: s.run_id != run and s.step == 0)
@@ -185,12 +188,11 @@ def test_reset_of_a_modified_session_asks(qtbot, win, question, tmp_path):
 def test_a_page_s_load_and_start_cancelled_leaves_the_run_paused(qtbot, win, question):
     steps(qtbot, win, 4)
     run = win.snap.run_id
-    question.answer = Button.Cancel
+    question.answers(Button.Cancel)
     win.services.load_config(win.state.applied.replace(seed=7), start=True)
     assert question.asked == [("reset", None)] and not win.state.running
     s = steps(qtbot, win, 1)
     assert (s.run_id, s.step) == (run, 5)
-    question.answer = Button.Discard  # the window closes at the end of the test
 
 
 def test_open_of_a_modified_session_asks(qtbot, win, question, tmp_path, monkeypatch):
@@ -200,12 +202,12 @@ def test_open_of_a_modified_session_asks(qtbot, win, question, tmp_path, monkeyp
     steps(qtbot, win, 3)
     dialogs = []
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: dialogs.append(a) or (str(path), ""))
-    question.answer = Button.Cancel
+    question.answers(Button.Cancel, Button.Cancel)
     win.session_ui.open_dialog()
     win.session_ui.open_recent(str(path))
     assert question.asked == [("open", str(path))] * 2 and dialogs == []
     assert win.snap.step == 8 and win.state.modified
-    question.answer = Button.Discard
+    question.answers(Button.Discard)
     run = win.snap.run_id
     with qtbot.waitSignal(win.session_ui.opened, timeout=20000) as sig:
         win.session_ui.open_dialog()
