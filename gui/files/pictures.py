@@ -1,7 +1,7 @@
 """Pictures out of the window: PNG screenshots of the whole window and one view as PNG or SVG.
 
 Every failure (an unwritable folder, an unknown format, an exporter error) is one message and returns None;
-nothing is lost and the run goes on. Ctrl+S saves into the screenshot folder (gui.settings.screenshot_dir:
+nothing is lost and the run goes on. F12 saves into the screenshot folder (gui.settings.screenshot_dir:
 GML_SCREENSHOT_DIR, a setting, or the user's pictures folder), and every message names the full path. Save
 screenshot as… and Export view open in the folder of the last picture saved through a dialog, else that
 screenshot folder (gui.settings.DialogFolders, kind "pictures").
@@ -58,7 +58,7 @@ class Exporter:
         self.folders = folders if folders is not None else DialogFolders(settings_store())
 
     def folder(self) -> Path:
-        """Where Ctrl+S saves."""
+        """Where F12 (Save screenshot) saves."""
         return self.folders.screenshots()
 
     # -- screenshots -------------------------------------------------------------------------------------
