@@ -51,5 +51,12 @@ def main(argv: list[str] | None = None) -> int:
     return gui_main(argv)
 
 
+def train_entry() -> int:
+    """The installed `gru-memory-lab-train`: `gru-memory-lab train ...`, with the start-up handler installed first
+    (an entry point naming core.cli.train would import torch before any handler could be)."""
+    install_start_handler()
+    return main(["train", *sys.argv[1:]])
+
+
 if __name__ == "__main__":
     sys.exit(main())

@@ -76,7 +76,7 @@ def test_the_wheel_carries_every_file_the_app_reads_at_run_time(wheel):
     meta = zipfile.ZipFile(wheel).read(f"{info}/METADATA").decode()
     assert "License-Expression: MIT" in meta and "Requires-Python: >=3.11" in meta
     entry_points = zipfile.ZipFile(wheel).read(f"{info}/entry_points.txt").decode()
-    assert "gru-memory-lab = main:main" in entry_points and "gru-memory-lab-train = core.cli.train:main" in entry_points
+    assert "gru-memory-lab = main:main" in entry_points and "gru-memory-lab-train = main:train_entry" in entry_points
 
 
 @pytest.fixture(scope="module")
