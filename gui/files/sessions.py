@@ -28,6 +28,7 @@ from core.atomic_io import check_writable
 from core.config import Config, ConfigError
 from core.messages import ExportResult, FileResult, OpenResult, SaveResult
 from core.sessions.container import SUFFIX
+from core.snapshot import ALL_LAYERS
 from gui.actions import make_action
 from gui.settings import DialogFolders
 
@@ -36,7 +37,7 @@ RECENT_MAX = 8
 FILTER = f"GRU Memory Lab session (*{SUFFIX});;All files (*)"
 WHAT_FAILED = {SaveResult: "Saving the session failed.", OpenResult: "Could not open the session.",
                ExportResult: "Exporting the history failed."}  # a failed result that carries no message
-VIEW_LAYERS = ("h", "n", "z", "r")
+VIEW_LAYERS = ALL_LAYERS  # a layer the opened run's cell lacks waits for a run with it (HiddenView.set_layer)
 
 
 class SessionUI(QObject):
@@ -141,14 +142,13 @@ class SessionUI(QObject):
         m.menuAction().setEnabled(True)
 
     def open_recent(self, path: str) -> None:
-        if not self._may_open():
-            return
-        if not os.path.isfile(path):
+        if not os.path.isfile(path):  # nothing would replace the run: nothing to ask
             self.store_recent([q for q in self.recent() if q != path])
             self.services.report_error(
                 f"Cannot open {path}: the file no longer exists; it was removed from Open recent.")
             return
-        self.open_session_from(path)
+        if self._may_open():
+            self.open_session_from(path)
 
     # -- commands -----------------------------------------------------------------------------------------
     def save_session_to(self, path) -> bool:

@@ -200,6 +200,8 @@ def test_open_of_a_modified_session_asks(qtbot, win, question, tmp_path, monkeyp
     path = tmp_path / "o.gmlab"
     save(qtbot, win, path)
     steps(qtbot, win, 3)
+    win.session_ui.open_recent(str(tmp_path / "gone.gmlab"))  # a file that is gone replaces nothing: not asked
+    assert question.asked == [] and "no longer exists" in win.message.errors[-1]
     dialogs = []
     monkeypatch.setattr(QFileDialog, "getOpenFileName", lambda *a, **k: dialogs.append(a) or (str(path), ""))
     question.answers(Button.Cancel, Button.Cancel)
