@@ -1,14 +1,27 @@
 """The picture of a run the training child sends the window: `Snapshot` (numpy arrays and plain values, never
-live tensors), which holds the trainer's `ViewWindow` (what the window draws of the model now), and the whole-run
-curves in increments (`SeriesChunk`, produced by `SeriesSender`)."""
+live tensors), which holds the trainer's `ViewWindow` (what the window draws of the model now, with the chosen
+cell's own per-step quantities, `CELL_PARTS`), and the whole-run curves in increments (`SeriesChunk`, produced by
+`SeriesSender`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from core.history import DecimatingSeries
+
+# What one step of each cell records per unit beside h[t−1] and h[t] (docs/cells.md), in this order:
+# GRU: reset gate r, update gate z, candidate n; LSTM: input gate i, forget gate f, cell candidate g, output gate
+# o, the cell state it read c[t−1] and the one it made c[t]; RNN: the pre-activation a = W_ih x + W_hh h[t−1] + b.
+CELL_PARTS: dict[str, tuple[str, ...]] = {"gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o", "c_prev", "c"),
+                                          "rnn": ("a",)}
+GATE_PARTS = frozenset({"r", "z", "i", "f", "o"})  # sigmoid gates, in (0, 1); n and g are tanh's, in (−1, 1)
+# The per-unit signals the hidden-state heatmap offers for each cell (h first), and all of them (flags, files).
+CELL_LAYERS: dict[str, tuple[str, ...]] = {"gru": ("h", "n", "z", "r"), "lstm": ("h", "c", "i", "f", "g", "o"),
+                                           "rnn": ("h",)}
+ALL_LAYERS: tuple[str, ...] = tuple(dict.fromkeys(k for layers in CELL_LAYERS.values() for k in layers))
 
 
 @dataclass(frozen=True)
@@ -29,16 +42,23 @@ class ViewWindow:
     y: np.ndarray           # (W,)
     y_hat: np.ndarray       # (W,)
     h: np.ndarray           # (W, H)
-    r: np.ndarray           # (W, H)
-    z: np.ndarray           # (W, H)
-    n: np.ndarray           # (W, H)
-    h_prev: np.ndarray      # (W, H) the state each row's cell read
+    h_prev: np.ndarray      # (W, H) the hidden state each row's cell read
     step_loss: np.ndarray   # (W,)
     accuracy: float         # online: over the window; batch: the last epoch's val_accuracy (else train's, probe's)
     accuracy_label: str     # what `accuracy` is: "acc (last W)", "val acc", "train acc", "probe acc"
     epoch: int = 0          # batch: epochs completed
     batches_per_epoch: int = 0
     epoch_logs: tuple = ()  # batch: every epoch's logs so far
+    cell: str = "gru"       # the model's cell: which CELL_PARTS `parts` holds
+    parts: Mapping[str, np.ndarray] = field(default_factory=dict)  # CELL_PARTS[cell] -> (W, H) each
+
+    def layer(self, name: str) -> np.ndarray:
+        """(W, H) of h, h_prev or one of the cell's parts; KeyError for a quantity this cell does not have."""
+        if name in ("h", "h_prev"):
+            return self.h if name == "h" else self.h_prev
+        if name not in CELL_PARTS[self.cell]:
+            raise KeyError(f"cell {self.cell} has no {name!r}")
+        return self.parts[name]
 
 
 @dataclass(frozen=True)

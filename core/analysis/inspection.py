@@ -25,24 +25,30 @@ class Analysis:
     separation: float
     probe: MemoryProbe | None
     hints: tuple[Hint, ...]
+    probe_reads: str = "h[t]"        # the state the memory probe decodes from: h[t], or the LSTM's h[t] and c[t]
 
 
 def analyze(cfg: Config, step: int, x: np.ndarray, h: np.ndarray, losses: np.ndarray, correct: np.ndarray,
             update_ratio: float = float("nan"), pred_ones: float = float("nan"), t0: int = 0,
-            verdict: Verdict | None = None) -> Analysis:
+            verdict: Verdict | None = None, c: np.ndarray | None = None) -> Analysis:
     """Portrait and memory probe over the given window (x (T,), h (T, H)); hints from the recent statistics
-    and, once the run has one (core.analysis.verdict.heldout_verdict at its end), the verdict."""
+    and, once the run has one (core.analysis.verdict.heldout_verdict at its end), the verdict. The portrait is
+    h's; the probe reads the whole state the cell carries: h, and the LSTM's cell state c (T, H) when given
+    (and finite: a session saved before c was recorded has it NaN)."""
     x = np.asarray(x).astype(np.int64).ravel()
     h = np.asarray(h, dtype=np.float64)
     portrait, labels, sep, probe = None, np.zeros(0, np.int64), float("nan"), None
+    state, reads = h, "h[t]"
+    if c is not None and np.shape(c) == h.shape and np.isfinite(c).all():
+        state, reads = np.hstack([h, np.asarray(c, dtype=np.float64)]), "h[t] and c[t]"
     if len(x) >= 2 and h.ndim == 2 and h.shape[0] == len(x):
         portrait = pca_2d(h)
         labels = lag_labels(x, cfg.task.lag)
         sep = separation(portrait.points, labels)
-        probe = memory_probe(h, x, max_lag=PROBE_LAGS)
+        probe = memory_probe(state, x, max_lag=PROBE_LAGS)
     stats = live_stats_from(losses, correct, step, update_ratio=update_ratio, pred_ones=pred_ones)
     hints = tuple(diagnose(cfg, stats, verdict))
-    return Analysis(step, portrait, labels, t0, sep, probe, hints)
+    return Analysis(step, portrait, labels, t0, sep, probe, hints, reads)
 
 
 # a readable name for each config field, for run labels

@@ -37,7 +37,7 @@ def forward(cell: str, x, s, w_ih, w_hh, b):
     a = w_ih @ x + w_hh @ h + b
     if cell == "rnn":
         h_new = np.tanh(a)
-        return h_new, (x, s, h_new)
+        return h_new, (x, s, h_new, a)
     i, f, o = sigmoid(a[:H]), sigmoid(a[H:2 * H]), sigmoid(a[3 * H:])
     g = np.tanh(a[2 * H:3 * H])
     c_new = f * s[H:] + i * g
@@ -45,10 +45,20 @@ def forward(cell: str, x, s, w_ih, w_hh, b):
     return np.concatenate([o * tc, c_new]), (x, s, i, f, g, o, tc)
 
 
+def step_parts(cell: str, cache, s_new) -> tuple[np.ndarray, ...]:
+    """The step's own quantities in core.snapshot.CELL_PARTS's order, from its `forward` cache and new state:
+    RNN (a,); LSTM (i, f, g, o, c[t−1], c[t])."""
+    if cell == "rnn":
+        return (cache[3],)
+    _, s, i, f, g, o, _ = cache
+    H = len(i)
+    return i, f, g, o, s[H:], s_new[H:]
+
+
 def coefficients(cell: str, cache) -> tuple[np.ndarray, np.ndarray]:
     """(C, D) of one step (module docstring): C = ds'/da (D_s, G H), D = ds'/ds at fixed a (D_s, D_s)."""
     if cell == "rnn":
-        _, s, h_new = cache
+        _, s, h_new, _ = cache
         return np.diag(1 - h_new * h_new), np.zeros((len(s), len(s)), s.dtype)
     x, s, i, f, g, o, tc = cache
     H = len(i)

@@ -16,8 +16,8 @@ kernel orthogonal over (H, G H), bias zeros, the LSTM's forget block 1 (unit_for
 GRU's. Keras's kernel is W_ih transposed, its recurrent kernel W_hh transposed (the gate order is the same).
 
 Every model answers `step(x, state) -> (h', state', gates)` for one timestep and `zero_state(batch)`: the state
-is h (B, H) for the GRU and the RNN, and [h, c] (B, 2H) for the LSTM; `gates` fills the GRU's (r, z, n) slots of
-the step records, NaN for a cell without them.
+is h (B, H) for the GRU and the RNN, and [h, c] (B, 2H) for the LSTM; `gates` is the step's own quantities in
+core.snapshot.CELL_PARTS's order, each (B, H): the GRU's (r, z, n), the LSTM's (i, f, g, o, c, c'), the RNN's (a,).
 """
 
 from __future__ import annotations
@@ -65,20 +65,19 @@ class OneBiasModel(nn.Module):
         return self.weight_hh.new_zeros(batch, state_size(self.kind, self.units))
 
     def step(self, x: torch.Tensor, state: torch.Tensor):
-        """One step: x (B, I), state (B, D) -> (h' (B, H), state' (B, D), (r, z, n) slots: NaN)."""
+        """One step: x (B, I), state (B, D) -> (h' (B, H), state' (B, D), the step's parts: RNN (a,), LSTM
+        (i, f, g, o, c, c'), each (B, H))."""
         H = self.units
         h = state[:, :H]
         a = torch.addmm(self.bias, x, self.weight_ih.t()) + h @ self.weight_hh.t()
         if self.kind == "rnn":
             h_new = torch.tanh(a)
-            s_new = h_new
-        else:
-            i, f, g, o = a.chunk(4, dim=1)
-            c_new = torch.sigmoid(f) * state[:, H:] + torch.sigmoid(i) * torch.tanh(g)
-            h_new = torch.sigmoid(o) * torch.tanh(c_new)
-            s_new = torch.cat([h_new, c_new], dim=1)
-        nan = torch.full_like(h_new, math.nan).detach()
-        return h_new, s_new, (nan, nan, nan)
+            return h_new, h_new, (a,)
+        a_i, a_f, a_g, a_o = a.chunk(4, dim=1)
+        i, f, g, o = torch.sigmoid(a_i), torch.sigmoid(a_f), torch.tanh(a_g), torch.sigmoid(a_o)
+        c, c_new = state[:, H:], f * state[:, H:] + i * g
+        h_new = o * torch.tanh(c_new)
+        return h_new, torch.cat([h_new, c_new], dim=1), (i, f, g, o, c, c_new)
 
     def forward(self, x: torch.Tensor, state0: torch.Tensor | None = None):
         """x (B, T, I) -> (outputs (B, T, 1) for linear or (B, T, H) for raw, last h (B, H))."""

@@ -276,7 +276,7 @@ class LiveEngine:
         if stale and (not self.running or now - run.analysis_at > REFRESH_S):
             w = run.trainer.analysis_window(run.loss_series.values(-200), run.acc_series.values(-200))
             run.analysis = analyze(run.cfg, run.steps, w.x, w.h, w.losses, w.correct, run.update_ratio,
-                                   w.pred_ones, w.t0, run.verdict)
+                                   w.pred_ones, w.t0, run.verdict, w.c)
             run.analysis_at = now
             run.analysis_step = run.steps
         return run.analysis

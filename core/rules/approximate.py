@@ -221,7 +221,7 @@ class SnAp1Engine(_SensitivityEngine):
             self._readout_grads(h, dout)
         self._finish(train, y, (xv, h_prev, r, z, n, hn, h, dh, dout))
         self.h = h
-        return y_hat, lv, h_prev, r, z, n, h
+        return y_hat, lv, h_prev, (r, z, n), h
 
     def sensitivity_norms(self) -> dict[str, float]:
         """Frobenius norm of SnAp-1's (sparse) dh/dtheta per parameter group, RTRL's keys."""
@@ -278,7 +278,7 @@ class UOROEngine(_SensitivityEngine):
             self._readout_grads(h, dout)
         self._finish(train, y, (xv, h_prev, r, z, n, hn, h, dh, dout))
         self.h = h
-        return y_hat, lv, h_prev, r, z, n, h
+        return y_hat, lv, h_prev, (r, z, n), h
 
     def sensitivity_norms(self) -> dict[str, float]:
         """Frobenius norm of the rank-one estimate s~ theta~^T per parameter group, RTRL's keys."""

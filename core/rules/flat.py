@@ -1,9 +1,10 @@
 """The parts every fast online engine shares: the flat parameter vector shared with the model, its gradient
 buffer and flat optimizer, the carried state and its saved form (`_FlatEngine`), and the saved TBPTT window.
 
-Every engine takes one (x, y) per `step(x, y, train)` and returns (y_hat, loss, h_prev, r, z, n, h), the last
-three being the GRU's gates of the current step (NaN for a cell without them, core.gru.cells); numpy arrays
-returned are never written again. The fast engines compute in NumPy float32 on one flat parameter vector `theta`
+Every engine takes one (x, y) per `step(x, y, train)` and returns (y_hat, loss, h_prev, parts, h), `parts` being
+the cell's own quantities of the current step in core.snapshot.CELL_PARTS's order (the GRU's r, z, n; the LSTM's
+i, f, g, o, c[t-1], c[t]; the RNN's pre-activation a), each (H,); numpy arrays returned are never written again.
+The fast engines compute in NumPy float32 on one flat parameter vector `theta`
 (core.gru.derivatives.Layout, for the config's cell) and update it with a flat optimizer; they have no torch
 optimizer. The model's parameters are made views of that same memory once, at construction (`share_flat`), so
 `trainer.model` always holds the current weights with no copying, and in-place writes to the model's parameters

@@ -6,7 +6,8 @@ current weights, as the GRU's TBPTTEngine and the autograd loop), RTRL carries S
 
     S[t] = J[t] (decay * S[t-1]) + M[t],     dL[t]/dtheta = dL[t]/dh[t] S[t][:H]  (+ the readout's own),
 
-so the LSTM's sensitivity holds both dh/dtheta and dc/dtheta. The steps return NaN in the GRU's (r, z, n) slots.
+so the LSTM's sensitivity holds both dh/dtheta and dc/dtheta. Each step returns the cell's own quantities
+(core.snapshot.CELL_PARTS: the LSTM's i, f, g, o, c[t-1], c[t]; the RNN's pre-activation a).
 Saved state: h (and the LSTM's c), the optimizer, and TBPTT's window (states of the carried size) or RTRL's
 rtrl.S (state size x n_rec).
 """
@@ -44,12 +45,17 @@ def window_backward(cell: str, caches: list, ds: np.ndarray, w_hh, g_wih, g_whh,
 def rtrl_step(cell: str, S: np.ndarray, xv, s_prev, w_ih, w_hh, b, layout, decay: float = 1.0):
     """One RTRL step: (s[t], S[t] = J[t] (decay S[t-1]) + M[t]) from s[t-1] and S[t-1] (a fresh S[t])."""
     s, cache = cell_math.forward(cell, xv, s_prev, w_ih, w_hh, b)
+    return s, sensitivity_update(cell, S, cache, xv, s_prev, w_hh, layout, decay)
+
+
+def sensitivity_update(cell: str, S: np.ndarray, cache, xv, s_prev, w_hh, layout, decay: float = 1.0):
+    """S[t] = J[t] (decay S[t-1]) + M[t] (a fresh array) from the step's `cell_math.forward` cache."""
     C, Dm = cell_math.coefficients(cell, cache)
     S_new = cell_math.state_jacobian(C, Dm, w_hh) @ S
     if decay != 1.0:
         S_new *= decay
     cell_math.add_immediate(S_new, C, xv, s_prev[:layout.units], layout)
-    return s, S_new
+    return S_new
 
 
 class _CellEngine(_FlatEngine):
@@ -63,8 +69,6 @@ class _CellEngine(_FlatEngine):
         self.D = self.layout.state_size
         self.s = np.zeros(self.D, F32)
         self.h = self.s[:self.H]
-        self._nan = np.full(self.H, np.nan, F32)  # the GRU's gate slots
-        self._nan.setflags(write=False)
 
     def _carry(self, s: np.ndarray) -> None:
         self.s = s
@@ -116,7 +120,7 @@ class CellTBPTTEngine(_CellEngine):
         h_prev = caches[-1][1][:H]  # the state the step's own (last) cell read
         self._finish(train, y, ())
         self._carry(s)
-        return y_hat, lv, h_prev, self._nan, self._nan, self._nan, h
+        return y_hat, lv, h_prev, cell_math.step_parts(cell, caches[-1], s), h
 
     def state(self) -> tuple[dict, dict]:
         tensors, meta = super().state()
@@ -152,7 +156,8 @@ class CellRTRLEngine(_CellEngine):
     def step(self, x: int, y: int, train: bool):
         H = self.H
         xv, s_prev = self._xv[x], self.s
-        s, S_new = rtrl_step(self.cell, self.S, xv, s_prev, self.w_ih, self.w_hh, self.b, self.layout, self.decay)
+        s, cache = cell_math.forward(self.cell, xv, s_prev, self.w_ih, self.w_hh, self.b)
+        S_new = sensitivity_update(self.cell, self.S, cache, xv, s_prev, self.w_hh, self.layout, self.decay)
         self.S = S_new
         h = s[:H]
         y_hat, lv, dh, dout = readout_loss(h, y, self.readout, self.loss, self.w_out, self.b_out)
@@ -161,7 +166,7 @@ class CellRTRLEngine(_CellEngine):
             self._readout_grads(h, dout)
         self._finish(train, y, ())
         self._carry(s)
-        return y_hat, lv, s_prev[:H], self._nan, self._nan, self._nan, h
+        return y_hat, lv, s_prev[:H], cell_math.step_parts(self.cell, cache, s), h
 
     def sensitivity_norms(self) -> dict[str, float]:
         """Frobenius norm of dh/dtheta per parameter group: W_ih, W_hh per gate block (LSTM i, f, g, o), b."""

@@ -1,7 +1,8 @@
 """TBPTT and RTRL for the GRU, the engines behind OnlineTrainer for those rules, and the plain autograd loop.
 
-Every engine takes one (x, y) per `step(x, y, train)` and returns (y_hat, loss, h_prev, r, z, n, h), the
-last three gates being the current step's. Each engine owns its optimizer (learning rate, moments, step count)
+Every engine takes one (x, y) per `step(x, y, train)` and returns (y_hat, loss, h_prev, parts, h), parts being
+the current step's own quantities (the GRU's gates r, z, n; core.rules.flat).
+Each engine owns its optimizer (learning rate, moments, step count)
 and its carried state, and saves and checks them itself (`state()`, `take_state(reader)`), in one form for every
 engine, so a checkpoint crosses engines.
 
@@ -73,8 +74,8 @@ class AutogradEngine:
             self.opt.step()
         self.h = s.detach()
         y_hat = predict(out.detach(), c.model.readout, c.train.loss)
-        r, z, n = (g.detach()[0].cpu().numpy() for g in gates)
-        return (float(y_hat), float(loss.detach()), s_in.detach()[0, :H].cpu().numpy(), r, z, n,
+        parts = tuple(g.detach()[0].cpu().numpy() for g in gates)
+        return (float(y_hat), float(loss.detach()), s_in.detach()[0, :H].cpu().numpy(), parts,
                 self.h[0, :H].cpu().numpy())
 
     def h_tensor(self) -> torch.Tensor:
@@ -179,7 +180,7 @@ class TBPTTEngine(_FlatEngine):
         self.h = h
         # h_prev: the state the step's own (last) cell read. With k > 1 it is recomputed from k steps back with
         # the current weights, so h = (1 - z) n + z h_prev holds exactly (it can differ slightly from the carried one)
-        return y_hat, lv, h_prev, r, z, n, h
+        return y_hat, lv, h_prev, (r, z, n), h
 
     def state(self) -> tuple[dict, dict]:
         tensors, meta = super().state()
@@ -244,7 +245,7 @@ class RTRLEngine(_FlatEngine):
             self._readout_grads(h, dout)
         self._finish(train, y, (xv, h_prev, r, z, n, hn, h, dh, dout))
         self.h = h
-        return y_hat, lv, h_prev, r, z, n, h
+        return y_hat, lv, h_prev, (r, z, n), h
 
     def _coefficients(self, h_prev, r, z, n, hn) -> np.ndarray:
         """The coefficients d_ih, d_hh (dh'/d pre-activations, (3, H) each) as the two halves of one (6, H).

@@ -18,6 +18,7 @@ from core.device import resolve_device
 from core.gru.cells import make_model
 from core.gru.model import loss_fn, predict
 from core.gru.optimizers import get_lr, make_optimizer, set_lr, take_torch_state, torch_state
+from core.snapshot import CELL_PARTS
 from core.state_checks import StateError, StateReader, int_in, is_number, take_model
 from core.tasks import make_dataset, make_targets
 from core.train.views import FINISHED_EPOCHS, AnalysisWindow, Finish, ViewWindow
@@ -42,16 +43,14 @@ class BatchRecord:
 
 @dataclass(frozen=True)
 class ProbeView:
-    """The model on a fixed probe sequence: inputs, targets, predictions and internals, (T,) / (T, H); r, z, n are
-    the GRU's gates (NaN for another cell)."""
+    """The model on a fixed probe sequence: inputs, targets, predictions and internals, (T,) / (T, H); `parts` are
+    the cell's own quantities (core.snapshot.CELL_PARTS[cell] -> (T, H))."""
 
     x: np.ndarray
     y: np.ndarray
     y_hat: np.ndarray
     h: np.ndarray
-    r: np.ndarray
-    z: np.ndarray
-    n: np.ndarray
+    parts: dict[str, np.ndarray]
     loss: float
     accuracy: float
     step_loss: np.ndarray  # (T,) each step's loss, as the configured loss counts it
@@ -193,20 +192,24 @@ class BatchTrainer:
         """The model run over the probe sequence from a zero state, one cell step at a time."""
         c = self.cfg
         T, H = len(self.probe_x), c.model.units
-        hs, rs, zs, ns = (np.zeros((T, H), dtype=np.float32) for _ in range(4))
+        names = CELL_PARTS[c.model.cell]
+        hs = np.zeros((T, H), dtype=np.float32)
+        parts = {k: np.zeros((T, H), dtype=np.float32) for k in names}
         s = self.model.zero_state(1)  # h, or the LSTM's [h, c]
         xs = torch.as_tensor(self.probe_x, dtype=torch.float32, device=self.device).reshape(T, 1, 1)
         outs = []
         for i in range(T):
-            h, s, (r, z, n) = self.model.step(xs[i], s)  # r, z, n: the GRU's gates, NaN for another cell
-            hs[i], rs[i], zs[i], ns[i] = (v[0].cpu().numpy() for v in (h, r, z, n))
+            h, s, step_parts = self.model.step(xs[i], s)
+            hs[i] = h[0].cpu().numpy()
+            for k, v in zip(names, step_parts, strict=True):
+                parts[k][i] = v[0].cpu().numpy()
             outs.append(self.model.head(h))
         out = torch.cat(outs).unsqueeze(0)  # (1, T, 1|H)
         y = torch.as_tensor(self.probe_y, dtype=torch.float32, device=self.device).reshape(1, T, 1)
         loss, acc = self._metrics(out, y)
         y_hat = predict(out, c.model.readout, c.train.loss)[0, :, 0].cpu().numpy()
         step_loss = loss_fn(out, y, c.model.readout, c.train.loss, reduction="step")[0].cpu().numpy()
-        return ProbeView(self.probe_x.copy(), self.probe_y.copy(), y_hat, hs, rs, zs, ns, float(loss), acc,
+        return ProbeView(self.probe_x.copy(), self.probe_y.copy(), y_hat, hs, parts, float(loss), acc,
                          step_loss.astype(np.float32))
 
     # -- the whole position, for sessions ------------------------------------------------------------------
@@ -289,13 +292,13 @@ class BatchTrainer:
         elif hist["accuracy"]:
             acc, label = hist["accuracy"][-1], "train acc"  # no validation split
         f32 = np.float32
-        return ViewWindow(0, p.x.astype(f32), p.y.astype(f32), p.y_hat.astype(f32), p.h, p.r, p.z, p.n, h_prev,
-                          p.step_loss, acc, label, self.epoch, self.batches_per_epoch, logs)
+        return ViewWindow(0, p.x.astype(f32), p.y.astype(f32), p.y_hat.astype(f32), p.h, h_prev, p.step_loss, acc,
+                          label, self.epoch, self.batches_per_epoch, logs, self.cfg.model.cell, p.parts)
 
     def analysis_window(self, run_losses: np.ndarray, run_scores: np.ndarray) -> AnalysisWindow:
         """The probe sequence's states, with the run's recent minibatch losses and accuracies."""
         p = self._current_probe(False)
-        return AnalysisWindow(p.x, p.h, 0, run_losses, run_scores, float("nan"))
+        return AnalysisWindow(p.x, p.h, 0, run_losses, run_scores, float("nan"), p.parts.get("c"))
 
     def sensitivity_norms(self) -> None:
         """Batch training carries no sensitivity."""

@@ -19,6 +19,7 @@ from core.config import Config
 from core.device import resolve_device
 from core.gru.cells import make_model
 from core.rules.engines import make_engine
+from core.snapshot import CELL_PARTS
 from core.state_checks import StateError, StateReader, bits, int_in, take_model
 from core.tasks import BitStream
 from core.train.views import FINISHED_STEPS, AnalysisWindow, Finish, OnlineStepRings, ViewWindow
@@ -26,7 +27,8 @@ from core.train.views import FINISHED_STEPS, AnalysisWindow, Finish, OnlineStepR
 
 @dataclass(frozen=True)
 class StepRecord:
-    """One online timestep: x, y, prediction, loss, the state before and after, and the gates."""
+    """One online timestep: x, y, prediction, loss, the hidden state before and after, and the cell's own
+    quantities of the step (`parts`: core.snapshot.CELL_PARTS[cell] -> (H,), e.g. the GRU's r, z, n)."""
 
     t: int
     x: int
@@ -34,9 +36,7 @@ class StepRecord:
     y_hat: float
     loss: float
     h_prev: np.ndarray
-    r: np.ndarray
-    z: np.ndarray
-    n: np.ndarray
+    parts: dict[str, np.ndarray]
     h: np.ndarray
     updated: bool
 
@@ -105,8 +105,9 @@ class OnlineTrainer:
 
     def step(self, train: bool = True) -> StepRecord:
         x, y = self.stream.next()
-        y_hat, lv, h_prev, r, z, n, h = self.engine.step(x, y, train)
-        rec = StepRecord(t=self.t, x=x, y=y, y_hat=y_hat, loss=lv, h_prev=h_prev, r=r, z=z, n=n, h=h, updated=train)
+        y_hat, lv, h_prev, parts, h = self.engine.step(x, y, train)
+        rec = StepRecord(t=self.t, x=x, y=y, y_hat=y_hat, loss=lv, h_prev=h_prev,
+                         parts=dict(zip(CELL_PARTS[self.cfg.model.cell], parts, strict=True)), h=h, updated=train)
         self.t += 1
         return rec
 
@@ -187,7 +188,7 @@ class OnlineTrainer:
     def recent(self) -> OnlineStepRings:
         """The last steps trained with advance(), for the view window, the analysis and sessions."""
         if self._recent is None:
-            self._recent = OnlineStepRings(self.cfg.model.units)
+            self._recent = OnlineStepRings(self.cfg.model.units, cell=self.cfg.model.cell)
         return self._recent
 
     def advance(self) -> StepRecord:
@@ -208,8 +209,9 @@ class OnlineTrainer:
         W = len(R["x"])
         x, y, y_hat, loss = (R[k][:, 0] for k in ("x", "y", "y_hat", "loss"))
         acc = float(((y_hat >= 0.5) == (y >= 0.5)).mean()) if W else float("nan")
-        return ViewWindow(self.t - W, x, y, y_hat, R["h"], R["r"], R["z"], R["n"], R["h_prev"], loss,
-                          acc, f"acc (last {W})")
+        cell = self.cfg.model.cell
+        return ViewWindow(self.t - W, x, y, y_hat, R["h"], R["h_prev"], loss, acc, f"acc (last {W})",
+                          cell=cell, parts={k: R[k] for k in CELL_PARTS[cell]})
 
     def analysis_window(self, run_losses: np.ndarray, run_scores: np.ndarray) -> AnalysisWindow:
         """Up to the last 1,000 steps, per step (the run's curves are not needed online)."""
@@ -218,7 +220,7 @@ class OnlineTrainer:
         y, y_hat = R["y"][:, 0], R["y_hat"][:, 0]
         correct = ((y_hat >= 0.5) == (y >= 0.5)).astype(np.float32)
         pred_ones = float((y_hat >= 0.5).mean()) if k else float("nan")
-        return AnalysisWindow(R["x"][:, 0], R["h"], self.t - k, R["loss"][:, 0], correct, pred_ones)
+        return AnalysisWindow(R["x"][:, 0], R["h"], self.t - k, R["loss"][:, 0], correct, pred_ones, R.get("c"))
 
     def epoch_history(self) -> None:
         """Online training has no epochs."""

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
 from core.history import Ring
-from core.snapshot import ViewWindow
+from core.snapshot import CELL_PARTS, ViewWindow
 
 __all__ = ["AnalysisWindow", "Finish", "OnlineStepRings", "ViewWindow"]
 
@@ -42,26 +43,29 @@ class AnalysisWindow:
     losses: np.ndarray
     correct: np.ndarray
     pred_ones: float
+    c: np.ndarray | None = None  # the LSTM's cell state c (T, H), which the memory probe reads beside h
 
 
 class OnlineStepRings:
     """The last `capacity` online steps, one ring per recorded field (x, y, y_hat, loss: width 1; the state
-    before and after and the gates: width `units`)."""
+    before and after and the cell's parts, core.snapshot.CELL_PARTS: width `units`)."""
 
-    FIELDS = ("x", "y", "y_hat", "loss", "h_prev", "h", "r", "z", "n")
-    WIDE = ("h_prev", "h", "r", "z", "n")
+    NARROW = ("x", "y", "y_hat", "loss")
 
-    def __init__(self, units: int, capacity: int = RECENT_CAPACITY):
+    def __init__(self, units: int, capacity: int = RECENT_CAPACITY, cell: str = "gru"):
         self.capacity = capacity
-        self.rings = {k: Ring(capacity, units if k in self.WIDE else 1) for k in self.FIELDS}
+        self.cell = cell
+        self.parts = CELL_PARTS[cell]
+        fields = (*self.NARROW, "h_prev", "h", *self.parts)
+        self.rings = {k: Ring(capacity, 1 if k in self.NARROW else units) for k in fields}
 
     def __len__(self) -> int:
         return len(self.rings["x"])
 
-    def add(self, rec: object) -> None:
-        """Record one core.train.online.StepRecord."""
+    def add(self, rec: Any) -> None:
+        """Record one core.train.online.StepRecord (its `parts` are this cell's)."""
         for k, ring in self.rings.items():
-            ring.append(getattr(rec, k))
+            ring.append(rec.parts[k] if k in self.parts else getattr(rec, k))
 
     def last(self, k: int | None = None) -> dict[str, np.ndarray]:
         """The last k rows of every field (all kept rows if None), oldest first."""
@@ -73,10 +77,13 @@ class OnlineStepRings:
 
     def load_history(self, history: Mapping[str, np.ndarray]) -> None:
         """Replace the kept rows with a session's `ring.<field>` arrays (absent: none); ValueError naming the
-        field when one does not fit. Nothing changes on failure."""
+        field when one does not fit. Nothing changes on failure. A file without this cell's parts (an LSTM or
+        RNN session saved before they were recorded) opens with them NaN: the window says they were not recorded."""
         rows = {}
+        n = len(np.asarray(history.get("ring.x", np.zeros((0, 1)))))
         for k, ring in self.rings.items():
-            a = np.asarray(history.get(f"ring.{k}", np.zeros((0, ring.width))), dtype=np.float32)
+            missing = np.full((n, ring.width), np.nan) if k in self.parts else np.zeros((0, ring.width))
+            a = np.asarray(history.get(f"ring.{k}", missing), dtype=np.float32)
             if a.ndim != 2 or a.shape[1] != ring.width or len(a) > self.capacity:
                 raise ValueError(f"the recent window {k!r} is malformed")
             rows[k] = a

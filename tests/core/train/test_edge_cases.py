@@ -22,7 +22,7 @@ def test_record_h_prev_is_the_state_the_cell_read_with_a_long_window():
     tr = OnlineTrainer(preset("question-fixed").replace(lag=3, window=4, lr=0.01))
     for _ in range(400):
         r = tr.step()
-        np.testing.assert_allclose(r.h, (1 - r.z) * r.n + r.z * r.h_prev, atol=1e-6)
+        np.testing.assert_allclose(r.h, (1 - r.parts["z"]) * r.parts["n"] + r.parts["z"] * r.h_prev, atol=1e-6)
 
 
 def test_no_heldout_steps_gives_nan_not_zero():

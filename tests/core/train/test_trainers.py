@@ -15,7 +15,7 @@ def test_online_record_and_reproducible():
     assert [r.y_hat for r in ra] == [r.y_hat for r in rb]
     r = ra[-1]
     assert isinstance(r.h, np.ndarray) and r.h.shape == (16,) and r.updated
-    np.testing.assert_allclose(r.h, (1 - r.z) * r.n + r.z * r.h_prev, atol=1e-6)
+    np.testing.assert_allclose(r.h, (1 - r.parts["z"]) * r.parts["n"] + r.parts["z"] * r.h_prev, atol=1e-6)
     assert np.array_equal(ra[-2].h, r.h_prev)  # the state is carried
 
 
