@@ -14,14 +14,18 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
+from PySide6.QtCore import Qt, QTimer  # noqa: E402
 from PySide6.QtGui import QKeySequence  # noqa: E402
 from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox  # noqa: E402
 
+from core.config import Config  # noqa: E402
 from gui import app as gui_app  # noqa: E402
+from gui.app_state import AppState  # noqa: E402
 from gui.files import unsaved  # noqa: E402
 from tests.gui_helpers import wait_step  # noqa: E402
 
 Button = unsaved.Button
+REAL_ASK = unsaved.ask  # the module's autouse stand-in replaces it in every test
 
 
 class Question:
@@ -77,6 +81,35 @@ def saved_results(w):
     out = []
     w.session_ui.saved.connect(out.append)
     return out
+
+
+def test_modified_rests_on_the_run_s_evidence(qtbot):
+    st = AppState(Config())
+    seen = []
+    st.modified_changed.connect(seen.append)
+    st.run_at(7, 0)
+    assert not st.modified  # never saved, untrained
+    st.run_at(7, 3)
+    assert st.modified and seen == [True]  # never saved, trained
+    st.session_saved("a.gmlab", 7, 5)  # the child saved step 5 (a snapshot of step 3 was the last drawn)
+    assert not st.modified and st.current_path == "a.gmlab"
+    st.run_at(7, 4)  # a late snapshot from before the save: not newer than the file
+    assert not st.modified
+    st.run_at(7, 6)
+    assert st.modified
+    st.session_opened("b.gmlab", 9, 100, Config().replace(lr=0.5))
+    st.set_applied(Config().replace(lr=0.5))
+    assert not st.modified
+    st.run_at(7, 50)  # the replaced run's snapshot still in flight: no evidence
+    assert not st.modified
+    st.set_applied(Config().replace(lr=0.25))  # the live learning rate changed: the file holds another config
+    assert st.modified
+    st.note_reset()  # a new run replaces it: step 0, never saved
+    assert not st.modified
+    st.run_at(9, 101)  # the run Reset replaced
+    assert not st.modified
+    st.run_at(11, 1)
+    assert st.modified and seen[-1] is True
 
 
 def test_the_marker_shows_after_training_and_clears_after_save(qtbot, win, tmp_path):
@@ -253,3 +286,27 @@ def unsaved_key_help():
     from gui.window.help import shortcut_rows
 
     return shortcut_rows()
+
+
+def test_the_question_offers_save_discard_cancel_and_escape_is_cancel(qtbot, win):
+    seen, answers = [], [lambda box: qtbot.keyClick(box, Qt.Key_Escape),
+                         lambda box: box.button(Button.Discard).click()]
+
+    def answer_when_shown() -> None:
+        box = QApplication.activeModalWidget()
+        if isinstance(box, QMessageBox) and box.isVisible():
+            seen.append((box.text(), box.informativeText(), box.standardButtons(),
+                         box.standardButton(box.defaultButton())))
+            answers.pop(0)(box)
+
+    poll = QTimer(win)
+    poll.timeout.connect(answer_when_shown)
+    poll.start(20)
+    try:
+        assert REAL_ASK(win, "reset", None) == Button.Cancel
+        assert REAL_ASK(win, "quit", "/x/s.gmlab") == Button.Discard
+    finally:
+        poll.stop()
+    assert [t for t, *_ in seen] == [unsaved.QUESTIONS["reset"], unsaved.QUESTIONS["quit"]]
+    assert "never saved" in seen[0][1] and "s.gmlab" in seen[1][1]
+    assert all(b == Button.Save | Button.Discard | Button.Cancel and d == Button.Save for _, _, b, d in seen)
