@@ -31,6 +31,7 @@ import sys
 from core.config import Config, ConfigError
 from core.messages import FileResult, OpenResult
 from core.product.about import commands_text, prog, version_text
+from core.snapshot import ALL_LAYERS
 from gui import TAB_NAMES as TABS  # Qt-free: the parser must not import Qt
 from gui.recording.flags import add_record_arguments, record_options
 
@@ -72,7 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"steps per second (0 = as fast as it goes; at most {MAX_SPEED:,})")
     p.add_argument("--tab", choices=TABS, default=None,
                    help="which page or Inspect tab to show (for screenshots): " + ", ".join(TABS))
-    p.add_argument("--layer", choices=["h", "n", "z", "r"], default=None, help="the heatmap's layer")
+    p.add_argument("--layer", choices=ALL_LAYERS, default=None,
+                   help="the heatmap's layer (the cell's: gru h n z r; lstm h c i f g o; rnn h)")
     p.add_argument("--theme", choices=["system", "light", "dark"], default=None,
                    help="colours for this run: the desktop's scheme, light or dark (default: View > Theme's choice)")
     p.add_argument("--open", metavar="FILE.gmlab", help="open a saved session (its config wins over config flags)")

@@ -139,7 +139,7 @@ class MemoryProbeView(pg.PlotWidget):
         brushes = [t.color("lag") if k == lag else t.color("bars") for k in pr.lags]
         self.bars.setOpts(x=pr.lags, height=sc, brushes=brushes)
         self.lag_line.setValue(lag)
-        self._title = ("Memory probe: decoding x[t−k] from h[t]",
+        self._title = (f"Memory probe: decoding x[t−k] from {getattr(a, 'probe_reads', 'h[t]')}",
                        f"<span style='color:{t.color('lag')}'>(red: the task's lag, k = {lag})</span>")
         fit_title(self.getPlotItem(), *self._title)
         self.getPlotItem().setXRange(-0.6, pr.lags[-1] + 0.6, padding=0)

@@ -1,5 +1,7 @@
-"""The step inspector: one step of the recorded window — x, y, ŷ, loss, and per unit h[t−1], r, z, n, h[t] —
-with the GRU's equations filled in, the readout (ŷ from h[t]) and where the target came from (core.analysis.step_story);
+"""The step inspector: one step of the recorded window — x, y, ŷ, loss, and per unit the cell's own quantities
+(GRU h[t−1], r, z, n, h[t]; LSTM h[t−1], c[t−1], i, f, g, o, c[t], h[t]; RNN h[t−1], a, h[t]) — with the
+chosen cell's equations filled in (gui.inspect.equations), the readout (ŷ from h[t]) and where the target came
+from (core.analysis.step_story);
 steps are numbered from 1 as everywhere (core.formatting.step_number); a slider (and Alt+←/→) scrubs over the
 window, the selection is emitted so the views can mark it. The equations' box, the verdict and the table's shading
 take the theme's colours (gui.plots.theme) and follow it when it changes."""
@@ -26,21 +28,13 @@ from PySide6.QtWidgets import (
 
 from core.analysis.step_story import readout_text, target_text
 from core.formatting import sig, step_number
+from gui.inspect.equations import COLUMNS, cell_value, equations_html, is_gate
 from gui.inspect.gradient import step_fidelity_html
 from gui.plots.theme import Palette, current, follow, readable_on
 
 
-def _par(v: float) -> str:
-    """A value for an equation: negatives in parentheses, with a true minus sign."""
-    return f"({v:.3f})".replace("-", "−") if v < 0 else f"{v:.3f}"
-
-
-def _fmt(v: float) -> str:
-    return f"{v:+.3f}" if np.isfinite(v) else "nan"
-
-
 class Inspector(QWidget):
-    """One step's numbers: x, y, ŷ, loss, and per unit h[t−1], r, z, n, h[t], with the equations filled in."""
+    """One step's numbers: x, y, ŷ, loss, and per unit the cell's quantities, with its equations filled in."""
 
     selected = Signal(object)  # the selected step index t (or None when following the latest)
 
@@ -73,11 +67,14 @@ class Inspector(QWidget):
         self.eq.setTextFormat(Qt.RichText)
         self.eq.setWordWrap(True)
         lay.addWidget(self.eq)
-        self.table = QTableWidget(0, 5)
-        self.table.setHorizontalHeaderLabels(["h[t−1]", "r", "z", "n", "h[t]"])
+        self.table = QTableWidget(0, 0)
+        self.cell = ""  # the cell whose columns the table has
+        self._set_cell("gru")
         self.table.verticalHeader().setDefaultSectionSize(20)
         self.table.setEditTriggers(QTableWidget.NoEditTriggers)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.Stretch)
+        # no column narrower than a value: a narrow dock scrolls the LSTM's eight columns instead of clipping them
+        self.table.horizontalHeader().setMinimumSectionSize(self.table.fontMetrics().horizontalAdvance("+0.000") + 12)
         lay.addWidget(self.table, 1)
         self.snap = None
         self.row = -1
@@ -90,6 +87,15 @@ class Inspector(QWidget):
         self.eq.setStyleSheet(f"QLabel {{ color: {t.fg}; background: {t.panel}; border: 1px solid {t.border};"
                               " padding: 6px; }")
         self._refresh()
+
+    def _set_cell(self, cell: str) -> None:
+        """The table's columns for the cell (gui.inspect.equations.COLUMNS); rows are made again."""
+        if cell == self.cell:
+            return
+        self.cell = cell
+        self.table.setRowCount(0)
+        self.table.setColumnCount(len(COLUMNS[cell]))
+        self.table.setHorizontalHeaderLabels([head for head, _ in COLUMNS[cell]])
 
     # -- selection -------------------------------------------------------------------------------------
     def set_snapshot(self, s) -> None:
@@ -142,8 +148,7 @@ class Inspector(QWidget):
             self.table.setRowCount(0)
             self.selected.emit(None)
             return
-        h_prev = s.view.h_prev[i]
-        r, z, n, h = s.view.r[i], s.view.z[i], s.view.n[i], s.view.h[i]
+        h = s.view.h[i]
         y_hat = float(s.view.y_hat[i])
         ok = (y_hat >= 0.5) == (s.view.y[i] >= 0.5)
         theme = current()
@@ -162,19 +167,11 @@ class Inspector(QWidget):
         rest = (readout_text(cfg["model"]["readout"], cfg["train"]["loss"], h, w_b[0], w_b[1], y_hat),
                 target_text(cfg["task"]["kind"], int(cfg["task"]["lag"]), s.view.x, s.view.t0, i, int(s.view.y[i])))
         u = min(self.unit.value(), len(h) - 1)
-        self.eq.setText(
-            "<table cellspacing='2'>"
-            f"<tr><td>r = σ(W<sub>ir</sub>x + b<sub>ir</sub> + W<sub>hr</sub>h[t−1] + b<sub>hr</sub>)</td>"
-            f"<td>r<sub>{u}</sub> = {r[u]:.3f}</td></tr>"
-            f"<tr><td>z = σ(W<sub>iz</sub>x + b<sub>iz</sub> + W<sub>hz</sub>h[t−1] + b<sub>hz</sub>)</td>"
-            f"<td>z<sub>{u}</sub> = {z[u]:.3f}</td></tr>"
-            f"<tr><td>n = tanh(W<sub>in</sub>x + b<sub>in</sub> + r ⊙ (W<sub>hn</sub>h[t−1] + b<sub>hn</sub>))</td>"
-            f"<td>n<sub>{u}</sub> = {n[u]:.3f}</td></tr>"
-            f"<tr><td>h[t] = (1 − z) ⊙ n + z ⊙ h[t−1]</td>"
-            f"<td>h<sub>{u}</sub> = (1 − {z[u]:.3f})·{_par(n[u])} + {z[u]:.3f}·{_par(h_prev[u])} = "
-            f"<b>{h[u]:.3f}</b></td></tr></table>"
-            f"<p style='margin-top:4px'>{html.escape(rest[0])}<br>{html.escape(rest[1])}</p>")
-        cols = (h_prev, r, z, n, h)
+        self.eq.setText(equations_html(s.view, i, u)
+                        + f"<p style='margin-top:4px'>{html.escape(rest[0])}<br>{html.escape(rest[1])}</p>")
+        self._set_cell(s.view.cell)
+        layers = [layer for _, layer in COLUMNS[self.cell]]
+        cols = [s.view.layer(layer)[i] for layer in layers]
         H = len(h)
         if self.table.rowCount() != H:  # items are made once per size and then updated in place
             self.table.setRowCount(H)
@@ -188,10 +185,12 @@ class Inspector(QWidget):
             for c, vec in enumerate(cols):
                 v = float(vec[k])
                 item = self.table.item(k, c)
-                item.setText(_fmt(v))
-                lo = 0.0 if c in (1, 2) else -1.0  # gates live in (0, 1), states in (−1, 1)
+                item.setText(cell_value(v))
+                gate = is_gate(layers[c])
+                v = v if np.isfinite(v) else 0.0  # not recorded: the palest shade
+                lo = 0.0 if gate else -1.0  # gates live in (0, 1), states in (−1, 1)
                 frac = (np.clip(v, lo, 1.0) - lo) / (1.0 - lo)
-                sat = 0.15 + 0.55 * abs(frac * 2 - 1) if c not in (1, 2) else 0.15 + 0.55 * frac
+                sat = 0.15 + 0.55 * abs(frac * 2 - 1) if not gate else 0.15 + 0.55 * frac
                 col = QColor.fromHsvF(0.0 if v >= 0 else 0.6, sat, 0.42 if theme.dark else 1.0)  # dark: deep shades
                 item.setBackground(col)
                 item.setForeground(readable_on(col))

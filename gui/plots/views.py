@@ -1,5 +1,6 @@
 """The live window views: bits (x, y, ŷ rows with wrong predictions marked) and the hidden-state heatmap with
-its colour bar and gate layers (chosen at the heatmap's top right). What the x axis counts is said in the title,
+its colour bar and the layers of the run's cell (core.snapshot.CELL_LAYERS: GRU h, n, z, r; LSTM h, c, i, f, g,
+o; RNN h; chosen at the heatmap's top right). What the x axis counts is said in the title,
 which leaves the plot area the height an axis label would take. The whole-run loss and accuracy curves are
 gui.plots.curves.CurveView; the shared plot styling is gui.plots.style.
 
@@ -17,15 +18,21 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtWidgets import QComboBox, QVBoxLayout, QWidget
 
 from core.formatting import step_number
+from core.snapshot import CELL_LAYERS
 from gui.plots.empty_note import EmptyNote
 from gui.plots.style import fit_to_view, outside_legend, style_plot
 from gui.plots.theme import Palette, colour_scene, follow
 
 ROW_X, ROW_Y, ROW_P = 2.8, 1.4, 0.0  # baselines of the x, y and ŷ rows in the bits view
 LAYERS = {"h": ("hidden state h", (-1.0, 1.0), "diverging"),  # the map: the theme's Palette.diverging
-          "n": ("candidate n", (-1.0, 1.0), "diverging"),
+          "n": ("candidate n", (-1.0, 1.0), "diverging"),  # the GRU's
           "z": ("update gate z", (0.0, 1.0), "sequential"),
-          "r": ("reset gate r", (0.0, 1.0), "sequential")}
+          "r": ("reset gate r", (0.0, 1.0), "sequential"),
+          "c": ("cell state c", (-2.0, 2.0), "diverging"),  # the LSTM's: c is not bounded; beyond ±2 saturates
+          "i": ("input gate i", (0.0, 1.0), "sequential"),
+          "f": ("forget gate f", (0.0, 1.0), "sequential"),
+          "g": ("cell candidate g", (-1.0, 1.0), "diverging"),
+          "o": ("output gate o", (0.0, 1.0), "sequential")}
 
 
 def crisp_svg(text: str) -> str:
@@ -129,19 +136,20 @@ class BitsView(pg.PlotWidget):
 
 
 class HiddenView(QWidget):
-    """Units × time heatmap of h (or n, z, r) over the window, with a colour bar."""
+    """Units × time heatmap of h (or another layer of the run's cell) over the window, with a colour bar."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.layer = "h"
         self.mode = "online"
+        self.cell = ""
+        self.wanted: str | None = None  # a layer asked for that the shown cell lacks: taken when a cell has it
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.plot_widget = pg.PlotWidget()
         lay.addWidget(self.plot_widget, 1)
         self.layer_box = QComboBox(self)  # over the title's row, at its right: it costs no height
-        for key, (label, _, _) in LAYERS.items():
-            self.layer_box.addItem(f"layer: {label} ({key})", key)
+        self.set_cell("gru")
         self.layer_box.setToolTip("Which per-unit signal the heatmap shows")
         self.layer_box.currentIndexChanged.connect(self._layer_changed)
         p = self.plot_widget.getPlotItem()
@@ -181,8 +189,34 @@ class HiddenView(QWidget):
     def plot(self) -> pg.PlotItem:
         return self.plot_widget.getPlotItem()
 
+    def layers(self) -> list[str]:
+        """The layers offered now: the shown cell's."""
+        return [self.layer_box.itemData(i) for i in range(self.layer_box.count())]
+
+    def set_cell(self, cell: str) -> None:
+        """Offer the cell's layers; the layer shown stays if the cell has it (else a wanted one, else h)."""
+        if cell == self.cell:
+            return
+        self.cell = cell
+        keys = CELL_LAYERS[cell]
+        keep = self.wanted if self.wanted in keys else (self.layer if self.layer in keys else "h")
+        box = self.layer_box
+        box.blockSignals(True)
+        box.clear()
+        for key in keys:
+            box.addItem(f"layer: {LAYERS[key][0]} ({key})", key)
+        box.blockSignals(False)
+        if keep == self.wanted:
+            self.wanted = None
+        box.setCurrentIndex(box.findData(keep))
+        if self.layer != keep:
+            self._layer_changed()
+        box.setEnabled(len(keys) > 1)
+        self._place_box()
+
     def set_layer(self, key: str) -> None:
         i = self.layer_box.findData(key)
+        self.wanted = None if i >= 0 else key
         if i >= 0:
             self.layer_box.setCurrentIndex(i)
 
@@ -198,7 +232,8 @@ class HiddenView(QWidget):
 
     def show_snapshot(self, s) -> None:
         self._last = s
-        data = getattr(s.view, self.layer)
+        self.set_cell(s.view.cell)
+        data = s.view.layer(self.layer)
         W = data.shape[0]
         H = data.shape[1] if data.ndim == 2 else 0
         self.empty.show(W == 0 or H == 0)
@@ -219,6 +254,9 @@ class HiddenView(QWidget):
 
     def resizeEvent(self, ev) -> None:  # noqa: N802 (Qt naming)
         super().resizeEvent(ev)
+        self._place_box()
+
+    def _place_box(self) -> None:
         box = self.layer_box
         box.adjustSize()
         box.move(max(0, self.width() - box.width() - 6), 3)

@@ -221,8 +221,17 @@ class ConfigPanel(QWidget):
             w.setVisible(show)
 
     def _update_pending(self, *_applied) -> None:
+        """The panel's one note: what changed and applies on Reset, or, when the fields together make no config
+        (a rule or measurement that does not run the chosen cell, core.config), the one sentence saying why."""
         names = self.pending_fields()
-        if names:
+        try:
+            self.config()
+            refused = ""
+        except ConfigError as e:
+            refused = e.message
+        if refused:
+            self.pending.setText(f"Reset refuses this: {refused}.")
+        elif names:
             shown = ", ".join(LABELS.get(n, n) for n in names[:6]) + ("…" if len(names) > 6 else "")
             self.pending.setText(f"Changed: {shown}.\nThese apply on Reset (R); the learning rate applies live.")
-        self.pending.setVisible(bool(names))
+        self.pending.setVisible(bool(names or refused))
