@@ -32,8 +32,8 @@ def ask(parent: QWidget, doing: str, path: str | None) -> QMessageBox.StandardBu
     """The question, modal: Save, Discard or Cancel for `doing` ("quit", "reset" or "open"); tests replace it."""
     box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved training", QUESTIONS[doing],
                       Button.Save | Button.Discard | Button.Cancel, parent)
-    box.setInformativeText(f"{Path(path).name} does not hold the training since it was saved: discarded, it is lost."
-                           if path else "This run was never saved: discarded, its training is lost.")
+    box.setInformativeText(f"The training since {Path(path).name} was saved is lost if you discard it." if path
+                           else "This run was never saved: if you discard it, its training is lost.")
     box.setDefaultButton(Button.Save)
     box.setEscapeButton(Button.Cancel)
     return Button(box.exec())
