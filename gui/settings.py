@@ -6,7 +6,7 @@ The file itself is vetted before QSettings opens it (`settings_store`, core/prod
 not a regular file is never blocked on or written (a private stand-in is used), one holding a value Qt cannot
 decode safely (a `@Variant`, a value nested too deeply or too long) is moved aside; one warning either way.
 
-Screenshots (Ctrl+S) go to `screenshot_dir()`: the folder GML_SCREENSHOT_DIR names, else the setting
+Screenshots (F12) go to `screenshot_dir()`: the folder GML_SCREENSHOT_DIR names, else the setting
 `files/screenshot_dir` in that INI file, else the user's pictures folder + "GRU Memory Lab" (Qt's
 QStandardPaths.PicturesLocation, e.g. ~/Pictures/GRU Memory Lab).
 
@@ -185,7 +185,7 @@ class WindowSettings:
         return removed
 
     def screenshot_dir(self) -> Path:
-        """Where Ctrl+S saves (an absolute path; the folder is made when the first screenshot is saved)."""
+        """Where the screenshot (F12) saves (an absolute path; the folder is made when the first screenshot is saved)."""
         return screenshot_dir(self.store)
 
     @property
@@ -206,7 +206,7 @@ class WindowSettings:
 
 
 def screenshot_dir(store: QSettings) -> Path:
-    """Where Ctrl+S saves: GML_SCREENSHOT_DIR, else the setting, else the pictures folder + APP_FOLDER."""
+    """Where the screenshot (F12) saves: GML_SCREENSHOT_DIR, else the setting, else the pictures folder + APP_FOLDER."""
     chosen = os.environ.get(SCREENSHOT_DIR_ENV) or store.value(SCREENSHOT_DIR_KEY)
     if chosen:
         return Path(str(chosen)).expanduser().absolute()
@@ -227,7 +227,7 @@ class DialogFolders:
         self.store = store
 
     def screenshots(self) -> Path:
-        """Where Ctrl+S saves (screenshot_dir)."""
+        """Where the screenshot (F12) saves (screenshot_dir)."""
         return screenshot_dir(self.store)
 
     def default(self, kind: str) -> Path:
