@@ -46,6 +46,14 @@ def _no_logging_left_behind():
 
 
 @pytest.fixture
+def full_disk(monkeypatch):
+    """Every atomic write fails as on a full disk (ENOSPC when the temporary file is synced)."""
+    from tests.helpers import fail_fsync
+
+    fail_fsync(monkeypatch)
+
+
+@pytest.fixture
 def win_config():
     """The config the shared `win` opens with."""
     return preset("question-fixed")

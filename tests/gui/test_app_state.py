@@ -8,10 +8,9 @@ pytest.importorskip("pytestqt")
 
 from PySide6.QtWidgets import QMainWindow  # noqa: E402
 
-from core.config import Config, preset  # noqa: E402
+from core.config import Config  # noqa: E402
 from gui.app_state import MAX_PINS, AppState, Pin, RunCurves  # noqa: E402
 from gui.window.message_bar import KEEP, MessageBar  # noqa: E402
-from tests.gui_helpers import make_window  # noqa: E402
 
 
 def test_running_follows_snapshots_but_not_the_one_that_may_predate_a_command(qtbot):
@@ -63,12 +62,10 @@ def test_message_lists_are_bounded(qtbot):
     assert len(bar.notices) == KEEP and bar.level == "info"
 
 
-def test_no_panel_holds_the_main_window(qtbot, tmp_path, monkeypatch):
-    win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
+def test_no_panel_holds_the_main_window(qtbot, win):
     panels = [win.session_ui, win.inspect, win.inspect.compare, win.pages.seeds, win.panel, win.services]
     for p in panels:
         held = [k for k, v in vars(p).items() if isinstance(v, QMainWindow)]
         assert held in ([], ["dialog_parent"]), (type(p).__name__, held)  # a file dialog's parent only
     win.services.report_error("a panel's error")  # a panel's error changes nothing but the message bar
     assert win.message.errors[-1] == "a panel's error" and not win.state.running
-    win.close()

@@ -30,8 +30,7 @@ def test_reset_while_a_session_opens_does_not_claim_the_file(qtbot, tmp_path, mo
     win.close()
 
 
-def test_inspector_keeps_the_selected_step_when_w_changes(qtbot, tmp_path, monkeypatch):
-    win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
+def test_inspector_keeps_the_selected_step_when_w_changes(qtbot, win):
     win.commands.step(500)
     wait_step(qtbot, win, lambda s: s.step == 500)
     ins = win.inspect.inspector
@@ -44,7 +43,6 @@ def test_inspector_keeps_the_selected_step_when_w_changes(qtbot, tmp_path, monke
     win.toolbar.window_spin.setValue(400)
     wait_step(qtbot, win, lambda s: len(s.view.x) == 400)
     assert ins.selected_t() == 469
-    win.close()
 
 
 def test_a_value_the_widget_clamps_shows_as_pending(qtbot, tmp_path, monkeypatch):

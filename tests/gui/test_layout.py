@@ -68,8 +68,7 @@ def test_live_views_keep_readable_heights_at_1280x720(win, qtbot):
     assert legend.sceneBoundingRect().top() >= vb.sceneBoundingRect().bottom()
 
 
-def test_x_range_follows_the_run_after_reset(qtbot, tmp_path, monkeypatch):
-    win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
+def test_x_range_follows_the_run_after_reset(qtbot, win):
     win.commands.start(until=400)
     wait_step(qtbot, win, lambda s: s.step >= 400 and not s.running, timeout=30000)
     vb = win.loss.getPlotItem().getViewBox()
@@ -79,7 +78,6 @@ def test_x_range_follows_the_run_after_reset(qtbot, tmp_path, monkeypatch):
     wait_step(qtbot, win, lambda s: s.run_id != run)
     assert vb.viewRange()[0][1] < 50  # the new run's range, not the last run's 0-500
     assert win.acc.getPlotItem().getViewBox().viewRange()[0][1] < 50
-    win.close()
 
 
 def test_a_focused_slider_takes_the_arrow_key(win, qtbot):

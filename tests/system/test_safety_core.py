@@ -4,7 +4,6 @@ are named, and files cannot declare sizes that cost gigabytes."""
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 from pathlib import Path
@@ -30,14 +29,6 @@ DIVERGE = ["--preset", "question-fixed", "--optimizer", "sgd", "--lr", "10", "--
 
 def quiet(*_):
     return None
-
-
-@pytest.fixture
-def full_disk(monkeypatch):
-    """Every atomic write fails as on a full disk (ENOSPC when the temp file is synced)."""
-    def fsync(fd):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-    monkeypatch.setattr(atomic_io.os, "fsync", fsync)
 
 
 # -- 1. divergence ----------------------------------------------------------------------------------------

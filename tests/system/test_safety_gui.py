@@ -5,23 +5,15 @@ training error or a failed --open into a non-zero exit with the message on stder
 from __future__ import annotations
 
 import argparse
-import errno
-import os
 
 import pytest
 
 pytest.importorskip("pytestqt")
 
-from core import atomic_io  # noqa: E402
 from core.config import preset  # noqa: E402
 from gui import app as gui_app  # noqa: E402
 from tests.gui_helpers import make_window  # noqa: E402
-
-
-def full_disk(monkeypatch):
-    def fsync(fd):
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-    monkeypatch.setattr(atomic_io.os, "fsync", fsync)
+from tests.helpers import fail_fsync  # noqa: E402
 
 
 def auto_args(**kw):
@@ -34,7 +26,7 @@ def test_exports_on_a_full_disk_keep_the_old_files_and_say_so(qtbot, win, tmp_pa
     olds = {name: (tmp_path / name) for name in ("shot.png", "loss.png", "loss.svg")}
     for p in olds.values():
         p.write_bytes(b"old picture")
-    full_disk(monkeypatch)
+    fail_fsync(monkeypatch)  # from here on: a full disk
     assert win.exports.save_screenshot(olds["shot.png"]) is None
     text = win.message.text.text()
     assert "no space left on device" in text and "Nothing was written" in text

@@ -24,6 +24,7 @@ from core.messages import (
     Step,
 )
 from core.snapshot import Snapshot
+from tests.helpers import recv_until
 
 CFG = preset("question-fixed").replace(steps=10**6)
 
@@ -52,39 +53,29 @@ def test_a_command_with_a_bad_field_is_refused_with_one_error(msg):
     assert engine.steps == 0 and engine.cfg == CFG
 
 
-def _recv_until(conn, kind, timeout=20.0):
-    seen = []
-    while conn.poll(timeout):
-        msg = conn.recv()
-        seen.append(msg)
-        if isinstance(msg, kind):
-            return msg, seen
-    raise AssertionError(f"no {kind.__name__} within {timeout}s; got {seen}")
-
-
 def test_the_child_loop_survives_an_unknown_message_and_keeps_serving():
     parent, child_end = mp.Pipe()
     t = threading.Thread(target=serve, args=(child_end, CFG.to_dict()), daemon=True)
     t.start()
     try:
-        _recv_until(parent, Ready)
+        recv_until(parent, Ready)
         parent.send(("call", "reset", ({},)))  # the old string protocol: refused, not executed
-        err, _ = _recv_until(parent, Error)
+        err, _ = recv_until(parent, Error)
         assert "does not accept tuple" in err.text
         parent.send(Step(7))
         parent.send(SnapshotRequest(5))
-        snap, seen = _recv_until(parent, Snapshot)
+        snap, seen = recv_until(parent, Snapshot)
         assert snap.step == 7 and len(snap.view.x) == 5 and not snap.running
         assert not any(isinstance(m, Error) for m in seen)
         parent.send(Start())
         parent.send(SnapshotRequest(5))
-        snap, _ = _recv_until(parent, Snapshot)
+        snap, _ = recv_until(parent, Snapshot)
         assert snap.running
         parent.send(Pause())
         parent.send(Reset(preset("question-fixed").replace(steps=3).to_dict()))
         parent.send(Step(3))
         parent.send(SnapshotRequest(5))
-        snap, seen = _recv_until(parent, Snapshot)
+        snap, seen = recv_until(parent, Snapshot)
         assert snap.step == 3 and snap.finished and snap.finished_reason == "steps" and not snap.running
         assert any(isinstance(m, Notice) and "Reached 3" in m.text for m in seen)
         parent.send(Quit())

@@ -8,11 +8,11 @@ import torch
 
 from core.config import preset
 from core.gru.derivatives import Layout
-from core.gru.model import gru_cell, loss_fn
 from core.rules.engines import engine_class
 from core.rules.fidelity import FidelityMeter, compare
 from core.rules.fidelity_history import FIELDS, GROUPS
 from core.train.online import OnlineTrainer
+from tests.helpers import bptt_grad
 
 COS = [i for i, f in enumerate(FIELDS) if f.startswith("cos")]
 RATIO = [i for i, f in enumerate(FIELDS) if f.startswith("ratio")]
@@ -20,17 +20,6 @@ RATIO = [i for i, f in enumerate(FIELDS) if f.startswith("ratio")]
 
 def _cfg(rule, **kw):
     return preset("question-fixed").replace(rule=rule, fidelity=True, **kw)
-
-
-def _bptt_grad(weights, xs, y_last, readout, loss):
-    """Autograd (float64) gradient of the last step's loss through the whole sequence from h0 = 0."""
-    ps = [w.detach().double().clone().requires_grad_(True) for w in weights]
-    h = torch.zeros(1, ps[1].shape[1], dtype=torch.float64)
-    for x in xs:
-        h = gru_cell(torch.tensor([[float(x)]], dtype=torch.float64), h, *ps[:4]).h
-    out = h @ ps[4].t() + ps[5] if readout == "linear" else h
-    L = loss_fn(out, torch.tensor([[float(y_last)]], dtype=torch.float64), readout, loss)
-    return np.concatenate([g.numpy().ravel() for g in torch.autograd.grad(L, ps)])
 
 
 def _run_frozen(tr, T):
@@ -112,7 +101,7 @@ def test_tbptt_window_covering_the_run_is_full_bptt():
     assert ok.sum() >= T - 3  # (NaN only where the input gradient is exactly 0 on both sides)
     np.testing.assert_allclose(rows[:, COS][~np.isnan(rows[:, COS])], 1.0, atol=1e-5, rtol=0)
     np.testing.assert_allclose(rows[:, RATIO][~np.isnan(rows[:, RATIO])], 1.0, atol=1e-4, rtol=0)
-    want = _bptt_grad(weights, xs, last.y, "linear", "mse")
+    want = np.concatenate([g.ravel() for g in bptt_grad(weights, xs, last.y, "linear", "mse")])
     np.testing.assert_allclose(tr.engine.grad, want, atol=1e-5, rtol=0)
     rows1, xs1, _ = _run_frozen(tr1, T)
     assert xs1 == xs and np.nanmin(rows1[:, 0]) < 0.9  # window 1 points elsewhere

@@ -7,17 +7,7 @@ import torch
 from core.config import preset
 from core.gru.model import gru_cell, loss_fn
 from core.train.online import OnlineTrainer
-
-
-def _bptt_grad(weights, xs, y_last, readout, loss):
-    """Autograd (float64) gradient of the last step's loss through the whole sequence from h0 = 0."""
-    ps = [w.detach().double().clone().requires_grad_(True) for w in weights]
-    h = torch.zeros(1, ps[1].shape[1], dtype=torch.float64)
-    for x in xs:
-        h = gru_cell(torch.tensor([[float(x)]], dtype=torch.float64), h, *ps[:4]).h
-    out = h @ ps[4].t() + ps[5] if readout == "linear" else h
-    L = loss_fn(out, torch.tensor([[float(y_last)]], dtype=torch.float64), readout, loss)
-    return [g.numpy() for g in torch.autograd.grad(L, ps)]
+from tests.helpers import bptt_grad
 
 
 @pytest.mark.parametrize("readout,loss", [("linear", "mse"), ("linear", "bce"), ("raw", "mse"), ("raw", "bce")])
@@ -30,7 +20,7 @@ def test_rtrl_gradient_equals_full_bptt(readout, loss):
     T = 30
     recs = [tr.step(train=False) for _ in range(T - 1)]  # weights held fixed; the sensitivity is carried
     recs.append(tr.step(train=True))  # computes the gradient from the carried sensitivity, then updates
-    want = _bptt_grad(weights, [r.x for r in recs], recs[-1].y, readout, loss)
+    want = bptt_grad(weights, [r.x for r in recs], recs[-1].y, readout, loss)
     got = tr.engine.layout.views(tr.engine.grad)
     for name, w in zip(tr.engine.layout.shapes, want):
         np.testing.assert_allclose(got[name], w, atol=1e-5, rtol=0, err_msg=name)

@@ -13,8 +13,8 @@ from core.seed_batched.shape import BatchShape, batch_shape
 from core.seed_batched.table import NUMPY_ENGINES, make_batched_engine
 from core.tasks import BitStream
 from core.train.online import OnlineTrainer
+from tests.helpers import mixed_batch
 
-LAGS = (1, 2, 1, 3, 1, 2)
 # "The same losses to float32 rounding": the batched engine sums in another order than the single one (torch's
 # fused Adam kernel, one [J; dL/dh J] S product under RTRL), so the two trajectories part by rounding, which
 # training amplifies a little. The scale of that: the single fast engine moves its own losses by up to 5e-6
@@ -24,12 +24,6 @@ RTOL, ATOL, COMPARED = 1e-4, 2e-5, 1000
 
 def assert_same_losses(batched, single, msg=""):
     np.testing.assert_allclose(batched[:COMPARED], single[:COMPARED], rtol=RTOL, atol=ATOL, err_msg=msg)
-LRS = (1e-2, 1e-3, 3e-3, 1e-2, 1e-3, 5e-3)
-
-
-def _mixed_batch(rule, window, steps, eval_steps, **extra):
-    base = preset("question-fixed").replace(rule=rule, window=window, steps=steps, eval_steps=eval_steps, **extra)
-    return [base.replace(seed=10 + i, lag=lag, lr=lr) for i, (lag, lr) in enumerate(zip(LAGS, LRS))]
 
 
 def _single(cfg, steps, eval_steps):
@@ -52,7 +46,7 @@ def test_learner_s_is_the_single_run_of_seed_s(rule, window):
     """Mixed lags and learning rates in one batch: each learner's per-step losses over the first 1,000 of 1,500
     steps equal the single fast run's to float32 rounding, and the held-out accuracy and verdict are the same."""
     steps, eval_steps = 1500, 400
-    cfgs = _mixed_batch(rule, window, steps, eval_steps)
+    cfgs = mixed_batch(rule, window, steps, eval_steps)
     if rule == "uoro":
         cfgs = [c.replace(lag=lag, lr=lr) for c, lag, lr in zip(cfgs, UORO_LAGS, UORO_LRS)]
     bl = BatchedLearners(cfgs)
@@ -78,7 +72,7 @@ def test_learner_s_is_the_single_run_of_seed_s(rule, window):
     ("snap1", 1, "linear", "bce", "sgd"), ("uoro", 1, "raw", "bce", "adam"), ("uoro", 1, "linear", "mse", "sgd")])
 def test_other_readouts_losses_and_optimizers_match_too(rule, window, readout, loss, opt):
     steps = 300
-    cfgs = _mixed_batch(rule, window, steps, 100, readout=readout, loss=loss, optimizer=opt)
+    cfgs = mixed_batch(rule, window, steps, 100, readout=readout, loss=loss, optimizer=opt)
     if rule == "uoro":
         cfgs = [c.replace(lag=lag, lr=lr) for c, lag, lr in zip(cfgs, UORO_LAGS, UORO_LRS)]
     bl = BatchedLearners(cfgs)
@@ -116,7 +110,7 @@ def test_uoro_needs_the_seeds():
 
 
 def test_rtrl_decay_matches():
-    cfgs = _mixed_batch("rtrl", 1, 200, 0, rtrl_decay=0.9)[:3]
+    cfgs = mixed_batch("rtrl", 1, 200, 0, rtrl_decay=0.9)[:3]
     bl = BatchedLearners(cfgs)
     losses = np.zeros((200, 3))
     for _ in bl.train(losses=losses):
@@ -201,7 +195,7 @@ def test_reach_step_is_the_first_step_with_rolling_accuracy_at_threshold():
 
 
 def test_memory_does_not_grow_with_steps():
-    cfgs = _mixed_batch("tbptt", 2, 10**6, 0)
+    cfgs = mixed_batch("tbptt", 2, 10**6, 0)
 
     def peak(steps):
         bl = BatchedLearners(cfgs, reach_window=200)

@@ -9,23 +9,16 @@ import pytest
 import torch
 
 from core.cli.sweep import main as sweep_main
-from core.config import preset
 from core.seed_batched.learners import BatchedLearners
 from core.seed_batched.shape import BatchShape
 from core.seed_batched.table import TORCH_ENGINES, make_batched_engine, make_torch_engine
+from tests.helpers import mixed_batch
 
-LAGS = (1, 2, 1, 3, 1, 2)
-LRS = (1e-2, 1e-3, 3e-3, 1e-2, 1e-3, 5e-3)
 # Both engines do the same float32 arithmetic in another summation order (torch's bmm and reductions vs NumPy's
 # matmul and pairwise sums), so they part by rounding, which training amplifies a little (see
 # tests/test_batched_engine.py for the scale: one ulp in the initial weights moves RTRL's losses by up to 5e-6).
 RTOL, ATOL = 1e-4, 1e-5
 DEVICES = ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA"))]
-
-
-def _mixed_batch(rule, window, steps, eval_steps, **extra):
-    base = preset("question-fixed").replace(rule=rule, window=window, steps=steps, eval_steps=eval_steps, **extra)
-    return [base.replace(seed=10 + i, lag=lag, lr=lr) for i, (lag, lr) in enumerate(zip(LAGS, LRS))]
 
 
 def _run(cfgs, steps, factory=None):
@@ -45,7 +38,7 @@ def test_learner_s_equals_the_numpy_engines_learner_s(device, rule, window, extr
     """Mixed lags and learning rates in one batch: per-step losses over 1,000 steps equal the NumPy batched
     engine's to float32 rounding; held-out accuracy and verdict are the same."""
     steps = 1000
-    cfgs = _mixed_batch(rule, window, steps, 300, **extra)
+    cfgs = mixed_batch(rule, window, steps, 300, **extra)
     ref, ref_losses = _run(cfgs, steps)
     bl, losses = _run(cfgs, steps, functools.partial(make_torch_engine, device=device))
     assert bl.engine.rule == rule and bl.engine.device.type == device
@@ -62,7 +55,7 @@ def test_learner_s_equals_the_numpy_engines_learner_s(device, rule, window, extr
     ("rtrl", 1, "raw", "bce", "adam"), ("rtrl", 1, "linear", "bce", "sgd")])
 def test_other_readouts_losses_and_optimizers_match_too(device, rule, window, readout, loss, opt):
     steps = 300
-    cfgs = _mixed_batch(rule, window, steps, 100, readout=readout, loss=loss, optimizer=opt)
+    cfgs = mixed_batch(rule, window, steps, 100, readout=readout, loss=loss, optimizer=opt)
     ref, ref_losses = _run(cfgs, steps)
     bl, losses = _run(cfgs, steps, functools.partial(make_torch_engine, device=device))
     np.testing.assert_allclose(losses, ref_losses, rtol=RTOL, atol=ATOL)

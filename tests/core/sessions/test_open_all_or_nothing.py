@@ -16,6 +16,7 @@ from core.messages import OpenResult, OpenSession, Quit, Ready, SnapshotRequest,
 from core.sessions import container as session_format
 from core.sessions.gmlab import SessionError, open_session
 from core.snapshot import Snapshot
+from tests.helpers import recv_until
 
 DEEP = Path(__file__).resolve().parents[2] / "data" / "deep_extra.gmlab"
 RUNNING = preset("answer").replace(units=2, n_sequences=200, seq_len=8, batch_size=20)  # batch, 2 units
@@ -57,31 +58,21 @@ def test_a_reply_that_cannot_be_sent_leaves_the_run_untouched(monkeypatch):
     assert engine.steps == 3
 
 
-def _recv_until(conn, kind, timeout=30.0):
-    seen = []
-    while conn.poll(timeout):
-        msg = conn.recv()
-        seen.append(msg)
-        if isinstance(msg, kind):
-            return msg, seen
-    raise AssertionError(f"no {kind.__name__} within {timeout}s; got {seen}")
-
-
 def test_the_child_refuses_the_file_and_keeps_serving_the_old_run():
     parent, child_end = mp.Pipe()
     t = threading.Thread(target=serve, args=(child_end, RUNNING.to_dict()), daemon=True)
     t.start()
     try:
-        _recv_until(parent, Ready)
+        recv_until(parent, Ready)
         parent.send(Step(3))
         parent.send(SnapshotRequest(5))
-        before, _ = _recv_until(parent, Snapshot)
+        before, _ = recv_until(parent, Snapshot)
         parent.send(OpenSession(str(DEEP)))
-        res, seen = _recv_until(parent, OpenResult)
+        res, seen = recv_until(parent, OpenResult)
         assert not res.ok and "nested 900 deep (at most 32)" in res.error and "Traceback" not in res.error
         assert [type(m).__name__ for m in seen] == ["OpenResult"]  # one answer, no Error beside it
         parent.send(SnapshotRequest(5))
-        after, _ = _recv_until(parent, Snapshot)
+        after, _ = recv_until(parent, Snapshot)
         assert (after.run_id, after.step, after.mode) == (before.run_id, 3, "batch")
         assert after.config == RUNNING.to_dict()
         parent.send(Quit())

@@ -16,7 +16,6 @@ from core import atomic_io as A
 from core.config import preset
 from core.history import DecimatingSeries
 from core.sessions import gmlab as S
-from core.sessions.container import build_container
 from core.sessions.csv_export import ExportError, export_history_csv
 from core.sessions.gmlab import (
     Session,
@@ -28,7 +27,7 @@ from core.sessions.gmlab import (
     series_to_history,
 )
 from core.train.trainer import make_trainer
-from tests.session_files import parse_container
+from tests.session_files import fails, parse_container, rewrite
 
 # -- helpers -------------------------------------------------------------------------------------------------
 
@@ -71,18 +70,6 @@ def read_container(path):
         return parse_container(fh.read())
 
 
-def rewrite(path, tensors=None, metadata=None, *, fix_checksum=True):
-    """Edit a session in place (tensors/metadata callables get and return dicts); a valid checksum by default."""
-    t, m = read_container(path)
-    t = tensors(dict(t)) if tensors else t
-    m = metadata(dict(m)) if metadata else m
-    from safetensors.numpy import save as st_save
-    data = build_container(t, {k: v for k, v in m.items() if k != "checksum"}) if fix_checksum else \
-        st_save(t, metadata=m)
-    with open(path, "wb") as fh:
-        fh.write(data)
-
-
 def edit_config(path, **changes):
     def f(m):
         d = tomllib.loads(m["config"])
@@ -101,17 +88,6 @@ def edit_meta(path, fn):
         m["trainer"] = json.dumps(meta)
         return m
     rewrite(path, metadata=f)
-
-
-def fails(path, *fragments):
-    with pytest.raises(SessionError) as ei:
-        open_session(path)
-    msg = str(ei.value)
-    assert type(ei.value) is SessionError
-    assert "Traceback" not in msg and str(path) in msg
-    for frag in fragments:
-        assert frag in msg, msg
-    return msg
 
 
 @pytest.fixture

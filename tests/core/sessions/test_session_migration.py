@@ -12,9 +12,8 @@ import pytest
 
 from core.config import Config
 from core.sessions import gmlab as S
-from core.sessions.container import build_container
-from core.sessions.gmlab import FORMAT_VERSION, SessionError, open_session, save_session, series_from_history
-from tests.session_files import parse_container
+from core.sessions.gmlab import FORMAT_VERSION, open_session, save_session, series_from_history
+from tests.session_files import fails, parse_container, rewrite
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 NAMES = ["v1_online_tbptt1", "v1_online_tbptt4", "v1_online_rtrl", "v1_batch"]
@@ -38,13 +37,6 @@ def continuation(tr, n):
         elif rec.epoch_end is not None:
             out["logs"].append({k: float(v) for k, v in rec.epoch_end.items()})
     return out
-
-
-def rewrite(path, tensors=None, metadata=None):
-    t, m = parse_container(path.read_bytes())
-    t = tensors(dict(t)) if tensors else t
-    m = metadata(dict(m)) if metadata else m
-    path.write_bytes(build_container(t, {k: v for k, v in m.items() if k != "checksum"}))
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -110,15 +102,6 @@ def test_a_migrated_session_saves_as_the_current_format(tmp_path, name):
     assert again.version == FORMAT_VERSION and again.config == s.config
     n = len(ref(name)["next_losses"])
     assert continuation(again.trainer, n) == continuation(open_session(DATA / f"{name}.gmlab").trainer, n)
-
-
-def fails(path, *fragments):
-    with pytest.raises(SessionError) as ei:
-        open_session(path)
-    msg = str(ei.value)
-    for frag in fragments:
-        assert frag in msg, msg
-    return msg
 
 
 @pytest.fixture

@@ -8,32 +8,7 @@ from PySide6.QtCore import Qt
 
 from core.config import ConfigError, preset
 from gui.experiments.sweep import SweepPanel
-
-
-class FakeServices:
-    """The slice of WindowServices the panel uses: the left panel's config, load_config and messages."""
-
-    def __init__(self, cfg):
-        self.cfg, self.loaded, self.notes, self.errors = cfg, [], [], []
-        self.dialog_parent = None
-
-    def edited_config(self):
-        if isinstance(self.cfg, Exception):
-            raise self.cfg
-        return self.cfg
-
-    def load_config(self, cfg, start=False):
-        self.loaded.append((cfg, start))
-        return True
-
-    def notify(self, text):
-        self.notes.append(text)
-
-    def report_error(self, text):
-        self.errors.append(text)
-
-    def show_status(self, text, ms=5000):
-        self.notes.append(text)
+from tests.helpers import FakeServices
 
 
 def _panel(qtbot, cfg=None):

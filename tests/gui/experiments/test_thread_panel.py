@@ -10,21 +10,7 @@ from core.runs.claims import CLAIMS, VERDICTS
 from core.runs.claims_report import load_shipped
 from gui.experiments.thread import GUIDE, VERDICT_ROLES, ThreadPanel
 from gui.plots.theme import current
-
-
-class FakeServices:
-    def __init__(self):
-        self.loaded, self.notes, self.errors = [], [], []
-
-    def load_config(self, cfg, start=False):
-        self.loaded.append((cfg, start))
-        return True
-
-    def notify(self, text):
-        self.notes.append(text)
-
-    def report_error(self, text):
-        self.errors.append(text)
+from tests.helpers import FakeServices
 
 
 def test_claims_listed_in_guided_order_with_their_verdicts(qtbot):

@@ -38,8 +38,7 @@ def test_gradient_view_draws_cos_and_inspector_shows_this_step(qtbot, tmp_path, 
     win.close()
 
 
-def test_gradient_view_says_when_fidelity_is_off(qtbot, tmp_path, monkeypatch):
-    win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
+def test_gradient_view_says_when_fidelity_is_off(qtbot, win):
     win.inspect.show_tab("gradient")
     win.commands.step()
     s = wait_step(qtbot, win, lambda s: s.step >= 1)
@@ -47,11 +46,9 @@ def test_gradient_view_says_when_fidelity_is_off(qtbot, tmp_path, monkeypatch):
     qtbot.waitUntil(lambda: win.inspect.gradient.head.text() == OFF_TEXT, timeout=5000)
     assert not win.inspect.gradient.cos_plot.isVisible()
     assert "cos(g" not in win.inspect.inspector.head.text()
-    win.close()
 
 
-def test_approximate_rules_from_the_rule_list_run(qtbot, tmp_path, monkeypatch):
-    win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
+def test_approximate_rules_from_the_rule_list_run(qtbot, win):
     box = win.panel.widgets["rule"]
     for rule in ("uoro", "snap1"):
         assert box.findText(rule) >= 0 or box.findData(rule) >= 0  # offered by the config metadata
@@ -61,7 +58,6 @@ def test_approximate_rules_from_the_rule_list_run(qtbot, tmp_path, monkeypatch):
         s = wait_step(qtbot, win, lambda s, rule=rule: s.step > 200 and s.config["train"]["rule"] == rule)
         assert math.isfinite(s.loss) and len(s.view.x) > 0
         win.commands.pause()
-    win.close()
 
 
 def test_gradient_view_in_batch_mode_says_online_only(qtbot):

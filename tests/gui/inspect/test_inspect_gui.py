@@ -11,8 +11,7 @@ from gui.dock import TITLES  # noqa: E402
 from tests.gui_helpers import make_window, wait_step  # noqa: E402
 
 
-def test_scrubbing_moves_inspector_and_markers(qtbot, tmp_path, monkeypatch):
-    win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
+def test_scrubbing_moves_inspector_and_markers(qtbot, win):
     win.commands.start()
     wait_step(qtbot, win, lambda s: s.step > 400)
     win.commands.pause()
@@ -32,11 +31,9 @@ def test_scrubbing_moves_inspector_and_markers(qtbot, tmp_path, monkeypatch):
     assert ins.selected_t() == t + 1 and win.bits.marker.value() == t + 2
     ins.step_by(-2)
     assert ins.selected_t() == t - 1
-    win.close()
 
 
-def test_pin_and_overlay_labelled_by_difference(qtbot, tmp_path, monkeypatch):
-    win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
+def test_pin_and_overlay_labelled_by_difference(qtbot, win):
     win.commands.start()
     wait_step(qtbot, win, lambda s: s.step > 500)
     pin = win.inspect.compare.pin()
@@ -51,7 +48,6 @@ def test_pin_and_overlay_labelled_by_difference(qtbot, tmp_path, monkeypatch):
     assert c_loss in items and c_acc in win.acc.getPlotItem().listDataItems()
     win.inspect.compare.clear()
     assert c_loss not in win.loss.getPlotItem().listDataItems()
-    win.close()
 
 
 def test_hints_for_question_and_gone_for_fixed(qtbot, tmp_path, monkeypatch):
@@ -70,8 +66,7 @@ def test_hints_for_question_and_gone_for_fixed(qtbot, tmp_path, monkeypatch):
     win.close()
 
 
-def test_portrait_and_probe_drawn(qtbot, tmp_path, monkeypatch):
-    win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
+def test_portrait_and_probe_drawn(qtbot, win):
     win.commands.start()
     # the analysis is refreshed at most 4 times a second while training runs
     wait_step(qtbot, win, lambda s: s.step > 3000 and s.analysis.step > 3000)
@@ -82,7 +77,6 @@ def test_portrait_and_probe_drawn(qtbot, tmp_path, monkeypatch):
     assert n0 > 500
     win.inspect.setCurrentWidget(win.inspect.probe)
     assert win.inspect.probe.probe is not None and win.inspect.probe.probe.score[1] > 0.8
-    win.close()
 
 
 def test_multi_seed_mode_shows_how_many_learned(qtbot, tmp_path, monkeypatch):
