@@ -31,9 +31,9 @@ def lr_runs(lr: np.ndarray) -> list[tuple[float, list[tuple[int, int]]]]:
 class FusedBatchedAdam:
     """torch.optim.Adam (no weight decay, no amsgrad) row by row, each row with its own rate, in one pass."""
 
-    def __init__(self, shape: tuple[int, int], betas=BETAS, eps=EPS):
-        self.m = np.zeros(shape, F32)
-        self.v = np.zeros(shape, F32)
+    def __init__(self, shape: tuple[int, int], betas=BETAS, eps=EPS, dtype=F32):
+        self.m = np.zeros(shape, dtype)  # float32 in sweeps; float64 for core/seed_batched/cells.py's tests
+        self.v = np.zeros(shape, dtype)
         self.t = 0
         self.b1, self.b2 = betas
         self.eps = eps

@@ -12,12 +12,14 @@ regroupings for speed that change only the rounding: Adam is torch's fused kerne
 gradient comes out of the sensitivity product itself. Learner s therefore reproduces the single run of its
 config to float32 rounding (the tests hold its losses and verdict to it). A rule's engine subclasses
 `BatchedEngine` and implements `_advance(xv, y, train)`. Here: tbptt and rtrl; core/seed_batched/approximate.py
-has uoro and snap1, and core/seed_batched/table.py says which engine runs each rule (`make_batched_engine`).
+has uoro and snap1, core/seed_batched/cells.py tbptt and rtrl for the LSTM and the RNN (the shared parts here take
+any cell's layout), and core/seed_batched/table.py says which engine runs each rule and cell (`make_batched_engine`).
 """
 
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,7 +37,7 @@ class BatchedSGD:
 
     def update(self, theta: np.ndarray, grad: np.ndarray, lr: np.ndarray) -> None:
         self.t += 1
-        theta -= grad * lr.astype(F32)[:, None]  # torch: param.add_(grad, alpha=-lr), lr rounded to float32
+        theta -= grad * lr.astype(theta.dtype)[:, None]  # torch: param.add_(grad, alpha=-lr), lr in theta's dtype
 
 
 def _sigmoid(a):
@@ -50,8 +52,11 @@ class BatchedEngine:
 
     rule = "?"
 
-    def __init__(self, shape: BatchShape, theta: np.ndarray, lr, seeds=None):
-        theta = np.ascontiguousarray(theta, dtype=F32)
+    def __init__(self, shape: BatchShape, theta: np.ndarray, lr, seeds=None, dtype=F32):
+        """dtype: float32 (every engine, and the only one the GRU's run); the LSTM's and the RNN's engines
+        (core/seed_batched/cells.py) also run in float64, for tests against the single engine's math."""
+        self.dtype = dt = np.dtype(dtype)
+        theta = np.ascontiguousarray(theta, dtype=dt)
         lay = shape.layout
         if theta.ndim != 2 or theta.shape[1] != lay.size:
             raise ValueError(f"theta must be (S, {lay.size}) for {shape}, got {theta.shape}")
@@ -63,21 +68,28 @@ class BatchedEngine:
         if self.seeds is not None and len(self.seeds) != S:
             raise ValueError(f"{len(self.seeds)} seeds for {S} learners")
         self.grad = np.zeros_like(self.theta)
-        self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.w_out, self.b_out = self._views(self.theta)
-        (self.g_wih, self.g_whh, self.g_bih, self.g_bhh, self.g_wout, self.g_bout) = self._views(self.grad)
-        self.opt = (FusedBatchedAdam(self.theta.shape, eps=shape.adam_eps) if shape.optimizer == "adam"
+        v, g = self._views(self.theta), self._views(self.grad)
+        self.w_ih, self.w_hh, self.g_wih, self.g_whh = v["W_ih"][:, :, 0], v["W_hh"], g["W_ih"][:, :, 0], g["W_hh"]
+        self.w_out: Any = v.get("w_out")  # None with the raw readout
+        self.b_out: Any = v.get("b_out")
+        self.g_wout: Any = g.get("w_out")
+        self.g_bout: Any = g.get("b_out")
+        if lay.cell == "gru":  # two biases
+            self.b_ih, self.b_hh, self.g_bih, self.g_bhh = v["b_ih"], v["b_hh"], g["b_ih"], g["b_hh"]
+        else:  # Keras's one bias (core.gru.cells)
+            self.b, self.g_b = v["b"], g["b"]
+        self.opt = (FusedBatchedAdam(self.theta.shape, eps=shape.adam_eps, dtype=dt) if shape.optimizer == "adam"
                     else BatchedSGD(self.theta.shape))
-        self.h = np.zeros((S, H), F32)
-        self._xv = (np.zeros((S, 1), F32), np.ones((S, 1), F32))
+        self.h = np.zeros((S, H), dt)
+        self._xv = (np.zeros((S, 1), dt), np.ones((S, 1), dt))
         self._t_gwhh = torch.from_numpy(self.g_whh)  # the same memory: torch's broadcast kernels are faster here
 
-    def _views(self, flat: np.ndarray):
+    def _views(self, flat: np.ndarray) -> dict[str, Any]:
         S, lay = flat.shape[0], self.layout
-        v = {k: flat[:, sl].reshape((S,) + lay.shapes[k]) for k, sl in lay.slices.items()}
-        return v["W_ih"][:, :, 0], v["W_hh"], v["b_ih"], v["b_hh"], v.get("w_out"), v.get("b_out")
+        return {k: flat[:, sl].reshape((S,) + lay.shapes[k]) for k, sl in lay.slices.items()}
 
     def step(self, x: np.ndarray, y: np.ndarray, train: bool = True):
-        xv = np.asarray(x, F32).reshape(-1, 1)
+        xv = np.asarray(x, self.dtype).reshape(-1, 1)
         return self._advance(xv, np.asarray(y), train)
 
     def step_many(self, xs: np.ndarray, ys: np.ndarray, train: bool = True):
@@ -127,24 +139,25 @@ class BatchedEngine:
             else:
                 d = o - yf
                 lv, dout, y_hat = d * d, 2.0 * d, o
-            return y_hat, lv, dout.astype(F32)[:, None] * self.w_out[:, 0, :], dout
+            return y_hat, lv, dout.astype(self.dtype)[:, None] * self.w_out[:, 0, :], dout
         H = self.H
         m = h.mean(axis=1).astype(np.float64)
-        y32 = y.astype(F32)[:, None]
+        dt = self.dtype.type
+        y32 = y.astype(dt)[:, None]
         if self.shape.loss == "bce":
-            lv = np.mean(np.logaddexp(F32(0), h) - h * y32, axis=1).astype(np.float64)
-            dout = (_sigmoid(h) - y32) * F32(1.0 / H)
+            lv = np.mean(np.logaddexp(dt(0), h) - h * y32, axis=1).astype(np.float64)
+            dout = (_sigmoid(h) - y32) * dt(1.0 / H)
             y_hat = np.where(m >= 0, 1.0 / (1.0 + np.exp(-np.abs(m))), np.exp(-np.abs(m)) / (1.0 + np.exp(-np.abs(m))))
         else:
             d = h - y32
             lv = np.mean(d * d, axis=1).astype(np.float64)
-            dout = d * F32(2.0 / H)
+            dout = d * dt(2.0 / H)
             y_hat = m
         return y_hat, lv, dout, dout
 
     def _readout_grads(self, h, dout) -> None:
         if self.w_out is not None:
-            d32 = dout.astype(F32)
+            d32 = dout.astype(self.dtype)
             np.multiply(h, d32[:, None], out=self.g_wout[:, 0, :])
             self.g_bout[:, 0] = d32
 

@@ -48,10 +48,10 @@ def test_a_rule_that_runs_the_gru_only_is_refused_for_another_cell(cell, rule):
 def test_what_does_not_run_a_cell_yet_says_so(cell):
     with pytest.raises(ConfigError, match="train.fidelity: gradient fidelity's shadow RTRL runs the GRU only"):
         Config().replace(cell=cell, fidelity=True)
-    with pytest.raises(ValueError, match=f"seed-batched engines .* run the GRU only today, not cell {cell}"):
-        batch_shape(Config().replace(cell=cell))
     cfg = Config().replace(cell=cell, rule="rtrl")
-    cfg.train.rule = "uoro"  # past validation: the engine table refuses it too
+    cfg.train.rule = "uoro"  # past validation: the seed-batched engines and the engine table refuse it too
+    with pytest.raises(ValueError, match=f"seed-batched engines .* run cell {cell} under rule tbptt, rtrl, not uoro"):
+        batch_shape(cfg)
     with pytest.raises(ValueError, match=f"the fast engines run cell {cell} under rule tbptt, rtrl"):
         make_engine("fast", OneBiasModel(cfg.model), cfg, "cpu")
 
