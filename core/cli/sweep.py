@@ -48,7 +48,7 @@ from core.seed_batched.devices import (
 )
 from core.sweep.grid import AxisError, SweepCollector, parse_axis, plan_sweep
 from core.sweep.parallel import sweep_events
-from core.workers.pool import Where
+from core.workers.pool import SMALL_SWEEP, Where
 
 EXIT_CODES = {0: "done", 1: "an output could not be written (every previous output file is intact)",
               2: "a bad flag, axis, value or output path (checked before training)",
@@ -56,7 +56,6 @@ EXIT_CODES = {0: "done", 1: "an output could not be written (every previous outp
               4: "a worker died twice on some learners: listed as missing, their cells not done",
               130: "interrupted (Ctrl-C): the finished cells are written, marked partial"}
 log = logging.getLogger(__name__)
-AUTO_IN_PROCESS = 2_000_000  # learner-steps below which the default --workers runs in this process
 
 
 def build_parser() -> Parser:
@@ -201,7 +200,7 @@ def main(argv=None) -> int:
     if where is None:
         log.error(why)
         return 2
-    if args.workers is None and where.scheduler is None and plan.learner_steps < AUTO_IN_PROCESS:
+    if args.workers is None and where.scheduler is None and plan.learner_steps < SMALL_SWEEP:
         where = Where(1)  # a few seconds' work: starting workers would cost more than it saves
     import torch
 

@@ -67,12 +67,27 @@ class Where:
 _progress_queue: Any = None  # set in a local worker by worker_init
 
 
-def worker_init(queue: Any = None) -> None:
+def worker_init(queue: Any = None, parent: int | None = None) -> None:
     """A local worker's start: one thread, Ctrl+C left to the parent, the parent's progress queue kept."""
     global _progress_queue
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _progress_queue = queue
     single_thread()
+    _leave_with_parent(os.getppid() if parent is None else parent)
+
+
+def _leave_with_parent(parent: int, every_s: float = 1.0) -> None:
+    """A worker whose parent (its pid as the parent gave it: it may have died before this runs) died without
+    ending it (SIGKILL, a crash) leaves within a second, never an orphan."""
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="leave-with-parent", daemon=True).start()
 
 
 def single_thread() -> None:
@@ -100,7 +115,7 @@ def local_pool(workers: int, queue: Any = None) -> ProcessPoolExecutor:
     for var in THREAD_ENV:
         os.environ.setdefault(var, "1")
     return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=worker_init,
-                               initargs=(queue,))
+                               initargs=(queue, os.getpid()))
 
 
 def end_pool(pool: ProcessPoolExecutor) -> None:
@@ -155,3 +170,17 @@ def resolve(where: Where) -> Where:
         return Where(cluster_workers(client), where.scheduler)
     finally:
         client.close(timeout=5)
+
+
+SCHEDULER_SETTING = "sweep/scheduler"  # the window's settings key of a Dask scheduler's address for the Sweep page
+
+
+SMALL_SWEEP = 2_000_000  # learner-steps below which a sweep runs in its own process by default (seconds of work)
+
+
+def window_workers(trainer_running: bool, learner_steps: int) -> int:
+    """The Sweep page's workers: every core this process may use, less one while the live trainer runs (it comes
+    first), at least 1; 1 for a small sweep (starting workers would cost more than it saves)."""
+    if learner_steps < SMALL_SWEEP:
+        return 1
+    return max(1, available_cores() - (1 if trainer_running else 0))

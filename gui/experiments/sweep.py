@@ -32,6 +32,7 @@ from core.formatting import progress_text
 from core.messages import Error, StopSweep, SweepDone, SweepEvent
 from core.sweep.grid import AxisError, SweepCollector, parse_axis, plan_sweep
 from core.sweep.render import title
+from core.workers.pool import SCHEDULER_SETTING, window_workers
 from gui.children.entry import sweep_main
 from gui.children.link import ChildLink
 from gui.experiments.sweep_map import SweepMap
@@ -173,7 +174,8 @@ class SweepPanel(QWidget):
         self.map.set_grid(axes[0].field, axes[0].labels, ys.field if ys else "", ys.labels if ys else [],
                           [(c.index, c.ix, c.iy, plan.seeds) for c in plan.cells])
         self.map_title.setText(title({**self.collector.report(False), "partial": False}))
-        request = {"config": base.to_dict(), "axes": specs, "seeds": plan.seeds, "app_device": base.train.device}
+        request = {"config": base.to_dict(), "axes": specs, "seeds": plan.seeds, "app_device": base.train.device,
+                   **self._where(plan.learner_steps)}
         self.engine_text = ""
         self.link.start(request, poll_ms=100)
         self.progress.setValue(0)
@@ -182,6 +184,15 @@ class SweepPanel(QWidget):
                   f"{plan.learner_steps:,} learner-steps…")
         self._set_running(True)
         return True
+
+    def _where(self, learner_steps: int) -> dict:
+        """Where the learners run: local workers (a core left to the live trainer while it runs), or the Dask
+        scheduler named in the settings (SCHEDULER_SETTING; docs/scaling.md). Services without settings or state
+        (a test's slice of WindowServices) mean no scheduler and an idle trainer."""
+        settings, state = getattr(self.services, "settings", None), getattr(self.services, "state", None)
+        scheduler = str(settings.value(SCHEDULER_SETTING, "") or "").strip() or None if settings is not None else None
+        running = bool(getattr(state, "running", False))
+        return {"workers": window_workers(running, learner_steps), "scheduler": scheduler}
 
     def request_stop(self) -> None:
         """Stop after the current chunk; the child sends the partial report (or is ended after a grace time)."""

@@ -220,3 +220,45 @@ def test_ctrl_c_or_sigterm_with_workers_running_writes_a_partial_report_and_ends
     assert rep["where"]["workers"] == 2
     gone, alive = psutil.wait_procs(workers, timeout=10)
     assert not alive
+
+
+@pytest.mark.slow
+def test_the_sweep_child_runs_on_workers_and_stops_them():
+    """The window's sweep child (daemonic, as ChildLink starts it) on 2 workers: same cells as in one process,
+    the engine event says where, and StopSweep ends the workers and sends a partial report."""
+    import multiprocessing as mp
+
+    from core.children.sweep import sweep_child
+    from core.messages import StopSweep, SweepDone, SweepEvent
+
+    def run(request, stop_at_progress=False):
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=sweep_child, args=(child, request), daemon=True)
+        proc.start()
+        events, workers = [], []
+        try:
+            while parent.poll(120):
+                msg = parent.recv()
+                if isinstance(msg, SweepDone):
+                    return events, msg.report, workers
+                assert isinstance(msg, SweepEvent), msg
+                events.append(msg.event)
+                if stop_at_progress and msg.event["type"] == "progress" and not workers:
+                    workers = _pool_workers(proc.pid)
+                    parent.send(StopSweep())
+            pytest.fail("no SweepDone within 120 s")
+        finally:
+            proc.join(timeout=30)
+            if proc.is_alive():
+                proc.kill()
+
+    req = {"config": BASE.to_dict(), "axes": ["lag=1,2", "rule=tbptt,uoro"], "seeds": 3}
+    ev1, rep1, _ = run(req)
+    ev2, rep2, _ = run({**req, "workers": 2})
+    assert rep2["cells"] == rep1["cells"] and rep2["where"]["workers"] == 2
+    assert "2 local worker processes" in ev2[0]["text"] and ev2[0]["where"]["workers"] == 2
+    _, rep3, workers = run({**req, "config": BASE.replace(steps=10_000_000).to_dict(), "workers": 2}, True)
+    assert rep3["partial"] and rep3["cells_done"] == 0 and workers
+    gone, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive

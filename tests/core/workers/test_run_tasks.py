@@ -12,7 +12,7 @@ import psutil
 import pytest
 
 from core.cli.where import where_from_args
-from core.workers.pool import INSTALL_HINT, Where, available_cores
+from core.workers.pool import INSTALL_HINT, SMALL_SWEEP, Where, available_cores, window_workers
 from core.workers.tasks import Finished, Missing, Progress, Task, progress, run_tasks
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -105,6 +105,12 @@ def test_where_flags():
     assert where is None and why == "error: --workers: must be between 1 and 1024"
 
 
+def test_the_windows_sweeps_leave_the_live_trainer_a_core():
+    assert window_workers(False, 10**8) == available_cores()
+    assert window_workers(True, 10**8) == max(1, available_cores() - 1)
+    assert window_workers(False, SMALL_SWEEP - 1) == 1  # seconds of work: no workers to start
+
+
 def test_scheduler_without_distributed_says_how_to_install(monkeypatch):
     monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
     where, why = where_from_args(_args(scheduler="tcp://127.0.0.1:1"))
@@ -130,3 +136,33 @@ def test_an_unreachable_scheduler_exits_2_with_one_line_within_seconds():
     lines = p.stderr.strip().splitlines()
     assert len(lines) == 1 and "cannot reach the Dask scheduler" in lines[0] and p.stdout == ""
     assert took < 30  # the connect timeout is 4 s; the rest is starting Python and the command
+
+
+@pytest.mark.slow
+def test_workers_leave_when_their_parent_is_killed():
+    """A parent killed with SIGKILL cannot end its pool: each worker sees its parent gone and leaves (no orphans)."""
+    import subprocess
+
+    code = ("import time; from core.workers.tasks import Task, run_tasks; from core.workers.pool import Where\n"
+            "for ev in run_tasks([Task(i, time.sleep, (600,)) for i in range(2)], Where(2)): pass")
+    parent = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+    workers: list[psutil.Process] = []
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline:  # wait for both workers to be up
+            workers = [p for p in psutil.Process(parent.pid).children()
+                       if "spawn_main" in " ".join(p.cmdline())]
+            time.sleep(0.1)
+        assert len(workers) == 2
+        parent.kill()
+        parent.wait(timeout=10)
+        gone, alive = psutil.wait_procs(workers, timeout=15)
+        assert not alive
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        for p in workers:  # the ones this test started, should they have outlived it
+            try:
+                p.kill()
+            except psutil.Error:
+                pass
