@@ -1,7 +1,7 @@
 """The tables of seed-batched engines: which engine class runs each rule of the catalogue (core/learning_rules.py),
 on the NumPy engine (`NUMPY_ENGINES`, every rule, for the GRU; `NUMPY_CELL_ENGINES`, tbptt and rtrl, for the LSTM
-and the RNN) and on the torch engine (`TORCH_ENGINES`, tbptt and rtrl; `TORCH_DOES_NOT_RUN` names the others and
-where they run instead), and the two builders.
+and the RNN) and on the torch engine (`TORCH_ENGINES`, tbptt and rtrl, for the GRU, `TORCH_CELL_ENGINES` the same
+for the LSTM and the RNN; `TORCH_DOES_NOT_RUN` names the others and where they run instead), and the two builders.
 
 `make_batched_engine(shape, theta, lr, seeds)` is core.seed_batched.learners.BatchedLearners' default
 engine_factory; `make_torch_engine` takes the same arguments plus the device, so
@@ -17,6 +17,7 @@ from core.seed_batched.approximate import BatchedSnAp1, BatchedUORO
 from core.seed_batched.cells import BatchedCellRTRL, BatchedCellTBPTT
 from core.seed_batched.engine import BatchedEngine, BatchedRTRL, BatchedTBPTT
 from core.seed_batched.shape import BATCHED_CELLS, BatchShape
+from core.seed_batched.torch_cells import TorchCellRTRL, TorchCellTBPTT
 from core.seed_batched.torch_engine import TorchBatchedEngine, TorchTBPTT
 from core.seed_batched.torch_rtrl import TorchRTRL
 
@@ -24,6 +25,7 @@ NUMPY_ENGINES: dict[str, type[BatchedEngine]] = {
     "tbptt": BatchedTBPTT, "rtrl": BatchedRTRL, "uoro": BatchedUORO, "snap1": BatchedSnAp1}
 NUMPY_CELL_ENGINES: dict[str, type[BatchedEngine]] = {"tbptt": BatchedCellTBPTT, "rtrl": BatchedCellRTRL}  # lstm, rnn
 TORCH_ENGINES: dict[str, type[TorchBatchedEngine]] = {"tbptt": TorchTBPTT, "rtrl": TorchRTRL}
+TORCH_CELL_ENGINES: dict[str, type[TorchBatchedEngine]] = {"tbptt": TorchCellTBPTT, "rtrl": TorchCellRTRL}  # lstm, rnn
 TORCH_DOES_NOT_RUN: dict[str, str] = {  # rule -> where it runs instead, under a torch device
     "uoro": "the NumPy engine (the CPU)", "snap1": "the NumPy engine (the CPU)"}
 
@@ -48,8 +50,12 @@ def make_torch_engine(shape: BatchShape, theta: np.ndarray, lr, seeds=None, devi
     """The torch engine for shape.rule on `device` over initial weights theta (S, P) and rates lr (S,). seeds are
     accepted for make_batched_engine's signature (tbptt and rtrl draw no random numbers)."""
     if shape.cell != "gru":
-        raise ValueError(f"the torch engine runs the GRU only today, not cell {shape.cell}; use --device cpu (the "
-                         "NumPy engine runs it) (docs/cells.md)")
+        cell_cls = TORCH_CELL_ENGINES.get(shape.rule) if shape.rule in BATCHED_CELLS.get(shape.cell, ()) else None
+        if cell_cls is None:
+            runs = " and ".join(sorted(TORCH_CELL_ENGINES))
+            raise ValueError(f"the torch engine runs cell {shape.cell} under rule {runs}, not {shape.rule!r} "
+                             "(docs/cells.md)")
+        return cell_cls(shape, theta, lr, seeds=seeds, device=device)
     cls = TORCH_ENGINES.get(shape.rule)
     if cls is None:
         instead = TORCH_DOES_NOT_RUN.get(shape.rule)

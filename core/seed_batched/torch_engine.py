@@ -3,7 +3,8 @@
 The same learners and the same arithmetic as core.seed_batched.engine (float32; held-out and loss figures in
 float64), written in torch ops so that it runs on any torch device: "cuda" for large S on a GPU, "cpu" for the
 tests (the NumPy engine stays the default on the CPU). Here: the shared parts and tbptt (any window); rtrl (decay
-too) is core/seed_batched/torch_rtrl.py. core/seed_batched/table.py says which rules the torch engine runs and
+too) is core/seed_batched/torch_rtrl.py; the LSTM's and the RNN's tbptt and rtrl are core/seed_batched/torch_cells.py.
+core/seed_batched/table.py says which rules the torch engine runs and
 builds it (`make_torch_engine`, make_batched_engine's signature plus the device); uoro and snap1 stay on the
 NumPy engine.
 
@@ -17,6 +18,7 @@ kernel's tensor-lr overload takes one 0-d rate, not one per row).
 from __future__ import annotations
 
 from collections import deque
+from typing import Any
 
 import numpy as np
 import torch
@@ -81,18 +83,25 @@ class TorchBatchedEngine:
         self.seeds = None if seeds is None else [int(v) for v in seeds]
         self.theta = torch.from_numpy(theta.copy()).to(dev)
         self.grad = torch.zeros_like(self.theta)
-        self.w_ih, self.w_hh, self.b_ih, self.b_hh, self.w_out, self.b_out = self._views(self.theta)
-        self.g_wih, self.g_whh, self.g_bih, self.g_bhh, self.g_wout, self.g_bout = self._views(self.grad)
+        v, g = self._views(self.theta), self._views(self.grad)
+        self.w_ih, self.w_hh, self.g_wih, self.g_whh = v["W_ih"][:, :, 0], v["W_hh"], g["W_ih"][:, :, 0], g["W_hh"]
+        self.w_out: Any = v.get("w_out")  # None with the raw readout
+        self.b_out: Any = v.get("b_out")
+        self.g_wout: Any = g.get("w_out")
+        self.g_bout: Any = g.get("b_out")
+        if lay.cell == "gru":  # two biases
+            self.b_ih, self.b_hh, self.g_bih, self.g_bhh = v["b_ih"], v["b_hh"], g["b_ih"], g["b_hh"]
+        else:  # Keras's one bias (core.gru.cells)
+            self.b, self.g_b = v["b"], g["b"]
         self.opt = (TorchAdam(self.theta, self.grad, self.lr, shape.adam_eps) if shape.optimizer == "adam"
                     else TorchSGD(self.theta, self.grad, self.lr))
         self.h = torch.zeros((S, H), dtype=torch.float32, device=dev)
         self._inv_h = float(np.float32(1.0 / H))  # Python floats (scalars on any device), float32 values
         self._two_h = float(np.float32(2.0 / H))
 
-    def _views(self, flat: torch.Tensor):
+    def _views(self, flat: torch.Tensor) -> dict[str, Any]:
         S, lay = flat.shape[0], self.layout
-        v = {k: flat[:, sl].view((S,) + lay.shapes[k]) for k, sl in lay.slices.items()}
-        return v["W_ih"][:, :, 0], v["W_hh"], v["b_ih"], v["b_hh"], v.get("w_out"), v.get("b_out")
+        return {k: flat[:, sl].view((S,) + lay.shapes[k]) for k, sl in lay.slices.items()}
 
     @property
     def theta_numpy(self) -> np.ndarray:

@@ -184,6 +184,5 @@ def test_a_cell_and_rule_without_a_batched_engine_is_refused_with_one_message(ce
         make_batched_engine(shape, np.zeros((2, shape.layout.size), np.float32), 1e-3, seeds=[0, 1])
     with pytest.raises(ValueError, match="runs cell lstm or rnn, not 'gru'"):
         BatchedCellRTRL(BatchShape("rtrl", 4, "linear", "mse", "adam"), np.zeros((2, 100), np.float32), 1e-3)
-    with pytest.raises(ValueError, match=f"the torch engine runs the GRU only today, not cell {cell}"):
-        shape = BatchShape("rtrl", 4, "linear", "mse", "adam", cell=cell)
-        make_torch_engine(shape, np.zeros((2, shape.layout.size), np.float32), 1e-3, device="cpu")
+    with pytest.raises(ValueError, match=f"the torch engine runs cell {cell} under rule rtrl and tbptt, not '{rule}'"):
+        make_torch_engine(shape, np.zeros((2, shape.layout.size), np.float32), 1e-3, seeds=[0, 1], device="cpu")
