@@ -213,6 +213,7 @@ def main(argv=None) -> int:
         f"batch(es), {plan.learner_steps:,} learner-steps; {describe(col.engine)}, {where.describe()}")
     partial = False
     last = 0.0
+    cells_done = 0
     import signal
 
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl+C or kill -INT keeps what finished, even
@@ -221,10 +222,14 @@ def main(argv=None) -> int:
         for ev in sweep_events(plan, col, where, args.sweep_device):
             if ev["type"] == "cell":
                 say(cell_line(ev["cell"]))
+                cells_done += 1
             elif time.perf_counter() - last >= 2.0:
                 last = time.perf_counter()
-                say(f"batch {ev['batch'] + 1}/{ev['n_batches']} - {100 * ev['done'] / max(1, ev['total']):.1f}%"
-                    f" - {ev['done'] / max(ev['elapsed'], 1e-9):,.0f} learner-steps/s - ETA {_eta(ev['eta'])}")
+                part = "batch" if where.in_process else "chunks done"
+                at = ev["batch"] + 1 if where.in_process else ev["batch"]
+                say(f"{part} {at}/{ev['n_batches']} - {cells_done}/{n_cells} cells - "
+                    f"{100 * ev['done'] / max(1, ev['total']):.1f}% - "
+                    f"{ev['done'] / max(ev['elapsed'], 1e-9):,.0f} learner-steps/s - ETA {_eta(ev['eta'])}")
     except KeyboardInterrupt:
         partial = True
         log.warning("interrupted: writing what finished (partial)")

@@ -94,6 +94,36 @@ def test_a_dask_local_cluster_gives_identical_cells(small_chunks):
     assert dask == one and col.where["executor"] == "dask" and col.where["scheduler"].startswith("tcp://127.0.0.1")
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("allowed_failures", [3, 0])
+def test_a_dask_worker_killed_mid_sweep_is_retried_or_missing_never_wrong(small_chunks, allowed_failures):
+    """Dask reschedules a dead worker's chunk (its nanny starts a new worker): the cells are the local run's. With
+    no retries allowed the chunk comes back KilledWorker: its learners are missing and the other cells are right."""
+    import dask
+    from distributed import LocalCluster
+
+    plan = tiny_plan(seeds=4, steps=3000)
+    one_col, _ = cells(plan, Where(1))
+    with dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures}), \
+            LocalCluster(processes=True, n_workers=2, threads_per_worker=1, host="127.0.0.1",
+                         dashboard_address=None) as cluster:
+        col = SweepCollector(plan)
+        killed = []
+        for ev in sweep_events(plan, col, Where(2, cluster.scheduler_address), chunk=100):
+            if not killed and ev["type"] == "progress":  # a chunk came back: the others are running
+                victim = next(p for p in psutil.Process().children() if "dask worker" in " ".join(p.cmdline()))
+                victim.kill()
+                killed.append(victim.pid)
+    assert killed and bool(col.missing) == (allowed_failures == 0)
+    lost = {m["cell"] for m in col.missing}
+    for c in plan.cells:
+        got = col.cell_dict(c.index)
+        assert got["done"] == (c.index not in lost)
+        if got["done"]:
+            assert json.dumps(got, sort_keys=True) == json.dumps(one_col.cell_dict(c.index), sort_keys=True)
+        assert set(got["seeds"]).isdisjoint(m["seed"] for m in col.missing if m["cell"] == c.index)
+
+
 def _pool_workers(parent=None) -> list[psutil.Process]:
     """The live spawn workers of a pool started by `parent` (this process by default)."""
     out = []
