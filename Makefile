@@ -1,14 +1,14 @@
 # GRU Memory Lab: two commands on a fresh Debian machine.
 #   make run    set up (.venv, Debian Qt libraries, CPU torch) and launch the app
 #   make test   the same set-up plus the dev extra, then `make lint` (ruff, import contracts, mypy) and the suite
-#   (make test-fast skips the tests marked slow, for the edit-run loop)
+#   (make test-fast skips the tests marked slow, for the edit-run loop; make mutation: docs/testing.md)
 # CUDA is opt-in: `make run GML_TORCH=cuda` installs PyPI's CUDA build of torch instead of the CPU one.
 PY ?= python3
 VENV ?= .venv
 GML_TORCH ?= cpu
 VPY := $(VENV)/bin/python
 
-.PHONY: run test test-fast setup setup-dev sysdeps lint bench clean
+.PHONY: run test test-fast mutation setup setup-dev sysdeps lint bench clean
 
 run: setup
 	$(VPY) main.py $(ARGS)
@@ -19,6 +19,14 @@ test: setup-dev lint
 # the edit-run loop: everything but the tests marked slow (training to convergence, real windows, subprocesses)
 test-fast: setup-dev
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -ra -m "not slow" $(PYTEST_ARGS)
+
+# mutmut over what the app tells the user (the verdict, hints, sweep summaries, claims, atomic writes, sessions),
+# each module against its own tests, in copies under $TMPDIR; not in `make test` (minutes per module).
+# MUTATION=verdict,sweep picks groups; the score and every survivor: docs/testing.md, out/mutation/
+MUTATION ?=
+comma := ,
+mutation: setup-dev
+	$(VPY) scripts/mutation.py $(subst $(comma), ,$(MUTATION))
 
 sysdeps:
 	@bash scripts/sysdeps.sh
