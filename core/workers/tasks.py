@@ -102,7 +102,7 @@ class _Runner:
             self.ex = dask_executor(self.client)
         else:
             self.queue = mp.get_context("spawn").Queue()
-            self.ex = local_pool(where.workers, self.queue)
+            self.ex = local_pool(self.where.workers, self.queue)
         self.futures: dict[Future, tuple] = {}
         self.serial = 0
 
