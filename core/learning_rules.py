@@ -35,9 +35,10 @@ RULES: tuple[LearningRule, ...] = (
     LearningRule("tbptt", "TBPTT(k={window})", "truncated BPTT over the last `window` steps", exact=False,
                  cells=CELLS),
     LearningRule("rtrl", "RTRL", "exact real-time recurrent learning (with rtrl_decay 1)", exact=True, cells=CELLS),
-    LearningRule("uoro", "UORO", "RTRL's unbiased rank-one estimate (Tallec & Ollivier 2017)", exact=False),
+    LearningRule("uoro", "UORO", "RTRL's unbiased rank-one estimate (Tallec & Ollivier 2017)", exact=False,
+                 cells=CELLS),
     LearningRule("snap1", "SnAp-1", "RTRL's sensitivity kept on each parameter's own unit only (Menick et al. 2021)",
-                 exact=False),
+                 exact=False, cells=CELLS),
 )
 CATALOGUE: dict[str, LearningRule] = {r.name: r for r in RULES}
 NAMES: tuple[str, ...] = tuple(CATALOGUE)

@@ -4,7 +4,8 @@ for each cell, and `make_engine`, which builds the engine OnlineTrainer asks for
 For the GRU the fast NumPy engines run every rule (`FAST_ENGINES`: TBPTT and RTRL from core.rules.tbptt_rtrl, UORO
 and SnAp-1 from core.rules.approximate); `engine_class` adds the shadow RTRL of core.rules.fidelity when the config
 measures gradient fidelity. For the LSTM and the RNN they run the rules whose catalogue entry lists the cell
-(`CELL_ENGINES`, core.rules.lstm_rnn; no fidelity shadow yet). The autograd loop (`AutogradEngine`) runs tbptt
+(`CELL_ENGINES`: TBPTT and RTRL from core.rules.lstm_rnn, UORO and SnAp-1 from core.rules.approximate_cells; no
+fidelity shadow yet). The autograd loop (`AutogradEngine`) runs tbptt
 only (`AUTOGRAD_RULES`), for every cell.
 """
 
@@ -15,12 +16,14 @@ import functools
 from core.gru.cells import Model
 from core.learning_rules import NAMES, learning_rule
 from core.rules.approximate import SnAp1Engine, UOROEngine
+from core.rules.approximate_cells import CellSnAp1Engine, CellUOROEngine
 from core.rules.fidelity import FidelityMixin
 from core.rules.lstm_rnn import CellRTRLEngine, CellTBPTTEngine
 from core.rules.tbptt_rtrl import AutogradEngine, RTRLEngine, TBPTTEngine
 
 FAST_ENGINES: dict[str, type] = {"tbptt": TBPTTEngine, "rtrl": RTRLEngine, "uoro": UOROEngine, "snap1": SnAp1Engine}
-CELL_ENGINES: dict[str, type] = {"tbptt": CellTBPTTEngine, "rtrl": CellRTRLEngine}  # the LSTM's and the RNN's
+CELL_ENGINES: dict[str, type] = {  # the LSTM's and the RNN's
+    "tbptt": CellTBPTTEngine, "rtrl": CellRTRLEngine, "uoro": CellUOROEngine, "snap1": CellSnAp1Engine}
 AUTOGRAD_RULES = ("tbptt",)  # the autograd loop runs these; the fast engines run every rule
 AUTOGRAD_DOES_NOT_RUN = tuple(r for r in NAMES if r not in AUTOGRAD_RULES)
 

@@ -8,8 +8,8 @@ import pytest
 from core.config import PRESETS, Config, ConfigError, preset
 from core.gru.cells import OneBiasModel
 from core.gru.model import GRUModel
-from core.learning_rules import RULES
-from core.rules.engines import make_engine
+from core.learning_rules import RULES, learning_rule
+from core.rules.engines import CELL_ENGINES, make_engine
 from core.seed_batched.shape import batch_shape
 from core.sessions.gmlab import open_session, save_session
 from core.train.batch import BatchTrainer
@@ -35,13 +35,12 @@ def test_an_older_session_file_opens_as_a_gru(name):
 
 
 @pytest.mark.parametrize("cell", ["lstm", "rnn"])
-@pytest.mark.parametrize("rule", [r.name for r in RULES if r.cells == ("gru",)])
-def test_a_rule_that_runs_the_gru_only_is_refused_for_another_cell(cell, rule):
-    with pytest.raises(ConfigError, match=f"train.rule: rule {rule} runs the GRU only today; cell {cell} runs "
-                                          "tbptt, rtrl"):
-        Config().replace(cell=cell, rule=rule)
-    Config().replace(cell=cell, rule=rule, mode="batch")  # batch mode runs every cell (the rule is not used)
-    Config().replace(cell="gru", rule=rule)
+@pytest.mark.parametrize("rule", [r.name for r in RULES])
+def test_every_rule_of_the_catalogue_runs_each_cell_online(cell, rule):
+    assert cell in learning_rule(rule).cells
+    tr = OnlineTrainer(Config().replace(cell=cell, rule=rule, units=3))
+    assert type(tr.engine) is CELL_ENGINES[rule]
+    tr.step()
 
 
 @pytest.mark.parametrize("cell", ["lstm", "rnn"])
@@ -49,10 +48,12 @@ def test_what_does_not_run_a_cell_yet_says_so(cell):
     with pytest.raises(ConfigError, match="train.fidelity: gradient fidelity's shadow RTRL runs the GRU only"):
         Config().replace(cell=cell, fidelity=True)
     cfg = Config().replace(cell=cell, rule="rtrl")
-    cfg.train.rule = "uoro"  # past validation: the seed-batched engines and the engine table refuse it too
+    cfg.train.rule = "uoro"  # the single engine runs it; the seed-batched engines refuse it
     with pytest.raises(ValueError, match=f"seed-batched engines .* run cell {cell} under rule tbptt, rtrl, not uoro"):
         batch_shape(cfg)
-    with pytest.raises(ValueError, match=f"the fast engines run cell {cell} under rule tbptt, rtrl"):
+    cfg.train.fidelity = True  # past validation: the engine table refuses it too
+    with pytest.raises(ValueError, match=f"the fast engines run cell {cell} under rule tbptt, rtrl, uoro, snap1 "
+                                         "without fidelity, not rule 'uoro' with fidelity"):
         make_engine("fast", OneBiasModel(cfg.model), cfg, "cpu")
 
 

@@ -141,10 +141,10 @@ def test_config_panel_offers_the_cell_and_says_why_reset_refuses(qtbot):
     qtbot.addWidget(panel)
     box = panel.widgets["cell"]
     assert [box.itemData(i) for i in range(box.count())] == ["gru", "lstm", "rnn"]
-    panel.set_value("rule", "uoro")
+    panel.set_value("fidelity", True)
     panel.set_value("cell", "lstm")
     assert panel.pending.isVisibleTo(panel)
-    assert panel.pending.text() == ("Reset refuses this: rule uoro runs the GRU only today; cell lstm runs tbptt, "
-                                    "rtrl (docs/cells.md).")
-    panel.set_value("rule", "rtrl")
+    assert panel.pending.text() == ("Reset refuses this: gradient fidelity's shadow RTRL runs the GRU only today, "
+                                    "not cell lstm (docs/cells.md).")
+    panel.set_value("fidelity", False)
     assert panel.pending.text().startswith("Changed: ") and "refuses" not in panel.pending.text()
