@@ -39,6 +39,7 @@ class BatchedCellEngine(BatchedEngine):
         S, H = self.S, self.H
         self.cell, self.G, self.D = shape.cell, CELL_GATES[shape.cell], self.layout.state_size
         self._wh4 = self.w_hh.reshape(S, self.G, H, H)  # a view of theta: follows the updates
+        self._J = np.zeros((S, self.D, self.D), self.dtype)  # the LSTM's zero entries of D stay zero
         self._carry(np.zeros((S, self.D), self.dtype))
 
     def _carry(self, s: np.ndarray) -> None:
@@ -73,6 +74,17 @@ class BatchedCellEngine(BatchedEngine):
         dh = dc * k[:, None, :]
         dh[:, 3] = tc * o * (1 - o)
         return dh, dc, k * f, f
+
+    def _jacobian(self, c_h, c_c, d_hc, d_cc) -> np.ndarray:
+        """J = D + C [W_hh | 0] (S, D, D) from `_coefficients`, into a buffer of its own (overwritten each step)."""
+        H, J = self.H, self._J
+        J[:, :H, :H] = np.einsum("sku,skuj->suj", c_h, self._wh4)
+        if c_c is not None:
+            u = np.arange(H)
+            J[:, H:, :H] = np.einsum("sku,skuj->suj", c_c, self._wh4)
+            J[:, u, H + u] = d_hc
+            J[:, H + u, H + u] = d_cc
+        return J
 
 
 class BatchedCellTBPTT(BatchedCellEngine):
@@ -136,21 +148,13 @@ class BatchedCellRTRL(BatchedCellEngine):
         self._at_ih = (rows, sl["W_ih"].start + own)
         self._at_hh = (rows[..., None], sl["W_hh"].start + own[..., None] * H + units)
         self._at_b = (rows, sl["b"].start + own)
-        self._J = np.zeros((S, D, D), self.dtype)
-        self._eye = units
 
     def _advance(self, xv, y, train):
         H, P = self.H, self.layout.n_rec
         s_prev = self.s
         s, cache = self._forward(xv, s_prev)
         c_h, c_c, d_hc, d_cc = self._coefficients(cache)
-        J, u = self._J, self._eye
-        J[:, :H, :H] = np.einsum("sku,skuj->suj", c_h, self._wh4)
-        if c_c is not None:
-            J[:, H:, :H] = np.einsum("sku,skuj->suj", c_c, self._wh4)
-            J[:, u, H + u] = d_hc
-            J[:, H + u, H + u] = d_cc
-        new = np.matmul(J, self.sens)
+        new = np.matmul(self._jacobian(c_h, c_c, d_hc, d_cc), self.sens)
         if self._decay != 1:
             new *= self._decay
         coef = c_h[:, None] if c_c is None else np.stack([c_h, c_c], axis=1)  # (S, R, G, H)

@@ -33,8 +33,7 @@ class BatchShape:
 
 
 # The rules the seed-batched engines run for each cell (core.seed_batched.table builds them; docs/cells.md)
-BATCHED_CELLS: dict[str, tuple[str, ...]] = {
-    "gru": BATCHED_RULES, "lstm": ("tbptt", "rtrl"), "rnn": ("tbptt", "rtrl")}
+BATCHED_CELLS: dict[str, tuple[str, ...]] = {"gru": BATCHED_RULES, "lstm": BATCHED_RULES, "rnn": BATCHED_RULES}
 
 
 def batch_shape(cfg) -> BatchShape:

@@ -1,5 +1,5 @@
 """The tables of seed-batched engines: which engine class runs each rule of the catalogue (core/learning_rules.py),
-on the NumPy engine (`NUMPY_ENGINES`, every rule, for the GRU; `NUMPY_CELL_ENGINES`, tbptt and rtrl, for the LSTM
+on the NumPy engine (`NUMPY_ENGINES`, every rule, for the GRU; `NUMPY_CELL_ENGINES`, every rule, for the LSTM
 and the RNN) and on the torch engine (`TORCH_ENGINES`, tbptt and rtrl, for the GRU, `TORCH_CELL_ENGINES` the same
 for the LSTM and the RNN; `TORCH_DOES_NOT_RUN` names the others and where they run instead), and the two builders.
 
@@ -14,6 +14,7 @@ import numpy as np
 
 from core.learning_rules import NAMES
 from core.seed_batched.approximate import BatchedSnAp1, BatchedUORO
+from core.seed_batched.approximate_cells import BatchedCellSnAp1, BatchedCellUORO
 from core.seed_batched.cells import BatchedCellRTRL, BatchedCellTBPTT
 from core.seed_batched.engine import BatchedEngine, BatchedRTRL, BatchedTBPTT
 from core.seed_batched.shape import BATCHED_CELLS, BatchShape
@@ -23,7 +24,8 @@ from core.seed_batched.torch_rtrl import TorchRTRL
 
 NUMPY_ENGINES: dict[str, type[BatchedEngine]] = {
     "tbptt": BatchedTBPTT, "rtrl": BatchedRTRL, "uoro": BatchedUORO, "snap1": BatchedSnAp1}
-NUMPY_CELL_ENGINES: dict[str, type[BatchedEngine]] = {"tbptt": BatchedCellTBPTT, "rtrl": BatchedCellRTRL}  # lstm, rnn
+NUMPY_CELL_ENGINES: dict[str, type[BatchedEngine]] = {  # the LSTM's and the RNN's
+    "tbptt": BatchedCellTBPTT, "rtrl": BatchedCellRTRL, "uoro": BatchedCellUORO, "snap1": BatchedCellSnAp1}
 TORCH_ENGINES: dict[str, type[TorchBatchedEngine]] = {"tbptt": TorchTBPTT, "rtrl": TorchRTRL}
 TORCH_CELL_ENGINES: dict[str, type[TorchBatchedEngine]] = {"tbptt": TorchCellTBPTT, "rtrl": TorchCellRTRL}  # lstm, rnn
 TORCH_DOES_NOT_RUN: dict[str, str] = {  # rule -> where it runs instead, under a torch device
