@@ -186,3 +186,50 @@ def test_state_round_trip_continues_bit_for_bit(tmp_path, cell, rule):
     key = "snap1.s" if rule == "snap1" else "uoro.theta"
     with pytest.raises(ValueError, match="NaN"):
         b.load_state_dict({**tensors, key: torch.full_like(tensors[key], float("nan"))}, meta)
+
+
+# -- gradient fidelity, as the GRU's (tests/core/rules/test_fidelity.py), against a float64 shadow RTRL -------------
+def _fidelity_run(cls, cell, units, steps=200, **kw):
+    """Train `cls` on its own trajectory while a float64 shadow RTRL follows the same states and weights (those
+    before each update): per step, the rule's gradient g and the exact g* (cell part and readout part)."""
+    e = _engine(cls, cell, units, scale=1.0, lr=1e-2, **kw)
+    lay, H, P = e.layout, e.H, e.layout.n_rec
+    S = np.zeros((lay.state_size, P))
+    xs, ys = _stream(steps, seed=11)
+    out = []
+    for x, y in zip(xs, ys):
+        w, s_prev, xv = _w64(e), e.s.astype(np.float64), np.array([float(x)])
+        s, cache = cell_math.forward(cell, xv, s_prev, w["W_ih"], w["W_hh"], w["b"])
+        S = sensitivity_update(cell, S, cache, xv, s_prev, w["W_hh"], lay)
+        _, _, dh, dout = readout_loss(s[:H], y, e.readout, e.loss, w.get("w_out"), w.get("b_out"))
+        g_star = np.concatenate([dh @ S[:H], s[:H] * dout, [dout]] if "w_out" in w else [dh @ S[:H]])
+        e.step(int(x), int(y), True)
+        out.append((e.grad.astype(np.float64).copy(), g_star))
+    return out, P
+
+
+def _cos(a, b):
+    return float(a @ b / np.sqrt((a @ a) * (b @ b)))
+
+
+@pytest.mark.parametrize("cell", CELLS)
+@pytest.mark.parametrize("cls", [AC.CellSnAp1Engine, AC.CellUOROEngine])
+def test_every_rule_takes_the_readout_gradient_exactly(cell, cls):
+    rows, P = _fidelity_run(cls, cell, 3)
+    for g, g_star in rows:
+        np.testing.assert_allclose(g[P:], g_star[P:], rtol=1e-5, atol=1e-6)
+    cos = [_cos(g[:P], g_star[:P]) for g, g_star in rows[20:]]
+    assert min(cos) < 0.999  # with 3 units neither rule takes RTRL's cell gradient
+
+
+@pytest.mark.parametrize("cell", CELLS)
+def test_snap1_with_one_unit_has_fidelity_one(cell):
+    """cos(g, g*) = 1 and |g|/|g*| = 1 at every step, on SnAp-1's own (training) trajectory (g = g* = 0 where the
+    state and input are still 0: the meter's NaN)."""
+    rows, P = _fidelity_run(AC.CellSnAp1Engine, cell, 1)
+    for t, (g, g_star) in enumerate(rows):
+        if not g_star[:P].any():
+            assert not g[:P].any(), t
+            continue
+        assert _cos(g[:P], g_star[:P]) > 1 - 1e-5, t
+        assert abs(np.linalg.norm(g[:P]) / np.linalg.norm(g_star[:P]) - 1) < 1e-4, t
