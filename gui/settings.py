@@ -185,7 +185,7 @@ class WindowSettings:
         return removed
 
     def screenshot_dir(self) -> Path:
-        """Where the screenshot (F12) saves (an absolute path; the folder is made when the first screenshot is saved)."""
+        """Where the screenshot (F12) saves (an absolute path; the folder is made at the first screenshot)."""
         return screenshot_dir(self.store)
 
     @property

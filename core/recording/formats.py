@@ -269,7 +269,7 @@ class Mp4Encoder:
             self.stream.pix_fmt = "yuv420p"
             self.stream.codec_context.time_base = self._time_base
             # one encoder thread: the training process should keep the other cores
-            options = {"crf": str(crf), "preset": preset, "threads": "1"}
+            options: dict[str, object] = {"crf": str(crf), "preset": preset, "threads": "1"}
             if tune:
                 options["tune"] = tune
             self.stream.options = options
