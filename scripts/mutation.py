@@ -4,7 +4,8 @@
 
 Groups (default: all, in this order; docs/testing.md has the score of each and every survivor explained):
   verdict   core/analysis/verdict.py        tests/core/analysis/test_verdict*.py
-  hints     core/analysis/hints.py          tests/core/analysis/test_diagnostics.py, test_analysis.py
+  hints     core/analysis/hints.py          tests/core/analysis/test_diagnostics.py, test_analysis.py,
+                                            test_hint_words.py
   sweep     core/sweep/grid.py              tests/core/sweep/test_summaries.py, test_sweep.py
   claims    core/runs/claims.py             tests/core/runs/test_claims.py
   atomic    core/atomic_io.py               tests/core/test_atomic_io.py, test_atomic_io_mode.py
@@ -36,7 +37,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
                 ["tests/core/analysis/test_verdict.py", "tests/core/analysis/test_verdict_edges.py",
                  "tests/core/analysis/test_verdict_rules.py"]),
     "hints": (["core/analysis/hints.py"],
-              ["tests/core/analysis/test_diagnostics.py", "tests/core/analysis/test_analysis.py"]),
+              ["tests/core/analysis/test_diagnostics.py", "tests/core/analysis/test_analysis.py",
+               "tests/core/analysis/test_hint_words.py"]),
     "sweep": (["core/sweep/grid.py"], ["tests/core/sweep/test_summaries.py", "tests/core/sweep/test_sweep.py"]),
     "claims": (["core/runs/claims.py"], ["tests/core/runs/test_claims.py"]),
     "atomic": (["core/atomic_io.py"], ["tests/core/test_atomic_io.py", "tests/core/test_atomic_io_mode.py"]),

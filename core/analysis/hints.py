@@ -273,15 +273,16 @@ def _instability(cfg: Config, verdict: Verdict | None, rules: Rules) -> list[Hin
     if st is None or st.first_solved_step is None or st.last_solved_step is None or st.lost_step is None:
         return []
     t, unit = cfg.train, ("minibatch" if cfg.train.mode == "batch" else "step")
+    units = "minibatches" if t.mode == "batch" else "steps"
     rose = math.isfinite(st.best_loss) and st.last_loss > rules.rise_factor * st.best_loss
     loss = (f" The loss rose from {loss_text(st.best_loss)} over its best window to {loss_text(st.last_loss)} over the "
             f"last (a constant guess scores {loss_text(constant_loss(cfg))})." if rose else "")
     adam = (f" Adam keeps its steps near lr in size even when the gradients are tiny (adam_eps {t.adam_eps:g}), so "
             "a solved online run keeps moving." if t.optimizer == "adam" else "")
     return [Hint(INSTABILITY, "warning", "The run learned, then lost it",
-                 f"Over {count_text(st.window)} {unit}s the training accuracy reached {st.best:.3f} (first 0.99 by "
+                 f"Over {count_text(st.window)} {units} the training accuracy reached {st.best:.3f} (first 0.99 by "
                  f"{unit} {st.first_solved_step:,}, the last by {unit} {st.last_solved_step:,}), then fell: "
-                 f"{st.last:.3f} over the last {count_text(st.window)} {unit}s, under 0.99 by {unit} "
+                 f"{st.last:.3f} over the last {count_text(st.window)} {units}, under 0.99 by {unit} "
                  f"{st.lost_step:,}.{loss} "
                  f"Training went on moving the weights after the task was solved, and they drifted out of the "
                  f"solution.{adam} Lower the learning rate ({t.lr:g}), or stop by {unit} {st.last_solved_step:,}.")]

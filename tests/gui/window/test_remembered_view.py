@@ -15,6 +15,8 @@ from gui.main_window import MainWindow  # noqa: E402
 from gui.settings import SMOOTHING_KEY, VIEW_RANGES, WINDOW_KEY  # noqa: E402
 from tests.gui_helpers import make_window, wait_step  # noqa: E402
 
+pytestmark = pytest.mark.slow  # each test starts windows and their training children
+
 SMOOTHING, WINDOW = 37, 450  # neither the default (60, 200) nor an end of its range
 
 
@@ -53,7 +55,6 @@ def test_smoothing_window_and_geometry_come_back_in_a_new_window(qtbot, tmp_path
         c.close()
 
 
-@pytest.mark.slow
 def test_log_y_and_the_session_view_settings_open_in_a_new_window(qtbot, tmp_path, monkeypatch):
     a = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
     target = a.snap.step + 20
