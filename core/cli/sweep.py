@@ -1,11 +1,11 @@
 """The sweep command line: `python main.py sweep --x lag=1:6 [--y window=1:7] --seeds 16 [config flags]
 [--report sweep.json] [--png sweep.png] [--csv sweep.csv] [--device cpu|cuda|torch-cpu]`. The rule axis takes
 tbptt, rtrl, uoro, snap1 and TBPTT with its window (tbpttK: window K; tbptt+D: window lag+D), e.g.
-`--y rule=tbptt1,tbptt+1,rtrl,uoro,snap1`. --device cuda runs the learners in torch on the GPU
-(core/seed_batched/devices.py); without CUDA it exits 2 with one line. `--workers N` runs the learners in N
-local worker processes (default: the cores this process may use; 1 with --device cuda), `--scheduler ADDRESS` on
-a Dask cluster (core/sweep/parallel.py, docs/scaling.md); every cell is the same wherever it ran, and the report
-records where (workers, scheduler, engine, device).
+`--y rule=tbptt1,tbptt+1,rtrl,uoro,snap1`; the cell axis the recurrent cells, e.g. `--y cell=rnn,gru,lstm`.
+--device cuda runs the learners in torch on the GPU (core/seed_batched/devices.py); without CUDA it exits 2 with one
+line. `--workers N` runs the learners in N local worker processes (default: the cores this process may use; 1 with
+--device cuda), `--scheduler ADDRESS` on a Dask cluster (core/sweep/parallel.py, docs/scaling.md); every cell is
+the same wherever it ran, and the report records where (workers, scheduler, engine, device).
 
 Prints progress with an ETA on stderr and one line per finished cell; Ctrl+C stops after the current chunk,
 keeping the finished cells, and writes the outputs marked `"partial": true` (exit 130); SIGTERM does the same. A
@@ -65,9 +65,9 @@ def build_parser() -> Parser:
                "stdout.")
     p.add_argument("--x", required=True, metavar="FIELD=VALUES",
                    help="first axis: lag=1:6 (inclusive), lag=1,3,5, lr=log:1e-4:1e-1:7, p=lin:0.1:0.5:5, "
-                        "rule=tbptt,rtrl,uoro,snap1. A rule value may also carry TBPTT's window: tbpttK is tbptt "
-                        "with window K, tbptt+D is tbptt with window lag+D (the cell's lag), e.g. "
-                        "--x lag=1:6 --y rule=tbptt1,tbptt+1,rtrl,uoro,snap1 (then no window axis)")
+                        "rule=tbptt,rtrl,uoro,snap1, cell=rnn,gru,lstm. A rule value may also carry TBPTT's "
+                        "window: tbpttK is tbptt with window K, tbptt+D is tbptt with window lag+D (the cell's "
+                        "lag), e.g. --x lag=1:6 --y rule=tbptt1,tbptt+1,rtrl,uoro,snap1 (then no window axis)")
     p.add_argument("--y", metavar="FIELD=VALUES", help="optional second axis, same forms")
     p.add_argument("--seeds", type=strict_int, default=16, metavar="S", help="seeds per cell: seed .. seed+S-1 (16)")
     add_preset_flag(p)

@@ -11,7 +11,8 @@ in the task, lr or seed share a batch; units, window, rule, readout, loss, optim
 separate batches. Learner s of a cell is exactly the single run `main.py train` with seed base.seed + s.
 The rule axis also takes TBPTT with its window: `tbpttK` is tbptt with window K, `tbptt+D` tbptt with window
 lag + D (the cell's lag), so `rule=tbptt1,tbptt+1,rtrl,uoro,snap1` maps truncation at one step, truncation just
-long enough for the lag, and the three untruncated rules in one sweep (core/sweep/rule_axis.py).
+long enough for the lag, and the three untruncated rules in one sweep (core/sweep/rule_axis.py). The cell axis
+(`cell=rnn,gru,lstm`) takes the recurrent cells by name; each cell's learners make their own batches (BatchShape.cell).
 Events are plain dicts (picklable, JSON-able); a GUI runs the sweep in a child process (core/children/sweep.py)
 and receives them as typed messages (core.messages.SweepEvent / SweepDone / Error); StopSweep ends the sweep after
 the current chunk, keeping finished cells.
@@ -30,12 +31,13 @@ import numpy as np
 
 from core.analysis.verdict import SOLVED
 from core.config import Config, ConfigError, all_fields, parse_float, parse_int
+from core.learning_rules import CELLS
 from core.product.about import version
 from core.seed_batched.shape import BATCHED_RULES, batch_shape
 from core.sweep.rule_axis import RULE_FORMS, derived_rule, rule_changes, rule_label
 
-SWEEP_FIELDS = ("kind", "p", "lag", "units", "readout", "rule", "window", "rtrl_decay", "optimizer", "lr", "loss",
-                "steps", "eval_steps")
+SWEEP_FIELDS = ("kind", "p", "lag", "units", "readout", "cell", "rule", "window", "rtrl_decay", "optimizer", "lr",
+                "loss", "steps", "eval_steps")
 MAX_CELLS = 400
 MAX_SEEDS = 10_000          # seeds per cell
 MAX_LEARNERS = 1_000_000    # cells x seeds: the plan lists each, and the time follows the count
@@ -153,6 +155,8 @@ def parse_axis(spec: str, base: Config | None = None) -> Axis:
                 raise AxisError(f"{spec}: value {v} is out of range ({e.message})") from None
         return Axis(name, tuple(values), spec)
     for v in values:
+        if name == "cell" and v not in CELLS:
+            raise AxisError(f"{spec}: value {v} is not a cell (a cell value is {', '.join(CELLS)})")
         try:
             base.replace(**{name: v})
         except ConfigError as e:
@@ -237,15 +241,18 @@ def plan_sweep(base: Config, axes: list[Axis], seeds: int, *, max_batch: int = 2
         raise AxisError(f"{len(cells)} cells; at most {MAX_CELLS}")
     groups: dict = {}
     for c in cells:
-        key = (batch_shape(c.cfg), c.cfg.train.steps, c.cfg.train.eval_steps)
+        try:  # a cell and rule no seed-batched engine runs: one line, never a GRU in its place
+            key = (batch_shape(c.cfg), c.cfg.train.steps, c.cfg.train.eval_steps)
+        except ValueError as e:
+            raise AxisError(f"cell {c.changes}: {e}") from None
         groups.setdefault(key, []).extend((c.index, base.train.seed + s) for s in range(seeds))
     cap = max(1, int(max_batch))
     batches = []
     for (shape, _, _), members in groups.items():
         per = cap
-        if shape.rule == "rtrl":  # two float32 sensitivities of units x n_rec per learner: keep them <= 512 MB
-            n_rec = 3 * shape.units * (shape.units + 3)
-            per = max(1, min(cap, (512 << 20) // (8 * shape.units * n_rec)))
+        if shape.rule == "rtrl":  # two float32 sensitivities of state x n_rec per learner: keep them <= 512 MB
+            lay = shape.layout
+            per = max(1, min(cap, (512 << 20) // (8 * lay.state_size * lay.n_rec)))
         need = estimate_batch_bytes(shape, min(per, len(members)), reach_window)
         if need > MAX_BATCH_MEMORY:
             raise AxisError(f"a batch of {min(per, len(members)):,} learners ({shape.rule}, {shape.units} units) "
@@ -258,12 +265,13 @@ def plan_sweep(base: Config, axes: list[Axis], seeds: int, *, max_batch: int = 2
 def estimate_batch_bytes(shape, learners: int, reach_window: int) -> int:
     """An upper estimate of what one batched engine of `learners` takes: four float32 copies of the weights
     (weights, gradient, Adam's m and v), TBPTT's window of cell values (about 16 floats per unit and step),
-    RTRL's two sensitivities, the reach ring (one byte per learner and step of the window) and the stream blocks."""
-    u = shape.units
-    n_params = 3 * u * (u + 3) + u + 1
+    RTRL's two sensitivities (the cell's state x its parameters), the reach ring (one byte per learner and step of
+    the window) and the stream blocks."""
+    u, lay = shape.units, shape.layout
+    n_params = lay.n_rec + u + 1
     per = 16 * n_params + 64 * shape.window * u + reach_window + 4_000
     if shape.rule == "rtrl":
-        per += 8 * u * 3 * u * (u + 3)
+        per += 8 * lay.state_size * lay.n_rec
     return int(learners) * per
 
 

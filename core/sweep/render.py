@@ -49,9 +49,10 @@ def title(report: dict) -> str:
     swept = {a["field"] for a in report["axes"]}
     fixed = [("steps", f"{flat['steps']:,} steps"), ("units", f"{flat['units']} units"), ("rule", flat["rule"]),
              ("window", f"k={flat['window']}"), ("kind", flat["kind"]), ("lag", f"lag {flat['lag']}"),
-             ("p", f"p={flat['p']:g}"), ("lr", f"lr {flat['lr']:g}")]
+             ("p", f"p={flat['p']:g}"), ("lr", f"lr {flat['lr']:g}"), ("cell", f"cell {flat.get('cell', 'gru')}")]
     parts = [text for name, text in fixed if name not in swept
-             and not (name == "window" and ("rule" in swept or flat["rule"] != "tbptt"))]
+             and not (name == "window" and ("rule" in swept or flat["rule"] != "tbptt"))
+             and not (name == "cell" and flat.get("cell", "gru") == "gru")]  # the GRU's maps say nothing new
     part = " - PARTIAL" if report.get("partial") else ""
     return (f"learned k/S (held-out accuracy >= {report['threshold']:g}), {report['seeds']} seeds, "
             + ", ".join(parts) + part)

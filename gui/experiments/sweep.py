@@ -68,7 +68,8 @@ class SweepPanel(QWidget):
         self.x_edit = QLineEdit("lag=1:4")
         self.y_edit = QLineEdit("window=1:4")
         self.y_edit.setPlaceholderText("optional, e.g. window=1:7 or rule=tbptt,rtrl")
-        tip = ("FIELD=VALUES: lag=1:6 (inclusive), lag=1,3,5, lr=log:1e-4:1e-1:7, p=lin:0.1:0.5:5, rule=tbptt,rtrl")
+        tip = ("FIELD=VALUES: lag=1:6 (inclusive), lag=1,3,5, lr=log:1e-4:1e-1:7, p=lin:0.1:0.5:5, rule=tbptt,rtrl, "
+               "cell=rnn,gru,lstm")
         for e in (self.x_edit, self.y_edit):
             e.setToolTip(tip)
             e.returnPressed.connect(self.run)
