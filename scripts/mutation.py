@@ -6,8 +6,9 @@ Groups (default: all, in this order; docs/testing.md has the score of each and e
   verdict   core/analysis/verdict.py        tests/core/analysis/test_verdict*.py
   hints     core/analysis/hints.py          tests/core/analysis/test_diagnostics.py, test_analysis.py,
                                             test_hint_words.py
-  sweep     core/sweep/grid.py              tests/core/sweep/test_summaries.py, test_sweep.py
-  claims    core/runs/claims.py             tests/core/runs/test_claims.py
+  sweep     core/sweep/grid.py              tests/core/sweep/test_summaries.py, test_sweep.py, test_cell_axis.py
+  claims    core/runs/claims.py, claim_runs.py, claims_cells.py
+                                            tests/core/runs/test_claims.py, test_claims_cells.py
   atomic    core/atomic_io.py               tests/core/test_atomic_io.py, test_atomic_io_mode.py
   sessions  core/sessions/gmlab.py, container.py
                                             tests/core/sessions/test_session*.py
@@ -39,8 +40,10 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "hints": (["core/analysis/hints.py"],
               ["tests/core/analysis/test_diagnostics.py", "tests/core/analysis/test_analysis.py",
                "tests/core/analysis/test_hint_words.py"]),
-    "sweep": (["core/sweep/grid.py"], ["tests/core/sweep/test_summaries.py", "tests/core/sweep/test_sweep.py"]),
-    "claims": (["core/runs/claims.py"], ["tests/core/runs/test_claims.py"]),
+    "sweep": (["core/sweep/grid.py"], ["tests/core/sweep/test_summaries.py", "tests/core/sweep/test_sweep.py",
+                                       "tests/core/sweep/test_cell_axis.py"]),
+    "claims": (["core/runs/claims.py", "core/runs/claim_runs.py", "core/runs/claims_cells.py"],
+               ["tests/core/runs/test_claims.py", "tests/core/runs/test_claims_cells.py"]),
     "atomic": (["core/atomic_io.py"], ["tests/core/test_atomic_io.py", "tests/core/test_atomic_io_mode.py"]),
     "sessions": (["core/sessions/gmlab.py", "core/sessions/container.py"],
                  ["tests/core/sessions/test_session.py", "tests/core/sessions/test_session_migration.py"]),

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 def build_parser() -> Parser:
     p = Parser("claims", exit_codes=EXIT_CODES,
-               description="Reproduce the seed thread's claims, each with a verdict (about 3 minutes on 2 cores at "
+               description="Reproduce the seed thread's claims, each with a verdict (about 4 minutes on 2 cores at "
                "8 seeds). Progress with an ETA goes to stderr, the verdicts (one JSON line) to stdout.")
     p.add_argument("--seeds", type=strict_int, default=8, metavar="N", help="seeds 0..N-1 per run (8)")
     p.add_argument("--only", default=None, metavar="KEY[,KEY]", type=nonempty,

@@ -3,8 +3,9 @@
 This module owns the list of claims (`CLAIMS`: title, who said it, the quote, the config to load, what to look
 at, what counts as holding; no Qt, for the command line and the window) and their measurement (`run_claim`):
 each claim trains its configs over several seeds with `core.runs.headless.train` (runs shared between claims through
-a `RunCache`), and a few "why" figures come from one seed's model trained again by hand (the memory probe,
-the range of the raw state, how often it predicts 1). A verdict is one of VERDICTS, by the rule in `holds_if`.
+a `RunCache`, core/runs/claim_runs.py), and a few "why" figures come from one seed's model trained again by hand
+(the memory probe, the range of the raw state, how often it predicts 1). A verdict is one of VERDICTS, by the rule
+in `holds_if`. The question's words across the three cells are measured in core/runs/claims_cells.py.
 The report, the markdown table and the `main.py claims` command live in core/runs/claims_report.py.
 On workers or a cluster (core.workers), `RunCache.prefetch` trains every (config, seed) the claims need
 (`runs_of`) as one task each before the claims are judged; each run is the same wherever it ran, so the verdicts
@@ -13,27 +14,28 @@ and figures are too. A run a dead worker took twice is trained here when a claim
 
 from __future__ import annotations
 
-import json
-import statistics
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from core.analysis.hints import constant_loss
 from core.config import Config, preset
-from core.runs.headless import train
-from core.runs.seeds import seed_outcome
+from core.runs.claim_runs import (
+    PROBE_STEPS,
+    STALL,
+    VERDICTS,
+    RunCache,
+    batch_figures,
+    by_count,
+    dist_text,
+    online_figures,
+    scaled,
+    stl_text,
+)
+from core.runs.claims_cells import CELL_RUNS, measure_cells
 from core.tasks import base_rate
-from core.workers.pool import Where
-from core.workers.tasks import Finished, Task, run_tasks
 
 THREAD_URL = "https://ai.stackexchange.com/questions/33995/is-my-intuition-about-rnn-wrong"
-VERDICTS = ("holds", "holds with a caveat", "does not hold")
-STALL = 0.1  # a batch run whose final val_loss is above this has stalled
-LOG_EVERY = 500  # online runs log their running accuracy every 500 steps (for "steps to learn")
-PROBE_STEPS = 2000  # held-out steps whose states the memory probe reads
 THREAD_LOSS = {1: 1.137, 10: 0.329, 50: 0.010}  # the answer's one printed run
 
 
@@ -47,11 +49,12 @@ class Claim:
     look_at: str  # one line: what to look at in the window
     holds_if: str
     compare: tuple[tuple[str, Config], ...] = ()  # the other runs it is measured against
+    label: str = ""  # what its own run is called beside the others ("" : just "Run")
 
     def to_dict(self) -> dict:
         return {"key": self.key, "title": self.title, "who": self.who, "quote": self.quote,
                 "config": self.config.to_dict(), "look_at": self.look_at, "holds_if": self.holds_if,
-                "compare": [{"label": lab, "config": c.to_dict()} for lab, c in self.compare]}
+                "compare": [{"label": lab, "config": c.to_dict()} for lab, c in self.compare], "label": self.label}
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,13 @@ CLAIMS: tuple[Claim, ...] = (
           "seed's does not",
           "RTRL and window 4 learn every seed in 30,000 steps while window 1 misses some (a caveat if window 1 "
           "learns every seed too)", (("window 1", _LAG3), ("window 4", _LAG3.replace(window=4)))),
+    Claim("cells-cope", "Every classic cell (the simple RNN, the LSTM, the GRU), online with window 1: raw state "
+          "against a readout", "question", "RNN cells can not cope with this simple task.", CELL_RUNS[0][1],
+          "run each cell on its raw state, then with a readout: with the readout the accuracy leaves the base-rate "
+          "line (0.75); on the raw state it stays there",
+          "no seed of any cell learns NOT x[t-1] in 20,000 online steps (window 1), on the raw state or with a "
+          "readout; does not hold if every cell learns every seed in one of the two (a caveat in between)",
+          CELL_RUNS[1:], CELL_RUNS[0][0]),
 )
 
 
@@ -124,15 +134,6 @@ def claim_by_key(key: str) -> Claim:
     raise KeyError(f"unknown claim {key!r}; choose from {', '.join(c.key for c in CLAIMS)}")
 
 
-def scaled(cfg: Config, scale: float) -> Config:
-    """The config with its training shortened by `scale` (1 = as listed; less only for smoke tests)."""
-    if scale >= 1:
-        return cfg
-    t = cfg.train
-    return cfg.replace(steps=max(200, int(t.steps * scale)), eval_steps=max(100, int(t.eval_steps * scale)),
-                       epochs=max(2, int(t.epochs * scale)), n_sequences=max(200, int(t.n_sequences * scale)))
-
-
 def runs_of(claim: Claim) -> tuple[Config, ...]:
     """The configs a claim trains over its seeds (its measurement asks the cache for exactly these)."""
     own = () if claim.key == "tanh-range" else (claim.config,)  # tanh-range looks inside its config's one seed
@@ -140,128 +141,10 @@ def runs_of(claim: Claim) -> tuple[Config, ...]:
     return own + tuple(c for _, c in claim.compare) + extra
 
 
-def train_run(cfg: Config) -> dict:
-    """One claim run's report (in this process or in a worker)."""
-    return train(cfg, log_every=LOG_EVERY, out=lambda *_: None, epoch_lines=False)
-
-
-def run_cost(cfg: Config) -> float:
-    """A rough CPU cost, to start the longest runs first."""
-    t = cfg.train
-    return t.steps + t.eval_steps if t.mode == "online" else t.epochs * t.n_sequences * t.seq_len / 8
-
-
-class RunCache:
-    """Trains each (config, seed) once with core.runs.headless.train; claims that share a run share its report."""
-
-    def __init__(self, scale: float = 1.0, on_run: Callable[[str], object] | None = None):
-        self.scale = scale
-        self.on_run = on_run
-        self._reports: dict[str, dict] = {}
-        self._models: dict[str, dict] = {}
-
-    def reports(self, cfg: Config, seeds) -> list[dict]:
-        out = []
-        for s in seeds:
-            c = scaled(cfg, self.scale).replace(seed=s)
-            key = json.dumps(c.to_dict(), sort_keys=True)
-            if key not in self._reports:
-                self._reports[key] = train_run(c)
-                if self.on_run:
-                    self.on_run(f"seed {s}")
-            out.append(self._reports[key])
-        return out
-
-    def prefetch(self, cfgs, seeds, where: Where) -> None:
-        """Train every (config, seed) not yet cached on `where` (workers or a cluster), one task each."""
-        todo: dict[str, Config] = {}
-        for cfg in cfgs:
-            for s in seeds:
-                c = scaled(cfg, self.scale).replace(seed=int(s))
-                key = json.dumps(c.to_dict(), sort_keys=True)
-                if key not in self._reports:
-                    todo[key] = c
-        for ev in run_tasks([Task(k, train_run, (c,), run_cost(c)) for k, c in todo.items()], where):
-            if isinstance(ev, Finished):
-                self._reports[ev.key] = ev.result
-                if self.on_run:
-                    self.on_run(f"seed {todo[ev.key].train.seed}")
-
-    def inside(self, cfg: Config, seed: int) -> dict:
-        """One online seed trained again by hand, then PROBE_STEPS held-out steps with the weights frozen:
-        their inputs x, states h, predictions y_hat, and the memory probe of h (lags 0..4)."""
-        from core.analysis.probes import memory_probe  # here: the window imports this module and loads no torch
-        from core.train.loop import train_unit
-        from core.train.online import OnlineTrainer
-
-        c = scaled(cfg, self.scale).replace(seed=seed)
-        key = json.dumps(c.to_dict(), sort_keys=True)
-        if key not in self._models:
-            tr = OnlineTrainer(c)
-            for done in range(c.train.steps):  # the one run loop; a diverged run is looked inside where it stopped
-                if train_unit(tr, done).diverged is not None:
-                    break
-            recs = [tr.step(train=False) for _ in range(PROBE_STEPS)]
-            x = np.array([r.x for r in recs])
-            h = np.stack([r.h for r in recs])
-            y_hat = np.array([r.y_hat for r in recs])
-            self._models[key] = {"x": x, "h": h, "y_hat": y_hat, "probe": memory_probe(h, x, max_lag=4)}
-        return self._models[key]
-
-
-# -- small helpers --------------------------------------------------------------------------------------------
-def dist(values) -> dict:
-    v = [float(x) for x in values]
-    return {"median": statistics.median(v), "min": min(v), "max": max(v), "values": v}
-
-
-def dist_text(d: dict, fmt: str = ".3f") -> str:
-    return f"median {d['median']:{fmt}} [{d['min']:{fmt}}, {d['max']:{fmt}}]"
-
-
-def steps_to_learn(report: dict, threshold: float = 0.99) -> int | None:
-    """The first logged step whose running accuracy (over the last LOG_EVERY steps) reached the threshold."""
-    h = report["history"]
-    return next((s for s, a in zip(h["step"], h["accuracy"]) if a >= threshold), None)
-
-
-def _online(cache: RunCache, cfg: Config, seeds) -> dict:
-    reps = cache.reports(cfg, seeds)
-    c = scaled(cfg, cache.scale)
-    learned = [seed_outcome(c, r)[0] for r in reps]
-    stl = [steps_to_learn(r) for r in reps]
-    return {"learned": sum(learned), "n": len(reps), "heldout": dist(r["final"]["heldout_accuracy"] for r in reps),
-            "steps_to_learn": stl, "failed_seeds": [s for s, ok in zip(seeds, learned) if not ok],
-            "steps": c.train.steps}
-
-
-def _batch(cache: RunCache, cfg: Config, seeds) -> dict:
-    reps = cache.reports(cfg, seeds)
-    epochs = scaled(cfg, cache.scale).train.epochs
-    at = sorted({1, min(10, epochs), epochs})
-    return {"params": reps[0]["params"], "epochs": epochs,
-            "loss": {e: dist(r["history"]["loss"][e - 1] for r in reps) for e in at},
-            "val_loss": {e: dist(r["history"]["val_loss"][e - 1] for r in reps) for e in at},
-            "stalled": sum(r["history"]["val_loss"][-1] > STALL for r in reps), "n": len(reps),
-            "stalled_seeds": [s for s, r in zip(seeds, reps) if r["history"]["val_loss"][-1] > STALL],
-            "constant_loss": constant_loss(cfg)}
-
-
-def _by_count(k: int, n: int) -> str:
-    return VERDICTS[0] if k == n else (VERDICTS[1] if k > 0 else VERDICTS[2])
-
-
-def _stl_text(stl) -> str:
-    got = [s for s in stl if s is not None]
-    if not got:
-        return "none reached 0.99"
-    return f"steps to learn {dist_text(dist(got), ',.0f')}" + (f", {len(stl) - len(got)} never" if None in stl
-                                                                else "")
-
 
 # -- the measurements, one per claim: (verdict, measured, why, figures) ---------------------------------------
 def _cannot_cope(cl, seeds, cache):
-    q, qf = _online(cache, cl.config, seeds), _online(cache, _QF, seeds)
+    q, qf = online_figures(cache, cl.config, seeds), online_figures(cache, _QF, seeds)
     ins = cache.inside(cl.config, seeds[0])
     ones = float(np.mean(ins["y_hat"] >= 0.5))
     bal1 = float(ins["probe"].balanced_accuracy[1])
@@ -277,9 +160,9 @@ def _cannot_cope(cl, seeds, cache):
 
 
 def _answer_learns(cl, seeds, cache):
-    b = _batch(cache, cl.config, seeds)
+    b = batch_figures(cache, cl.config, seeds)
     ok = b["n"] - b["stalled"]
-    verdict = _by_count(ok, b["n"]) if b["params"] == 33 else VERDICTS[2]
+    verdict = by_count(ok, b["n"]) if b["params"] == 33 else VERDICTS[2]
     ep = sorted(b["loss"])
     measured = (f"{b['params']} parameters; training loss " +
                 "; ".join(f"epoch {e}: {dist_text(b['loss'][e])}" for e in ep) +
@@ -299,8 +182,9 @@ def _answer_learns(cl, seeds, cache):
 
 
 def _eight_units(cl, seeds, cache):
-    b8, b2 = _batch(cache, cl.config, seeds), _batch(cache, cl.compare[0][1], seeds)
-    e = min(10, b8["epochs"], b2["epochs"])
+    # the epoch both runs reach (10 unless a smoke scale shortens one of them), read off each
+    e = min(10, *(scaled(c, cache.scale).train.epochs for c in (cl.config, cl.compare[0][1])))
+    b8, b2 = batch_figures(cache, cl.config, seeds, e), batch_figures(cache, cl.compare[0][1], seeds, e)
     m8, m2 = b8["loss"][e]["median"], b2["loss"][e]["median"]
     faster = sum(a < b for a, b in zip(b8["loss"][e]["values"], b2["loss"][e]["values"]))
     about = 0.05 <= m8 <= 0.2
@@ -313,12 +197,12 @@ def _eight_units(cl, seeds, cache):
 
 
 def _readout_fixes(cl, seeds, cache):
-    qf, q = _online(cache, cl.config, seeds), _online(cache, cl.compare[0][1], seeds)
+    qf, q = online_figures(cache, cl.config, seeds), online_figures(cache, cl.compare[0][1], seeds)
     b_fixed = float(cache.inside(cl.config, seeds[0])["probe"].balanced_accuracy[1])
     b_raw = float(cache.inside(cl.compare[0][1], seeds[0])["probe"].balanced_accuracy[1])
-    verdict = _by_count(qf["learned"], qf["n"])
+    verdict = by_count(qf["learned"], qf["n"])
     measured = (f"with a linear readout: {qf['learned']}/{qf['n']} seeds learned, held-out accuracy "
-                f"{dist_text(qf['heldout'])}, {_stl_text(qf['steps_to_learn'])}; raw state: "
+                f"{dist_text(qf['heldout'])}, {stl_text(qf['steps_to_learn'])}; raw state: "
                 f"{q['learned']}/{q['n']}")
     why = (f"Both states carry x[t-1]: the memory probe reads it from h[t] at balanced accuracy {b_fixed:.2f} with "
            f"the readout and {b_raw:.2f} from the raw state. The raw state fails because every unit is pulled to "
@@ -328,8 +212,8 @@ def _readout_fixes(cl, seeds, cache):
 
 
 def _unreliable(cl, seeds, cache):
-    runs = {"lag 1, window 1": _online(cache, cl.config, seeds)}
-    runs.update({lab: _online(cache, c, seeds) for lab, c in cl.compare})
+    runs = {"lag 1, window 1": online_figures(cache, cl.config, seeds)}
+    runs.update({lab: online_figures(cache, c, seeds) for lab, c in cl.compare})
     base = runs["lag 1, window 1"]
     full = [runs[k] for k in ("lag 1, window 2", "lag 3, window 4", "lag 3, RTRL")]
     full_ok = all(r["learned"] == r["n"] for r in full)
@@ -338,7 +222,7 @@ def _unreliable(cl, seeds, cache):
     else:
         verdict = VERDICTS[1] if full_ok else VERDICTS[0]
     measured = "; ".join(f"{k}: {r['learned']}/{r['n']} learned" for k, r in runs.items())
-    measured += f" (lag 1, window 1: {_stl_text(base['steps_to_learn'])})"
+    measured += f" (lag 1, window 1: {stl_text(base['steps_to_learn'])})"
     w1 = runs["lag 3, window 1"]
     why = ("Every update here sees one sample (batch 1). " +
            ("With a window reaching past the lag or RTRL, batch 1 learned every seed, so the batch size is not "
@@ -353,7 +237,7 @@ def _tanh_range(cl, seeds, cache):
     ins = cache.inside(cl.config, seeds[0])
     hmax = float(np.abs(ins["h"]).max())
     lab, lag0 = cl.compare[0]
-    z = _online(cache, lag0, seeds)
+    z = online_figures(cache, lag0, seeds)
     inside_range = hmax <= 1.0
     verdict = VERDICTS[2] if not inside_range else (VERDICTS[1] if z["learned"] > 0 else VERDICTS[0])
     measured = (f"max |h| over {PROBE_STEPS} held-out steps of seed {seeds[0]}: {hmax:.3f}; {lab}: "
@@ -368,8 +252,8 @@ def _tanh_range(cl, seeds, cache):
 
 
 def _window_vs_rtrl(cl, seeds, cache):
-    rtrl = _online(cache, cl.config, seeds)
-    runs = {"RTRL": rtrl, **{lab: _online(cache, c, seeds) for lab, c in cl.compare}}
+    rtrl = online_figures(cache, cl.config, seeds)
+    runs = {"RTRL": rtrl, **{lab: online_figures(cache, c, seeds) for lab, c in cl.compare}}
     w1, w4 = runs["window 1"], runs["window 4"]
     if rtrl["learned"] < rtrl["n"] or w4["learned"] < w4["n"]:
         verdict = VERDICTS[2]
@@ -392,7 +276,7 @@ def _window_vs_rtrl(cl, seeds, cache):
 
 MEASURES = {"cannot-cope": _cannot_cope, "answer-learns": _answer_learns, "eight-units": _eight_units,
             "readout-fixes": _readout_fixes, "unreliable": _unreliable, "tanh-range": _tanh_range,
-            "window-vs-rtrl": _window_vs_rtrl}
+            "window-vs-rtrl": _window_vs_rtrl, "cells-cope": measure_cells}
 
 
 def run_claim(claim: Claim, seeds, cache: RunCache | None = None) -> ClaimResult:

@@ -91,8 +91,9 @@ def _cell(text: object) -> str:
 
 def _config_text(c: dict) -> str:
     t, m, tr = c["task"], c["model"], c["train"]
-    head = (f"{t['kind']} lag {t['lag']}, P(x=1) {t['p']:g}; {m['units']} units, readout {m['readout']}, "
-            f"init {m['init']}")
+    cell = m.get("cell", "gru")  # a report written before the field ran the GRU
+    head = (f"{t['kind']} lag {t['lag']}, P(x=1) {t['p']:g}; {m['units']} units"
+            + (f" of cell {cell}" if cell != "gru" else "") + f", readout {m['readout']}, init {m['init']}")
     if tr["mode"] == "batch":
         return (f"{head}; batch {tr['batch_size']}, {tr['n_sequences']:,} x {tr['seq_len']}, {tr['epochs']} epochs, "
                 f"validation {tr['validation_split']:g}")

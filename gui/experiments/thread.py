@@ -45,7 +45,8 @@ def config_label(c: dict) -> str:
         return f"batch, {model['units']} units, {train['epochs']} epochs"
     rule = train["rule"].upper() if train["rule"] != "tbptt" else f"window {train['window']}"
     readout = "raw state" if model["readout"] == "raw" else f"{model['readout']} readout"
-    return f"lag {task['lag']}, {rule}, {readout}, {train['steps']:,} steps"
+    cell = model.get("cell", "gru")  # the GRU's labels as before
+    return (f"{cell}, " if cell != "gru" else "") + f"lag {task['lag']}, {rule}, {readout}, {train['steps']:,} steps"
 
 
 class ClaimCard(QFrame):
@@ -73,7 +74,8 @@ class ClaimCard(QFrame):
         rows = QGridLayout()  # two buttons a row, so a claim with many runs still fits a narrow dock
         rows.setSpacing(4)
         self.buttons: list[QPushButton] = []
-        runs = [("Run", item["config"])] + [(f"Run: {c['label']}", c["config"]) for c in item.get("compare", [])]
+        own = f"Run: {item['label']}" if item.get("label") else "Run"
+        runs = [(own, item["config"])] + [(f"Run: {c['label']}", c["config"]) for c in item.get("compare", [])]
         if item["key"] == "window-vs-rtrl":  # the guided path compares window 1 against RTRL: window 1 first
             runs = runs[1:2] + [("Run: RTRL", item["config"])] + runs[2:]
         for i, (text, cfg) in enumerate(runs):

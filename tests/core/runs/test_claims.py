@@ -8,7 +8,8 @@ import pytest
 import main as app_main
 from core.cli import claims as claims_cli
 from core.config import Config
-from core.runs.claims import CLAIMS, VERDICTS, RunCache, claim_by_key, run_claim, scaled, steps_to_learn
+from core.runs.claim_runs import scaled, steps_to_learn
+from core.runs.claims import CLAIMS, VERDICTS, RunCache, claim_by_key, run_claim
 from core.runs.claims_report import NOT_MEASURED, load_shipped, run_all, thread_items, to_markdown
 
 TINY = 0.02  # a smoke scale: 400 online steps, 2 epochs of 200 sequences
@@ -16,7 +17,7 @@ TINY = 0.02  # a smoke scale: 400 online steps, 2 epochs of 200 sequences
 
 def test_every_claim_is_listed_with_quote_config_and_rule():
     keys = [c.key for c in CLAIMS]
-    assert len(keys) == len(set(keys)) == 7
+    assert len(keys) == len(set(keys)) == 8
     for c in CLAIMS:
         assert c.title and c.quote and c.look_at and c.holds_if and c.who in ("question", "answer", "this app")
         assert Config.from_dict(c.to_dict()["config"]) == c.config  # loadable as it is listed

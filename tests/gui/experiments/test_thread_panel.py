@@ -70,3 +70,27 @@ def test_run_button_loads_question_fixed_into_the_window_and_starts(qtbot, tmp_p
     qtbot.waitUntil(lambda: win.snap is not None and win.snap.running and win.snap.step > 0
                     and win.snap.config["model"]["readout"] == "linear", timeout=20000)
     win.close()
+
+
+def test_the_cells_claim_is_shown_with_a_run_per_cell_and_readout(qtbot):
+    """cells-cope comes from the claims list (not a fixed list of cards): shown before it is measured, then with its
+    verdict; one button per run, each loading its cell."""
+    report = {"claims": [{"key": "cells-cope", "verdict": "does not hold", "measured": "rnn: raw state 0/8",
+                          "why": "rnn: learns with a readout, fails on the raw state"}]}
+    for rep, verdict in (({"claims": []}, "not measured"), (report, "does not hold")):
+        svc = FakeServices()
+        panel = ThreadPanel(svc, report=rep)
+        qtbot.addWidget(panel)
+        card = next(c for c in panel.cards if c.item["key"] == "cells-cope")
+        assert verdict in card.verdict.text()
+    assert "rnn: learns with a readout, fails on the raw state" in card.why.text()
+    texts = [b.text() for b in card.buttons]
+    assert texts == ["Run: rnn, raw state", "Run: rnn, readout", "Run: gru, raw state", "Run: gru, readout",
+                     "Run: lstm, raw state", "Run: lstm, readout"]
+    assert card.buttons[0].toolTip().startswith("Load rnn, lag 1, window 1, raw state")
+    assert card.buttons[2].toolTip().startswith("Load lag 1, window 1, raw state")  # the GRU's as before
+    for b, text in zip(card.buttons, texts):
+        b.click()
+        cfg, start = svc.loaded[-1]
+        cell, what = text.removeprefix("Run: ").split(", ")
+        assert start and cfg.model.cell == cell and cfg.model.readout == ("raw" if what == "raw state" else "linear")
