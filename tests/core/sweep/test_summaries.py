@@ -45,6 +45,12 @@ def test_cell_summary_is_exact_from_hand_made_results():
     assert c["reach"]["median_step"] == pytest.approx(1500.0)
     assert c["first_failing_seed"] == 101  # the lowest failing seed, not the last (104) nor the first added (104)
     assert c["diverged"] == 0 and c["diverged_seeds"] == []
+    # what the cell is and what its figures mean, handed on as given
+    plan = col.plan
+    assert (c["index"], c["ix"], c["iy"], c["changes"]) == (0, 0, 0, {"lag": 1})
+    assert c["metric"] == "heldout_accuracy"
+    assert (c["reach"]["window"], c["reach"]["threshold"]) == (plan.reach_window, plan.threshold) == (1000, 0.99)
+    assert col.cell_dict(1)["metric"] is None and col.cell_dict(1)["index"] == 1
 
 
 def test_median_step_counts_never_as_later_than_any_step():
