@@ -214,3 +214,55 @@ def test_errors_come_first_then_warnings_then_information():
     broken = diagnose(Q, live_stats_from([0.1, math.nan], [1, 1], 2000))
     assert [h.code for h in broken] == [RAW_READOUT, "loss-nonfinite"]
     assert [h.code for h in diagnose(Q.replace(lag=0), None, judge(Q.replace(lag=0), 1.0, 100))] == [RAW_READOUT]
+
+
+def test_non_finite_loss_words():
+    got = _by_code(diagnose(QF, live_stats_from([0.1, math.inf], [1, 1], 10)))
+    assert got["loss-nonfinite"] == ("error", "The loss is not finite", (
+        "The loss became NaN or infinite: the weights diverged, most likely because the learning rate is too high. "
+        "Lower the learning rate and restart."))
+
+
+def test_a_base_rate_verdict_makes_the_short_window_a_warning():
+    assert _by_code(diagnose(QF, None, judge(QF, 0.75, 1000)))[SHORT_WINDOW][0] == "warning"
+
+
+def test_a_target_that_never_varies_gets_no_base_rate_or_loss_hint():
+    xor0 = QF.replace(kind="xor", lag=0)  # always 0: the base rate is 1 and a constant guess's loss 0
+    stats = live_stats_from(np.full(1000, 0.3), [1.0] * 500 + [0.0] * 500, 2000, update_ratio=1e-7)
+    got = _by_code(diagnose(xor0, stats))
+    assert BASE_RATE not in got and LOSS_HIGH not in got and VANISHING_UPDATES not in got
+
+
+def test_the_base_rate_bands_exact_edges():
+    n = 100_000  # 2 standard errors (0.0027) under the 0.01 floor: the band is exactly 0.01
+    top = live_stats_from(np.full(n, 0.1), np.r_[np.ones(76_000), np.zeros(24_000)], 2000)  # 0.76 = 0.75 + 0.01
+    assert _by_code(diagnose(QF, top))[BASE_RATE][1] == "Accuracy is at the base rate"
+    bottom = live_stats_from(np.full(n, 0.1), np.r_[np.ones(74_000), np.zeros(26_000)], 2000)  # 0.74 = 0.75 - 0.01
+    assert _by_code(diagnose(QF, bottom))[BASE_RATE][1] == "Accuracy is at the base rate"  # not yet "below"
+
+
+def test_the_loss_rules_exact_edges():
+    const = 0.25 * 0.75
+    ok = [1.0] * 900 + [0.0] * 100
+    # the quarters at exactly 1.5 x the first half's mean (0.25 -> 0.375, both exact in binary): not a rise
+    flat_halves = live_stats_from(np.r_[np.full(500, 0.25), np.full(500, 0.375)], ok, 2000)
+    assert LOSS_RISING not in _by_code(diagnose(QF, flat_halves))
+    # a rise from a spiky first half that is not clear of its noise (0.1 -> 0.2, 4 standard errors = 0.18)
+    spiky = np.zeros(500)
+    spiky[::100] = 10.0
+    assert LOSS_RISING not in _by_code(diagnose(QF, live_stats_from(np.r_[spiky, np.full(500, 0.2)], ok, 2000)))
+    # the recent loss is the last quarter's: three low quarters, then one worse than a guess
+    late = live_stats_from(np.r_[np.full(750, 0.01), np.full(250, 0.4)], ok, 2000)
+    got = _by_code(diagnose(QF, late))
+    assert LOSS_HIGH in got and LOSS_RISING not in got and "(0.400) is 2.1 times" in got[LOSS_HIGH][2]
+    # vanishing updates at a loss of exactly half a guess's (0.09375, exact in binary)
+    half = live_stats_from(np.full(1000, 0.5 * const), ok, 2000, update_ratio=1e-6)
+    assert VANISHING_UPDATES in _by_code(diagnose(QF, half))
+
+
+def test_diagnose_uses_the_rules_it_is_given():
+    quick = Rules(min_steps=10, min_recent=10)
+    learned = live_stats_from(np.full(20, 0.001), np.ones(20), 50)
+    assert diagnose(QF, learned, rules=quick) == []  # learned on the evidence these rules ask for
+    assert [h.code for h in diagnose(QF, learned)] == [SHORT_WINDOW]  # not enough evidence under the defaults
