@@ -9,7 +9,7 @@ Groups (default: all, in this order; docs/testing.md has the score of each and e
   sweep     core/sweep/grid.py              tests/core/sweep/test_summaries.py, test_sweep.py, test_cell_axis.py
   claims    core/runs/claims.py, claim_runs.py, claims_cells.py
                                             tests/core/runs/test_claims.py, test_claims_cells.py
-  atomic    core/atomic_io.py               tests/core/test_atomic_io.py, test_atomic_io_mode.py
+  atomic    core/atomic_io.py               tests/core/test_atomic_io*.py
   sessions  core/sessions/gmlab.py, container.py
                                             tests/core/sessions/test_session*.py
   window    gui/files/sessions.py           tests/gui/files/test_session_gui.py (offscreen Qt)
@@ -44,7 +44,8 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
                                        "tests/core/sweep/test_cell_axis.py"]),
     "claims": (["core/runs/claims.py", "core/runs/claim_runs.py", "core/runs/claims_cells.py"],
                ["tests/core/runs/test_claims.py", "tests/core/runs/test_claims_cells.py"]),
-    "atomic": (["core/atomic_io.py"], ["tests/core/test_atomic_io.py", "tests/core/test_atomic_io_mode.py"]),
+    "atomic": (["core/atomic_io.py"], ["tests/core/test_atomic_io.py", "tests/core/test_atomic_io_mode.py",
+                                       "tests/core/test_atomic_io_checks.py"]),
     "sessions": (["core/sessions/gmlab.py", "core/sessions/container.py"],
                  ["tests/core/sessions/test_session.py", "tests/core/sessions/test_session_migration.py"]),
     "window": (["gui/files/sessions.py"], ["tests/gui/files/test_session_gui.py"]),
