@@ -58,3 +58,41 @@ def test_each_writer_raises_the_error_class_asked_with_its_message(tmp_path):
     with pytest.raises(LabFileError) as ei:
         atomic_io.write_files([(missing, b"1")])
     assert type(ei.value) is LabFileError
+
+
+def test_a_symlink_loop_is_named_as_one(tmp_path):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    assert check_writable(loop) == f"{loop} is a symlink that cannot be followed (too many levels of symbolic links)"
+
+
+def test_a_full_disk_while_writing_says_so_and_names_the_file(tmp_path, full_disk):
+    p = tmp_path / "f.bin"
+    with pytest.raises(LabFileError) as ei:
+        atomic_io.write_bytes(p, b"1")
+    assert ei.value.message == f"cannot write {p}: no space left on device"
+    assert not p.exists() and os.listdir(tmp_path) == []
+
+
+def test_a_writer_that_raises_leaves_no_temporary_file_and_its_error_stands(tmp_path):
+    def boom(fh):
+        raise ValueError("the callback failed")
+
+    with pytest.raises(ValueError, match="the callback failed"):
+        atomic_io.write_all([(tmp_path / "a.bin", lambda fh: fh.write(b"a")), (tmp_path / "b.bin", boom)])
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_file_that_cannot_be_looked_at_gets_the_umask_mode(tmp_path, monkeypatch):
+    p = tmp_path / "f.bin"
+    p.write_bytes(b"1")
+    real_stat = os.stat
+
+    def stat(path, *a, **k):
+        if os.fspath(path) == str(p):
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_stat(path, *a, **k)
+
+    monkeypatch.setattr(atomic_io.os, "stat", stat)
+    monkeypatch.setattr(atomic_io.os.path, "exists", lambda path: True)  # it is there, but stat fails on it
+    assert atomic_io._mode_for(str(p)) == 0o666 & ~atomic_io._UMASK

@@ -266,3 +266,10 @@ def test_diagnose_uses_the_rules_it_is_given():
     learned = live_stats_from(np.full(20, 0.001), np.ones(20), 50)
     assert diagnose(QF, learned, rules=quick) == []  # learned on the evidence these rules ask for
     assert [h.code for h in diagnose(QF, learned)] == [SHORT_WINDOW]  # not enough evidence under the defaults
+
+
+def test_a_rise_to_exactly_the_smallest_loss_worth_a_word_counts():
+    rules = Rules(rise_min_loss=0.25)  # 0.25 x 0.1875 = 0.046875 = 3/64: exact, and so is its mean
+    edge = 0.25 * 0.25 * 0.75
+    stats = live_stats_from(np.r_[np.full(500, 0.01), np.full(500, edge)], [1.0] * 900 + [0.0] * 100, 2000)
+    assert LOSS_RISING in _by_code(diagnose(QF, stats, rules=rules))
