@@ -90,7 +90,9 @@ def main(argv=None) -> int:
     import signal
 
     todo = keys or [c.key for c in CLAIMS]
-    eta = Eta({k: s * a.scale for k, s in expected_seconds(todo, a.seeds).items()})
+    # on workers the runs go in parallel first (then the claims are only judged): the expected time is shared
+    share = 1 if where.in_process else max(1, where.workers)
+    eta = Eta({k: s * a.scale / share for k, s in expected_seconds(todo, a.seeds).items()})
     live = LiveLine(sys.stderr, live=None if not a.quiet else False)
 
     def say(line: str) -> None:
@@ -103,7 +105,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C now keeps the claims measured so far
     sigterm_as_interrupt()
     report = run_all(a.seeds, keys, a.scale, progress=say, on_run=ran, on_claim=lambda k, _s: eta.finished(k),
-                     where=where)
+                     where=where, on_prefetched=lambda: [eta.finished(k) for k in todo])
     live.clear()
     log.info(f"{len(report['claims'])} claim(s) in {report['elapsed_s']:.1f} s (load average "
              f"{report['machine']['load_start']} -> {report['machine']['load_end']})")

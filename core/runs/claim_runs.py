@@ -58,6 +58,8 @@ class RunCache:
         self.on_run = on_run
         self._reports: dict[str, dict] = {}
         self._models: dict[str, dict] = {}
+        self._prefetched: set[str] = set()  # trained elsewhere and not yet used by a claim
+        self.charged_s = 0.0  # the training seconds of prefetched runs since taken by claims (take_charged)
 
     def reports(self, cfg: Config, seeds) -> list[dict]:
         out = []
@@ -68,6 +70,9 @@ class RunCache:
                 self._reports[key] = train_run(c)
                 if self.on_run:
                     self.on_run(f"seed {s}")
+            elif key in self._prefetched:  # the first claim to use a run trained on a worker pays its time
+                self._prefetched.discard(key)
+                self.charged_s += float(self._reports[key].get("elapsed_s") or 0.0)
             out.append(self._reports[key])
         return out
 
@@ -83,8 +88,14 @@ class RunCache:
         for ev in run_tasks([Task(k, train_run, (c,), run_cost(c)) for k, c in todo.items()], where):
             if isinstance(ev, Finished):
                 self._reports[ev.key] = ev.result
+                self._prefetched.add(ev.key)
                 if self.on_run:
                     self.on_run(f"seed {todo[ev.key].train.seed}")
+
+    def take_charged(self) -> float:
+        """The training seconds of prefetched runs first used since the last call (then reset)."""
+        t, self.charged_s = self.charged_s, 0.0
+        return t
 
     def inside(self, cfg: Config, seed: int) -> dict:
         """One online seed trained again by hand, then PROBE_STEPS held-out steps with the weights frozen:

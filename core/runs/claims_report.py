@@ -38,10 +38,12 @@ def _load() -> float | None:
 
 def run_all(seeds: int = 8, keys=None, scale: float = 1.0, progress: Callable[[str], object] | None = None,
             on_run: Callable[[str], object] | None = None,
-            on_claim: Callable[[str, float], object] | None = None, where: Where | None = None) -> dict:
+            on_claim: Callable[[str, float], object] | None = None, where: Where | None = None,
+            on_prefetched: Callable[[], object] | None = None) -> dict:
     """Measure the claims (all, or those in `keys`) over seeds 0..seeds-1 and return the report dict.
     `progress` gets a line as each claim starts and ends, `on_run` a word after each training run, `on_claim`
-    (key, seconds) after each claim.
+    (key, seconds) after each claim, `on_prefetched` () once the workers have trained every run (then only the
+    judging is left).
 
     where: workers or a cluster (core.workers) train every run the claims need first, one task each; the claims
     are then judged here from those runs (same verdicts and figures as in one process).
@@ -61,13 +63,15 @@ def run_all(seeds: int = 8, keys=None, scale: float = 1.0, progress: Callable[[s
     cache = RunCache(scale=scale, on_run=on_run)
     t0 = time.perf_counter()
     if where is not None and not where.in_process:
-        say(f"training the claims' runs on {where.describe()} ...")
+        say(f"training the claims' runs {where.describe()} ...")
         try:
             cache.prefetch([c for cl in todo for c in runs_of(cl)], seed_list, where)
         except KeyboardInterrupt:
             report["interrupted"] = True
             say("interrupted while training the claims' runs; no claim measured")
             todo = []
+        if on_prefetched is not None:
+            on_prefetched()
     for i, claim in enumerate(todo, 1):
         say(f"[{i}/{len(todo)}] {claim.key}: {claim.title} ({seeds} seeds) ...")
         try:

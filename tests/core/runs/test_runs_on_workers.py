@@ -33,3 +33,25 @@ def test_claims_on_2_workers_give_the_same_verdicts_and_figures():
              for r in (one, two)]
     assert json.dumps(strip[0], sort_keys=True, default=str) == json.dumps(strip[1], sort_keys=True, default=str)
     assert two["where"]["workers"] == 2 and one["where"]["executor"] == "in-process"
+
+
+def test_a_claim_on_workers_is_charged_the_training_time_of_the_runs_it_first_uses(monkeypatch):
+    """The next ETA reads each claim's time from the shipped report: a claim judged from runs the workers trained
+    must carry those runs' training seconds (each run charged once, to the first claim that uses it)."""
+    from core.config import preset
+    from core.runs import claim_runs
+    from core.workers.tasks import Finished
+
+    def fake_tasks(tasks, where):
+        for i, t in enumerate(tasks):
+            yield Finished(t.key, {"elapsed_s": 10.0 + i})
+
+    monkeypatch.setattr(claim_runs, "run_tasks", fake_tasks)
+    cache = claim_runs.RunCache()
+    cfg = preset("question-fixed")
+    cache.prefetch([cfg], [0, 1], Where(2))
+    assert cache.take_charged() == 0.0
+    cache.reports(cfg, [0, 1])
+    assert cache.take_charged() == 10.0 + 11.0  # both runs, each once
+    cache.reports(cfg, [0, 1])  # a second claim sharing them pays nothing
+    assert cache.take_charged() == 0.0
