@@ -96,3 +96,15 @@ def test_a_file_that_cannot_be_looked_at_gets_the_umask_mode(tmp_path, monkeypat
     monkeypatch.setattr(atomic_io.os, "stat", stat)
     monkeypatch.setattr(atomic_io.os.path, "exists", lambda path: True)  # it is there, but stat fails on it
     assert atomic_io._mode_for(str(p)) == 0o666 & ~atomic_io._UMASK
+
+
+def test_a_failed_rename_says_why_and_names_the_file(tmp_path, monkeypatch):
+    def replace(src, dst):
+        raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+    monkeypatch.setattr(atomic_io.os, "replace", replace)
+    p = tmp_path / "f.bin"
+    with pytest.raises(LabFileError) as ei:
+        atomic_io.write_bytes(p, b"1")
+    assert ei.value.message == f"cannot write {p}: invalid cross-device link"
+    assert os.listdir(tmp_path) == []  # the temporary file is removed
