@@ -36,7 +36,8 @@ def readout_text(readout: str, loss: str, h: ArrayLike, w: ArrayLike | None = No
         text = f"ŷ = w·h[t] + b = {' + '.join(terms)}{more} + {_num(b)} = {value:.3f}"
         name = "w·h + b"
     if loss == "bce":
-        value = 1.0 / (1.0 + math.exp(-value)) if math.isfinite(value) else value
+        if math.isfinite(value):  # the stable form: exp of a large negative logit would overflow
+            value = 1.0 / (1.0 + math.exp(-value)) if value >= 0 else math.exp(value) / (1.0 + math.exp(value))
         text += f"; ŷ = σ({name}) = {value:.3f}"
     if math.isfinite(y_hat) and math.isfinite(value) and f"{value:.3f}" != f"{y_hat:.3f}":
         text += f" with the current weights (the step itself predicted {y_hat:.3f}, before its update)"

@@ -80,3 +80,13 @@ def test_story_window_is_the_plots_default_window():
     assert story_window(Q) == 500 and story_window(Q.replace(steps=200_000)) == 2000
     s = DecimatingSeries()
     assert series_story(Q, s, DecimatingSeries()).window == 500
+
+
+def test_the_readout_text_of_a_huge_logit_under_bce_is_0_or_1_not_an_overflow():
+    """A diverging run's readout can reach logits far past exp's range; σ is still 0 or 1 (the stress walk's
+    'math range error' in the Inspector)."""
+    from core.analysis.step_story import readout_text
+
+    low = readout_text("linear", "bce", [1.0], w=[-1e6], b=0.0)
+    high = readout_text("linear", "bce", [1.0], w=[1e6], b=0.0)
+    assert "σ(w·h + b) = 0.000" in low and "σ(w·h + b) = 1.000" in high
