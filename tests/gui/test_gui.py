@@ -158,8 +158,11 @@ def test_whole_run_curves_keep_headroom_so_the_range_is_stable(qtbot, win):
     win.commands.start()
     wait_step(qtbot, win, lambda s: s.step > x_end + 500)
     assert vb.viewRange()[0][1] < 200  # a zoom by hand is kept while the run grows
+    win.commands.pause()
+    wait_step(qtbot, win, lambda s: not s.running)
     vb.enableAutoRange()  # the "A" button
     frames = win.presenter.frames
-    qtbot.waitUntil(lambda: win.presenter.frames >= frames + 3, timeout=10000)
+    win.commands.step()  # one frame asked for, whatever the machine's load (a loaded window draws less often)
+    qtbot.waitUntil(lambda: win.presenter.frames > frames, timeout=10000)
     assert vb.viewRange()[0][1] >= win.loss.mirror.n * win.loss.mirror.stride  # following again
     assert s.step >= 2000
