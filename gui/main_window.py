@@ -271,10 +271,7 @@ class MainWindow(QMainWindow):
         self.m_view.addAction(self.act_pin)
         self.m_view.addAction(self.act_log)
         appearance.install(self.m_view, self.settings.store)  # Theme: System, Light, Dark (remembered)
-        for key in ("h", "n", "z", "r"):
-            a = QAction(f"Heatmap: {key}", self)
-            a.triggered.connect(lambda _c=False, k=key: self.hidden.set_layer(k))
-            self.m_view.addAction(a)
+        self.hidden.fill_layer_menu(self.m_view.addMenu("Heatmap layer"))  # the shown cell's layers
         self.m_help = QMenu("&Help", self)
         mb.addMenu(self.m_help)
         help_dialogs.install(self, self.m_help)  # shortcuts, the docs, the log folder, About; the window icon

@@ -214,6 +214,18 @@ class HiddenView(QWidget):
         box.setEnabled(len(keys) > 1)
         self._place_box()
 
+    def fill_layer_menu(self, menu) -> None:
+        """Make `menu` (a QMenu, refilled each time it opens) offer the shown cell's layers, the shown one checked."""
+        def refill() -> None:
+            menu.clear()
+            for key in self.layers():
+                a = menu.addAction(f"{LAYERS[key][0]} ({key})")
+                a.setCheckable(True)
+                a.setChecked(key == self.layer)
+                a.triggered.connect(lambda _c=False, k=key: self.set_layer(k))
+        menu.aboutToShow.connect(refill)
+        refill()
+
     def set_layer(self, key: str) -> None:
         i = self.layer_box.findData(key)
         self.wanted = None if i >= 0 else key

@@ -16,6 +16,7 @@ from core.snapshot import CELL_PARTS  # noqa: E402
 from core.train.online import OnlineTrainer  # noqa: E402
 from gui.app_state import AppState  # noqa: E402
 from gui.inspect.inspector import Inspector  # noqa: E402
+from gui.plots import views  # noqa: E402
 from gui.plots.views import HiddenView  # noqa: E402
 from gui.window.config_panel import ConfigPanel  # noqa: E402
 from tests.core.analysis.test_cell_inspection import recompute  # noqa: E402
@@ -134,6 +135,26 @@ def test_heatmap_offers_the_cells_layers(qtbot):
     hv.show_snapshot(lstm)
     assert hv.layer == "f"  # taken once a cell with it is shown
     np.testing.assert_array_equal(hv.img.image, lstm.view.parts["f"])
+
+
+def test_the_view_menus_heatmap_layers_are_the_shown_cells(qtbot):
+    """View ▸ Heatmap layer lists the shown cell's layers each time it opens (it was fixed to the GRU's h, n, z, r,
+    which did nothing for an LSTM) and switches the heatmap."""
+    from PySide6.QtWidgets import QMenu
+
+    hv = HiddenView()
+    qtbot.addWidget(hv)
+    menu = QMenu()
+    hv.fill_layer_menu(menu)
+    lstm, _ = _snapshot("lstm")
+    hv.show_snapshot(lstm)
+    menu.aboutToShow.emit()
+    acts = menu.actions()
+    assert [a.text() for a in acts] == [f"{views.LAYERS[k][0]} ({k})" for k in ("h", "c", "i", "f", "g", "o")]
+    acts[1].trigger()
+    assert hv.layer == "c"
+    menu.aboutToShow.emit()
+    assert [a.isChecked() for a in menu.actions()] == [False, True, False, False, False, False]
 
 
 def test_config_panel_offers_the_cell_and_says_why_reset_refuses(qtbot):
