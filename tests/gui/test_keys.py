@@ -64,8 +64,10 @@ def test_the_field_keeps_its_editing_keys(qtbot, win):
     assert units.value() == 17
     qtbot.keyClick(units, Qt.Key_Right)  # the cursor in its text: no step
     qtbot.keyClicks(units, "4")
-    qtbot.wait(300)
-    assert win.snap.step == step and not win.state.running
+    frames = win.presenter.frames
+    win.handle.request_snapshot()  # ordered after any command those keys sent: its frame shows their effect
+    qtbot.waitUntil(lambda: win.presenter.frames > frames, timeout=10000)
+    assert win.snap.step == step and not win.state.running and not win.snap.running
 
 
 def test_enter_applies_the_field_and_gives_the_keys_back_to_the_plots(qtbot, win):

@@ -156,7 +156,6 @@ def test_bad_files_show_a_message_and_change_nothing(qtbot, win, tmp_path):
     frames = win.presenter.frames
     win.handle.request_snapshot()  # a paused window asks for none by itself
     qtbot.waitUntil(lambda: win.presenter.frames >= frames + 1, timeout=10000)  # a fresh snapshot, drawn
-    qtbot.wait(300)
     s = win.snap
     assert (s.run_id, s.step) == (before.run_id, before.step)
     np.testing.assert_array_equal(s.view.y_hat, before.view.y_hat)
