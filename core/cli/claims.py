@@ -105,7 +105,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C now keeps the claims measured so far
     sigterm_as_interrupt()
     report = run_all(a.seeds, keys, a.scale, progress=say, on_run=ran, on_claim=lambda k, _s: eta.finished(k),
-                     where=where, on_prefetched=lambda: [eta.finished(k) for k in todo])
+                     where=where, on_prefetched=lambda: eta.finish_all(todo))
     live.clear()
     log.info(f"{len(report['claims'])} claim(s) in {report['elapsed_s']:.1f} s (load average "
              f"{report['machine']['load_start']} -> {report['machine']['load_end']})")

@@ -32,6 +32,10 @@ class Eta:
     def finished(self, key: str) -> None:
         self.done.add(key)
 
+    def finish_all(self, keys) -> None:
+        """Every part in `keys` done (e.g. the claims' runs all trained by workers: only judging is left)."""
+        self.done.update(keys)
+
     def elapsed(self) -> float:
         return self.clock() - self.t0
 

@@ -169,3 +169,11 @@ def test_the_desktop_entry_is_written_only_when_asked_and_says_where(monkeypatch
     exec_line = next(ln for ln in text.splitlines() if ln.startswith("Exec="))
     assert exec_line[5:].split()[0].strip('"') in (desktop.launcher()[0], f'"{desktop.launcher()[0]}"')
     assert icon.read_bytes() == files.shipped(files.ICON).read_bytes()
+
+
+def test_the_eta_is_zero_once_the_workers_trained_every_claims_run():
+    now = [0.0]
+    eta = Eta({"a": 10.0, "b": 30.0}, clock=lambda: now[0])
+    now[0] = 25.0
+    eta.finish_all(["a", "b"])  # the runs are in: judging the claims is left
+    assert eta.remaining() == 0.0 and eta.text() == "0m25s elapsed, ETA 0m00s"
