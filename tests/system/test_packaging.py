@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -71,8 +72,10 @@ def test_the_wheel_carries_every_file_the_app_reads_at_run_time(wheel):
     modules = {str(p.relative_to(ROOT)) for pkg in ("core", "gui") for p in (ROOT / pkg).rglob("*.py")}
     assert modules | {"main.py"} <= names
     assert f"{info}/licenses/LICENSE" in names
-    pictures = [n for n in names if n.endswith((".png", ".gif"))]
-    assert pictures == ["gru_memory_lab_resources/screenshot.png"]  # the README's; the rest stay in the repository
+    pictures = sorted(n for n in names if n.endswith((".png", ".gif")))
+    readme = sorted(f"gru_memory_lab_resources/{m}" for m in re.findall(r"\]\(resources/([^)]+\.png)\)",
+                                                                       (ROOT / "README.md").read_text()))
+    assert pictures == readme and len(readme) == 3  # the README's pictures; the rest stay in the repository
     meta = zipfile.ZipFile(wheel).read(f"{info}/METADATA").decode()
     assert "License-Expression: MIT" in meta and "Requires-Python: >=3.11" in meta
     entry_points = zipfile.ZipFile(wheel).read(f"{info}/entry_points.txt").decode()
