@@ -28,6 +28,7 @@ import math
 import os
 import sys
 
+from core.cli.flags import WholeValueParser
 from core.config import Config, ConfigError
 from core.messages import FileResult, OpenResult
 from core.product.about import commands_text, prog, version_text
@@ -40,7 +41,7 @@ EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
 
 
-class OneLineParser(argparse.ArgumentParser):
+class OneLineParser(WholeValueParser):
     """A bad value of the window's own flags: one line on stderr and exit 2, as every command (no usage dump)."""
 
     def error(self, message):

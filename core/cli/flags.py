@@ -29,7 +29,20 @@ from core.product.about import prog, version_text
 MAX_THREADS = min(64, 2 * (os.cpu_count() or 1))
 
 
-class Parser(argparse.ArgumentParser):
+class WholeValueParser(argparse.ArgumentParser):
+    """argparse that gives a flag written `--flag=--` the text '--' (refused by its type or checks as any other bad
+    text): argparse drops a '--' wherever it finds one, so such a flag's value would be an empty list, which the
+    command's checks then met as a TypeError traceback (found by the badvalues probe, tests/reliability_runs.py)."""
+
+    def _get_values(self, action, arg_strings):
+        if action.option_strings and action.nargs is None and arg_strings == ["--"]:
+            value = self._get_value(action, "--")
+            self._check_value(action, value)
+            return value
+        return super()._get_values(action, arg_strings)
+
+
+class Parser(WholeValueParser):
     """argparse that answers a bad flag with one line on stderr and exit 2 (no usage dump); `command` ('train')
     names the program as the user typed it, and every command has --version and --verbose."""
 

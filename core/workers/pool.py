@@ -132,6 +132,20 @@ def end_pool(pool: ProcessPoolExecutor) -> None:
             p.join(timeout=5)
 
 
+def address_problem(address: str) -> str | None:
+    """Why a tcp:// or tls:// address (the default scheme) has no host:port, or None (found by the badvalues probe,
+    tests/reliability_runs.py: 'abc' gave the one line, then a TimeoutError traceback from Client.__del__)."""
+    from distributed.comm.addressing import parse_address, parse_host_port
+
+    try:
+        scheme, loc = parse_address(address)
+        if scheme in ("tcp", "tls"):
+            parse_host_port(loc)
+    except ValueError as e:
+        return " ".join(str(e).split())[:160] or "cannot read it"
+    return None
+
+
 def connect(address: str, timeout: float = CONNECT_TIMEOUT_S):
     """A distributed.Client of the scheduler at `address`; SchedulerError (one line) when distributed is not installed
     or the scheduler does not answer within `timeout` seconds."""
@@ -139,6 +153,10 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT_S):
         from distributed import Client  # the optional extra: imported only when a scheduler is asked for
     except ImportError:
         raise SchedulerError(f"--scheduler needs Dask's distributed package: {INSTALL_HINT}") from None
+    why = address_problem(address)
+    if why is not None:  # before a Client: one made of such an address times out again as it is collected at exit,
+        raise SchedulerError(f"--scheduler {address[:200]}: not a scheduler address ({why}); e.g. "  # a traceback
+                             "tcp://10.0.0.5:8786")
     try:
         return Client(address, timeout=timeout, set_as_default=False)
     except (OSError, TimeoutError, ValueError) as e:

@@ -88,3 +88,32 @@ def test_the_batch_estimate_matches_the_issues_measured_peaks():
     assert 2.2e9 < batch_training_bytes(1_000_000, 20, 1_000_000, 0.1, 2) < 3.2e9
     assert 45e9 < batch_training_bytes(1_000_000, 20, 1_000_000, 0.1, 256) < 65e9
     Config.from_dict({"train": {"mode": "batch"}})  # the default batch run is far below the bound
+
+
+@pytest.mark.parametrize(("main", "argv"), [
+    (train_main, ["--log-every=--"]), (train_main, ["--threads=--"]), (train_main, ["--seeds=--"]),
+    (train_main, ["--steps=--"]), (sweep_main, ["--x", "lag=1", "--reach-window=--"]), (sweep_main, ["--x=--"]),
+    (claims_main, ["--seeds=--"]), (claims_main, ["--scale=--"])])
+def test_a_dash_dash_value_is_a_bad_value_not_a_list(main, argv, capsys):
+    # the badvalues probe (tests/reliability_runs.py): argparse hands `--flag=--` to the command as [] (a
+    # TypeError traceback in check_args); it is the text '--', refused as any other
+    _refused(main, argv, "--", capsys)
+
+
+def test_the_windows_flags_take_dash_dash_as_text(capsys):
+    from gui.app import build_parser
+
+    with pytest.raises(SystemExit) as e:
+        build_parser().parse_args(["--fps=--"])
+    assert e.value.code == 2
+    assert capsys.readouterr().err.strip() == "error: argument --fps: invalid float value: '--'"
+    assert build_parser().parse_args(["--size=--"]).size == "--"  # text, refused by parse() as a bad size
+
+
+@pytest.mark.parametrize("address", ["abc", "tcp://", "x" * 5000])
+def test_a_scheduler_address_without_host_and_port_is_refused_before_a_client_is_made(address, capsys):
+    # the badvalues probe: a Client made of 'abc' failed with the one line, then its __del__ timed out at exit
+    # (8 s more, a TimeoutError traceback); now no Client is made
+    pytest.importorskip("distributed")
+    _refused(sweep_main, ["--x", "lag=1", "--scheduler", address], "not a scheduler address", capsys)
+    _refused(claims_main, ["--scheduler", address], "not a scheduler address", capsys)
