@@ -8,11 +8,14 @@ Groups (default: all, in this order; docs/testing.md has the score of each and e
                                             test_hint_words.py
   sweep     core/sweep/grid.py              tests/core/sweep/test_summaries.py, test_sweep.py, test_cell_axis.py
   claims    core/runs/claims.py, claim_runs.py, claims_cells.py
-                                            tests/core/runs/test_claims.py, test_claims_cells.py
+                                            tests/core/runs/test_claim*.py
   atomic    core/atomic_io.py               tests/core/test_atomic_io*.py
   sessions  core/sessions/gmlab.py, container.py
-                                            tests/core/sessions/test_session*.py
-  window    gui/files/sessions.py           tests/gui/files/test_session_gui.py (offscreen Qt)
+                                            tests/core/sessions/test_session.py, test_session_migration.py,
+                                            test_session_file*.py
+  window    gui/files/sessions.py           tests/gui/files/test_session_gui.py, test_session_layer*.py
+                                            (offscreen Qt)
+A test list may hold globs (relative to the checkout): a new test file named to match joins its group.
 
 Each group runs in its own copy of the working tree under $TMPDIR/gml-mutation/GROUP (mutmut writes a mutants/
 folder beside the code: never in the checkout), with a setup.cfg naming the module (only_mutate) and its tests
@@ -43,12 +46,14 @@ GROUPS: dict[str, tuple[list[str], list[str]]] = {
     "sweep": (["core/sweep/grid.py"], ["tests/core/sweep/test_summaries.py", "tests/core/sweep/test_sweep.py",
                                        "tests/core/sweep/test_cell_axis.py"]),
     "claims": (["core/runs/claims.py", "core/runs/claim_runs.py", "core/runs/claims_cells.py"],
-               ["tests/core/runs/test_claims.py", "tests/core/runs/test_claims_cells.py"]),
+               ["tests/core/runs/test_claim*.py"]),
     "atomic": (["core/atomic_io.py"], ["tests/core/test_atomic_io.py", "tests/core/test_atomic_io_mode.py",
                                        "tests/core/test_atomic_io_checks.py"]),
     "sessions": (["core/sessions/gmlab.py", "core/sessions/container.py"],
-                 ["tests/core/sessions/test_session.py", "tests/core/sessions/test_session_migration.py"]),
-    "window": (["gui/files/sessions.py"], ["tests/gui/files/test_session_gui.py"]),
+                 ["tests/core/sessions/test_session.py", "tests/core/sessions/test_session_migration.py",
+                  "tests/core/sessions/test_session_file*.py"]),
+    "window": (["gui/files/sessions.py"], ["tests/gui/files/test_session_gui.py",
+                                           "tests/gui/files/test_session_layer*.py"]),
 }
 COUNTS = re.compile(r"(\d+)/(\d+)\s+🎉 (\d+)\s+🫥 (\d+)\s+⏰ (\d+)\s+🤔 (\d+)\s+🙁 (\d+)\s+🔇 (\d+)")
 
@@ -64,6 +69,11 @@ def copy_tree(dest: Path) -> None:
             shutil.copy2(src, dest / f)
 
 
+def expand(tests: list[str]) -> list[str]:
+    """Each test pattern (a path or a glob relative to the checkout) as the files it names, sorted."""
+    return sorted({str(p.relative_to(ROOT)) for t in tests for p in ROOT.glob(t)})
+
+
 def setup_cfg(modules: list[str], tests: list[str]) -> str:
     lines = ["[mutmut]", "source_paths=core", "    gui", "only_mutate=" + "\n    ".join(modules),
              "also_copy=main.py", "    resources",
@@ -73,7 +83,8 @@ def setup_cfg(modules: list[str], tests: list[str]) -> str:
 
 
 def run_group(name: str, jobs: int, keep: bool) -> dict | None:
-    modules, tests = GROUPS[name]
+    modules, patterns = GROUPS[name]
+    tests = expand(patterns)
     work = Path(tempfile.gettempdir()) / "gml-mutation" / name
     shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True)
