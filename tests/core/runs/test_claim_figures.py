@@ -214,6 +214,8 @@ def test_dist_text_formats_median_and_range():
     d = {"median": 0.5, "min": 0.25, "max": 1500.0}
     assert dist_text(d) == "median 0.500 [0.250, 1500.000]"
     assert dist_text(d, ",.0f") == "median 0 [0, 1,500]"
+    nan = float("nan")  # a diverged seed's held-out accuracy
+    assert dist_text({"median": nan, "min": nan, "max": nan}) == "median nan [nan, nan]"
 
 
 def test_steps_to_learn_takes_the_first_step_at_or_over_the_threshold():

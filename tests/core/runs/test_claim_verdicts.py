@@ -145,6 +145,17 @@ def test_answer_learns_does_not_hold_when_every_seed_stalls_or_the_model_is_not_
     assert res.verdict == NOT and res.measured.startswith("34 parameters; ")
 
 
+
+def test_answer_learns_counts_a_stall_exactly_a_tenth_off_the_guess_as_no_better():
+    """P(x=1) = 0.375: the constant guess scores 0.234375 and a tenth of it, 0.0234375, is exact in binary, so a
+    stalled val_loss of 0.2578125 sits on the edge."""
+    cl = claim_by_key("answer-learns")
+    other = replace(cl, config=cl.config.replace(p=0.375))
+    res = run_claim(other, [0], Hand([(other.config, [batch({}, 0.2578125)])]))
+    assert res.figures["constant_loss"] == 0.234375
+    assert res.why.endswith("Stalled: seed 0 at 0.258, against 0.234 for always predicting the mean target: no "
+                            "better than that guess, the state had not picked up x[t] after 50 epochs.")
+
 # -- eight-units ----------------------------------------------------------------------------------------------
 def eight(m8_values, m2_values, claim=None, scale=1.0):
     cl = claim or claim_by_key("eight-units")
@@ -190,6 +201,15 @@ def test_eight_units_at_half_scale_reads_the_shorter_run_s_last_epoch():
     assert res.figures["epoch"] == 5 and res.measured.startswith("training loss after 5 epochs: 8 units median 0.110")
     assert sorted(res.figures["2 units"]["loss"]) == [1, 5, 10, 25]
 
+
+
+def test_eight_units_reads_the_8_unit_run_at_the_shorter_2_unit_run_s_last_epoch():
+    cl = claim_by_key("eight-units")
+    shorter = replace(cl, compare=(("2 units", cl.compare[0][1].replace(epochs=5)),))
+    res = eight([0.1], [0.3], claim=shorter)
+    assert res.figures["epoch"] == 5 and sorted(res.figures["8 units"]["loss"]) == [1, 5, 10]
+    assert res.measured == ("training loss after 5 epochs: 8 units median 0.100 [0.100, 0.100], 2 units median "
+                            "0.300 [0.300, 0.300]; 8 units lower on 1/1 seeds")
 
 # -- readout-fixes --------------------------------------------------------------------------------------------
 def readout(qf_reps, q_accs=(0.75, 0.75, 0.76)):
