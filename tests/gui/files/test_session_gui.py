@@ -14,30 +14,9 @@ pytest.importorskip("pytestqt")
 
 from core.config import preset  # noqa: E402
 from core.messages import ExportResult, OpenResult, SaveResult  # noqa: E402
-from tests.gui_helpers import image_not_blank, make_window, wait_step  # noqa: E402
+from tests.gui_helpers import image_not_blank, make_window, open_, save, steps, wait_step  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[3]
-
-
-def steps(qtbot, w, n):
-    """Exactly n steps (the Step command, paused), and a snapshot drawn after them."""
-    target = w.snap.step + n
-    w.commands.step(n)
-    return wait_step(qtbot, w, lambda s: s.step == target and not s.running)
-
-
-def save(qtbot, w, path):
-    with qtbot.waitSignal(w.session_ui.saved, timeout=20000) as sig:
-        assert w.session_ui.save_session_to(path)
-    return sig.args[0]
-
-
-def open_(qtbot, w, path):
-    run = w.snap.run_id
-    with qtbot.waitSignal(w.session_ui.opened, timeout=20000) as sig:
-        w.session_ui.open_session_from(path)
-    wait_step(qtbot, w, lambda s: s.run_id != run)
-    return sig.args[0]
 
 
 def curves(w):
@@ -250,6 +229,8 @@ def test_open_from_the_command_line(qtbot, tmp_path, monkeypatch):
     shot = tmp_path / "shot.png"
     settings = tmp_path / "cli-settings.ini"
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen", GML_SETTINGS=str(settings))
+    if env.get("MUTANT_UNDER_TEST") == "stats":  # mutmut's coverage pass counts calls in this process only, and
+        del env["MUTANT_UNDER_TEST"]  # main.py, run in tmp_path, could not load mutmut's setup.cfg to count its own
     r = subprocess.run([sys.executable, str(ROOT / "main.py"), "--open", str(path), "--autostart",
                         "--quit-after-steps", "600", "--screenshot", str(shot), "--no-restore"],
                        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)

@@ -22,7 +22,7 @@ from core.config import Config  # noqa: E402
 from gui import app as gui_app  # noqa: E402
 from gui.app_state import AppState  # noqa: E402
 from gui.files import unsaved  # noqa: E402
-from tests.gui_helpers import wait_step  # noqa: E402
+from tests.gui_helpers import save, steps, wait_step  # noqa: E402
 
 Button = unsaved.Button
 REAL_ASK = unsaved.ask  # the module's autouse stand-in replaces it in every test
@@ -62,19 +62,6 @@ def win(win):
 def automation_args(**kw):
     base = {"quit_after_steps": None, "screenshot": None, "autostart": True, "open": None, "recording": None}
     return argparse.Namespace(**{**base, **kw})
-
-
-def steps(qtbot, w, n):
-    """Exactly n steps (paused after them), their snapshot drawn."""
-    target = w.snap.step + n
-    w.commands.step(n)
-    return wait_step(qtbot, w, lambda s: s.step == target and not s.running)
-
-
-def save(qtbot, w, path):
-    with qtbot.waitSignal(w.session_ui.saved, timeout=20000) as sig:
-        assert w.session_ui.save_session_to(path)
-    return sig.args[0]
 
 
 def saved_results(w):
