@@ -234,7 +234,7 @@ def test_stl_text_says_how_many_never_learned():
 
 @pytest.mark.parametrize("k, verdict", [(3, "holds"), (2, "holds with a caveat"), (1, "holds with a caveat"),
                                         (0, "does not hold")])
-def test_by_count(k, verdict):
+def test_by_count_holds_on_every_seed_a_caveat_on_some_and_not_on_none(k, verdict):
     assert by_count(k, 3) == verdict
 
 
@@ -345,7 +345,7 @@ def test_run_claim_makes_its_own_cache_and_needs_a_seed(monkeypatch):
         run_claim(claim_by_key("cannot-cope"), [])
 
 
-def test_claims_are_plain_frozen_records():
+def test_a_claim_compares_nothing_and_has_no_label_by_default():
     assert Claim("k", "t", "who", "q", Q, "l", "h").compare == () and CLAIMS[0].label == ""
 
 
@@ -358,7 +358,7 @@ def test_cell_runs_are_each_cell_on_the_raw_state_then_with_a_readout():
 
 @pytest.mark.parametrize("k, words", [(3, "learns here"), (0, "fails here"), (1, "learns here on 1/3 seeds"),
                                       (2, "learns here on 2/3 seeds")])
-def test_part(k, words):
+def test_part_says_learns_fails_or_learns_on_k_of_n_seeds(k, words):
     assert _part(k, 3, "here") == words
 
 
@@ -372,5 +372,5 @@ def test_cell_words_put_the_readout_first():
     ({"a": {"r": (0, 2), "o": (1, 2)}, "b": {"r": (0, 2), "o": (0, 2)}}, "holds with a caveat"),
     ({"a": {"r": (0, 2), "o": (2, 2)}, "b": {"r": (1, 2), "o": (1, 2)}}, "holds with a caveat"),
 ])
-def test_cells_verdict(counts, verdict):
+def test_cells_verdict_from_each_cell_s_seed_counts(counts, verdict):
     assert cells_verdict(counts) == verdict
