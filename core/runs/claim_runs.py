@@ -24,7 +24,7 @@ from core.workers.pool import Where
 from core.workers.tasks import Finished, Task, run_tasks
 
 VERDICTS = ("holds", "holds with a caveat", "does not hold")
-STALL = 0.1  # a batch run whose final val_loss is above this has stalled
+STALL = 0.1  # a batch run whose final val_loss is above this (or not a number) has stalled
 LOG_EVERY = 500  # online runs log their running accuracy every 500 steps (for "steps to learn")
 PROBE_STEPS = 2000  # held-out steps whose states the memory probe reads
 
@@ -152,12 +152,12 @@ def batch_figures(cache: RunCache, cfg: Config, seeds, also: int | None = None) 
     when it has that epoch."""
     reps = cache.reports(cfg, seeds)
     epochs = scaled(cfg, cache.scale).train.epochs
+    stalled = [s for s, r in zip(seeds, reps) if not r["history"]["val_loss"][-1] <= STALL]  # NaN: stalled
     at = sorted({1, min(10, epochs), epochs} | ({also} if also is not None and 1 <= also <= epochs else set()))
     return {"params": reps[0]["params"], "epochs": epochs,
             "loss": {e: dist(r["history"]["loss"][e - 1] for r in reps) for e in at},
             "val_loss": {e: dist(r["history"]["val_loss"][e - 1] for r in reps) for e in at},
-            "stalled": sum(r["history"]["val_loss"][-1] > STALL for r in reps), "n": len(reps),
-            "stalled_seeds": [s for s, r in zip(seeds, reps) if r["history"]["val_loss"][-1] > STALL],
+            "stalled": len(stalled), "n": len(reps), "stalled_seeds": stalled,
             "constant_loss": constant_loss(cfg)}
 
 

@@ -145,6 +145,13 @@ def test_answer_learns_does_not_hold_when_every_seed_stalls_or_the_model_is_not_
     assert res.verdict == NOT and res.measured.startswith("34 parameters; ")
 
 
+def test_answer_learns_counts_a_seed_whose_last_val_loss_is_nan_as_stalled():
+    """A batch run that diverged in its last epoch: its NaN val_loss is not below 0.1 (it counted as learned)."""
+    res = answer([batch({}, float("nan"))], seeds=(0,))
+    assert res.verdict == NOT and res.figures["stalled_seeds"] == [0]
+    assert res.measured.endswith("; val_loss at epoch 50: median nan [nan, nan]; 1/1 seeds stalled above 0.1")
+    assert res.why.endswith(" Stalled: seed 0 at nan, against 0.250 for always predicting the mean target.")
+
 def test_answer_learns_counts_a_stall_exactly_a_tenth_off_the_guess_as_no_better():
     """P(x=1) = 0.375: the constant guess scores 0.234375 and a tenth of it, 0.0234375, is exact in binary, so a
     stalled val_loss of 0.2578125 sits on the edge."""
