@@ -562,3 +562,41 @@ def test_paths_are_given_to_the_child_as_text(rig, tmp_path):
     rig.ui.export_csv_to(Path(tmp_path) / "p.csv")
     assert all(isinstance(s[1], str) for s in rig.child.sent) and len(rig.child.sent) == 3
     assert os.path.isabs(rig.child.sent[0][1])
+
+
+def test_save_and_wait_leaves_every_other_listener_connected(rig, tmp_path):
+    path = str(tmp_path / "c.gmlab")
+    rig.state.set_current_path(path)
+    heard: list[tuple[str, object]] = []
+    rig.ui.saved.connect(lambda r: heard.append(("saved", r.step)))
+    rig.ui.failed.connect(lambda r: heard.append(("failed", r.error)))
+    rig.child.worker.error.connect(lambda text: heard.append(("error", text)))
+    answer_later(rig, SaveResult(True, path, step=1, run_id=1))
+    assert rig.ui.save_and_wait() is True
+    rig.answer(SaveResult(True, path, step=2, run_id=1))
+    rig.answer(SaveResult(False, path, "disk full"))
+    rig.child.worker.error.emit("the trainer stopped")
+    assert heard == [("saved", 1), ("saved", 2), ("failed", "disk full"), ("error", "the trainer stopped")]
+
+
+CLEANED = [  # (a session's gui, what SessionUI passes on to the window; the window's views clamp to their ranges)
+    ({"window": 300, "smoothing": 20, "log": True, "layer": "z"}, {"window": 300, "smoothing": 20, "log": True,
+                                                                   "layer": "z"}),
+    ({"window": 300.9, "smoothing": -20.5, "log": False, "layer": "c"},  # c: an LSTM layer, shown once one runs
+     {"window": 300, "smoothing": -20, "log": False, "layer": "c"}),
+    ({"window": 10 ** 9 - 1, "smoothing": 1 - 10 ** 9}, {"window": 10 ** 9 - 1, "smoothing": 1 - 10 ** 9}),
+    ({"window": 10 ** 9, "smoothing": -(10 ** 9)}, {}),  # from 1e9 on: ignored
+    ({"window": 1e9, "smoothing": float("nan"), "log": float("inf")}, {}),
+    ({"window": "300", "smoothing": "20", "log": "true", "layer": "Z"}, {}),
+    ({"window": True, "smoothing": None, "log": 1, "layer": ["z"]}, {}),
+    ({"smoothing": 40}, {"smoothing": 40}), ({"log": False}, {"log": False}), ({"layer": "h"}, {"layer": "h"}),
+    ({"Window": 300, "SMOOTHING": 20, "Log": True, "LAYER": "z", "gui": {"window": 300}}, {}),
+]
+
+
+def test_only_the_well_formed_view_settings_are_passed_on_each_under_its_own_name(rig, tmp_path):
+    cfg = preset("question-fixed")
+    for gui, passed in CLEANED:
+        rig.restored.clear()
+        rig.answer(opened(tmp_path / "o.gmlab", cfg, extra={"gui": gui}))
+        assert rig.restored == [passed], gui
