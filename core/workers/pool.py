@@ -4,8 +4,9 @@ which gives a concurrent.futures.Executor for it.
 - workers > 1, no scheduler: a ProcessPoolExecutor of the spawn context (never fork: torch and threads do not survive
   it). Each worker runs one thread (`worker_init`: torch.set_num_threads(1), BLAS threads 1 through the environment
   it starts with) and ignores SIGINT, so Ctrl+C reaches only the parent, which ends its workers and keeps what
-  finished. The parent may hand a progress queue to the initializer (a spawn context's Queue can only travel at
-  process start); `report_progress` puts onto it.
+  finished. The parent may hand a progress queue to the initializer (a spawn context's SimpleQueue can only travel
+  at process start); `report_progress` writes onto it at once (no feeder thread), so a task's progress is in the
+  pipe before its result can reach the parent.
 - a scheduler address: `distributed.Client(address, timeout=...)` and its `get_executor()`, a concurrent.futures
   Executor too. `distributed` is the optional extra `cluster` (pip install 'gru-memory-lab[cluster]'); without it, or
   when the scheduler cannot be reached within CONNECT_TIMEOUT_S, `SchedulerError` carries the one line to show.
@@ -102,7 +103,7 @@ def report_progress(message: tuple) -> None:
     """Put a progress message on the parent's queue (nothing in-process or on a cluster: no queue there)."""
     if _progress_queue is not None:
         try:
-            _progress_queue.put_nowait(message)
+            _progress_queue.put(message)  # a SimpleQueue: written before the task's result is sent
         except (OSError, ValueError):  # the parent has gone: the result still travels through the future
             pass
 

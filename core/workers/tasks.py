@@ -1,6 +1,7 @@
 """Run tasks (chunks of learners, seeds or runs) on local worker processes or a Dask cluster, one code path:
 `run_tasks(tasks, where)` submits each `Task` to a concurrent.futures Executor (core.workers.pool) and yields, as they
-come, `Progress` (a task's work done so far, local workers only: they report through a queue), `Finished` (its
+come, `Progress` (a task's work done so far, local workers only: they report through a queue, every message before
+the task's `Finished`), `Finished` (its
 result) and `Missing` (it could not be run: its work is reported missing, never filled in).
 
 Faults. A local worker that dies (killed, out of memory) breaks its pool: every task in flight fails with
@@ -18,7 +19,6 @@ goes. Results must be picklable; they depend only on the task's arguments, never
 from __future__ import annotations
 
 import multiprocessing as mp
-import queue as queue_mod
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ALL_COMPLETED, FIRST_COMPLETED, CancelledError, Future, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -101,7 +101,7 @@ class _Runner:
             self.client = connect(where.scheduler)
             self.ex = dask_executor(self.client)
         else:
-            self.queue = mp.get_context("spawn").Queue()
+            self.queue = mp.get_context("spawn").SimpleQueue()
             self.ex = local_pool(self.where.workers, self.queue)
         self.futures: dict[Future, tuple] = {}
         self.serial = 0
@@ -116,15 +116,19 @@ class _Runner:
         out: list[tuple] = []
         if self.queue is None:
             return out
-        while True:
-            try:
-                out.append(self.queue.get_nowait())
-            except (queue_mod.Empty, OSError, EOFError, ValueError):
-                return out
+        try:
+            while not self.queue.empty():
+                out.append(self.queue.get())
+        except (OSError, EOFError, ValueError):  # a worker killed mid-write: the rest of the pool's messages are lost
+            pass
+        return out
 
     def renew(self) -> None:
+        """A fresh pool with a fresh queue (a killed worker may have died holding the old queue's write lock)."""
         end_pool(self.ex)  # type: ignore[arg-type]
         self.futures.clear()
+        self.queue.close()
+        self.queue = mp.get_context("spawn").SimpleQueue()
         self.ex = local_pool(self.where.workers, self.queue)
 
     def close(self) -> None:
@@ -139,7 +143,6 @@ class _Runner:
         else:
             end_pool(self.ex)  # type: ignore[arg-type]
             self.queue.close()
-            self.queue.cancel_join_thread()
 
 
 def run_tasks(tasks: Iterable[Task], where: Where, *, stop: Callable[[], bool] | None = None, retries: int = 1,
