@@ -11,6 +11,7 @@ figures mean.
 from __future__ import annotations
 
 import json
+import math
 import statistics
 from collections.abc import Callable
 
@@ -121,12 +122,35 @@ class RunCache:
 
 # -- small helpers --------------------------------------------------------------------------------------------
 def dist(values) -> dict:
+    """The median and range of the values that are numbers (a diverged seed's NaN is none), and every value."""
     v = [float(x) for x in values]
-    return {"median": statistics.median(v), "min": min(v), "max": max(v), "values": v}
+    got = [x for x in v if math.isfinite(x)] or [float("nan")]
+    return {"median": statistics.median(got), "min": min(got), "max": max(got), "values": v}
 
 
 def dist_text(d: dict, fmt: str = ".3f") -> str:
-    return f"median {d['median']:{fmt}} [{d['min']:{fmt}}, {d['max']:{fmt}}]"
+    """'median m [min, max]', and over how many seeds when some have no figure (NaN: diverged)."""
+    text = f"median {d['median']:{fmt}} [{d['min']:{fmt}}, {d['max']:{fmt}}]"
+    v = d.get("values")
+    if v is None:
+        return text
+    k = sum(math.isfinite(x) for x in v)
+    if k == 0:
+        return "no figure from any seed"
+    return text if k == len(v) else f"{text} ({k}/{len(v)} seeds have one)"
+
+
+def diverged(report: dict) -> bool:
+    """Did this run diverge (core.runs.headless: final.diverged, or a 'diverged' verdict)?"""
+    final = report.get("final") or {}
+    return bool(final.get("diverged")) or (final.get("verdict") or {}).get("code") == "diverged"
+
+
+def diverged_text(seeds) -> str:
+    """' (seeds 2, 5 diverged)' or '' when none did: said after a count of seeds that learned."""
+    if not seeds:
+        return ""
+    return f" ({'seed' if len(seeds) == 1 else 'seeds'} {', '.join(str(s) for s in seeds)} diverged)"
 
 
 def steps_to_learn(report: dict, threshold: float = 0.99) -> int | None:
@@ -137,28 +161,43 @@ def steps_to_learn(report: dict, threshold: float = 0.99) -> int | None:
 
 def online_figures(cache: RunCache, cfg: Config, seeds) -> dict:
     """An online config's figures over its seeds: how many learned (core.runs.seeds.seed_outcome, the one verdict
-    rule), the held-out accuracies, the steps to learn and the seeds that failed."""
+    rule; a seed that diverged never learned), the held-out accuracies, the steps to learn, the seeds that failed
+    and those of them that diverged."""
     reps = cache.reports(cfg, seeds)
     c = scaled(cfg, cache.scale)
-    learned = [seed_outcome(c, r)[0] for r in reps]
+    learned = [seed_outcome(c, r)[0] and not diverged(r) for r in reps]
     stl = [steps_to_learn(r) for r in reps]
     return {"learned": sum(learned), "n": len(reps), "heldout": dist(r["final"]["heldout_accuracy"] for r in reps),
             "steps_to_learn": stl, "failed_seeds": [s for s, ok in zip(seeds, learned) if not ok],
-            "steps": c.train.steps}
+            "diverged_seeds": [s for s, r in zip(seeds, reps) if diverged(r)], "steps": c.train.steps}
 
 
 def batch_figures(cache: RunCache, cfg: Config, seeds, also: int | None = None) -> dict:
     """A batch config's figures over its seeds: losses at epochs 1, 10 (or its last) and its last, and at `also`
-    when it has that epoch."""
+    when it has that epoch (NaN for a seed that diverged before it). A seed diverged when its report says so, it
+    stopped before the last epoch, or its last val_loss is not a number; the others stalled when their last
+    val_loss is above STALL."""
     reps = cache.reports(cfg, seeds)
-    epochs = scaled(cfg, cache.scale).train.epochs
-    stalled = [s for s, r in zip(seeds, reps) if not r["history"]["val_loss"][-1] <= STALL]  # NaN: stalled
+    c = scaled(cfg, cache.scale)
+    epochs = c.train.epochs
+
+    def at_epoch(r: dict, k: str, e: int) -> float:
+        h = r["history"][k]
+        return float(h[e - 1]) if e <= len(h) else float("nan")
+
+    def gone(r: dict) -> bool:
+        last = at_epoch(r, "val_loss", epochs)
+        return diverged(r) or len(r["history"]["val_loss"]) < epochs or (
+            c.train.validation_split > 0 and not math.isfinite(last))
+
+    div = {s: min(len(r["history"]["val_loss"]) + 1, epochs) for s, r in zip(seeds, reps) if gone(r)}
+    stalled = [s for s, r in zip(seeds, reps) if s not in div and not at_epoch(r, "val_loss", epochs) <= STALL]
     at = sorted({1, min(10, epochs), epochs} | ({also} if also is not None and 1 <= also <= epochs else set()))
     return {"params": reps[0]["params"], "epochs": epochs,
-            "loss": {e: dist(r["history"]["loss"][e - 1] for r in reps) for e in at},
-            "val_loss": {e: dist(r["history"]["val_loss"][e - 1] for r in reps) for e in at},
+            "loss": {e: dist(at_epoch(r, "loss", e) for r in reps) for e in at},
+            "val_loss": {e: dist(at_epoch(r, "val_loss", e) for r in reps) for e in at},
             "stalled": len(stalled), "n": len(reps), "stalled_seeds": stalled,
-            "constant_loss": constant_loss(cfg)}
+            "diverged_seeds": list(div), "diverged_at": list(div.values()), "constant_loss": constant_loss(cfg)}
 
 
 def by_count(k: int, n: int) -> str:

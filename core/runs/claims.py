@@ -14,6 +14,8 @@ and figures are too. A run a dead worker took twice is trained here when a claim
 
 from __future__ import annotations
 
+import math
+import statistics
 import time
 from dataclasses import dataclass, field
 
@@ -28,6 +30,7 @@ from core.runs.claim_runs import (
     batch_figures,
     by_count,
     dist_text,
+    diverged_text,
     online_figures,
     scaled,
     stl_text,
@@ -145,39 +148,64 @@ def runs_of(claim: Claim) -> tuple[Config, ...]:
 # -- the measurements, one per claim: (verdict, measured, why, figures) ---------------------------------------
 def _cannot_cope(cl, seeds, cache):
     q, qf = online_figures(cache, cl.config, seeds), online_figures(cache, _QF, seeds)
-    ins = cache.inside(cl.config, seeds[0])
-    ones = float(np.mean(ins["y_hat"] >= 0.5))
-    bal1 = float(ins["probe"].balanced_accuracy[1])
     failed = q["n"] - q["learned"]
     verdict = VERDICTS[1] if failed == q["n"] else VERDICTS[2]
     measured = (f"held-out accuracy {dist_text(q['heldout'])} over {q['n']} seeds (base rate "
-                f"{base_rate(cl.config.task):.2f}); {failed}/{q['n']} seeds failed")
-    why = (f"It reproduces, but the cell is not the cause: the loss is on the raw state. Seed {seeds[0]} predicts 1 "
-           f"on {100 * ones:.0f}% of held-out steps (the majority class); the memory probe reads x[t-1] from h[t] "
-           f"at balanced accuracy {bal1:.2f} (0.5 = chance), but the units' mean cannot use it. The same cell with "
-           f"a linear readout learns {qf['learned']}/{qf['n']} seeds.")
+                f"{base_rate(cl.config.task):.2f}); {failed}/{q['n']} seeds failed{diverged_text(q['diverged_seeds'])}")
+    stuck = [s for s in q["failed_seeds"] if s not in q["diverged_seeds"]]  # the question's failure: no divergence
+    if failed == 0:
+        why = f"It does not reproduce: every seed learned on the raw state ({q['n']}/{q['n']}), so the cell copes here."
+    elif failed < q["n"]:
+        why = (f"It does not reproduce on every seed: {q['learned']}/{q['n']} seeds learned on the raw state, so the "
+               f"cell can cope.")
+    elif not stuck:
+        why = "No seed learned, but every seed diverged: not the question's failure, the accuracy on the base rate."
+    elif qf["learned"]:
+        why = "It reproduces, but the cell is not the cause: the loss is on the raw state."
+    else:
+        why = ("It reproduces, and with a linear readout the same cell fails too, so these runs do not show whether "
+               "the cell or the loss on the raw state is the cause.")
+    ones = bal1 = None
+    if stuck:  # looked inside a seed that failed as the question did
+        ins = cache.inside(cl.config, stuck[0])
+        ones, bal1 = float(np.mean(ins["y_hat"] >= 0.5)), float(ins["probe"].balanced_accuracy[1])
+        why += (f" Seed {stuck[0]} predicts 1 on {100 * ones:.0f}% of held-out steps (the majority class); the memory "
+                f"probe reads x[t-1] from h[t] at balanced accuracy {bal1:.2f} (0.5 = chance), but the units' mean "
+                f"cannot use it.")
+    why += (f" The same cell with a linear readout learns {qf['learned']}/{qf['n']} seeds"
+            f"{diverged_text(qf['diverged_seeds'])}.")
     return verdict, measured, why, {"question": q, "question-fixed": qf, "pred_ones": ones, "probe_lag1": bal1}
 
 
 def _answer_learns(cl, seeds, cache):
     b = batch_figures(cache, cl.config, seeds)
-    ok = b["n"] - b["stalled"]
+    div = dict(zip(b["diverged_seeds"], b["diverged_at"]))
+    ok = b["n"] - b["stalled"] - len(div)
     verdict = by_count(ok, b["n"]) if b["params"] == 33 else VERDICTS[2]
     ep = sorted(b["loss"])
+    gone = ", ".join(f"seed {s} in epoch {e}" for s, e in div.items())
     measured = (f"{b['params']} parameters; training loss " +
                 "; ".join(f"epoch {e}: {dist_text(b['loss'][e])}" for e in ep) +
                 f"; val_loss at epoch {ep[-1]}: {dist_text(b['val_loss'][ep[-1]], '.4f')}; "
-                f"{b['stalled']}/{b['n']} seeds stalled above {STALL}")
-    parts = [f"{THREAD_LOSS[e]} at epoch {e} is " + ("inside" if b["loss"][e]["min"] <= THREAD_LOSS[e] <=
-                                                     b["loss"][e]["max"] else "outside") + " our seeds' range"
-             for e in ep if e in THREAD_LOSS]
-    why = "The answer's printed run is one draw: " + ", ".join(parts) + "."
+                f"{b['stalled']}/{b['n']} seeds stalled above {STALL}" +
+                (f"; {len(div)}/{b['n']} diverged ({gone})" if div else ""))
+
+    def against(e: int) -> str:
+        d = b["loss"][e]
+        if not math.isfinite(d["median"]):
+            return f"{THREAD_LOSS[e]} at epoch {e}: no seed of ours has a loss there"
+        return f"{THREAD_LOSS[e]} at epoch {e} is " + ("inside" if d["min"] <= THREAD_LOSS[e] <= d["max"] else
+                                                       "outside") + " our seeds' range"
+
+    why = "The answer's printed run is one draw: " + ", ".join(against(e) for e in ep if e in THREAD_LOSS) + "."
     if b["stalled_seeds"]:
         last = dict(zip(seeds, b["val_loss"][ep[-1]]["values"]))
         stalled = ", ".join(f"seed {s} at {last[s]:.3f}" for s in b["stalled_seeds"])
         why += f" Stalled: {stalled}, against {b['constant_loss']:.3f} for always predicting the mean target"
         near = all(abs(last[s] - b["constant_loss"]) <= 0.1 * b["constant_loss"] for s in b["stalled_seeds"])
         why += f": no better than that guess, the state had not picked up x[t] after {ep[-1]} epochs." if near else "."
+    if div:
+        why += f" Diverged, so not learned: {gone}."
     return verdict, measured, why, b
 
 
@@ -185,14 +213,26 @@ def _eight_units(cl, seeds, cache):
     # the epoch both runs reach (10 unless a smoke scale shortens one of them), read off each
     e = min(10, *(scaled(c, cache.scale).train.epochs for c in (cl.config, cl.compare[0][1])))
     b8, b2 = batch_figures(cache, cl.config, seeds, e), batch_figures(cache, cl.compare[0][1], seeds, e)
-    m8, m2 = b8["loss"][e]["median"], b2["loss"][e]["median"]
-    faster = sum(a < b for a, b in zip(b8["loss"][e]["values"], b2["loss"][e]["values"]))
+    # a seed that diverged by epoch e did not converge: its loss counts as higher than any other
+    gone = [[s for s, at in zip(b["diverged_seeds"], b["diverged_at"]) if at <= e] for b in (b8, b2)]
+    v8, v2 = ([math.inf if s in g else v for s, v in zip(seeds, b["loss"][e]["values"])]
+              for b, g in zip((b8, b2), gone))
+    m8, m2 = statistics.median(v8), statistics.median(v2)
+    faster = sum(a < b for a, b in zip(v8, v2))
     about = 0.05 <= m8 <= 0.2
     verdict = VERDICTS[0] if m8 < m2 and about else (VERDICTS[1] if m8 < m2 else VERDICTS[2])
     measured = (f"training loss after {e} epochs: 8 units {dist_text(b8['loss'][e])}, 2 units "
                 f"{dist_text(b2['loss'][e])}; 8 units lower on {faster}/{b8['n']} seeds")
-    why = (f"Faster: {'yes' if m8 < m2 else 'no'} (median {m8:.3f} against {m2:.3f}, lower on {faster}/{b8['n']} "
-           f"seeds); 'about 0.1': {'yes' if about else 'no'} (read as 0.05 to 0.2).")
+    if gone[0] or gone[1]:
+        measured += f"; diverged by epoch {e}: " + ", ".join(
+            f"{lab} {', '.join(f'seed {s}' for s in g) or 'none'}" for lab, g in zip(("8 units", "2 units"), gone))
+
+    def med(m: float) -> str:
+        return f"{m:.3f}" if math.isfinite(m) else "diverged"
+
+    note = ", a diverged seed counted above any loss" if gone[0] or gone[1] else ""
+    why = (f"Faster: {'yes' if m8 < m2 else 'no'} (median {med(m8)} against {med(m2)}, lower on {faster}/{b8['n']} "
+           f"seeds{note}); 'about 0.1': {'yes' if about else 'no'} (read as 0.05 to 0.2).")
     return verdict, measured, why, {"8 units": b8, "2 units": b2, "epoch": e}
 
 
@@ -201,13 +241,23 @@ def _readout_fixes(cl, seeds, cache):
     b_fixed = float(cache.inside(cl.config, seeds[0])["probe"].balanced_accuracy[1])
     b_raw = float(cache.inside(cl.compare[0][1], seeds[0])["probe"].balanced_accuracy[1])
     verdict = by_count(qf["learned"], qf["n"])
-    measured = (f"with a linear readout: {qf['learned']}/{qf['n']} seeds learned, held-out accuracy "
-                f"{dist_text(qf['heldout'])}, {stl_text(qf['steps_to_learn'])}; raw state: "
-                f"{q['learned']}/{q['n']}")
+    measured = (f"with a linear readout: {qf['learned']}/{qf['n']} seeds learned{diverged_text(qf['diverged_seeds'])}, "
+                f"held-out accuracy {dist_text(qf['heldout'])}, {stl_text(qf['steps_to_learn'])}; raw state: "
+                f"{q['learned']}/{q['n']}{diverged_text(q['diverged_seeds'])}")
     why = (f"Both states carry x[t-1]: the memory probe reads it from h[t] at balanced accuracy {b_fixed:.2f} with "
-           f"the readout and {b_raw:.2f} from the raw state. The raw state fails because every unit is pulled to "
-           f"the same target, so the units' mean cannot turn those traces into NOT x[t-1]; a linear readout "
-           f"weighs them.")
+           f"the readout and {b_raw:.2f} from the raw state. ")
+    if q["learned"]:
+        why += (f"The raw state learned {q['learned']}/{q['n']} seeds here, so the units' mean can turn those "
+                f"traces into NOT x[t-1]")
+    else:
+        why += ("The raw state fails because every unit is pulled to the same target, so the units' mean cannot turn "
+                "those traces into NOT x[t-1]")
+    if qf["learned"] == qf["n"]:
+        why += "; a linear readout weighs them."
+    elif qf["learned"]:
+        why += f"; a linear readout weighs them on {qf['learned']}/{qf['n']} seeds here."
+    else:
+        why += "; a linear readout learned to weigh them on no seed here."
     return verdict, measured, why, {"question-fixed": qf, "question": q, "probe_lag1": [b_fixed, b_raw]}
 
 
@@ -215,21 +265,34 @@ def _unreliable(cl, seeds, cache):
     runs = {"lag 1, window 1": online_figures(cache, cl.config, seeds)}
     runs.update({lab: online_figures(cache, c, seeds) for lab, c in cl.compare})
     base = runs["lag 1, window 1"]
-    full = [runs[k] for k in ("lag 1, window 2", "lag 3, window 4", "lag 3, RTRL")]
-    full_ok = all(r["learned"] == r["n"] for r in full)
+    full = {k: runs[k] for k in ("lag 1, window 2", "lag 3, window 4", "lag 3, RTRL")}
+    full_ok = all(r["learned"] == r["n"] for r in full.values())
     if base["learned"] == base["n"]:
         verdict = VERDICTS[2]
     else:
         verdict = VERDICTS[1] if full_ok else VERDICTS[0]
-    measured = "; ".join(f"{k}: {r['learned']}/{r['n']} learned" for k, r in runs.items())
+    measured = "; ".join(f"{k}: {r['learned']}/{r['n']} learned{diverged_text(r['diverged_seeds'])}"
+                         for k, r in runs.items())
     measured += f" (lag 1, window 1: {stl_text(base['steps_to_learn'])})"
     w1 = runs["lag 3, window 1"]
-    why = ("Every update here sees one sample (batch 1). " +
-           ("With a window reaching past the lag or RTRL, batch 1 learned every seed, so the batch size is not "
-            "the cause; " if full_ok else "Even full-gradient batch-1 runs missed seeds; ") +
-           f"what fails is a truncation window that does not reach the remembered input (lag 3, window 1: "
-           f"{w1['learned']}/{w1['n']}). At lag 1, window 1 works because the previous state is itself a "
-           f"function of the previous input.")
+    short = f"(lag 3, window 1: {w1['learned']}/{w1['n']})"
+    why = "Every update here sees one sample (batch 1). "
+    if not full_ok:
+        missed = ", ".join(f"{k}: {r['learned']}/{r['n']}" for k, r in full.items() if r["learned"] < r["n"])
+        why += (f"Even full-gradient batch-1 runs missed seeds ({missed}), so a truncation window that does not "
+                f"reach the remembered input is not all that fails {short}.")
+    elif w1["learned"] < w1["n"]:
+        why += ("With a window reaching past the lag or RTRL, batch 1 learned every seed, so the batch size is not "
+                f"the cause; what fails is a truncation window that does not reach the remembered input {short}.")
+    else:
+        why += ("With a window reaching past the lag or RTRL, batch 1 learned every seed, and so did a truncation "
+                f"window that does not reach the remembered input {short}.")
+    if base["learned"] == base["n"]:
+        why += (" At lag 1, window 1 works because the previous state is itself a function of the previous "
+                "input.")
+    else:
+        why += (f" At lag 1, window 1 learned {base['learned']}/{base['n']} seeds, although the previous state is "
+                f"itself a function of the previous input.")
     return verdict, measured, why, runs
 
 
@@ -238,13 +301,19 @@ def _tanh_range(cl, seeds, cache):
     hmax = float(np.abs(ins["h"]).max())
     lab, lag0 = cl.compare[0]
     z = online_figures(cache, lag0, seeds)
-    inside_range = hmax <= 1.0
+    inside_range = not hmax > 1.0  # NaN (a diverged state) shows no value outside the range
     verdict = VERDICTS[2] if not inside_range else (VERDICTS[1] if z["learned"] > 0 else VERDICTS[0])
     measured = (f"max |h| over {PROBE_STEPS} held-out steps of seed {seeds[0]}: {hmax:.3f}; {lab}: "
-                f"{z['learned']}/{z['n']} seeds learned (held-out {dist_text(z['heldout'])})")
-    why = (f"{'True' if inside_range else 'Not true'} of the state: h' = (1 - z) n + z h with n = tanh(...) stays in "
-           f"[-1, 1]. But the targets 0 and 1 lie in that range, and with lag 0 the raw state learned "
-           f"{z['learned']}/{z['n']} seeds")
+                f"{z['learned']}/{z['n']} seeds learned{diverged_text(z['diverged_seeds'])} (held-out "
+                f"{dist_text(z['heldout'])})")
+    if math.isnan(hmax):
+        why = (f"Not measured: seed {seeds[0]}'s state is not a number (its run diverged); by construction h' = "
+               f"(1 - z) n + z h with n = tanh(...) stays in [-1, 1].")
+    else:
+        why = (f"{'True' if inside_range else 'Not true'} of the state: h' = (1 - z) n + z h with n = tanh(...) stays "
+               f"in [-1, 1].")
+    why += (f" But the targets 0 and 1 lie in that range, and with lag 0 the raw state learned "
+            f"{z['learned']}/{z['n']} seeds")
     why += (", so the range is not what stops the question: every unit is pulled to the same target, and the "
             "traces of x[t-1] the state keeps (claim 1's probe) never reach the units' mean." if z["learned"] else
             ", so these runs cannot tell whether the range matters.")
@@ -259,16 +328,19 @@ def _window_vs_rtrl(cl, seeds, cache):
         verdict = VERDICTS[2]
     else:
         verdict = VERDICTS[0] if w1["learned"] < w1["n"] else VERDICTS[1]
-    measured = "; ".join(f"{k}: {r['learned']}/{r['n']} learned, held-out {dist_text(r['heldout'])}"
-                         for k, r in runs.items())
+    measured = "; ".join(f"{k}: {r['learned']}/{r['n']} learned{diverged_text(r['diverged_seeds'])}, held-out "
+                         f"{dist_text(r['heldout'])}" for k, r in runs.items())
     b_rtrl = float(cache.inside(cl.config, seeds[0])["probe"].balanced_accuracy[3])
     why = f"The memory probe reads x[t-3] from h[t] at balanced accuracy {b_rtrl:.2f} under RTRL (seed {seeds[0]})"
     figures = {**runs, "probe_lag3_rtrl": b_rtrl}
-    if w1["failed_seeds"]:
-        s = w1["failed_seeds"][0]
+    stuck = [s for s in w1["failed_seeds"] if s not in w1["diverged_seeds"]]
+    if stuck:
+        s = stuck[0]
         b_w1 = float(cache.inside(cl.compare[0][1], s)["probe"].balanced_accuracy[3])
         why += f" and at {b_w1:.2f} for window 1's failing seed {s}: no gradient reached the step that holds it."
         figures["probe_lag3_window1_failed"] = b_w1
+    elif w1["failed_seeds"]:
+        why += "; window 1's failing seeds diverged, so no probe of theirs says why."
     else:
         why += "; window 1 learned every seed here: a short window can work when the state keeps the input anyway."
     return verdict, measured, why, figures

@@ -11,7 +11,7 @@ from those counts, never from a fixed answer. core/runs/claims.py lists the clai
 from __future__ import annotations
 
 from core.config import Config, preset
-from core.runs.claim_runs import VERDICTS, RunCache, dist_text, online_figures
+from core.runs.claim_runs import VERDICTS, RunCache, dist_text, diverged_text, online_figures
 
 CELL_ORDER = ("rnn", "gru", "lstm")  # the README map's order (--y cell=rnn,gru,lstm)
 RAW, READOUT = "raw state", "readout"
@@ -63,8 +63,9 @@ def measure_cells(cl, seeds, cache: RunCache):
     words = {cell: cell_words(cell, c[READOUT], c[RAW]) for cell, c in counts.items()}
     verdict = cells_verdict(counts)
     measured = "; ".join(
-        f"{cell}: raw state {r[RAW]['learned']}/{r[RAW]['n']} learned (held-out {dist_text(r[RAW]['heldout'])}), "
-        f"readout {r[READOUT]['learned']}/{r[READOUT]['n']} (held-out {dist_text(r[READOUT]['heldout'])})"
+        f"{cell}: raw state {r[RAW]['learned']}/{r[RAW]['n']} learned{diverged_text(r[RAW]['diverged_seeds'])} "
+        f"(held-out {dist_text(r[RAW]['heldout'])}), readout {r[READOUT]['learned']}/{r[READOUT]['n']}"
+        f"{diverged_text(r[READOUT]['diverged_seeds'])} (held-out {dist_text(r[READOUT]['heldout'])})"
         for cell, r in runs.items())
     steps = next(iter(next(iter(runs.values())).values()))["steps"]
     why = f"Per cell, each seed judged on its held-out steps after {steps:,} online steps with window 1: "

@@ -254,7 +254,7 @@ def test_online_figures_count_learned_seeds_and_read_the_scaled_steps():
 
     f = online_figures(Reports([rep(0.99, [500]), rep(0.989, []), rep(1.0, [1000, 1500])], 0.5), Q, [7, 8, 9])
     assert f == {"learned": 2, "n": 3, "heldout": dist([0.99, 0.989, 1.0]), "steps_to_learn": [500, None, 1000],
-                 "failed_seeds": [8], "steps": 10_000}
+                 "failed_seeds": [8], "diverged_seeds": [], "steps": 10_000}
 
 
 def test_batch_figures_read_epochs_1_10_last_and_the_one_asked_for():

@@ -83,9 +83,9 @@ def test_cannot_cope_is_a_caveat_when_every_seed_fails_and_says_why():
                        "with a linear readout learns 2/3 seeds.")
     assert res.figures == {
         "question": {"learned": 0, "n": 3, "heldout": heldout(0.75, 0.76, 0.80), "steps_to_learn": [None] * 3,
-                     "failed_seeds": [3, 5, 9], "steps": 20_000},
+                     "failed_seeds": [3, 5, 9], "diverged_seeds": [], "steps": 20_000},
         "question-fixed": {"learned": 2, "n": 3, "heldout": heldout(1.0, 0.995, 0.98),
-                           "steps_to_learn": [None] * 3, "failed_seeds": [9], "steps": 20_000},
+                           "steps_to_learn": [None] * 3, "failed_seeds": [9], "diverged_seeds": [], "steps": 20_000},
         "pred_ones": 0.6, "probe_lag1": 0.93}
     assert res.seeds == (3, 5, 9) and res.key == "cannot-cope"
 
@@ -144,13 +144,6 @@ def test_answer_learns_does_not_hold_when_every_seed_stalls_or_the_model_is_not_
     res = answer([batch({}, 0.01, params=34), batch({}, 0.01, params=34)], seeds=(0, 1))
     assert res.verdict == NOT and res.measured.startswith("34 parameters; ")
 
-
-def test_answer_learns_counts_a_seed_whose_last_val_loss_is_nan_as_stalled():
-    """A batch run that diverged in its last epoch: its NaN val_loss is not below 0.1 (it counted as learned)."""
-    res = answer([batch({}, float("nan"))], seeds=(0,))
-    assert res.verdict == NOT and res.figures["stalled_seeds"] == [0]
-    assert res.measured.endswith("; val_loss at epoch 50: median nan [nan, nan]; 1/1 seeds stalled above 0.1")
-    assert res.why.endswith(" Stalled: seed 0 at nan, against 0.250 for always predicting the mean target.")
 
 def test_answer_learns_counts_a_stall_exactly_a_tenth_off_the_guess_as_no_better():
     """P(x=1) = 0.375: the constant guess scores 0.234375 and a tenth of it, 0.0234375, is exact in binary, so a
@@ -233,9 +226,9 @@ def test_readout_fixes_counts_seeds_and_steps_to_learn_and_reads_both_probes():
     assert res.measured == ("with a linear readout: 2/3 seeds learned, held-out accuracy median 0.995 [0.980, "
                             "1.000], steps to learn median 1,500 [1,000, 2,000]; raw state: 1/3")
     assert res.why == ("Both states carry x[t-1]: the memory probe reads it from h[t] at balanced accuracy 0.97 with "
-                       "the readout and 0.88 from the raw state. The raw state fails because every unit is pulled "
-                       "to the same target, so the units' mean cannot turn those traces into NOT x[t-1]; a linear "
-                       "readout weighs them.")
+                       "the readout and 0.88 from the raw state. The raw state learned 1/3 seeds here, so the "
+                       "units' mean can turn those traces into NOT x[t-1]; a linear readout weighs them on 2/3 seeds "
+                       "here.")
     assert res.figures["probe_lag1"] == [0.97, 0.88]
     assert res.figures["question-fixed"]["steps_to_learn"] == [1500, 1000, 2000]
     assert res.figures["question-fixed"]["failed_seeds"] == [6] and res.figures["question"]["learned"] == 1
@@ -273,7 +266,7 @@ def test_unreliable_is_a_caveat_when_only_window_1_fails_and_says_so():
     assert res.why == ("Every update here sees one sample (batch 1). With a window reaching past the lag or RTRL, "
                        "batch 1 learned every seed, so the batch size is not the cause; what fails is a truncation "
                        "window that does not reach the remembered input (lag 3, window 1: 1/3). At lag 1, window 1 "
-                       "works because the previous state is itself a function of the previous input.")
+                       "learned 2/3 seeds, although the previous state is itself a function of the previous input.")
     assert list(res.figures) == ["lag 1, window 1", "lag 1, window 2", "lag 3, window 1", "lag 3, window 4",
                                  "lag 3, RTRL"]
 
@@ -282,8 +275,12 @@ def test_unreliable_is_a_caveat_when_only_window_1_fails_and_says_so():
 def test_unreliable_holds_when_any_full_gradient_run_misses_a_seed_too(full):
     res = unreliable(0, full, w1=0)
     assert res.verdict == HOLDS
-    assert "(batch 1). Even full-gradient batch-1 runs missed seeds; what fails" in res.why
-    assert "(lag 3, window 1: 0/3)" in res.why
+    missed = dict(zip(("lag 1, window 2", "lag 3, window 4", "lag 3, RTRL"), full))
+    missed = ", ".join(f"{k}: {n}/3" for k, n in missed.items() if n < 3)
+    assert res.why == (f"Every update here sees one sample (batch 1). Even full-gradient batch-1 runs missed seeds "
+                       f"({missed}), so a truncation window that does not reach the remembered input is not all that "
+                       f"fails (lag 3, window 1: 0/3). At lag 1, window 1 learned 0/3 seeds, although the previous "
+                       f"state is itself a function of the previous input.")
 
 
 def test_unreliable_does_not_hold_when_lag_1_window_1_learns_every_seed():
@@ -309,7 +306,7 @@ def test_tanh_range_is_a_caveat_when_the_raw_state_learns_lag_0_inside_the_range
                        "x[t-1] the state keeps (claim 1's probe) never reach the units' mean.")
     assert res.figures == {"max_abs_h": 0.95, "lag0": {
         "learned": 1, "n": 2, "heldout": {"median": 0.75, "min": 0.5, "max": 1.0, "values": [1.0, 0.5]},
-        "steps_to_learn": [None, None], "failed_seeds": [4], "steps": 20_000}}
+        "steps_to_learn": [None, None], "failed_seeds": [4], "diverged_seeds": [], "steps": 20_000}}
 
 
 def test_tanh_range_holds_at_exactly_1_when_lag_0_does_not_learn_either():
