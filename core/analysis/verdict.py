@@ -214,10 +214,15 @@ def heldout_verdict(cfg: Config, trainer: HeldOut, solved: float = SOLVED, step:
 def verdict_of_report(cfg: Config, report: dict, solved: float = SOLVED) -> Verdict:
     """The verdict of a runner report ({final, history}) without its trainer (a report read back): held-out
     accuracy (online) or val_accuracy (batch), else the last training accuracy; a non-finite loss with it means
-    'diverged'. The runner itself judges through heldout_verdict, as the window does."""
+    'diverged', as does a `diverged` record (the runner stopped the run: no figure from diverged weights, whatever
+    accuracy was logged before). The runner itself judges through heldout_verdict, as the window does."""
     final = report.get("final", {}) or {}
     history = report.get("history", {}) or {}
     t = cfg.train
+    stopped = final.get("diverged")
+    if isinstance(stopped, dict):
+        metric = "val_accuracy" if t.mode == "batch" else "heldout_accuracy"
+        return Verdict("diverged", float("nan"), metric, 0, float("nan"), str(stopped.get("message") or "diverged"))
     if t.mode == "batch":
         n_val_seq = t.n_sequences - keras_split_at(t.n_sequences, t.validation_split)
         figure, loss, metric, n = final.get("val_accuracy"), final.get("val_loss"), "val_accuracy", n_val_seq

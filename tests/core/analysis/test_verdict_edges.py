@@ -132,3 +132,18 @@ def test_heldout_equals_torch_gru_on_the_next_steps_with_the_state_carried():
     if want_loss is not None:
         assert ev["loss"] == pytest.approx(want_loss, rel=1e-4)
     assert tr.t == 300  # the position is restored
+
+
+@pytest.mark.parametrize("mode", ["online", "batch"])
+def test_a_report_the_runner_stopped_as_diverged_is_diverged_though_its_last_logged_accuracy_was_perfect(mode):
+    # eval_steps 0 / validation_split 0: without the record the last logged accuracy (1.0) would be judged learned
+    cfg = preset("answer").replace(mode=mode, eval_steps=0, validation_split=0.0)
+    message = "diverged at step 40: the loss became nan (lr 10 is likely too high for sgd; try 0.01)"
+    final = {"accuracy": 1.0, "loss": 0.01, "heldout_steps": 0,
+             "diverged": {"step": 40, "what": "the loss became nan", "message": message}}
+    report = {"final": final, "history": {"step": [20, 40], "accuracy": [1.0, 1.0], "loss": [0.02, 0.01]}}
+    v = verdict_of_report(cfg, report)
+    assert (v.code, v.learned, v.text) == ("diverged", False, message)
+    assert math.isnan(v.figure) and v.n == 0
+    del final["diverged"]  # the same report without the record: the logged figure is judged
+    assert verdict_of_report(cfg, report).code == "learned"
