@@ -144,6 +144,9 @@ def test_a_report_the_runner_stopped_as_diverged_is_diverged_though_its_last_log
     report = {"final": final, "history": {"step": [20, 40], "accuracy": [1.0, 1.0], "loss": [0.02, 0.01]}}
     v = verdict_of_report(cfg, report)
     assert (v.code, v.learned, v.text) == ("diverged", False, message)
-    assert math.isnan(v.figure) and v.n == 0
+    assert math.isnan(v.figure) and math.isnan(v.loss) and v.n == 0
+    assert v.metric == {"online": "heldout_accuracy", "batch": "val_accuracy"}[mode]
+    final["diverged"] = {}  # a record without its message (an older report) still says diverged
+    assert (verdict_of_report(cfg, report).code, verdict_of_report(cfg, report).text) == ("diverged", "diverged")
     del final["diverged"]  # the same report without the record: the logged figure is judged
     assert verdict_of_report(cfg, report).code == "learned"
