@@ -1,14 +1,15 @@
 # GRU Memory Lab: two commands on a fresh Debian machine.
 #   make run    set up (.venv, Debian Qt libraries, CPU torch) and launch the app
 #   make test   the same set-up plus the dev extra, then `make lint` (ruff, import contracts, mypy) and the suite
-#   (make test-fast skips the tests marked slow, for the edit-run loop; make mutation: docs/testing.md)
+#   (make test-fast skips the tests marked slow, for the edit-run loop; make test-random shuffles the order;
+#   make mutation: docs/testing.md)
 # CUDA is opt-in: `make run GML_TORCH=cuda` installs PyPI's CUDA build of torch instead of the CPU one.
 PY ?= python3
 VENV ?= .venv
 GML_TORCH ?= cpu
 VPY := $(VENV)/bin/python
 
-.PHONY: run test test-fast mutation setup setup-dev sysdeps lint bench clean
+.PHONY: run test test-fast test-random mutation setup setup-dev sysdeps lint bench clean
 
 run: setup
 	$(VPY) main.py $(ARGS)
@@ -19,6 +20,11 @@ test: setup-dev lint
 # the edit-run loop: everything but the tests marked slow (training to convergence, real windows, subprocesses)
 test-fast: setup-dev
 	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -q -ra -m "not slow" $(PYTEST_ARGS)
+
+# every test in a shuffled order (pytest-randomly; SEED=N repeats an order, the seed is printed at the top)
+SEED ?=
+test-random: setup-dev
+	QT_QPA_PLATFORM=offscreen $(VPY) -m pytest -ra -p randomly $(if $(SEED),--randomly-seed=$(SEED)) $(PYTEST_ARGS)
 
 # mutmut over what the app tells the user (the verdict, hints, sweep summaries, claims, atomic writes, sessions),
 # each module against its own tests, in copies under $TMPDIR; not in `make test` (minutes per module).
