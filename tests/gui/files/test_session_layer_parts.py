@@ -503,10 +503,21 @@ def test_the_epochs_question_names_both_files_and_defaults_to_no(qtbot, tmp_path
 
 
 # -- Save in the unsaved-work question: save_and_wait -------------------------------------------------------
-def answer_later(rig, *results) -> None:
-    """The child's answers, arriving through the event loop once save_and_wait waits."""
-    for r in results:
-        QTimer.singleShot(0, lambda r=r: rig.answer(r) if not isinstance(r, str) else rig.child.worker.error.emit(r))
+RAN_OUT = "the test's answers ran out"
+
+
+def answer_later(rig, *answers) -> None:
+    """The child's answers, arriving through the event loop once save_and_wait waits: each a SaveResult, a
+    callable giving one (called then: it may read what was sent), or a text (the trainer failed). Last, the
+    trainer fails: a save_and_wait that missed its answer returns (False) rather than waits for ever."""
+    def deliver(a) -> None:
+        if isinstance(a, str):
+            rig.child.worker.error.emit(a)
+        else:
+            rig.answer(a() if callable(a) else a)
+
+    for a in (*answers, RAN_OUT):
+        QTimer.singleShot(0, rig.parent, lambda a=a: deliver(a))  # dropped with the rig's widget
 
 
 def test_save_and_wait_saves_to_the_current_file_and_returns_true_once_saved(rig, dialogs, tmp_path):
@@ -538,7 +549,7 @@ def test_save_and_wait_asks_for_a_path_when_never_saved(rig, dialogs, tmp_path):
     assert rig.ui.save_and_wait() is False and dialogs.names() == ["getSaveFileName"]  # cancelled
     assert rig.child.sent == []
     dialogs.answer("getSaveFileName", (str(tmp_path / "n"), ""))
-    answer_later(rig, SaveResult(True, str(tmp_path / "n.gmlab"), step=2, run_id=1))
+    answer_later(rig, lambda: SaveResult(True, rig.child.sent[0][1], step=2, run_id=1))  # whatever was sent
     assert rig.ui.save_and_wait() is True and rig.child.sent[0][1] == str(tmp_path / "n.gmlab")
 
 
@@ -576,6 +587,7 @@ def test_save_and_wait_leaves_every_other_listener_connected(rig, tmp_path):
     rig.answer(SaveResult(True, path, step=2, run_id=1))
     rig.answer(SaveResult(False, path, "disk full"))
     rig.child.worker.error.emit("the trainer stopped")
+    heard = [h for h in heard if h != ("error", RAN_OUT)]  # answer_later's last word, heard or not yet
     assert heard == [("saved", 1), ("saved", 2), ("failed", "disk full"), ("error", "the trainer stopped")]
 
 
