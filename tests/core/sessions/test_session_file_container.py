@@ -55,6 +55,16 @@ def test_a_header_length_below_two_is_not_a_session():
     refused(struct.pack("<Q", 1) + b"{", "not a GRU Memory Lab session")
 
 
+def test_a_two_byte_header_is_parsed():
+    refused(struct.pack("<Q", 2) + b"{x", "truncated or corrupt (the header is not valid JSON)")
+    refused(struct.pack("<Q", 2) + b"{}", "not a GRU Memory Lab session")
+
+
+def test_one_byte_after_the_length_is_enough_to_tell_it_is_not_a_session():
+    refused(struct.pack("<Q", 5) + b"[", "not a GRU Memory Lab session")
+    refused(struct.pack("<Q", 5) + b"{", "truncated or corrupt (the header is incomplete)")
+
+
 def test_a_header_length_up_to_the_limit_is_read_on_and_one_more_is_not_a_session():
     refused(struct.pack("<Q", C.MAX_HEADER_BYTES) + b"{}", "truncated or corrupt (the header is incomplete)")
     refused(struct.pack("<Q", C.MAX_HEADER_BYTES + 1) + b"{}", "not a GRU Memory Lab session")
@@ -208,8 +218,8 @@ def test_offsets_just_below_2_to_62_pass_the_offset_check():
 
 @pytest.mark.parametrize("code,shape,size", [("F32", [3], 8), ("F32", [3], 16), ("I16", [2, 2], 4), ("U8", [], 0)])
 def test_a_size_that_does_not_fit_the_shape_and_type_is_refused(code, shape, size):
-    refused(image({"t": entry(code, shape, 0, size)}, bytes(size)),
-            "truncated or corrupt (tensor 't' has a size that does not match its shape)")
+    refused(image({LONG: entry(code, shape, 0, size)}, bytes(size)),
+            f"truncated or corrupt (tensor {SHORT} has a size that does not match its shape)")
 
 
 @pytest.mark.parametrize("spans", [[(0, 4), (2, 6)], [(0, 4), (5, 9)], [(1, 5)], [(0, 4), (0, 4)]])

@@ -133,10 +133,16 @@ def test_a_file_that_grew_to_exactly_the_limit_is_read_whole(tmp_path, monkeypat
     assert read_bounded(str(p)) == b"ab" * 2**19
 
 
-def test_a_file_swapped_for_a_fifo_after_the_stat_is_not_read(tmp_path, monkeypatch):
+def test_a_file_swapped_for_a_fifo_after_the_stat_is_not_read_and_not_waited_on(tmp_path, monkeypatch):
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
     _stat_says(monkeypatch, str(fifo), st_mode=0o100644, st_size=10)
+    real_open = os.open
+
+    def open_(p, flags, *a, **k):  # a FIFO opened for reading without O_NONBLOCK waits for a writer: forever here
+        assert os.fspath(p) != str(fifo) or flags & os.O_NONBLOCK, "would wait for a writer"
+        return real_open(p, flags, *a, **k)
+    monkeypatch.setattr(C.os, "open", open_)
     says(read_bounded, str(fifo), sentence="not a regular file, not a session file")
 
 
@@ -202,7 +208,7 @@ def test_torch_tensors_are_detached_and_bfloat16_becomes_float32():
 # -- JSON fields -------------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("text,depth", [("3", 0), ('"[{"', 0), ("[1]", 1), ('{"a": [1]}', 2), ("[][][]", 1),
                                         ('[[["]]]"]]]', 3), ('["\\"[", [2]]', 2), ('{"a": {"b": {}}, "c": []}', 3),
-                                        ('"\\\\" [ "x"', 1)])
+                                        ('"\\\\" [ "x"', 1), ("[[1], [[2]]]", 3)])
 def test_json_depth_counts_brackets_outside_strings(text, depth):
     assert json_depth(text) == depth
 

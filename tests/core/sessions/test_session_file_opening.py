@@ -235,7 +235,8 @@ def test_a_position_that_does_not_come_back_exactly_names_three_keys(path, monke
         m["t"] = 5
         m.pop("stream")
         m["a" * 50] = 1
-        m["zz"] = None
+        m["zz"] = None  # the same as absent: not named
+        m["zzz"] = 2  # a fourth: not named
         return t, m
     monkeypatch.setattr(S, "make_trainer", Echo(alter))
     cannot_open(path, f"the trainer position does not restore exactly ({'a' * 40}, stream, t does not fit the "
@@ -253,3 +254,22 @@ def test_the_saved_position_reaches_the_trainer(path):
     s = open_session(path)
     t, m = s.trainer.state_dict()
     assert m["t"] == 1 and json.loads(json.dumps(m)) == m
+
+
+def test_a_position_the_trainer_gives_back_that_is_not_json_names_its_key(path, monkeypatch):
+    def alter(t, m):
+        m["t"] = {1, 2}
+        return t, m
+    monkeypatch.setattr(S, "make_trainer", Echo(alter))
+    cannot_open(path, "t cannot be stored as JSON (Object of type set is not JSON serializable)")
+
+
+def test_opening_leaves_the_cuda_rng_as_it_was(path):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA here")
+    torch.cuda.init()
+    torch.cuda.manual_seed_all(123)
+    before = [s.clone() for s in torch.cuda.get_rng_state_all()]
+    open_session(path)  # building its trainer seeds torch, CUDA included
+    after = torch.cuda.get_rng_state_all()
+    assert len(after) == len(before) and all(torch.equal(a, b) for a, b in zip(before, after))
