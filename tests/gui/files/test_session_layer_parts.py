@@ -124,14 +124,16 @@ class Rig:
 
 
 @pytest.fixture
-def rig(qtbot, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return Rig(qtbot, tmp_path, Config(), Commands())
+def dialogs(monkeypatch):
+    return Dialogs(monkeypatch)
 
 
 @pytest.fixture
-def dialogs(monkeypatch):
-    return Dialogs(monkeypatch)
+def rig(qtbot, tmp_path, monkeypatch, dialogs):
+    """A Rig with the default config; no real dialog can open (a test that does not queue an answer sees them
+    cancelled)."""
+    monkeypatch.chdir(tmp_path)
+    return Rig(qtbot, tmp_path, Config(), Commands())
 
 
 def opened(path, cfg: Config, step=1234, run_id=7, **kw) -> OpenResult:
@@ -557,12 +559,14 @@ def test_save_and_wait_to_an_unwritable_file_returns_false_without_waiting(rig, 
     blocker = tmp_path / "file"
     blocker.write_text("x")
     rig.state.set_current_path(str(blocker / "c.gmlab"))
+    answer_later(rig)  # none: it must not wait
     assert rig.ui.save_and_wait() is False and rig.child.sent == [] and len(rig.errors()) == 1
 
 
 def test_save_and_wait_with_an_unresponsive_trainer_says_so_and_sends_nothing(rig, dialogs, tmp_path):
     rig.state.set_current_path(str(tmp_path / "c.gmlab"))
     rig.child.worker.unresponsive = True
+    answer_later(rig)  # none: it must not wait
     assert rig.ui.save_and_wait() is False and rig.child.sent == [] and dialogs.calls == []
     assert rig.errors() == ["Cannot save the session: the trainer is not responding. Nothing was saved."]
 
