@@ -3,7 +3,7 @@ last saved or opened without a dialog; Save as adds `.gmlab` to a name without a
 before replacing `<name>.epochs.csv`; a session's view settings (window, smoothing, log-y, heatmap layer) come
 back, and malformed ones are ignored one by one; a damaged Open recent list is read as its sane entries; an
 opened session's warnings reach the message bar. QFileDialog's and QMessageBox's static calls are replaced by
-`Dialogs`, which records each call and gives the answers a test queued."""
+tests/gui_helpers.py's `Dialogs`, which records each call and gives the answers a test queued."""
 
 from __future__ import annotations
 
@@ -13,47 +13,20 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox  # noqa: E402
+from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
 from core.config import preset  # noqa: E402
 from core.messages import OpenResult  # noqa: E402
-from gui import settings as gui_settings  # noqa: E402
 from gui.files.sessions import RECENT_KEY  # noqa: E402
-from tests.gui_helpers import make_window, open_, save, steps, wait_step  # noqa: E402
+from tests.gui_helpers import Dialogs, documents_in, make_window, open_, save, steps, wait_step  # noqa: E402
 
 Yes, No = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
-
-
-class Dialogs:
-    """Stands in for QFileDialog.getSaveFileName / getOpenFileName and QMessageBox.question: `calls` holds
-    (name, args) of each call; each answers the next answer queued for it, else as cancelled ("" / No)."""
-
-    def __init__(self, monkeypatch):
-        self.calls: list[tuple[str, tuple]] = []
-        self.queued: dict[str, list] = {"getSaveFileName": [], "getOpenFileName": [], "question": []}
-        for name in ("getSaveFileName", "getOpenFileName"):
-            monkeypatch.setattr(QFileDialog, name, self._stand_in(name, ("", "")))
-        monkeypatch.setattr(QMessageBox, "question", self._stand_in("question", No))
-
-    def _stand_in(self, name, cancelled):
-        def call(*args, **kw):
-            self.calls.append((name, args))
-            return self.queued[name].pop(0) if self.queued[name] else cancelled
-        return call
-
-    def answer(self, name, *answers) -> None:
-        self.queued[name].extend(answers)
-
-    def names(self) -> list[str]:
-        return [n for n, _ in self.calls]
 
 
 @pytest.fixture(autouse=True)
 def docs(tmp_path, monkeypatch):
     """The user's documents folder, where a dialog opens the first time: a temporary one."""
-    folder = tmp_path / "Documents"
-    monkeypatch.setattr(gui_settings, "documents_dir", lambda: folder)
-    return folder
+    return documents_in(monkeypatch, tmp_path / "Documents")
 
 
 @pytest.fixture

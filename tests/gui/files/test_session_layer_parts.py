@@ -1,126 +1,31 @@
-"""SessionUI (gui/files/sessions.py) on its own, without a window or a training child: a real WindowServices and
-AppState around it, a stand-in for the worker handle that records each request and lets the test answer as the
-child does (typed results on `worker.result`), stand-ins for the message bar, the status line and RunCommands,
-and QFileDialog's and QMessageBox's static calls replaced (tests/gui/files/test_session_layer.py's Dialogs).
-Each test pins what one part says or does: the actions, the Open recent menu, the requests sent, the dialogs'
-titles, folders and filters, the status lines, the messages, the answers' effects and Save's wait."""
+"""SessionUI (gui/files/sessions.py) on its own, without a window or a training child (tests/gui_helpers.py's
+SessionRig: a real WindowServices and AppState, a stand-in for the worker handle that records each request and
+lets the test answer as the child does, stand-ins for the message bar, the status line and RunCommands): the
+actions, the File menu and its Open recent menu, the recent list, each request sent, and each of the child's
+answers (what it changes, the status line, the message, the view settings passed on)."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 pytest.importorskip("pytestqt")
 
-from PySide6.QtCore import QObject, QSettings, QTimer, Signal  # noqa: E402
-from PySide6.QtWidgets import QMenu, QWidget  # noqa: E402
+from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtWidgets import QMenu  # noqa: E402
 
 from core.config import Config, preset  # noqa: E402
 from core.messages import ExportResult, OpenResult, SaveResult  # noqa: E402
-from gui import settings as gui_settings  # noqa: E402
-from gui.app_state import AppState  # noqa: E402
 from gui.files.sessions import RECENT_KEY, SessionUI  # noqa: E402
-from gui.services import WindowServices  # noqa: E402
-from gui.settings import APP_FOLDER, DialogFolders  # noqa: E402
-from tests.gui.files.test_session_layer import Dialogs, No, Yes, docs  # noqa: E402, F401  (docs: autouse)
-
-SESSION_FILTER = "GRU Memory Lab session (*.gmlab);;All files (*)"
+from tests.gui_helpers import Commands, Dialogs, SessionRig, documents_in  # noqa: E402
 
 
-class Worker(QObject):
-    result = Signal(object)
-    error = Signal(str)
-
-    def __init__(self):
-        super().__init__()
-        self.unresponsive = False
-
-
-class Child:
-    """Stands in for the worker handle: `sent` holds each request; the test answers on `worker.result`."""
-
-    def __init__(self):
-        self.worker = Worker()
-        self.sent: list[tuple] = []
-
-    def save_session(self, path, extra=None):
-        self.sent.append(("save", path, extra))
-
-    def open_session(self, path):
-        self.sent.append(("open", path))
-
-    def export_csv(self, path):
-        self.sent.append(("export", path))
-
-
-class Bar:
-    """Stands in for the message bar: `shown` holds (kind, text) of each notice, error and hide."""
-
-    def __init__(self):
-        self.shown: list[tuple[str, str | None]] = []
-
-    def notice(self, text):
-        self.shown.append(("notice", text))
-
-    def error(self, text):
-        self.shown.append(("error", text))
-
-    def hide(self):
-        self.shown.append(("hide", None))
-
-
-class Commands:
-    """Stands in for RunCommands: `may_open` answers `allow` and counts the questions."""
-
-    def __init__(self):
-        self.allow, self.asked = True, 0
-
-    def may_open(self):
-        self.asked += 1
-        return self.allow
-
-
-class Rig:
-    """A SessionUI over a real WindowServices and AppState (`cfg`), with the stand-ins above."""
-
-    def __init__(self, qtbot, tmp_path, cfg: Config, commands: Commands | None):
-        self.parent = QWidget()
-        qtbot.addWidget(self.parent)
-        self.state = AppState(cfg)
-        self.child, self.bar, self.commands = Child(), Bar(), commands
-        self.status: list[tuple[str, int]] = []
-        self.calls: list[str] = []
-        self.view = {"window": 300, "smoothing": 20, "log": True, "layer": "z"}
-        self.restored: list[dict] = []
-        self.panel_configs: list[Config] = []
-        self.store = QSettings(str(tmp_path / "settings.ini"), QSettings.IniFormat)
-        panel = type("Panel", (), {"set_config": lambda _s, c: self.panel_configs.append(c)})()
-        self.services = WindowServices(
-            state=self.state, handle=self.child, settings=self.store, dialog_parent=self.parent, messages=self.bar,
-            show_status=lambda text, ms: self.status.append((text, ms)), config_panel=panel,
-            save_settings=lambda: self.calls.append("save_settings"), pause=lambda: self.calls.append("pause"),
-            current_curves=lambda: None, view_settings=lambda: dict(self.view),
-            restore_view_settings=self.restored.append)
-        self.ui = SessionUI(self.services, self.parent, commands=commands)
-
-    def install(self) -> QMenu:
-        """Install the actions in a File menu kept here (a menu nobody holds is deleted, its Open recent too)."""
-        self.menu = QMenu()
-        self.ui.install(self.menu)
-        return self.menu
-
-    def answer(self, result) -> None:
-        """The child's answer, as it arrives."""
-        self.child.worker.result.emit(result)
-
-    def errors(self) -> list[str]:
-        return [t for k, t in self.bar.shown if k == "error"]
-
-    def notices(self) -> list[str]:
-        return [t for k, t in self.bar.shown if k == "notice"]
+@pytest.fixture(autouse=True)
+def docs(tmp_path, monkeypatch):
+    """The user's documents folder, where a dialog opens the first time: a temporary one."""
+    return documents_in(monkeypatch, tmp_path / "Documents")
 
 
 @pytest.fixture
@@ -130,10 +35,10 @@ def dialogs(monkeypatch):
 
 @pytest.fixture
 def rig(qtbot, tmp_path, monkeypatch, dialogs):
-    """A Rig with the default config; no real dialog can open (a test that does not queue an answer sees them
+    """A SessionRig with the default config; no real dialog can open (a test that queues no answer sees each
     cancelled)."""
     monkeypatch.chdir(tmp_path)
-    return Rig(qtbot, tmp_path, Config(), Commands())
+    return SessionRig(qtbot, tmp_path, Config(), Commands())
 
 
 def opened(path, cfg: Config, step=1234, run_id=7, **kw) -> OpenResult:
@@ -270,7 +175,7 @@ def test_an_open_the_run_commands_refuse_sends_nothing(rig, dialogs, tmp_path):
 
 def test_without_run_commands_nothing_is_asked_before_an_open(qtbot, tmp_path, monkeypatch, dialogs):
     monkeypatch.chdir(tmp_path)
-    bare = Rig(qtbot, tmp_path, Config(), None)
+    bare = SessionRig(qtbot, tmp_path, Config(), None)
     f = tmp_path / "f.gmlab"
     f.write_bytes(b"")
     bare.ui.open_recent(str(f))
@@ -417,182 +322,11 @@ def test_an_opened_config_that_cannot_be_read_is_an_error_and_changes_nothing(ri
     assert seen == [] and rig.state.current_path is None and rig.ui.recent() == []
 
 
-# -- the dialogs --------------------------------------------------------------------------------------------
-def test_the_open_dialog_offers_the_sessions_folder_and_remembers_the_choice(rig, dialogs, tmp_path):
-    chosen = tmp_path / "elsewhere" / "o.gmlab"
-    chosen.parent.mkdir()
-    dialogs.answer("getOpenFileName", (str(chosen), ""))
-    rig.ui.open_dialog()
-    sessions = gui_settings.documents_dir() / APP_FOLDER / "sessions"
-    sessions = gui_settings.documents_dir() / APP_FOLDER / "sessions"
-    assert dialogs.calls == [("getOpenFileName", (rig.parent, "Open session", str(sessions), SESSION_FILTER))]
-    assert rig.child.sent == [("open", str(chosen))]
-    assert DialogFolders(rig.store).folder("sessions") == chosen.parent
-    rig.ui.open_dialog()  # cancelled: nothing sent
-    assert dialogs.calls[1][1][2] == str(chosen.parent) and len(rig.child.sent) == 1
-
-
-def test_the_save_dialog_offers_the_current_file_else_a_new_name_in_the_sessions_folder(rig, dialogs, tmp_path):
-    ui = rig.ui
-    sessions = gui_settings.documents_dir() / APP_FOLDER / "sessions"
-    assert ui.choose_save_path() is None  # cancelled
-    assert dialogs.calls == [("getSaveFileName", (rig.parent, "Save session", str(sessions / "session.gmlab"),
-                                                  SESSION_FILTER))]
-    (sessions / "session.gmlab").write_bytes(b"")
-    ui.choose_save_path()
-    assert dialogs.calls[-1][1][2] == str(sessions / "session-2.gmlab")  # never a file that is there
-    current = tmp_path / "cur" / "c.gmlab"
-    current.parent.mkdir()
-    rig.state.set_current_path(str(current))
-    ui.choose_save_path()
-    assert dialogs.calls[-1][1][2] == str(current)
-    rig.state.set_current_path(str(tmp_path / "gone" / "c.gmlab"))  # its folder is gone: the sessions folder
-    dialogs.answer("getSaveFileName", (str(tmp_path / "cur" / "new"), ""))
-    assert ui.choose_save_path() == str(tmp_path / "cur" / "new.gmlab")
-    assert dialogs.calls[-1][1][2] == str(sessions / "session-2.gmlab")
-    assert DialogFolders(rig.store).folder("sessions") == tmp_path / "cur"
-
-
-def test_save_writes_to_the_current_file_and_save_as_to_the_file_chosen(rig, dialogs, tmp_path):
-    ui = rig.ui
-    rig.state.set_current_path(str(tmp_path / "cur.gmlab"))
-    ui.save()
-    assert dialogs.calls == [] and rig.child.sent == [("save", str(tmp_path / "cur.gmlab"), {"gui": rig.view})]
-    ui.save_as()  # cancelled
-    dialogs.answer("getSaveFileName", (str(tmp_path / "new.gmlab"), ""))
-    ui.save_as()
-    assert [s[1] for s in rig.child.sent] == [str(tmp_path / "cur.gmlab"), str(tmp_path / "new.gmlab")]
-
-
-@pytest.mark.parametrize("mode", ["online", "batch"])
-def test_the_export_dialog_offers_the_session_s_name_in_the_data_folder_with_its_title(qtbot, tmp_path,
-                                                                                        monkeypatch, dialogs, mode):
-    monkeypatch.chdir(tmp_path)
-    r = Rig(qtbot, tmp_path, preset("question-fixed" if mode == "online" else "answer"), Commands())
-    assert r.state.applied.train.mode == mode
-    data = gui_settings.documents_dir() / APP_FOLDER / "data"
-    title = "Export history as CSV" + (" (also writes <name>.epochs.csv, the per-epoch log)" if mode == "batch"
-                                       else "")
-    r.ui.export_dialog()
-    assert dialogs.calls == [("getSaveFileName", (r.parent, title, str(data / "history.csv"), "CSV (*.csv)"))]
-    r.state.set_current_path(str(tmp_path / "run.v1.gmlab"))
-    chosen = tmp_path / "out" / "h.csv"
-    chosen.parent.mkdir()
-    dialogs.answer("getSaveFileName", (str(chosen), ""))
-    r.ui.export_dialog()
-    assert dialogs.calls[1][1][2] == str(data / "run.v1.csv") and r.child.sent == [("export", str(chosen))]
-    assert DialogFolders(r.store).folder("data") == chosen.parent
-    assert "question" not in dialogs.names()  # no <name>.epochs.csv there: nothing to ask
-
-
-def test_the_epochs_question_names_both_files_and_defaults_to_no(qtbot, tmp_path, monkeypatch, dialogs):
-    monkeypatch.chdir(tmp_path)
-    r = Rig(qtbot, tmp_path, preset("answer"), Commands())
-    chosen, epochs = tmp_path / "h.csv", tmp_path / "h.epochs.csv"
-    assert r.ui.confirm_epochs_file(str(chosen)) is True and dialogs.calls == []
-    epochs.write_text("kept")
-    assert r.ui.confirm_epochs_file(str(chosen)) is False  # No
-    dialogs.answer("question", Yes)
-    assert r.ui.confirm_epochs_file(str(chosen)) is True
-    text = f"A batch export writes two files:\n{chosen}\n{epochs}\n\nh.epochs.csv already exists. Replace it?"
-    assert dialogs.calls == [("question", (r.parent, "Replace the per-epoch file?", text, Yes | No, No))] * 2
-    dialogs.answer("getSaveFileName", (str(chosen), ""))
-    r.ui.export_dialog()  # No: nothing sent
-    dialogs.answer("getSaveFileName", (str(chosen), ""))
-    dialogs.answer("question", Yes)
-    r.ui.export_dialog()
-    assert r.child.sent == [("export", str(chosen))] and epochs.read_text() == "kept"
-
-
-# -- Save in the unsaved-work question: save_and_wait -------------------------------------------------------
-RAN_OUT = "the test's answers ran out"
-
-
-def answer_later(rig, *answers) -> None:
-    """The child's answers, arriving through the event loop once save_and_wait waits: each a SaveResult, a
-    callable giving one (called then: it may read what was sent), or a text (the trainer failed). Last, the
-    trainer fails: a save_and_wait that missed its answer returns (False) rather than waits for ever."""
-    def deliver(a) -> None:
-        if isinstance(a, str):
-            rig.child.worker.error.emit(a)
-        else:
-            rig.answer(a() if callable(a) else a)
-
-    for a in (*answers, RAN_OUT):
-        QTimer.singleShot(0, rig.parent, lambda a=a: deliver(a))  # dropped with the rig's widget
-
-
-def test_save_and_wait_saves_to_the_current_file_and_returns_true_once_saved(rig, dialogs, tmp_path):
-    path = str(tmp_path / "c.gmlab")
-    rig.state.set_current_path(path)
-    answer_later(rig, SaveResult(True, str(tmp_path / "other.gmlab"), step=1, run_id=1),
-                 SaveResult(True, path, step=5, run_id=1))
-    assert rig.ui.save_and_wait() is True
-    assert dialogs.calls == [] and rig.child.sent == [("save", path, {"gui": rig.view})]
-    assert rig.ui.recent()[0] == path
-
-
-def test_save_and_wait_returns_false_when_that_save_fails_even_after_another_succeeded(rig, tmp_path):
-    path = str(tmp_path / "c.gmlab")
-    rig.state.set_current_path(path)
-    answer_later(rig, SaveResult(True, str(tmp_path / "other.gmlab"), step=1, run_id=1),
-                 SaveResult(False, path, "disk full"))
-    assert rig.ui.save_and_wait() is False and rig.errors() == ["disk full"]
-
-
-def test_save_and_wait_returns_false_when_the_trainer_fails(rig, tmp_path):
-    rig.state.set_current_path(str(tmp_path / "c.gmlab"))
-    answer_later(rig, "the trainer stopped")
-    assert rig.ui.save_and_wait() is False
-    rig.answer(SaveResult(True, str(tmp_path / "c.gmlab"), step=1, run_id=1))  # a late answer: nobody waits
-
-
-def test_save_and_wait_asks_for_a_path_when_never_saved(rig, dialogs, tmp_path):
-    assert rig.ui.save_and_wait() is False and dialogs.names() == ["getSaveFileName"]  # cancelled
-    assert rig.child.sent == []
-    dialogs.answer("getSaveFileName", (str(tmp_path / "n"), ""))
-    answer_later(rig, lambda: SaveResult(True, rig.child.sent[0][1], step=2, run_id=1))  # whatever was sent
-    assert rig.ui.save_and_wait() is True and rig.child.sent[0][1] == str(tmp_path / "n.gmlab")
-
-
-def test_save_and_wait_to_an_unwritable_file_returns_false_without_waiting(rig, tmp_path):
-    blocker = tmp_path / "file"
-    blocker.write_text("x")
-    rig.state.set_current_path(str(blocker / "c.gmlab"))
-    answer_later(rig)  # none: it must not wait
-    assert rig.ui.save_and_wait() is False and rig.child.sent == [] and len(rig.errors()) == 1
-
-
-def test_save_and_wait_with_an_unresponsive_trainer_says_so_and_sends_nothing(rig, dialogs, tmp_path):
-    rig.state.set_current_path(str(tmp_path / "c.gmlab"))
-    rig.child.worker.unresponsive = True
-    answer_later(rig)  # none: it must not wait
-    assert rig.ui.save_and_wait() is False and rig.child.sent == [] and dialogs.calls == []
-    assert rig.errors() == ["Cannot save the session: the trainer is not responding. Nothing was saved."]
-
-
 def test_paths_are_given_to_the_child_as_text(rig, tmp_path):
     rig.ui.save_session_to(Path(tmp_path) / "p.gmlab")
     rig.ui.open_session_from(Path(tmp_path) / "p.gmlab")
     rig.ui.export_csv_to(Path(tmp_path) / "p.csv")
     assert all(isinstance(s[1], str) for s in rig.child.sent) and len(rig.child.sent) == 3
-    assert os.path.isabs(rig.child.sent[0][1])
-
-
-def test_save_and_wait_leaves_every_other_listener_connected(rig, tmp_path):
-    path = str(tmp_path / "c.gmlab")
-    rig.state.set_current_path(path)
-    heard: list[tuple[str, object]] = []
-    rig.ui.saved.connect(lambda r: heard.append(("saved", r.step)))
-    rig.ui.failed.connect(lambda r: heard.append(("failed", r.error)))
-    rig.child.worker.error.connect(lambda text: heard.append(("error", text)))
-    answer_later(rig, SaveResult(True, path, step=1, run_id=1))
-    assert rig.ui.save_and_wait() is True
-    rig.answer(SaveResult(True, path, step=2, run_id=1))
-    rig.answer(SaveResult(False, path, "disk full"))
-    rig.child.worker.error.emit("the trainer stopped")
-    heard = [h for h in heard if h != ("error", RAN_OUT)]  # answer_later's last word, heard or not yet
-    assert heard == [("saved", 1), ("saved", 2), ("failed", "disk full"), ("error", "the trainer stopped")]
 
 
 CLEANED = [  # (a session's gui, what SessionUI passes on to the window; the window's views clamp to their ranges)
