@@ -28,8 +28,9 @@ import math
 import os
 import sys
 
-from core.cli.flags import WholeValueParser
-from core.config import Config, ConfigError
+from core.atomic_io import check_writable
+from core.cli.flags import WholeValueParser, nonempty, strict_float, strict_int
+from core.config import Config, ConfigError, parse_int
 from core.messages import FileResult, OpenResult
 from core.product.about import commands_text, prog, version_text
 from core.snapshot import ALL_LAYERS
@@ -37,6 +38,7 @@ from gui import TAB_NAMES as TABS  # Qt-free: the parser must not import Qt
 from gui.recording.flags import add_record_arguments, record_options
 
 MAX_SPEED = 1_000_000
+MAX_QUIT_STEPS = 10**12  # more steps or minibatches than any run holds (online steps stop at 10**9)
 EXIT_FAILED = 1
 EXIT_INTERRUPTED = 130
 
@@ -62,15 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--install-desktop-entry", action="store_true",
                    help="write a .desktop file and the icon under ~/.local/share (saying where), then exit")
     p.add_argument("--autostart", action="store_true", help="start training as soon as the window opens")
-    p.add_argument("--screenshot", metavar="FILE.png",
+    p.add_argument("--screenshot", metavar="FILE.png", type=nonempty,
                    help="save a PNG of the whole window (at --quit-after-steps, else after the first frame)")
-    p.add_argument("--quit-after-steps", type=int, metavar="N",
+    p.add_argument("--quit-after-steps", type=strict_int, metavar="N",
                    help="close the window once N steps (online) or minibatches (batch) are done; implies "
                    "--autostart (with --open: once the session is open)")
     p.add_argument("--no-restore", action="store_true", help="ignore the remembered config and geometry")
     p.add_argument("--size", default=None, metavar="WxH", help="window size, e.g. 1440x900 (default: remembered)")
-    p.add_argument("--fps", type=float, default=60.0, help="most frames per second (1-60, default 60)")
-    p.add_argument("--speed", type=float, default=0.0,
+    p.add_argument("--fps", type=strict_float, default=60.0, help="most frames per second (1-60, default 60)")
+    p.add_argument("--speed", type=strict_float, default=0.0,
                    help=f"steps per second (0 = as fast as it goes; at most {MAX_SPEED:,})")
     p.add_argument("--tab", choices=TABS, default=None,
                    help="which page or Inspect tab to show (for screenshots): " + ", ".join(TABS))
@@ -100,8 +102,8 @@ def parse(argv):
             flag = "--" + e.field.split(".")[-1].replace("_", "-")
             print(f"error: {flag}: {e.message}", file=sys.stderr)
             raise SystemExit(2) from None
-    if gui_args.quit_after_steps is not None and gui_args.quit_after_steps < 0:
-        print("error: --quit-after-steps: must be >= 0", file=sys.stderr)
+    if gui_args.quit_after_steps is not None and not 0 <= gui_args.quit_after_steps <= MAX_QUIT_STEPS:
+        print(f"error: --quit-after-steps: must be from 0 to {MAX_QUIT_STEPS:,}", file=sys.stderr)
         raise SystemExit(2)
     if gui_args.quit_after_steps is not None:
         gui_args.autostart = True  # stopping at step N means training to it: never a window waiting for ever
@@ -117,7 +119,7 @@ def parse(argv):
         raise SystemExit(2)
     if gui_args.size is not None:
         try:
-            w, h = (int(v) for v in gui_args.size.lower().split("x"))
+            w, h = (parse_int(v) for v in gui_args.size.lower().split("x"))
             assert 400 <= w <= 10000 and 300 <= h <= 10000
         except (ValueError, AssertionError):
             print("error: --size: expected WxH between 400x300 and 10000x10000, e.g. 1440x900", file=sys.stderr)
@@ -125,8 +127,30 @@ def parse(argv):
         gui_args.size = (w, h)
     elif gui_args.screenshot:
         gui_args.size = (1440, 900)  # reproducible screenshots
+    why = screenshot_problem(gui_args.screenshot) if gui_args.screenshot else None
+    if why is not None:
+        print(f"error: --screenshot: cannot write {gui_args.screenshot}: {why}", file=sys.stderr)
+        raise SystemExit(2)
     gui_args.recording = record_options(gui_args)  # exits 2 with one line on a bad --record flag
     return gui_args, cfg
+
+
+def screenshot_problem(path: str) -> str | None:
+    """Why a --screenshot path could not be written, checked before anything runs, or None. The window makes
+    missing folders, so where the file's folder does not exist yet, the nearest one that does must be a writable
+    folder; where it exists, every check a save makes (core.atomic_io.check_writable: a folder, a FIFO, a device,
+    a dangling symlink, a name too long)."""
+    if "\0" in path:
+        return "the file name contains a NUL character"
+    p = os.path.abspath(os.path.expanduser(path))
+    folder = up = os.path.dirname(p)
+    while not os.path.lexists(up) and os.path.dirname(up) != up:
+        up = os.path.dirname(up)
+    if up == folder:
+        return check_writable(p)
+    if not os.path.isdir(up):
+        return f"{up} is not a folder"
+    return check_writable(os.path.join(up, os.path.basename(p)))  # the folder's access and the name's length
 
 
 class Automation:

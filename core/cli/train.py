@@ -49,7 +49,7 @@ from core.cli.flags import (
     start_logging,
     strict_int,
 )
-from core.cli.where import add_where_flags, sigterm_as_interrupt, where_from_args
+from core.cli.where import add_where_flags, sigterm_as_interrupt, unused_where_problem, where_from_args
 from core.config import Config, ConfigError
 from core.messages import SeedResult
 from core.runs.headless import train
@@ -113,7 +113,8 @@ def main(argv=None) -> int:
         if why is not None:
             log.error(f"error: --markdown: {why}")
             return EXIT_USAGE
-    where, why = (Where(), None) if args.seeds == 1 else where_from_args(args)
+    where, why = (Where(), unused_where_problem(args)) if args.seeds == 1 else where_from_args(args)
+    where = None if why else where
     if where is None:
         log.error(why)
         return EXIT_USAGE
@@ -192,13 +193,18 @@ def check_args(args, cfg: Config) -> str | None:
 
 
 def ignored_notes(args, cfg: Config) -> list[str]:
-    """One line per flag given that the config's mode ignores: '--batch-size applies to batch mode only; ignored'."""
+    """One line per flag given that this run ignores: '--batch-size applies to batch mode only; ignored', and
+    --workers / --scheduler with one seed."""
     mode = cfg.train.mode
     other, names = ("batch", BATCH_ONLY) if mode == "online" else ("online", ONLINE_ONLY)
     flags = ["--" + n.replace("_", "-") for n in names if getattr(args, n, None) is not None]
     if mode == "online" and not args.epoch_lines:
         flags.append("--no-epoch-lines")
-    return [f"{f} applies to {other} mode only; ignored (this run is {mode})" for f in flags]
+    notes = [f"{f} applies to {other} mode only; ignored (this run is {mode})" for f in flags]
+    spread = [f for f in ("--workers", "--scheduler") if getattr(args, f[2:], None) is not None]
+    if spread and getattr(args, "seeds", 1) == 1:
+        notes.append(f"{' and '.join(spread)} spread the seeds of --seeds S; ignored (one seed trains here)")
+    return notes
 
 
 def diverged_lines(report: dict) -> list[str]:

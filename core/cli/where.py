@@ -40,6 +40,16 @@ def where_from_args(args: argparse.Namespace, default: int | None = None) -> tup
         return None, f"error: {e}"
 
 
+def unused_where_problem(args: argparse.Namespace) -> str | None:
+    """Where there is nothing to spread (one seed), --workers and --scheduler are not used, but a bad value is still
+    the one line before exit 2 that where_from_args gives: --workers out of range, an empty address."""
+    if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
+        return f"error: --workers: must be between 1 and {MAX_WORKERS}"
+    if args.scheduler is not None and not args.scheduler.strip():
+        return "error: --scheduler: an empty address; e.g. tcp://10.0.0.5:8786"
+    return None
+
+
 def sigterm_as_interrupt() -> None:
     """SIGTERM raises KeyboardInterrupt, as Ctrl+C does: the command stops its workers and writes what finished."""
     def handler(signum, frame):

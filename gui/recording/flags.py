@@ -19,12 +19,14 @@ import argparse
 import sys
 from dataclasses import dataclass
 
+from core.cli.flags import strict_float, strict_int
 from core.recording.recorder import FORMATS, MAX_FPS, check_record_path
 from core.recording.schedule import DEFAULT_CLIP_SECONDS, DEFAULT_STEPS_PER_FRAME, plan_steps_per_frame
 
 RECORD_VIEWS = ("window", "bits", "hidden", "loss", "accuracy", "portrait")
 RECORD_MODES = ("lockstep", "live")
 DEFAULT_RECORD_FPS = 15.0
+MAX_STEPS_PER_FRAME = 10**9  # an online run's most steps: the whole run in one frame
 
 
 @dataclass(frozen=True)
@@ -43,9 +45,9 @@ def add_record_arguments(parser: argparse.ArgumentParser) -> None:
                    + ", ".join(f"{s} ({d})" for s, d in FORMATS.items()) + " (MP4 needs the 'video' extra)")
     g.add_argument("--record-view", choices=RECORD_VIEWS, default=None,
                    help="what to record: the whole window (default) or one view")
-    g.add_argument("--record-fps", type=float, default=None, metavar="FPS",
+    g.add_argument("--record-fps", type=strict_float, default=None, metavar="FPS",
                    help=f"the clip's frames per second (default {DEFAULT_RECORD_FPS:g}; a GIF plays at most 50)")
-    g.add_argument("--record-steps-per-frame", type=int, default=None, metavar="N",
+    g.add_argument("--record-steps-per-frame", type=strict_int, default=None, metavar="N",
                    help="training steps between recorded frames (default: a ~10-s clip of --quit-after-steps, "
                    f"else {DEFAULT_STEPS_PER_FRAME})")
     g.add_argument("--record-mode", choices=RECORD_MODES, default=None,
@@ -72,8 +74,8 @@ def check_record_options(args: argparse.Namespace) -> RecordOptions | None:
     if spf is None:
         total = getattr(args, "quit_after_steps", None)
         spf = plan_steps_per_frame(total, DEFAULT_CLIP_SECONDS, fps) if total else DEFAULT_STEPS_PER_FRAME
-    elif spf < 1:
-        raise ValueError(f"--record-steps-per-frame: must be at least 1 (got {spf})")
+    elif not 1 <= spf <= MAX_STEPS_PER_FRAME:
+        raise ValueError(f"--record-steps-per-frame: must be from 1 to {MAX_STEPS_PER_FRAME:,} (got {spf})")
     return RecordOptions(path=path, view=args.record_view or "window", fps=fps, steps_per_frame=int(spf),
                          lockstep=getattr(args, "record_mode", None) != "live")
 

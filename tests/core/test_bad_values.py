@@ -106,7 +106,8 @@ def test_the_windows_flags_take_dash_dash_as_text(capsys):
     with pytest.raises(SystemExit) as e:
         build_parser().parse_args(["--fps=--"])
     assert e.value.code == 2
-    assert capsys.readouterr().err.strip() == "error: argument --fps: invalid float value: '--'"
+    assert capsys.readouterr().err.strip() == ("error: argument --fps: '--' is not a number "
+                                               "(ASCII digits, e.g. 0.001 or 1e-3; no inf or nan)")
     assert build_parser().parse_args(["--size=--"]).size == "--"  # text, refused by parse() as a bad size
 
 

@@ -24,6 +24,13 @@ ROOT = Path(__file__).resolve().parents[2]
     ["--fps", "abc"], ["--tab", "nope"], ["--layer", "q"], ["--quit-after-steps", "x"], ["--speed", "fast"],
     ["--size"], ["--open"], ["--record-mode", "x", "--record", "a.gif"], ["--record-fps", "abc"],
     ["--record-steps-per-frame", "1.5"], ["--quit-after-steps", "-1"], ["--fps", "0"], ["--size", "1x1"],
+    # what int() and float() take and a person does not type (the badvalues probe, docs/reliability.md)
+    ["--fps", "\u0661\u0660"], ["--speed", "1_0"], ["--speed", "1e-310"], ["--quit-after-steps", "1_0"],
+    ["--quit-after-steps", "9" * 40], ["--quit-after-steps", str(10**12 + 1)], ["--quit-after-steps", "\u0665"],
+    ["--record", "a.gif", "--record-fps", "1_0"], ["--record", "a.gif", "--record-steps-per-frame", "\u0662"],
+    ["--screenshot", ""], ["--screenshot", "a\0b.png"], ["--screenshot", "x" * 300 + ".png"],
+    ["--size", "\u0661\u0664\u0660\u0660x900"], ["--size", "1_440x900"],
+    ["--record", "a.gif", "--record-steps-per-frame", "9" * 30],
 ])
 def test_a_bad_window_flag_is_one_line_and_exit_2(argv, capsys):
     with pytest.raises(SystemExit) as e:
@@ -31,6 +38,40 @@ def test_a_bad_window_flag_is_one_line_and_exit_2(argv, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1 and err.startswith("error: "), err
+
+
+def test_a_screenshot_path_that_cannot_be_written_is_refused_before_the_window_opens(tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    not_a_folder = f"{tmp_path / 'file'} is not a folder"
+    for path, why in [(tmp_path, "is a folder, not a file"), (tmp_path / "file" / "a.png", not_a_folder),
+                      (tmp_path / "file" / "deeper" / "a.png", not_a_folder)]:
+        with pytest.raises(SystemExit) as e:
+            gui_app.parse(["--screenshot", str(path)])
+        err = capsys.readouterr().err
+        assert e.value.code == 2 and err.startswith("error: --screenshot: ") and why in err, err
+        assert len(err.strip().splitlines()) == 1
+    os.mkfifo(tmp_path / "fifo")
+    os.symlink(tmp_path / "gone", tmp_path / "dangling")
+    for path, why in [(tmp_path / "fifo", "is not a regular file"), (tmp_path / "dangling", "dangling symlink")]:
+        with pytest.raises(SystemExit) as e:
+            gui_app.parse(["--screenshot", str(path)])
+        assert e.value.code == 2 and why in capsys.readouterr().err
+    # folders that do not exist yet are made when the picture is saved: accepted, and nothing is created now
+    args, _ = gui_app.parse(["--screenshot", str(tmp_path / "new" / "deeper" / "a.png")])
+    assert args.screenshot.endswith("a.png") and not (tmp_path / "new").exists()
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into any folder")
+def test_a_screenshot_into_a_read_only_folder_is_refused_before_the_window_opens(tmp_path, capsys):
+    ro = tmp_path / "ro"
+    ro.mkdir(mode=0o555)
+    with pytest.raises(SystemExit) as e:
+        gui_app.parse(["--screenshot", str(ro / "a.png")])
+    assert e.value.code == 2 and f"the folder {ro} is not writable" in capsys.readouterr().err
+
+
+def test_the_largest_quit_after_steps_is_taken():
+    assert gui_app.parse(["--quit-after-steps", str(10**12)])[0].quit_after_steps == 10**12
 
 
 def test_quit_after_steps_implies_autostart_and_says_so():

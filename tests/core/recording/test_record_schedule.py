@@ -71,7 +71,8 @@ def test_the_flags_give_the_options_and_the_spacing_follows_the_run(tmp_path):
     (["--record", "{d}/nope/run.gif"], "--record: cannot record to {d}/nope/run.gif: the folder {d}/nope does not"),
     (["--record", "{d}/run.gif", "--record-fps", "60"], "--record-fps: must be between 1 and 50 for this file"),
     (["--record", "{d}/run.webp", "--record-fps", "0.5"], "--record-fps: must be between 1 and 60"),
-    (["--record", "{d}/run.gif", "--record-steps-per-frame", "0"], "--record-steps-per-frame: must be at least 1"),
+    (["--record", "{d}/run.gif", "--record-steps-per-frame", "0"],
+     "--record-steps-per-frame: must be from 1 to 1,000,000,000 (got 0)"),
 ])
 def test_a_bad_flag_gives_one_line_and_exit_code_2(tmp_path, capsys, argv, message):
     argv = [a.format(d=tmp_path) for a in argv]
