@@ -22,7 +22,7 @@ from core.config import Config  # noqa: E402
 from gui import app as gui_app  # noqa: E402
 from gui.app_state import AppState  # noqa: E402
 from gui.files import unsaved  # noqa: E402
-from tests.gui_helpers import save, steps, wait_step  # noqa: E402
+from tests.gui_helpers import documents_in, save, steps, wait_step  # noqa: E402
 
 Button = unsaved.Button
 REAL_ASK = unsaved.ask  # the module's autouse stand-in replaces it in every test
@@ -49,6 +49,12 @@ def question(monkeypatch):
     q = Question()
     monkeypatch.setattr(unsaved, "ask", q)
     return q
+
+
+@pytest.fixture(autouse=True)
+def documents(tmp_path, monkeypatch):
+    """The user's documents folder, where Open session… opens the first time: a temporary one."""
+    return documents_in(monkeypatch, tmp_path / "Documents")
 
 
 @pytest.fixture
