@@ -13,7 +13,7 @@ pytest.importorskip("pytestqt")
 from core.config import preset  # noqa: E402
 from gui.main_window import MainWindow  # noqa: E402
 from gui.settings import SMOOTHING_KEY, VIEW_RANGES, WINDOW_KEY  # noqa: E402
-from tests.gui_helpers import make_window, wait_step  # noqa: E402
+from tests.gui_helpers import FIRST_SNAPSHOT_MS, make_window, wait_step  # noqa: E402
 
 pytestmark = pytest.mark.slow  # each test starts windows and their training children
 
@@ -24,7 +24,7 @@ def _second(qtbot, restore=True):
     w = MainWindow(None, restore=restore)
     qtbot.addWidget(w)
     w.show()
-    qtbot.waitUntil(lambda: w.snap is not None, timeout=20000)
+    qtbot.waitUntil(lambda: w.snap is not None, timeout=FIRST_SNAPSHOT_MS)
     return w
 
 
