@@ -10,8 +10,8 @@ import pytest
 
 pytest.importorskip("pytestqt")
 
-from tests.core.sessions.test_session import rewrite  # noqa: E402
-from tests.gui.files.test_session_gui import open_, save, steps  # noqa: E402
+from tests.gui_helpers import open_, save, steps  # noqa: E402
+from tests.session_files import rewrite  # noqa: E402
 
 BIG = 10 ** 3999  # 4,000 digits: under Python's int-from-text limit, so json.loads reads it
 
