@@ -3,6 +3,8 @@ the other in this process, and the report says where they ran."""
 
 import json
 
+import pytest
+
 from core.cli.train import main as train_main
 from core.runs.claims_report import run_all
 from core.workers.pool import Where
@@ -26,6 +28,7 @@ def test_train_seeds_on_2_workers_equals_in_process(tmp_path):
     assert one["where"]["executor"] == "in-process" and two["where"]["workers"] == 2
 
 
+@pytest.mark.slow  # starts processes of its own (workers / a window process)
 def test_claims_on_2_workers_give_the_same_verdicts_and_figures():
     one = run_all(2, ["cannot-cope", "window-vs-rtrl"], 0.02)
     two = run_all(2, ["cannot-cope", "window-vs-rtrl"], 0.02, where=Where(2))

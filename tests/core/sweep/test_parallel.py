@@ -60,6 +60,7 @@ def test_whole_batches_when_cutting_would_cost_more():
     assert max(len(c.members) for c in plan_chunks(plan, 32)) < 96
 
 
+@pytest.mark.slow  # starts processes of its own (workers / a window process)
 def test_workers_1_and_2_give_identical_cells(small_chunks):
     """Bit for bit, with batches cut into chunks of a few learners (UORO draws random numbers per learner)."""
     plan = tiny_plan()
@@ -71,6 +72,7 @@ def test_workers_1_and_2_give_identical_cells(small_chunks):
     assert one_col.report(False)["where"] == {"workers": 1, "scheduler": None, "executor": "in-process"}
 
 
+@pytest.mark.slow  # starts processes of its own (workers / a window process)
 def test_progress_merges_the_workers(small_chunks):
     """Learner-steps never go back and end at the plan's total; the live counts hold learners of both workers'
     chunks at once."""

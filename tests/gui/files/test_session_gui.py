@@ -216,6 +216,7 @@ def test_export_history_csv(qtbot, tmp_path, monkeypatch):
         w.close()
 
 
+@pytest.mark.slow  # starts processes of its own (workers / a window process)
 def test_open_from_the_command_line(qtbot, tmp_path, monkeypatch):
     from core.live import files as live_session
     from core.live.engine import LiveEngine
