@@ -115,8 +115,15 @@ def local_pool(workers: int, queue: Any = None) -> ProcessPoolExecutor:
 
     for var in THREAD_ENV:
         os.environ.setdefault(var, "1")
-    return ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=worker_init,
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"), initializer=worker_init,
                                initargs=(queue, os.getpid()))
+    # Every worker now, before any task. Spawned on demand (a spawn pool's default), a worker started by submit()
+    # while the pool's manager thread was ending a broken pool changed the dict that thread iterates: its
+    # RuntimeError reached stderr as a traceback (seen once in the suite, a worker killed as tasks were submitted).
+    launch = getattr(pool, "_launch_processes", None)
+    if launch is not None:
+        launch()
+    return pool
 
 
 def end_pool(pool: ProcessPoolExecutor) -> None:
