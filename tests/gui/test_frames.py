@@ -24,6 +24,7 @@ def asks_and_draws_over_turns(qtbot, win, turns: int = TURNS) -> tuple[int, int]
     return w.requests - r0, win.presenter.frames - f0
 
 
+@pytest.mark.slow  # over 3 s on the 2-core machine (docs/testing.md)
 def test_a_paused_window_asks_for_nothing_and_draws_nothing(qtbot, win):
     win.commands.start()
     wait_step(qtbot, win, lambda s: s.running and s.step > 50)
@@ -38,6 +39,7 @@ def test_a_paused_window_asks_for_nothing_and_draws_nothing(qtbot, win):
     assert asks_and_draws_over_turns(qtbot, win) == (0, 0)
 
 
+@pytest.mark.slow  # over 3 s on the 2-core machine (docs/testing.md)
 def test_a_window_never_started_asks_for_nothing_and_draws_nothing(qtbot, win):
     qtbot.waitUntil(lambda: win.handle.ready and settled(win.handle.worker), timeout=20000)
     assert asks_and_draws_over_turns(qtbot, win) == (0, 0)

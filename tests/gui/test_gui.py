@@ -43,6 +43,7 @@ def test_views_show_the_window(qtbot, win):
     assert len(win.loss.mirror.values()) >= 500
 
 
+@pytest.mark.slow  # over 3 s on the 2-core machine (docs/testing.md)
 def test_preset_change_and_pending_notice(qtbot, win):
     panel = win.panel
     panel.preset_box.setCurrentIndex(panel.preset_box.findData("answer"))

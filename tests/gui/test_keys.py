@@ -90,6 +90,7 @@ def test_start_and_pause_show_icons_not_a_font_glyph(win):
     assert not b.icon().isNull() and b.text() == "Pause"
 
 
+@pytest.mark.slow  # over 3 s on the 2-core machine (docs/testing.md)
 def test_window_w_box_is_disabled_in_batch_mode_and_says_why(qtbot, win):
     spin = win.toolbar.window_spin
     assert spin.isEnabled()

@@ -31,6 +31,7 @@ def test_experiments_are_pages_not_dock_tabs(win):
     assert win.inspect.currentWidget() is win.inspect.probe
 
 
+@pytest.mark.slow  # over 3 s on the 2-core machine (docs/testing.md)
 def test_the_dock_layout_round_trips_and_a_damaged_one_is_ignored(qtbot, tmp_path, monkeypatch):
     win = make_window(qtbot, tmp_path, monkeypatch, preset("question-fixed"))
     win.removeDockWidget(win.inspect_dock)

@@ -28,6 +28,7 @@ def frames_over(qtbot, win, turns: int) -> tuple[int, int]:
     return win.presenter.frames - f0, w.requests - r0
 
 
+@pytest.mark.slow  # over 3 s on the 2-core machine (docs/testing.md)
 def test_a_paused_window_draws_nothing_until_something_changes(qtbot, win):
     win.commands.start()
     wait_step(qtbot, win, lambda s: s.running and s.step > 300)
@@ -48,6 +49,7 @@ def test_a_paused_window_draws_nothing_until_something_changes(qtbot, win):
     assert frames == 0 and asked == 0
 
 
+@pytest.mark.slow  # over 3 s on the 2-core machine (docs/testing.md)
 def test_a_window_never_started_rests(qtbot, win):
     frames_over(qtbot, win, 5)  # the first snapshots after launch
     frames, asked = frames_over(qtbot, win, 10)

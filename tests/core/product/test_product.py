@@ -137,6 +137,7 @@ def test_the_live_line_rewrites_in_place_on_a_terminal_and_is_silent_when_piped(
     assert tty.getvalue() == "\rlong text here\rshort         \r     \r" and pipe.getvalue() == ""
 
 
+@pytest.mark.slow  # over 3 s on the 2-core machine (docs/testing.md)
 def test_claims_progress_has_an_eta_on_stderr_and_the_verdicts_alone_on_stdout(capsys):
     assert claims_cli.main(["--seeds", "1", "--only", "readout-fixes", "--scale", "0.05"]) == 0
     cap = capsys.readouterr()

@@ -82,6 +82,7 @@ def test_the_child_refuses_the_file_and_keeps_serving_the_old_run():
         parent.close()
 
 
+@pytest.mark.slow  # over 3 s on the 2-core machine (docs/testing.md)
 def test_the_window_shows_one_error_and_still_shows_the_old_config(qtbot, tmp_path, monkeypatch):
     pytest.importorskip("pytestqt")
     from tests.gui_helpers import make_window, wait_step

@@ -34,6 +34,7 @@ def test_menu_actions_and_shortcuts(win):
     assert ui.act_save_as.shortcut().toString() == "Ctrl+Shift+S"
 
 
+@pytest.mark.slow  # over 3 s on the 2-core machine (docs/testing.md)
 @pytest.mark.parametrize("name", ["question-fixed", "answer"])
 def test_round_trip_gives_identical_predictions_and_history(qtbot, tmp_path, monkeypatch, name):
     w = make_window(qtbot, tmp_path, monkeypatch, preset(name))
@@ -200,6 +201,7 @@ def test_recent_files_menu(qtbot, win, tmp_path):
     wait_step(qtbot, win, lambda s: s.run_id != run and s.step == 10)
 
 
+@pytest.mark.slow  # over 3 s on the 2-core machine (docs/testing.md)
 def test_export_history_csv(qtbot, tmp_path, monkeypatch):
     for name, n in (("question-fixed", 120), ("answer", 12)):
         w = make_window(qtbot, tmp_path, monkeypatch, preset(name))

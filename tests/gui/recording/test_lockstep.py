@@ -51,6 +51,7 @@ def read_step(frame: np.ndarray, candidates) -> int:
     return best
 
 
+@pytest.mark.slow  # over 3 s on the 2-core machine (docs/testing.md)
 def test_a_lockstep_recording_from_the_command_line_has_every_frame_it_announces(qtbot, win, tmp_path):
     spf, total = 20, 600
     steps = list(range(0, total + 1, spf))  # 31 frames: steps 0, 20, ..., 600
@@ -98,6 +99,7 @@ def test_the_saved_message_says_which_mode_recorded(qtbot, win, tmp_path, lockst
     assert win.commands.pacer is None  # the run's commands are the window's own again
 
 
+@pytest.mark.slow  # over 3 s on the 2-core machine (docs/testing.md)
 def test_pause_during_a_lockstep_recording_stops_the_legs_and_start_drives_again(qtbot, win, tmp_path):
     path = tmp_path / "run.gif"
     win.recording.ask = lambda: RecordOptions(str(path), "bits", 10, 10)
