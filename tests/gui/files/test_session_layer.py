@@ -18,20 +18,12 @@ from PySide6.QtWidgets import QMessageBox  # noqa: E402
 from core.config import preset  # noqa: E402
 from core.messages import OpenResult  # noqa: E402
 from gui.files.sessions import RECENT_KEY  # noqa: E402
-from tests.gui_helpers import Dialogs, documents_in, make_window, open_, save, steps, wait_step  # noqa: E402
+from tests.gui_helpers import make_window, open_, save, steps, wait_step  # noqa: E402
 
 Yes, No = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
 
 
-@pytest.fixture(autouse=True)
-def docs(tmp_path, monkeypatch):
-    """The user's documents folder, where a dialog opens the first time: a temporary one."""
-    return documents_in(monkeypatch, tmp_path / "Documents")
-
-
-@pytest.fixture
-def dialogs(monkeypatch):
-    return Dialogs(monkeypatch)
+pytestmark = pytest.mark.usefixtures("docs")  # a temporary documents folder (conftest.py) for every test
 
 
 @pytest.fixture

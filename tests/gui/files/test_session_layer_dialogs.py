@@ -12,33 +12,17 @@ pytest.importorskip("pytestqt")
 from PySide6.QtCore import QTimer  # noqa: E402
 from PySide6.QtWidgets import QMessageBox  # noqa: E402
 
-from core.config import Config, preset  # noqa: E402
+from core.config import preset  # noqa: E402
 from core.messages import SaveResult  # noqa: E402
 from gui import settings as gui_settings  # noqa: E402
 from gui.settings import APP_FOLDER, DialogFolders  # noqa: E402
-from tests.gui_helpers import Commands, Dialogs, SessionRig, documents_in  # noqa: E402
+from tests.gui_helpers import Commands, SessionRig  # noqa: E402
 
 Yes, No = QMessageBox.StandardButton.Yes, QMessageBox.StandardButton.No
 SESSION_FILTER = "GRU Memory Lab session (*.gmlab);;All files (*)"
 
 
-@pytest.fixture(autouse=True)
-def docs(tmp_path, monkeypatch):
-    """The user's documents folder, where a dialog opens the first time: a temporary one."""
-    return documents_in(monkeypatch, tmp_path / "Documents")
-
-
-@pytest.fixture
-def dialogs(monkeypatch):
-    return Dialogs(monkeypatch)
-
-
-@pytest.fixture
-def rig(qtbot, tmp_path, monkeypatch, dialogs):
-    """A SessionRig with the default config; no real dialog can open (a test that queues no answer sees each
-    cancelled)."""
-    monkeypatch.chdir(tmp_path)
-    return SessionRig(qtbot, tmp_path, Config(), Commands())
+pytestmark = pytest.mark.usefixtures("docs")  # a temporary documents folder (conftest.py) for every test
 
 
 # -- the dialogs --------------------------------------------------------------------------------------------

@@ -19,26 +19,9 @@ from PySide6.QtWidgets import QMenu  # noqa: E402
 from core.config import Config, preset  # noqa: E402
 from core.messages import ExportResult, OpenResult, SaveResult  # noqa: E402
 from gui.files.sessions import RECENT_KEY, SessionUI  # noqa: E402
-from tests.gui_helpers import Commands, Dialogs, SessionRig, documents_in  # noqa: E402
+from tests.gui_helpers import SessionRig  # noqa: E402
 
-
-@pytest.fixture(autouse=True)
-def docs(tmp_path, monkeypatch):
-    """The user's documents folder, where a dialog opens the first time: a temporary one."""
-    return documents_in(monkeypatch, tmp_path / "Documents")
-
-
-@pytest.fixture
-def dialogs(monkeypatch):
-    return Dialogs(monkeypatch)
-
-
-@pytest.fixture
-def rig(qtbot, tmp_path, monkeypatch, dialogs):
-    """A SessionRig with the default config; no real dialog can open (a test that queues no answer sees each
-    cancelled)."""
-    monkeypatch.chdir(tmp_path)
-    return SessionRig(qtbot, tmp_path, Config(), Commands())
+pytestmark = pytest.mark.usefixtures("docs")  # a temporary documents folder (conftest.py) for every test
 
 
 def opened(path, cfg: Config, step=1234, run_id=7, **kw) -> OpenResult:
