@@ -49,7 +49,7 @@ from core.cli.flags import (
     start_logging,
     strict_int,
 )
-from core.cli.where import add_where_flags, sigterm_as_interrupt, unused_where_problem, where_from_args
+from core.cli.where import add_where_flags, flag_problem, sigterm_as_interrupt, where_from_args
 from core.config import Config, ConfigError
 from core.messages import SeedResult
 from core.runs.headless import train
@@ -113,7 +113,7 @@ def main(argv=None) -> int:
         if why is not None:
             log.error(f"error: --markdown: {why}")
             return EXIT_USAGE
-    where, why = (Where(), unused_where_problem(args)) if args.seeds == 1 else where_from_args(args)
+    where, why = (Where(), flag_problem(args.workers, args.scheduler)) if args.seeds == 1 else where_from_args(args)
     where = None if why else where
     if where is None:
         log.error(why)

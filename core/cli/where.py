@@ -24,28 +24,27 @@ def add_where_flags(p: argparse.ArgumentParser, what: str, default_note: str = "
 
 
 def where_from_args(args: argparse.Namespace, default: int | None = None) -> tuple[Where | None, str | None]:
-    """(Where, None), or (None, the one line to show before exit 2): a bad --workers, distributed missing, or a
-    scheduler that does not answer within a few seconds (core.workers.pool.CONNECT_TIMEOUT_S)."""
+    """(Where, None), or (None, the one line to show before exit 2): a bad --workers or address (flag_problem),
+    distributed missing, or a scheduler that does not answer within a few seconds (pool.CONNECT_TIMEOUT_S)."""
     workers = args.workers if args.workers is not None else (default or available_cores())
-    if not 1 <= workers <= MAX_WORKERS:
-        return None, f"error: --workers: must be between 1 and {MAX_WORKERS}"
+    why = flag_problem(workers, args.scheduler)
+    if why is not None:
+        return None, why
     where = Where(workers, args.scheduler)
     if args.scheduler is None:
         return where, None
-    if not args.scheduler.strip():
-        return None, "error: --scheduler: an empty address; e.g. tcp://10.0.0.5:8786"
     try:
         return resolve(where), None
     except SchedulerError as e:
         return None, f"error: {e}"
 
 
-def unused_where_problem(args: argparse.Namespace) -> str | None:
-    """Where there is nothing to spread (one seed), --workers and --scheduler are not used, but a bad value is still
-    the one line before exit 2 that where_from_args gives: --workers out of range, an empty address."""
-    if args.workers is not None and not 1 <= args.workers <= MAX_WORKERS:
+def flag_problem(workers: int | None, scheduler: str | None) -> str | None:
+    """The one line before exit 2 for a --workers out of range or an empty --scheduler address, else None. Checked
+    also where nothing is spread (`train --seeds 1`): the flags are not used there, but a bad value is still bad."""
+    if workers is not None and not 1 <= workers <= MAX_WORKERS:
         return f"error: --workers: must be between 1 and {MAX_WORKERS}"
-    if args.scheduler is not None and not args.scheduler.strip():
+    if scheduler is not None and not scheduler.strip():
         return "error: --scheduler: an empty address; e.g. tcp://10.0.0.5:8786"
     return None
 
